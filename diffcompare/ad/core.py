@@ -1,0 +1,269 @@
+"""The AD engine's core: traced values, primitives, and the reverse pass.
+
+One function, many interpretations: a user's plain-numpy function is run with traced values
+in place of numbers. Every operation on a traced value goes through a :class:`Primitive`,
+which knows its numpy implementation and its derivative rules. Two kinds of trace exist:
+
+* reverse mode (:class:`RNode`): each result is appended to a *tape*; :func:`backward` walks
+  the tape backwards (creation order is a topological order, so no recursion and no sort)
+  and accumulates adjoints;
+* forward mode (:class:`FNode`): each value carries its tangent, computed as it goes.
+
+Nesting: every transform opens a trace one *level* above the innermost open one. A primitive
+applied to values of several levels is handled by the highest level; values of lower levels
+are constants to it, and the primitive is re-applied to the unwrapped values, which lets the
+lower levels record it in their turn. Derivative rules are written with primitives, so the
+derivatives of derivatives come out of the same mechanism (forward over reverse, reverse over
+reverse, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+_depth = [0]  # how many traces are open; a new trace gets level _depth + 1
+
+
+class Primitive:
+    """An operation with known derivatives.
+
+    ``impl(*args, **kw)`` computes it on plain values. Derivatives come in one of two forms:
+
+    * ``partials``: for elementwise operations, one function per argument giving
+      d(ans)/d(arg) elementwise as ``partial(ans, *args, **kw)``; both the VJP
+      (``g * partial``, with broadcasting undone) and the JVP (``sum(t * partial)``) follow;
+    * ``vjp(g, ans, argnum, *args, **kw)`` and ``jvp(tangents, ans, *args, **kw)`` written out,
+      where ``tangents[i]`` is None for an argument that is not being differentiated.
+    """
+
+    __slots__ = ("name", "impl", "partials", "vjp", "jvp")
+
+    def __init__(self, name: str, impl: Callable[..., Any]) -> None:
+        self.name = name
+        self.impl = impl
+        self.partials: tuple[Callable[..., Any] | None, ...] | None = None
+        self.vjp: Callable[..., Any] | None = None
+        self.jvp: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        top = None
+        level = 0
+        for a in args:
+            if isinstance(a, Box) and a.level > level:
+                top = a
+                level = a.level
+        if top is None:
+            return self.impl(*args, **kw)
+        return top.process(self, args, kw)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
+    prim.partials = partials
+
+
+def defrules(prim: Primitive, vjp: Callable[..., Any], jvp: Callable[..., Any]) -> None:
+    prim.vjp = vjp
+    prim.jvp = jvp
+
+
+def unbroadcast(g: Any, target: Any) -> Any:
+    """Sum ``g`` down to the shape of ``target`` (undoing numpy broadcasting in a VJP)."""
+    gshape = np.shape(g)
+    tshape = np.shape(target)
+    if gshape == tshape:
+        return g
+    from diffcompare.ad import primitives as P
+
+    extra = len(gshape) - len(tshape)
+    if extra > 0:
+        g = P.sum_(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(tshape) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = P.sum_(g, axis=axes, keepdims=True)
+    return g
+
+
+class Box:
+    """A traced value: numpy operators and functions on it are routed to primitives."""
+
+    __slots__ = ("value", "trace")
+    __array_priority__ = 100.0
+
+    @property
+    def level(self) -> int:
+        return self.trace.level
+
+    # shape and type queries read the wrapped value
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.value)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self.value)
+
+    @property
+    def size(self) -> int:
+        return np.size(self.value)
+
+    @property
+    def dtype(self) -> Any:
+        return np.result_type(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __iter__(self):
+        for i in range(len(self.value)):
+            yield self[i]
+
+    # control flow on traced values decides on the value itself
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __float__(self) -> float:
+        raise TypeError(
+            "float() of a traced value would drop its derivative; keep it as a number "
+            "(use numpy functions, not math ones, inside a differentiated function)"
+        )
+
+    __complex__ = __int__ = __float__
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r}, level={self.level})"
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from diffcompare.ad.primitives import dispatch_ufunc
+
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from diffcompare.ad.primitives import dispatch_function
+
+        return dispatch_function(func, args, kwargs)
+
+
+class Trace:
+    """One transform's recording context."""
+
+    __slots__ = ("level", "tape")
+
+    def __init__(self, record: bool = True) -> None:
+        self.level = _depth[0] + 1
+        self.tape: list[RNode] | None = [] if record else None
+
+    def __enter__(self) -> "Trace":
+        _depth[0] += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _depth[0] -= 1
+
+
+class RNode(Box):
+    """A reverse-mode traced value: one row of the tape."""
+
+    __slots__ = ("prim", "parents", "argnums", "args", "kw", "grad")
+
+    def __init__(self, value: Any, trace: Trace, prim: Primitive | None = None,
+                 parents: tuple["RNode", ...] = (), argnums: tuple[int, ...] = (),
+                 args: tuple[Any, ...] = (), kw: dict[str, Any] | None = None) -> None:
+        self.value = value
+        self.trace = trace
+        self.prim = prim
+        self.parents = parents
+        self.argnums = argnums
+        self.args = args
+        self.kw = kw
+        self.grad = None
+        trace.tape.append(self)
+
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> "RNode":
+        trace = self.trace
+        vals = []
+        parents = []
+        argnums = []
+        for i, a in enumerate(args):
+            if isinstance(a, RNode) and a.trace is trace:
+                vals.append(a.value)
+                parents.append(a)
+                argnums.append(i)
+            else:
+                vals.append(a)
+        ans = prim(*vals, **kw)
+        return RNode(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw or None)
+
+
+class FNode(Box):
+    """A forward-mode traced value: a primal with its tangent (a dual number)."""
+
+    __slots__ = ("tangent",)
+
+    def __init__(self, value: Any, tangent: Any, trace: Trace) -> None:
+        self.value = value
+        self.tangent = tangent
+        self.trace = trace
+
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> "FNode":
+        trace = self.trace
+        vals = []
+        tangents: list[Any] = []
+        for a in args:
+            if isinstance(a, FNode) and a.trace is trace:
+                vals.append(a.value)
+                tangents.append(a.tangent)
+            else:
+                vals.append(a)
+                tangents.append(None)
+        ans = prim(*vals, **kw)
+        partials = prim.partials
+        if partials is not None:
+            tangent = None
+            for i, t in enumerate(tangents):
+                if t is not None:
+                    term = t * partials[i](ans, *vals, **kw)
+                    tangent = term if tangent is None else tangent + term
+            if np.shape(tangent) != np.shape(ans):  # an input was broadcast up to the result
+                from diffcompare.ad.primitives import broadcast_to
+
+                tangent = broadcast_to(tangent, np.shape(ans))
+        else:
+            tangent = prim.jvp(tangents, ans, *vals, **kw)
+        return FNode(ans, tangent, trace)
+
+
+def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
+    """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
+
+    Iterative: one pass over the tape in reverse creation order, so a tape of millions of
+    operations needs no recursion. Interior adjoints are released once used.
+    """
+    output.grad = cotangent
+    for node in reversed(tape):
+        g = node.grad
+        if g is None:
+            continue
+        prim = node.prim
+        if prim is None:  # an input of the trace: keep its adjoint
+            continue
+        node.grad = None
+        args = node.args
+        kw = node.kw or {}
+        partials = prim.partials
+        for parent, i in zip(node.parents, node.argnums):
+            if partials is not None:
+                c = g * partials[i](node.value, *args, **kw)
+                if c.__class__ is not float:
+                    c = unbroadcast(c, args[i])
+            else:
+                c = prim.vjp(g, node.value, i, *args, **kw)
+            pg = parent.grad
+            parent.grad = c if pg is None else pg + c

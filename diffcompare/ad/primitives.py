@@ -1,0 +1,550 @@
+"""The table of primitives: each with its numpy implementation and its derivative rules.
+
+Rules are written with primitives themselves, so they can be differentiated again. Python
+floats stay Python floats (``math`` is used for them: it is several times faster than numpy
+on scalars, and falls back to numpy's semantics, nan and all, outside its domain).
+
+Conventions at non-differentiable points, as in JAX:
+  * ``abs`` at 0 has derivative +1 (the right derivative);
+  * ``maximum``/``minimum`` at a tie give each argument half of the gradient;
+  * ``max``/``min`` reductions share the gradient equally among tied maxima/minima;
+  * ``sqrt`` at 0 has derivative inf; ``x ** y`` has derivative 0 with respect to ``y`` at ``x == 0``.
+Comparisons, ``sign``, ``floor`` and friends are not differentiable: they act on the raw values
+and return constants.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+from diffcompare.ad.core import Box, Primitive, defpartials, defrules, unbroadcast
+
+
+def raw(x: Any) -> Any:
+    """The plain number or array under any number of trace levels."""
+    while isinstance(x, Box):
+        x = x.value
+    return x
+
+
+def _scalar_or_numpy(math_fn: Callable[[float], float], np_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def impl(x: Any) -> Any:
+        if x.__class__ is float:
+            try:
+                return math_fn(x)
+            except (ValueError, OverflowError):
+                return float(np_fn(x))  # numpy's nan/inf and its warning, as plain numpy would give
+        return np_fn(x)
+
+    return impl
+
+
+def _unary(name: str, math_fn: Callable[[float], float] | None, np_fn: Callable[[Any], Any]) -> Primitive:
+    return Primitive(name, _scalar_or_numpy(math_fn, np_fn) if math_fn else np_fn)
+
+
+def _div_impl(x: Any, y: Any) -> Any:
+    if x.__class__ is float and y.__class__ is float and y != 0.0:
+        return x / y
+    return np.true_divide(x, y) if not (isinstance(x, float) and isinstance(y, float)) else float(np.true_divide(x, y))
+
+
+def _pow_impl(x: Any, y: Any) -> Any:
+    if x.__class__ is float and (y.__class__ is float or y.__class__ is int):
+        try:
+            r = x**y
+            if r.__class__ is float:
+                return r
+        except (ZeroDivisionError, OverflowError):
+            pass
+        return float(np.power(x, float(y)))
+    return np.power(x, y)
+
+
+# ---- elementwise arithmetic ---------------------------------------------------------------
+add = Primitive("add", operator.add)
+sub = Primitive("sub", operator.sub)
+mul = Primitive("mul", operator.mul)
+div = Primitive("div", _div_impl)
+pow_ = Primitive("pow", _pow_impl)
+neg = Primitive("neg", operator.neg)
+
+# ---- elementwise functions ------------------------------------------------------------------
+exp = _unary("exp", math.exp, np.exp)
+log = _unary("log", math.log, np.log)
+log1p = _unary("log1p", math.log1p, np.log1p)
+expm1 = _unary("expm1", math.expm1, np.expm1)
+sin = _unary("sin", math.sin, np.sin)
+cos = _unary("cos", math.cos, np.cos)
+tan = _unary("tan", math.tan, np.tan)
+tanh = _unary("tanh", math.tanh, np.tanh)
+sinh = _unary("sinh", math.sinh, np.sinh)
+cosh = _unary("cosh", math.cosh, np.cosh)
+arcsin = _unary("arcsin", math.asin, np.arcsin)
+arccos = _unary("arccos", math.acos, np.arccos)
+arctan = _unary("arctan", math.atan, np.arctan)
+sqrt = _unary("sqrt", math.sqrt, np.sqrt)
+abs_ = _unary("abs", abs, np.abs)
+square = _unary("square", lambda x: x * x, np.square)
+reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
+
+
+def _sigmoid_impl(x: Any) -> Any:
+    if x.__class__ is float:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        z = math.exp(x)
+        return z / (1.0 + z)
+    x = np.asarray(x, dtype=float)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+sigmoid = Primitive("sigmoid", _sigmoid_impl)
+maximum = Primitive("maximum", np.maximum)
+minimum = Primitive("minimum", np.minimum)
+
+
+def _one(ans: Any, *args: Any, **kw: Any) -> float:
+    return 1.0
+
+
+def _minus_one(ans: Any, *args: Any, **kw: Any) -> float:
+    return -1.0
+
+
+defpartials(add, _one, _one)
+defpartials(sub, _one, _minus_one)
+defpartials(mul, lambda ans, x, y: y, lambda ans, x, y: x)
+defpartials(div, lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans, y)))
+
+
+def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
+    if raw(y).__class__ in (int, float) and raw(y) == 2:
+        return mul(2.0, x)
+    return mul(y, pow_(x, sub(y, 1.0)))
+
+
+def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
+    rx = raw(x)
+    if np.any(np.asarray(rx) == 0):  # 0 ** y: derivative 0 with respect to y, as JAX
+        safe = where(np.asarray(rx) == 0, 1.0, x)
+        return where(np.asarray(rx) == 0, 0.0, mul(ans, log(safe)))
+    return mul(ans, log(x))
+
+
+defpartials(pow_, _pow_dx, _pow_dy)
+defpartials(neg, _minus_one)
+defpartials(exp, lambda ans, x: ans)
+defpartials(log, lambda ans, x: reciprocal(x))
+defpartials(log1p, lambda ans, x: reciprocal(add(1.0, x)))
+defpartials(expm1, lambda ans, x: add(ans, 1.0))
+defpartials(sin, lambda ans, x: cos(x))
+defpartials(cos, lambda ans, x: neg(sin(x)))
+defpartials(tan, lambda ans, x: add(1.0, mul(ans, ans)))
+defpartials(tanh, lambda ans, x: sub(1.0, mul(ans, ans)))
+defpartials(sinh, lambda ans, x: cosh(x))
+defpartials(cosh, lambda ans, x: sinh(x))
+defpartials(arcsin, lambda ans, x: reciprocal(sqrt(sub(1.0, mul(x, x)))))
+defpartials(arccos, lambda ans, x: neg(reciprocal(sqrt(sub(1.0, mul(x, x))))))
+defpartials(arctan, lambda ans, x: reciprocal(add(1.0, mul(x, x))))
+defpartials(sqrt, lambda ans, x: div(0.5, ans))
+defpartials(square, lambda ans, x: mul(2.0, x))
+defpartials(reciprocal, lambda ans, x: neg(mul(ans, ans)))
+defpartials(sigmoid, lambda ans, x: mul(ans, sub(1.0, ans)))
+
+
+def _abs_partial(ans: Any, x: Any) -> Any:
+    rx = raw(x)
+    if rx.__class__ is float:
+        return 1.0 if rx >= 0 else -1.0
+    return np.where(rx >= 0, 1.0, -1.0)
+
+
+defpartials(abs_, _abs_partial)
+
+
+def _balanced(x: Any, y: Any, pick: Callable[[Any, Any], Any]) -> Any:
+    """1 where ``pick`` selects x, 1/2 at ties, 0 elsewhere (JAX's convention)."""
+    rx, ry = np.asarray(raw(x)), np.asarray(raw(y))
+    mask = np.where(pick(rx, ry), 1.0, np.where(rx == ry, 0.5, 0.0))
+    return float(mask) if mask.ndim == 0 and not isinstance(raw(x), np.ndarray) else mask
+
+
+defpartials(maximum, lambda ans, x, y: _balanced(x, y, np.greater),
+            lambda ans, x, y: _balanced(y, x, np.greater))
+defpartials(minimum, lambda ans, x, y: _balanced(x, y, np.less),
+            lambda ans, x, y: _balanced(y, x, np.less))
+
+# ---- structure: linear operations ---------------------------------------------------------
+sum_ = Primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims))
+reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
+transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes))
+broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
+getitem = Primitive("getitem", lambda x, idx: x[idx])
+
+
+def _scatter_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
+    out = np.zeros(shape, dtype=np.result_type(g, float))
+    np.add.at(out, idx, g)
+    return out
+
+
+scatter_add = Primitive("scatter_add", _scatter_impl)  # zeros(shape) with g added at idx
+concatenate = Primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis))
+stack = Primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis))
+where = Primitive("where", lambda c, x, y: np.where(c, x, y))
+
+
+def _expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """Broadcast a reduction's cotangent back to the shape of its input."""
+    shape = np.shape(x)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        axes = tuple(a % len(shape) for a in axes)
+        newshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        g = reshape(g, newshape)
+    return broadcast_to(g, shape)
+
+
+defrules(sum_,
+         lambda g, ans, i, x, axis=None, keepdims=False: _expand_reduced(g, x, axis, keepdims),
+         lambda t, ans, x, axis=None, keepdims=False: sum_(t[0], axis=axis, keepdims=keepdims))
+defrules(reshape,
+         lambda g, ans, i, x, shape: reshape(g, np.shape(x)),
+         lambda t, ans, x, shape: reshape(t[0], shape))
+
+
+def _inverse_axes(axes: Any, ndim: int) -> Any:
+    return None if axes is None else tuple(np.argsort(axes))
+
+
+defrules(transpose,
+         lambda g, ans, i, x, axes=None: transpose(g, _inverse_axes(axes, np.ndim(x))),
+         lambda t, ans, x, axes=None: transpose(t[0], axes))
+defrules(broadcast_to,
+         lambda g, ans, i, x, shape: unbroadcast(g, x),
+         lambda t, ans, x, shape: broadcast_to(t[0], shape))
+defrules(getitem,
+         lambda g, ans, i, x, idx: scatter_add(g, idx, np.shape(x)),
+         lambda t, ans, x, idx: getitem(t[0], idx))
+defrules(scatter_add,
+         lambda g, ans, i, x, idx, shape: getitem(g, idx),
+         lambda t, ans, x, idx, shape: scatter_add(t[0], idx, shape))
+
+
+def _split_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+    start = sum(np.shape(x)[axis] for x in xs[:i])
+    idx = [slice(None)] * np.ndim(ans)
+    idx[axis] = slice(start, start + np.shape(xs[i])[axis])
+    return getitem(g, tuple(idx))
+
+
+def _zeros_for_missing(tangents: Any, xs: Any) -> list[Any]:
+    return [np.zeros(np.shape(x)) if t is None else t for t, x in zip(tangents, xs)]
+
+
+defrules(concatenate, _split_vjp,
+         lambda t, ans, *xs, axis=0: concatenate(*_zeros_for_missing(t, xs), axis=axis))
+
+
+def _unstack_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+    idx = [slice(None)] * np.ndim(ans)
+    idx[axis] = i
+    return getitem(g, tuple(idx))
+
+
+defrules(stack, _unstack_vjp, lambda t, ans, *xs, axis=0: stack(*_zeros_for_missing(t, xs), axis=axis))
+
+
+def _where_vjp(g: Any, ans: Any, i: int, c: Any, x: Any, y: Any) -> Any:
+    zero = np.zeros(np.shape(ans))
+    picked = where(c, g, zero) if i == 1 else where(c, zero, g)
+    return unbroadcast(picked, (x, y)[i - 1])
+
+
+def _where_jvp(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    tx = np.zeros(np.shape(ans)) if t[1] is None else t[1]
+    ty = np.zeros(np.shape(ans)) if t[2] is None else t[2]
+    return where(c, tx, ty)
+
+
+defrules(where, _where_vjp, _where_jvp)
+
+# ---- reductions ---------------------------------------------------------------------------
+
+
+def _reduce_prim(name: str, fn: Callable[..., Any]) -> Primitive:
+    return Primitive(name, lambda x, axis=None, keepdims=False: fn(x, axis=axis, keepdims=keepdims))
+
+
+amax = _reduce_prim("max", np.max)
+amin = _reduce_prim("min", np.min)
+prod = _reduce_prim("prod", np.prod)
+
+
+def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """Where x attains its max/min, shared equally among ties (constants)."""
+    rx = np.asarray(raw(x))
+    ra = np.asarray(raw(ans))
+    if axis is not None and not keepdims:
+        ra = np.expand_dims(ra, axis)
+    hit = (rx == ra).astype(float)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+def _extreme_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return mul(_expand_reduced(g, x, axis, keepdims), _extreme_weights(ans, x, axis, keepdims))
+
+
+def _extreme_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum_(mul(t[0], _extreme_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)
+
+
+defrules(amax, _extreme_vjp, _extreme_jvp)
+defrules(amin, _extreme_vjp, _extreme_jvp)
+
+
+def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """d prod / d x_i = prod of the others (``ans / x``; exact where no factor is zero)."""
+    expanded = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
+    return div(expanded, x)
+
+
+def _kept_shape(x: Any, axis: Any) -> tuple[int, ...]:
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(a % np.ndim(x) for a in axes)
+    return tuple(1 if i in axes else n for i, n in enumerate(np.shape(x)))
+
+
+defrules(prod,
+         lambda g, ans, i, x, axis=None, keepdims=False:
+             mul(_expand_reduced(g, x, axis, keepdims), _prod_others(ans, x, axis, keepdims)),
+         lambda t, ans, x, axis=None, keepdims=False:
+             sum_(mul(t[0], _prod_others(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+
+
+def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x, dtype=float)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()).item())
+
+
+logsumexp = Primitive("logsumexp", _logsumexp_impl)
+
+
+def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    kept = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
+    return exp(sub(x, kept))
+
+
+defrules(logsumexp,
+         lambda g, ans, i, x, axis=None, keepdims=False:
+             mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims)),
+         lambda t, ans, x, axis=None, keepdims=False:
+             sum_(mul(t[0], _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """Numerically stable softmax along ``axis`` (built on the logsumexp primitive)."""
+    return exp(sub(x, logsumexp(x, axis=axis, keepdims=True)))
+
+
+# ---- linear algebra -----------------------------------------------------------------------
+matmul = Primitive("matmul", np.matmul)
+dot = Primitive("dot", np.dot)
+
+
+def _swap_last(a: Any) -> Any:
+    nd = np.ndim(a)
+    if nd < 2:
+        return a
+    axes = list(range(nd))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(a, tuple(axes))
+
+
+def _matmul_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
+    """VJP of ``a @ b`` for 1-D and n-D operands (numpy's promotion rules undone)."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 1 and nb == 1:
+        return mul(g, b) if i == 0 else mul(g, a)
+    if i == 0:
+        if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
+            return mul(reshape(g, np.shape(g) + (1,)), b)
+        if na == 1:  # (k,) @ (..., k, m) -> (..., m)
+            return unbroadcast(reshape(matmul(b, reshape(g, np.shape(g) + (1,))), np.shape(b)[:-1]), a)
+        return unbroadcast(matmul(g, _swap_last(b)), a)
+    if na == 1:  # (k,) @ (..., k, m)
+        return unbroadcast(mul(reshape(a, (-1, 1)), reshape(g, np.shape(g)[:-1] + (1,) + np.shape(g)[-1:])), b)
+    if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
+        return unbroadcast(sum_(mul(a, reshape(g, np.shape(g) + (1,))), axis=tuple(range(np.ndim(a) - 1))), b)
+    return unbroadcast(matmul(_swap_last(a), g), b)
+
+
+def _bilinear_jvp(op: Primitive) -> Callable[..., Any]:
+    def jvp(t: Any, ans: Any, a: Any, b: Any) -> Any:
+        out = None
+        if t[0] is not None:
+            out = op(t[0], b)
+        if t[1] is not None:
+            term = op(a, t[1])
+            out = term if out is None else add(out, term)
+        return out
+
+    return jvp
+
+
+defrules(matmul, _matmul_vjp, _bilinear_jvp(matmul))
+
+
+def _dot_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(mul(g, b if i == 0 else a), a if i == 0 else b)
+    if np.ndim(b) <= 2:  # np.dot agrees with matmul here
+        return _matmul_vjp(g, ans, i, a, b)
+    raise NotImplementedError("dot with a >2-D second operand is not differentiable here; use matmul")
+
+
+defrules(dot, _dot_vjp, _bilinear_jvp(dot))
+
+
+# ---- numpy dispatch -----------------------------------------------------------------------
+def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda *args, **kw: fn(*[raw(a) for a in args], **kw)
+
+
+UFUNCS: dict[Any, Callable[..., Any]] = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
+    np.power: pow_, np.float_power: pow_, np.negative: neg, np.positive: lambda x: x,
+    np.exp: exp, np.log: log, np.log1p: log1p, np.expm1: expm1,
+    np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh, np.sinh: sinh, np.cosh: cosh,
+    np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sqrt: sqrt, np.absolute: abs_,
+    np.square: square, np.reciprocal: reciprocal, np.maximum: maximum, np.minimum: minimum,
+    np.matmul: matmul,
+}
+for _uf in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+            np.sign, np.floor, np.ceil, np.rint, np.isfinite, np.isnan, np.isinf,
+            np.logical_and, np.logical_or, np.logical_not, np.trunc):
+    UFUNCS[_uf] = _nondiff(_uf)
+
+
+def dispatch_ufunc(ufunc: Any, method: str, inputs: Any, kwargs: dict[str, Any]) -> Any:
+    fn = UFUNCS.get(ufunc)
+    if fn is None or method != "__call__" or kwargs.get("out") is not None:
+        raise TypeError(f"numpy.{ufunc.__name__} ({method}) is not differentiable by diffcompare; "
+                        "supported: " + ", ".join(sorted(u.__name__ for u in UFUNCS)))
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting") or v is None}
+    if kwargs:
+        raise TypeError(f"numpy.{ufunc.__name__} with {sorted(kwargs)} is not supported on traced values")
+    return fn(*inputs)
+
+
+def _reduction(prim: Primitive) -> Callable[..., Any]:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, **kw: Any) -> Any:
+        if out is not None or kw.get("where") is not None:
+            raise TypeError(f"np.{prim.name} with out= or where= is not supported on traced values")
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        return prim(a, axis=axis, keepdims=bool(keepdims))
+
+    return call
+
+
+def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, **kw: Any) -> Any:
+    total = _reduction(sum_)(a, axis=axis, keepdims=keepdims)
+    count = np.size(raw(a)) // max(np.size(raw(total)), 1) if axis is not None else np.size(raw(a))
+    return div(total, float(count))
+
+
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    if ord not in (None, 2, "fro") or axis is not None:
+        raise TypeError("np.linalg.norm on traced values supports only the 2-norm over all elements")
+    return sqrt(sum_(mul(x, x)))
+
+
+def _reshape(a: Any, shape: Any = None, *args: Any, **kw: Any) -> Any:
+    shape = kw.get("newshape", shape)
+    return reshape(a, tuple(shape) if isinstance(shape, list) else shape)
+
+
+FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.sum: _reduction(sum_), np.mean: _mean, np.prod: _reduction(prod),
+    np.max: _reduction(amax), np.amax: _reduction(amax), np.min: _reduction(amin), np.amin: _reduction(amin),
+    np.dot: lambda a, b, out=None: dot(a, b),
+    np.transpose: lambda a, axes=None: transpose(a, tuple(axes) if axes is not None else None),
+    np.reshape: _reshape,
+    np.ravel: lambda a, order="C": reshape(a, (-1,)),
+    np.concatenate: lambda arrays, axis=0, **kw: concatenate(*arrays, axis=axis),
+    np.stack: lambda arrays, axis=0, **kw: stack(*arrays, axis=axis),
+    np.where: lambda c, x, y: where(raw(c), x, y),
+    np.broadcast_to: lambda a, shape, **kw: broadcast_to(a, tuple(np.atleast_1d(shape)) if np.ndim(shape) else (shape,)),
+    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(np.shape(raw(a)), dtype=bool), axis).shape),
+    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(np.shape(raw(a)), dtype=bool), axis).shape),
+    np.linalg.norm: _norm,
+    np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)), np.size: lambda a, axis=None: np.size(raw(a), axis),
+    np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
+    np.ones_like: lambda a, *args, **kw: np.ones_like(raw(a), *args, **kw),
+    np.sign: _nondiff(np.sign), np.argmax: _nondiff(np.argmax), np.argmin: _nondiff(np.argmin),
+    np.allclose: _nondiff(np.allclose), np.isclose: _nondiff(np.isclose),
+    np.all: _nondiff(np.all), np.any: _nondiff(np.any),
+}
+
+
+def dispatch_function(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    fn = FUNCTIONS.get(func)
+    if fn is None:
+        raise TypeError(f"numpy.{getattr(func, '__name__', func)} is not differentiable by diffcompare; "
+                        "see diffcompare.ad.primitives.FUNCTIONS for what is")
+    return fn(*args, **kwargs)
+
+
+# ---- operators and methods of traced values ------------------------------------------------
+def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda self, other: op(raw(self), raw(other))
+
+
+def _install_operators() -> None:
+    B = Box
+    B.__add__ = lambda s, o: add(s, o)
+    B.__radd__ = lambda s, o: add(o, s)
+    B.__sub__ = lambda s, o: sub(s, o)
+    B.__rsub__ = lambda s, o: sub(o, s)
+    B.__mul__ = lambda s, o: mul(s, o)
+    B.__rmul__ = lambda s, o: mul(o, s)
+    B.__truediv__ = lambda s, o: div(s, o)
+    B.__rtruediv__ = lambda s, o: div(o, s)
+    B.__pow__ = lambda s, o: pow_(s, o)
+    B.__rpow__ = lambda s, o: pow_(o, s)
+    B.__matmul__ = lambda s, o: matmul(s, o)
+    B.__rmatmul__ = lambda s, o: matmul(o, s)
+    B.__neg__ = lambda s: neg(s)
+    B.__pos__ = lambda s: s
+    B.__abs__ = lambda s: abs_(s)
+    B.__getitem__ = lambda s, idx: getitem(s, idx)
+    B.__lt__ = _compare(operator.lt)
+    B.__le__ = _compare(operator.le)
+    B.__gt__ = _compare(operator.gt)
+    B.__ge__ = _compare(operator.ge)
+    B.__eq__ = _compare(operator.eq)
+    B.__ne__ = _compare(operator.ne)
+    B.sum = lambda s, axis=None, keepdims=False: _reduction(sum_)(s, axis=axis, keepdims=keepdims)
+    B.mean = lambda s, axis=None, keepdims=False: _mean(s, axis=axis, keepdims=keepdims)
+    B.prod = lambda s, axis=None, keepdims=False: _reduction(prod)(s, axis=axis, keepdims=keepdims)
+    B.max = lambda s, axis=None, keepdims=False: _reduction(amax)(s, axis=axis, keepdims=keepdims)
+    B.min = lambda s, axis=None, keepdims=False: _reduction(amin)(s, axis=axis, keepdims=keepdims)
+    B.dot = lambda s, o: dot(s, o)
+    B.reshape = lambda s, *shape: reshape(s, shape[0] if len(shape) == 1 else shape)
+    B.transpose = lambda s, *axes: transpose(s, (axes[0] if len(axes) == 1 else axes) or None)
+    B.T = property(lambda s: transpose(s, None))
+    B.ravel = B.flatten = lambda s: reshape(s, (-1,))
+    B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
+
+
+_install_operators()

@@ -1,0 +1,274 @@
+"""Function transforms with JAX's names and meanings: grad, value_and_grad, vjp, jvp, jacfwd,
+jacrev, jacobian, hessian, hvp, derivative; and ``record`` for a tape one can look at.
+
+Every call records afresh: ``grad(f)(x)`` returns new values each time and never accumulates
+into anything (micrograd's second ``backward()`` silently adds up; ours does only when asked,
+through :meth:`Recording.backward` with ``accumulate=True``, to show the lecture's Exercise 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from diffcompare.ad.core import Box, FNode, RNode, Trace, backward
+from diffcompare.ad.primitives import raw, stack
+
+
+def _as_input(x: Any) -> Any:
+    """Python and numpy scalars become floats (the fast path); everything else a float array."""
+    if isinstance(x, Box):
+        return x
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
+        return float(x)
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        return stack(*list(arr.ravel())).reshape(arr.shape) if arr.size else arr.astype(float)
+    return arr.astype(float) if arr.dtype.kind in "biu" else arr
+
+
+def _as_output(y: Any) -> Any:
+    """Lists, tuples and object arrays of traced values become one traced array."""
+    if isinstance(y, (list, tuple)) or (isinstance(y, np.ndarray) and y.dtype == object):
+        arr = np.asarray(y, dtype=object)
+        if any(isinstance(e, Box) for e in arr.ravel()):
+            return stack(*[_as_output(e) for e in arr.ravel()]).reshape(arr.shape)
+        return np.asarray(y, dtype=float)
+    return y
+
+
+def _zeros_like(x: Any) -> Any:
+    x = raw(x)
+    return 0.0 if isinstance(x, float) else np.zeros(np.shape(x))
+
+
+def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+class Recording:
+    """One reverse-mode run of ``f``: its tape, inputs and output, and the pullback.
+
+    ``tape`` lists every recorded operation in creation order (the inputs first): it is the
+    lecture's evaluation trace, and ``len(tape)`` is what reverse mode had to store.
+    """
+
+    def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0) -> None:
+        self.argnums = _argnums_tuple(argnums)
+        args = list(args)
+        with Trace() as trace:
+            self.inputs = []
+            for i in self.argnums:
+                node = RNode(_as_input(args[i]), trace)
+                args[i] = node
+                self.inputs.append(node)
+            out = _as_output(f(*args))
+        self.trace = trace
+        self.tape = trace.tape
+        self.output = out
+        self.value = out.value if self._traced(out) else out
+        self.grads: list[Any] | None = None
+
+    def _traced(self, y: Any) -> bool:
+        return isinstance(y, RNode) and y.trace is self.trace
+
+    @property
+    def operations(self) -> int:
+        """Recorded primitive operations (the inputs are not counted)."""
+        return len(self.tape) - len(self.inputs)
+
+    def pullback(self, cotangent: Any = None) -> list[Any]:
+        """The VJP: cotangent (of the output's shape; 1.0 for a scalar) to one gradient per input."""
+        if cotangent is None:
+            if np.shape(raw(self.value)) != ():
+                raise ValueError(
+                    f"the output has shape {np.shape(raw(self.value))}: give a cotangent of that shape "
+                    "(as in the lecture's Exercise 3), or use jacrev/jacfwd for the whole Jacobian"
+                )
+            cotangent = 1.0
+        elif np.shape(raw(cotangent)) != np.shape(raw(self.value)):
+            raise ValueError(f"cotangent shape {np.shape(raw(cotangent))} does not match the output's "
+                             f"shape {np.shape(raw(self.value))}")
+        for node in self.inputs:
+            node.grad = None
+        if self._traced(self.output):
+            backward(self.tape, self.output, cotangent)
+        grads = []
+        for node in self.inputs:
+            g = node.grad
+            node.grad = None
+            if g is None:
+                g = _zeros_like(node.value)
+            elif isinstance(node.value, float) and not isinstance(g, Box):
+                g = float(g)
+            grads.append(g)
+        return grads
+
+    def backward(self, cotangent: Any = None, accumulate: bool = False) -> list[Any]:
+        """PyTorch-style: store the gradients in ``self.grads``, adding to them if ``accumulate``."""
+        grads = self.pullback(cotangent)
+        if accumulate and self.grads is not None:
+            grads = [a + b for a, b in zip(self.grads, grads)]
+        self.grads = grads
+        return grads
+
+
+def record(f: Callable[..., Any], *args: Any, argnums: int | Sequence[int] | None = None) -> Recording:
+    """Run ``f(*args)`` once in reverse mode (all arguments traced unless ``argnums`` says)."""
+    return Recording(f, args, tuple(range(len(args))) if argnums is None else argnums)
+
+
+def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
+    return values[0] if isinstance(argnums, int) else tuple(values)
+
+
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
+    """``f``'s value and its gradient with respect to ``argnums`` (scalar-output functions)."""
+
+    def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
+        rec = Recording(f, args, argnums)
+        if np.shape(raw(rec.value)) != ():
+            raise ValueError(
+                f"grad only applies to scalar-output functions; this one returns shape "
+                f"{np.shape(raw(rec.value))}. Try jacrev, jacfwd or vjp."
+            )
+        return rec.value, _pick(rec.pullback(1.0), argnums)
+
+    return value_and_grad_f
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's."""
+    vg = value_and_grad(f, argnums)
+
+    def grad_f(*args: Any) -> Any:
+        return vg(*args)[1]
+
+    return grad_f
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
+    """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal."""
+    rec = record(f, *primals)
+    return rec.value, lambda ct: tuple(rec.pullback(ct))
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)`` in one forward pass."""
+    if len(primals) != len(tangents):
+        raise ValueError("jvp needs one tangent per primal")
+    with Trace(record=False) as trace:
+        args = []
+        for p, t in zip(primals, tangents):
+            p = _as_input(p)
+            t = _as_input(t)
+            if np.shape(raw(t)) != np.shape(raw(p)):
+                raise ValueError(f"tangent shape {np.shape(raw(t))} does not match primal shape {np.shape(raw(p))}")
+            args.append(FNode(p, t, trace))
+        out = _as_output(f(*args))
+    if isinstance(out, FNode) and out.trace is trace:
+        tangent = out.tangent
+        if tangent is None:
+            tangent = _zeros_like(out.value)
+        return out.value, tangent
+    return out, _zeros_like(out)
+
+
+def _basis(x: Any) -> list[Any]:
+    if isinstance(x, float):
+        return [1.0]
+    eye = np.eye(x.size)
+    return [eye[i].reshape(x.shape) for i in range(x.size)]
+
+
+def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...], lead: str) -> Any:
+    """Assemble a Jacobian of shape out_shape + in_shape from per-input or per-output pieces."""
+    if not in_shape and lead == "in":
+        return parts[0]
+    if not out_shape and lead == "out":
+        return parts[0]
+    if any(isinstance(p, Box) for p in parts):
+        j = stack(*parts, axis=0)
+    else:
+        j = np.stack([np.asarray(p, dtype=float) for p in parts], axis=0)
+    if lead == "in":  # rows are inputs: (n_in, *out_shape) -> out_shape + in_shape
+        j = j.reshape((int(np.prod(in_shape)),) + out_shape)
+        nd = len(out_shape)
+        j = j.transpose(tuple(range(1, nd + 1)) + (0,)) if nd else j
+        return j.reshape(out_shape + in_shape)
+    return j.reshape(out_shape + in_shape)
+
+
+def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
+
+    def jac(*args: Any) -> Any:
+        args = list(args)
+        x = _as_input(args[argnums])
+        cols, out = [], None
+        for e in _basis(raw(x)):
+            def g(xi: Any) -> Any:
+                a = list(args)
+                a[argnums] = xi
+                return f(*a)
+
+            out, t = jvp(g, (x,), (e,))
+            cols.append(t)
+        out_shape = np.shape(raw(out))
+        return _stack_results(cols, out_shape, np.shape(raw(x)), "in")
+
+    return jac
+
+
+def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """The Jacobian by reverse mode: one recording, one VJP per output element."""
+
+    def jac(*args: Any) -> Any:
+        rec = Recording(f, args, argnums)
+        out_shape = np.shape(raw(rec.value))
+        rows = [rec.pullback(e)[0] for e in _basis(raw(rec.value) if out_shape else 0.0)]
+        return _stack_results(rows, out_shape, np.shape(raw(rec.inputs[0].value)), "out")
+
+    return jac
+
+
+def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """jacfwd when there are fewer inputs than outputs, jacrev otherwise (decided per call)."""
+
+    def jac(*args: Any) -> Any:
+        n_in = np.size(raw(_as_input(args[argnums])))
+        rec = Recording(f, args, argnums)
+        n_out = np.size(raw(rec.value))
+        return (jacfwd if n_in < n_out else jacrev)(f, argnums)(*args)
+
+    return jac
+
+
+def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass."""
+    return jacfwd(jacrev(f, argnums), argnums)
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
+    """Hessian-vector product H(x) v without forming H: a JVP of the gradient (forward over reverse)."""
+    return jvp(grad(f), (x,), (v,))[1]
+
+
+def derivative(f: Callable[[Any], Any], order: int = 1, mode: str = "reverse") -> Callable[[Any], Any]:
+    """The ``order``-th derivative of a scalar function by nesting ``order`` transforms."""
+    if order < 0:
+        raise ValueError("order must be >= 0")
+    if mode not in ("reverse", "forward"):
+        raise ValueError("mode must be 'reverse' or 'forward'")
+    d = f
+    for _ in range(order):
+        d = grad(d) if mode == "reverse" else _forward_derivative(d)
+    return d
+
+
+def _forward_derivative(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def df(x: Any) -> Any:
+        return jvp(f, (x,), (np.ones_like(raw(x)) if isinstance(raw(x), np.ndarray) else 1.0,))[1]
+
+    return df
