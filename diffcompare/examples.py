@@ -1,0 +1,63 @@
+"""The lecture's named functions (``data/examples.toml``, shipped as ``diffcompare.data``)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Example", "load_examples", "resolve"]
+
+_FIELDS = ("name", "expression", "point", "description", "source")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A named function of the lecture: its expression, the point it is studied at, and where it appears."""
+
+    name: str
+    expression: str
+    point: str
+    description: str
+    source: str
+
+
+def _read_data(filename: str) -> str:
+    """A file of ``diffcompare.data``; from a source checkout (not installed) read ``<repo>/data``."""
+    try:
+        return files("diffcompare.data").joinpath(filename).read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        return (Path(__file__).resolve().parent.parent / "data" / filename).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _load() -> tuple[Example, ...]:
+    text = _read_data("examples.toml")
+    entries = tomllib.loads(text).get("example", [])
+    examples = []
+    for i, entry in enumerate(entries):
+        missing = [f for f in _FIELDS if not isinstance(entry.get(f), str)]
+        if missing:
+            raise ValueError(f"examples.toml entry {i + 1}: missing or non-string {', '.join(missing)}")
+        examples.append(Example(**{f: entry[f] for f in _FIELDS}))
+    return tuple(examples)
+
+
+def load_examples() -> dict[str, Example]:
+    """All named examples, by name, in file order (read once, then cached)."""
+    return {ex.name: ex for ex in _load()}
+
+
+def resolve(text: str) -> tuple[str, str | None]:
+    """``(expression, point)`` for an example name, else ``(text, None)``."""
+    example = load_examples().get(text.strip())
+    if example is None:
+        return text, None
+    return example.expression, example.point
