@@ -93,7 +93,8 @@ def single_input(args: Sequence[Any]) -> bool:
 def point_text(args: Sequence[Any], names: Sequence[str] | None = None) -> str:
     """A short human description of a point, for error messages."""
     names = list(names) if names else [f"x{i + 1}" for i in range(len(args))] if len(args) > 1 else ["x"]
-    return ", ".join(f"{n}={np.array2string(np.asarray(a), precision=6)}" for n, a in zip(names, args))
+    return ", ".join(f"{n}={a:g}" if isinstance(a, float) else f"{n}={np.array2string(np.asarray(a), precision=6)}"
+                     for n, a in zip(names, args))
 
 
 def evaluate(f: Function, args: Sequence[Any]) -> Any:
@@ -114,6 +115,9 @@ def evaluate(f: Function, args: Sequence[Any]) -> Any:
             raise DomainError(f"the function is not defined at {point_text(args)}: {exc}") from None
         raise
     arr = np.asarray(out)
+    if arr.dtype.kind == "c" and not any(np.iscomplexobj(a) for a in args):
+        # Python's float power gives a complex number for (-8.0) ** 0.5
+        raise DomainError(f"the function is not real at {point_text(args)}")
     if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
         raise DomainError(f"the function is not finite at {point_text(args)}")
     return out

@@ -1,0 +1,3 @@
+from diffcompare.cli import main
+
+main()

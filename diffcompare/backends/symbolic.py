@@ -1,0 +1,522 @@
+"""Symbolic differentiation: run the user's plain-numpy function on sympy symbols, then ``sympy.diff``.
+
+The function is *traced*: each input becomes a :class:`SymValue` wrapping a sympy symbol (an array
+input becomes a numpy object array of them), and Python operators and numpy ufuncs build the
+expression as the function runs. What cannot be traced is reported as :class:`Unsupported`: an
+``if`` on a value that depends on the input (the expression would have to pick a branch), a
+``float()`` of a symbol, a numpy function sympy has no counterpart for.
+
+The derivative expressions are returned in :attr:`Result.expression` and their size
+(``sympy.count_ops``) in :attr:`Result.expression_size`: watching that number grow is the lesson on
+expression swell. :func:`reference` evaluates them at 50 significant digits at the *exact* binary
+value of the float point: the ground truth for every error measurement.
+
+sympy is imported lazily (inside functions) so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from diffcompare.backends.base import Function, Result, as_args, evaluate, point_text
+from diffcompare.errors import DiffcompareError, DomainError, Unsupported
+
+__all__ = ["SymBool", "SymValue", "Symbolic", "reference", "trace"]
+
+_BRANCH = "the symbolic backend cannot decide `if`/`while` on a value that depends on the input: "
+
+
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+def _to_expr(v: Any) -> Any:
+    """A sympy expression for a SymValue or a plain number; integral floats become exact integers."""
+    sp = _sympy()
+    if isinstance(v, SymValue):
+        return v.expr
+    if isinstance(v, sp.Basic):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return sp.Integer(int(v))
+    if isinstance(v, (int, np.integer)):
+        return sp.Integer(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return sp.Integer(int(f)) if f.is_integer() and abs(f) < 2**53 else sp.Float(f)  # exact binary value
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return _to_expr(v.item())
+    if isinstance(v, SymBool):
+        raise Unsupported(_BRANCH + f"arithmetic on the comparison {v.rel}")
+    raise TypeError(f"cannot trace a value of type {type(v).__name__}")
+
+
+def _unary(name: str, fn):
+    def method(self):
+        return SymValue(fn(self.expr))
+
+    method.__name__ = name
+    return method
+
+
+def _ufunc_table() -> dict[str, Any]:
+    sp = _sympy()
+    return {
+        # binary arithmetic
+        "add": lambda a, b: a + b,
+        "subtract": lambda a, b: a - b,
+        "multiply": lambda a, b: a * b,
+        "true_divide": lambda a, b: a / b,
+        "divide": lambda a, b: a / b,
+        "power": lambda a, b: a**b,
+        "float_power": lambda a, b: a**b,
+        "maximum": lambda a, b: sp.Max(a, b),
+        "minimum": lambda a, b: sp.Min(a, b),
+        "fmax": lambda a, b: sp.Max(a, b),
+        "fmin": lambda a, b: sp.Min(a, b),
+        "arctan2": lambda a, b: sp.atan2(a, b),
+        "hypot": lambda a, b: sp.sqrt(a**2 + b**2),
+        # unary
+        "negative": lambda a: -a,
+        "positive": lambda a: a,
+        "exp": sp.exp,
+        "exp2": lambda a: 2**a,
+        "expm1": lambda a: sp.exp(a) - 1,
+        "log": sp.log,
+        "log2": lambda a: sp.log(a) / sp.log(2),
+        "log10": lambda a: sp.log(a) / sp.log(10),
+        "log1p": lambda a: sp.log(1 + a),
+        "sin": sp.sin,
+        "cos": sp.cos,
+        "tan": sp.tan,
+        "sinh": sp.sinh,
+        "cosh": sp.cosh,
+        "tanh": sp.tanh,
+        "arcsin": sp.asin,
+        "arccos": sp.acos,
+        "arctan": sp.atan,
+        "arcsinh": sp.asinh,
+        "arccosh": sp.acosh,
+        "arctanh": sp.atanh,
+        "sqrt": sp.sqrt,
+        "cbrt": sp.cbrt,
+        "absolute": sp.Abs,
+        "fabs": sp.Abs,
+        "sign": sp.sign,
+        "square": lambda a: a**2,
+        "reciprocal": lambda a: 1 / a,
+        "conjugate": lambda a: a,  # the symbols are real
+    }
+
+
+_COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<=", "equal": "==",
+                "not_equal": "!="}
+
+
+def _compare(a: Any, op: str, b: Any) -> SymBool:
+    sp = _sympy()
+    x, y = _to_expr(a), _to_expr(b)
+    rel = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le, "==": sp.Eq, "!=": sp.Ne}[op](x, y)
+    return SymBool(rel, f"{x} {op} {y}")
+
+
+class SymBool:
+    """The result of comparing traced values: true or false only when sympy can decide it."""
+
+    __slots__ = ("rel", "text")
+
+    def __init__(self, rel: Any, text: str):
+        self.rel, self.text = rel, text
+
+    def __bool__(self) -> bool:
+        sp = _sympy()
+        if self.rel is sp.true or self.rel is True:
+            return True
+        if self.rel is sp.false or self.rel is False:
+            return False
+        raise Unsupported(_BRANCH + f"`{self.text}`; use the finite or AD backends, or np.where")
+
+    def __repr__(self) -> str:
+        return f"SymBool({self.text})"
+
+
+class SymValue:
+    """A traced value: a sympy expression that behaves like a float under operators and numpy ufuncs."""
+
+    __slots__ = ("expr",)
+    __array_priority__ = 100
+
+    def __init__(self, expr: Any):
+        self.expr = expr
+
+    # -- arithmetic ------------------------------------------------------------------------------
+
+    def _binary(self, other: Any, fn, reflected: bool = False) -> Any:
+        if isinstance(other, np.ndarray) and other.ndim > 0:
+            return NotImplemented  # numpy broadcasts and calls __array_ufunc__
+        try:
+            o = _to_expr(other)
+        except TypeError:
+            return NotImplemented
+        return SymValue(fn(o, self.expr) if reflected else fn(self.expr, o))
+
+    def __add__(self, o):
+        return self._binary(o, lambda a, b: a + b)
+
+    def __radd__(self, o):
+        return self._binary(o, lambda a, b: a + b, True)
+
+    def __sub__(self, o):
+        return self._binary(o, lambda a, b: a - b)
+
+    def __rsub__(self, o):
+        return self._binary(o, lambda a, b: a - b, True)
+
+    def __mul__(self, o):
+        return self._binary(o, lambda a, b: a * b)
+
+    def __rmul__(self, o):
+        return self._binary(o, lambda a, b: a * b, True)
+
+    def __truediv__(self, o):
+        return self._binary(o, lambda a, b: a / b)
+
+    def __rtruediv__(self, o):
+        return self._binary(o, lambda a, b: a / b, True)
+
+    def __pow__(self, o):
+        return self._binary(o, lambda a, b: a**b)
+
+    def __rpow__(self, o):
+        return self._binary(o, lambda a, b: a**b, True)
+
+    def __neg__(self):
+        return SymValue(-self.expr)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return SymValue(_sympy().Abs(self.expr))
+
+    # -- comparisons and conversions ---------------------------------------------------------------
+
+    def __gt__(self, o):
+        return _compare(self, ">", o)
+
+    def __ge__(self, o):
+        return _compare(self, ">=", o)
+
+    def __lt__(self, o):
+        return _compare(self, "<", o)
+
+    def __le__(self, o):
+        return _compare(self, "<=", o)
+
+    def __eq__(self, o):  # type: ignore[override]
+        return _compare(self, "==", o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return _compare(self, "!=", o)
+
+    def __hash__(self) -> int:
+        return hash(self.expr)
+
+    def __bool__(self) -> bool:
+        if self.expr.is_number:
+            return bool(self.expr != 0)
+        raise Unsupported(_BRANCH + f"the truth value of `{self.expr}`")
+
+    def __float__(self) -> float:
+        if self.expr.is_number:
+            return float(self.expr)
+        raise Unsupported(f"the symbolic backend cannot turn `{self.expr}` into a float: it depends on the input")
+
+    def __int__(self) -> int:
+        if self.expr.is_number:
+            return int(self.expr)
+        raise Unsupported(f"the symbolic backend cannot turn `{self.expr}` into an int: it depends on the input")
+
+    def __repr__(self) -> str:
+        return f"SymValue({self.expr})"
+
+    # -- numpy -------------------------------------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None:
+            raise Unsupported(f"the symbolic backend cannot trace numpy's {ufunc.__name__}.{method} "
+                              "or ufuncs with out=")
+        name = ufunc.__name__
+        if any(isinstance(i, np.ndarray) and i.ndim > 0 for i in inputs):
+            return np.frompyfunc(lambda *xs: _apply_ufunc(name, xs), ufunc.nin, 1)(*inputs)
+        return _apply_ufunc(name, inputs)
+
+
+def _apply_ufunc(name: str, inputs: Sequence[Any]) -> Any:
+    if name in _COMPARISONS:
+        return _compare(inputs[0], _COMPARISONS[name], inputs[1])
+    table = _ufunc_table()
+    if name not in table:
+        raise Unsupported(f"the symbolic backend has no sympy counterpart for numpy's {name}")
+    return SymValue(table[name](*(_to_expr(i) for i in inputs)))
+
+
+def _install_methods() -> None:
+    # numpy's object-array loops call a method named like the ufunc on each element (np.sin -> .sin()).
+    unary = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "sinh", "cosh",
+             "tanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sqrt", "cbrt",
+             "fabs", "sign", "square", "reciprocal", "conjugate"]
+    for name in unary:
+        def method(self, _name=name):
+            return _apply_ufunc(_name, (self,))
+
+        method.__name__ = name
+        setattr(SymValue, name, method)
+    for name in ["arctan2", "hypot", "maximum", "minimum"]:
+        def binary(self, other, _name=name):
+            return _apply_ufunc(_name, (self, other))
+
+        binary.__name__ = name
+        setattr(SymValue, name, binary)
+
+
+_install_methods()
+
+
+# -- tracing ---------------------------------------------------------------------------------------
+
+
+def _names(f: Function, count: int) -> list[str]:
+    """Parameter names from the signature when they fit, else x (one argument) or x1..xn."""
+    try:
+        params = [p for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) >= count and count > 0:
+        return [p.name for p in params[:count]]
+    return ["x"] if count == 1 else [f"x{i + 1}" for i in range(count)]
+
+
+class Trace:
+    """A traced function: the output expression(s), the symbols (flat, in argument order) and the point."""
+
+    def __init__(self, output: Any, symbols: list[Any], values: list[float], args: tuple[Any, ...]):
+        self.output, self.symbols, self.values, self.args = output, symbols, values, args
+
+    def subs(self, digits: int | None = None) -> dict[Any, Any]:
+        """The point as exact sympy Floats (``digits`` significant digits keep the binary value exactly)."""
+        sp = _sympy()
+        return {s: sp.Float(v, digits or 30) for s, v in zip(self.symbols, self.values)}
+
+    def outputs(self) -> list[Any]:
+        """The output's expressions, flattened."""
+        return [_to_expr(o) for o in np.ravel(np.asarray(self.output, dtype=object))]
+
+
+def trace(f: Function, x: Any) -> Trace:
+    """Run ``f`` on symbols standing for the point ``x`` and record the output expression(s)."""
+    sp = _sympy()
+    args = as_args(x)
+    names = _names(f, len(args))
+    symbols: list[Any] = []
+    values: list[float] = []
+    sym_args: list[Any] = []
+    for name, a in zip(names, args):
+        if isinstance(a, float):
+            s = sp.Symbol(name, real=True)
+            symbols.append(s)
+            values.append(a)
+            sym_args.append(SymValue(s))
+        else:
+            flat = np.ravel(a)
+            syms = [sp.Symbol(f"{name}_{i}", real=True) for i in range(flat.size)]
+            symbols += syms
+            values += [float(v) for v in flat]
+            arr = np.empty(flat.size, dtype=object)
+            for i, s in enumerate(syms):
+                arr[i] = SymValue(s)
+            sym_args.append(arr.reshape(a.shape))
+    try:
+        out = f(*sym_args)
+    except Unsupported:
+        raise
+    except TypeError as exc:
+        raise Unsupported(f"the symbolic backend cannot trace this function: {exc}") from None
+    if isinstance(out, SymBool) or (isinstance(out, np.ndarray) and out.dtype == bool):
+        raise Unsupported("the function returns a comparison, not a number")
+    try:
+        if isinstance(out, np.ndarray):
+            out = np.vectorize(_to_expr, otypes=[object])(out) if out.size else out
+        else:
+            out = _to_expr(out)
+    except TypeError as exc:
+        raise Unsupported(f"the symbolic backend cannot read the function's output: {exc}") from None
+    return Trace(out, symbols, values, args)
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+
+def _number(expr: Any, subs: dict[Any, Any], digits: int, args: Sequence[Any]) -> Any:
+    """``expr`` at the point, as a sympy Float of ``digits`` digits; DomainError if not a finite real."""
+    sp = _sympy()
+    v = sp.sympify(expr).evalf(digits, subs=subs)
+    if not v.is_number:
+        v = sp.sympify(expr).xreplace(subs).evalf(digits)
+    re, im = v.as_real_imag()
+    if v.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or not re.is_finite or (im != 0 and abs(im) > 10 ** (-digits) * max(1, abs(re))):
+        raise DomainError(f"the derivative is not a finite real number at {point_text(args)}: {v}")
+    return re
+
+
+def _floats(exprs: Sequence[Any], subs, args) -> np.ndarray:
+    return np.array([float(_number(e, subs, 20, args)) for e in exprs], dtype=float)
+
+
+def _shape_gradient(flat: np.ndarray, args: Sequence[Any]) -> Any:
+    if len(args) == 1:
+        return float(flat[0]) if isinstance(args[0], float) else flat.reshape(np.shape(args[0]))
+    return flat
+
+
+def _shape_square(mat: np.ndarray, args: Sequence[Any], out_shape: tuple[int, ...]) -> Any:
+    """Jacobian/Hessian layout: one argument -> out_shape + x.shape, several -> (m, n) flat."""
+    if len(args) == 1:
+        shaped = mat.reshape(tuple(out_shape) + np.shape(args[0]))
+        return shaped.item() if shaped.ndim == 0 else shaped
+    return mat
+
+
+def _derivatives(tr: Trace, kind: str, order: int) -> tuple[Any, list[Any], tuple[int, ...]]:
+    """(printable derivative expression, flat list of entries, layout shape of the outputs)."""
+    sp = _sympy()
+    outs = tr.outputs()
+    out_shape = np.shape(tr.output)
+    n = len(tr.symbols)
+    if kind == "derivative":
+        if n != 1 or out_shape != ():
+            raise DiffcompareError("derivative needs a function of one scalar with a scalar output; "
+                                   "use gradient or jacobian")
+        d = sp.diff(outs[0], tr.symbols[0], order)
+        return d, [d], out_shape
+    if kind in ("gradient", "hessian") and out_shape != ():
+        raise DiffcompareError(f"{kind} needs a scalar output; use jacobian")
+    if kind == "gradient":
+        m = sp.Matrix([sp.diff(outs[0], s) for s in tr.symbols])
+        return m, list(m), out_shape
+    if kind == "jacobian":
+        m = sp.Matrix(outs).jacobian(tr.symbols) if n else sp.zeros(len(outs), 0)
+        return m, list(m), out_shape
+    if kind == "hessian":
+        m = sp.hessian(outs[0], tr.symbols)
+        return m, list(m), out_shape
+    raise DiffcompareError(f"unknown kind {kind!r}; allowed: derivative, gradient, jacobian, hessian")
+
+
+class Symbolic:
+    """sympy differentiation of the traced function; ``simplify=True`` simplifies the derivative.
+
+    Shapes follow :mod:`diffcompare.backends.base` and the finite-difference backend: gradient like
+    the argument (one argument) or flat ``(n,)``; Jacobian ``out.shape + x.shape`` (one argument) or
+    ``(m, n)``; Hessian ``x.shape + x.shape`` or ``(n, n)``. :attr:`Result.expression` holds the
+    derivative as a sympy expression (derivative) or Matrix (gradient: a column, Jacobian ``m x n``,
+    Hessian ``n x n``, over the flat symbols in argument order).
+    """
+
+    name = "symbolic"
+
+    def __init__(self, simplify: bool = False):
+        self.simplify = bool(simplify)
+
+    def _run(self, f: Function, x: Any, kind: str, order: int = 1) -> Result:
+        t0 = time.perf_counter()
+        args = as_args(x)
+        value = evaluate(f, args)
+        tr = trace(f, args if len(args) > 1 else args[0])
+        expr, entries, out_shape = _derivatives(tr, kind, order)
+        if self.simplify:
+            sp = _sympy()
+            expr = sp.simplify(expr)
+            entries = list(expr) if hasattr(expr, "shape") else [expr]
+        subs = tr.subs()
+        numbers = _floats(entries, subs, args)
+        if kind == "derivative":
+            derivative: Any = float(numbers[0])
+        elif kind == "gradient":
+            derivative = _shape_gradient(numbers, args)
+        elif kind == "jacobian":
+            m = int(np.prod(out_shape)) if out_shape else 1
+            derivative = _shape_square(numbers.reshape(m, len(tr.symbols)), args, out_shape)
+        else:
+            n = len(tr.symbols)
+            derivative = _shape_square(numbers.reshape(n, n), args, np.shape(args[0]) if len(args) == 1 else ())
+        sp = _sympy()
+        opts: dict[str, Any] = {"simplify": self.simplify, "symbols": [str(s) for s in tr.symbols]}
+        if kind == "derivative":
+            opts["order"] = order
+        value_out = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+        return Result(self.name, value_out, derivative, time.perf_counter() - t0, opts,
+                      expression_size=int(sp.count_ops(expr)), expression=expr)
+
+    def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
+        if not isinstance(order, (int, np.integer)) or order < 1:
+            raise DiffcompareError(f"the derivative order must be a positive integer, not {order!r}")
+        return self._run(f, x, "derivative", int(order))
+
+    def gradient(self, f: Function, x: Any) -> Result:
+        return self._run(f, x, "gradient")
+
+    def jacobian(self, f: Function, x: Any) -> Result:
+        return self._run(f, x, "jacobian")
+
+    def hessian(self, f: Function, x: Any) -> Result:
+        return self._run(f, x, "hessian")
+
+
+def reference(f: Function, x: Any, kind: str = "gradient", order: int = 1, digits: int = 50) -> tuple[Any, Any]:
+    """The exact derivative at the exact binary value of the float point, to ``digits`` digits.
+
+    Returns ``(value, derivative)`` as mpmath ``mpf`` numbers; array-shaped results are numpy object
+    arrays of ``mpf`` in the layout of :class:`Symbolic` (``kind`` one of derivative, gradient,
+    jacobian, hessian). Nothing passes through float64: the point enters as
+    ``sympy.Float(x, digits)`` (which keeps the binary expansion of ``x`` exactly) and sympy's
+    ``evalf`` works at ``digits`` digits with its own guard digits.
+    """
+    import mpmath
+
+    args = as_args(x)
+    evaluate(f, args)
+    tr = trace(f, args if len(args) > 1 else args[0])
+    _, entries, out_shape = _derivatives(tr, kind, order)
+    subs = tr.subs(digits)
+
+    def mp(expr: Any) -> Any:
+        v = _number(expr, subs, digits, args)
+        with mpmath.workdps(digits):
+            return mpmath.mpf(v._mpf_) if hasattr(v, "_mpf_") else mpmath.mpf(str(v))
+
+    outs = tr.outputs()
+    values = [mp(o) for o in outs]
+    value: Any = values[0] if out_shape == () else np.array(values, dtype=object).reshape(out_shape)
+    numbers = np.empty(len(entries), dtype=object)
+    for i, e in enumerate(entries):
+        numbers[i] = mp(e)
+    if kind == "derivative":
+        return value, numbers[0]
+    if kind == "gradient":
+        if len(args) == 1:
+            return value, numbers[0] if isinstance(args[0], float) else numbers.reshape(np.shape(args[0]))
+        return value, numbers
+    n = len(tr.symbols)
+    if kind == "jacobian":
+        m = int(np.prod(out_shape)) if out_shape else 1
+        return value, _shape_square(numbers.reshape(m, n), args, out_shape)
+    return value, _shape_square(numbers.reshape(n, n), args, np.shape(args[0]) if len(args) == 1 else ())

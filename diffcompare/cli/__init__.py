@@ -1,0 +1,51 @@
+"""The command-line program. ``main`` turns bad input into one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from diffcompare.cli.app import app, state
+
+# each module registers its commands on `app`
+from diffcompare.cli import compare as _compare  # noqa: F401,E402
+
+__all__ = ["app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a console script, exits with) the exit code."""
+    import click
+
+    from diffcompare.errors import DiffcompareError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = app(args=args, prog_name="diffcompare", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        code = 1
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except DiffcompareError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # an internal failure: a bug of ours, not the user's
+        if state["debug"] or "--debug" in args:
+            raise
+        print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)",
+              file=sys.stderr)
+        code = 1
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

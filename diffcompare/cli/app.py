@@ -1,0 +1,57 @@
+"""The typer application and what every command shares: reading a function and a point.
+
+Commands parse their options and delegate: no maths here (cli -> analysis -> backends).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    name="diffcompare",
+    help="Differentiate one function three ways (finite differences, sympy, automatic "
+    "differentiation) and measure cost and error side by side.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors.")) -> None:
+    state["debug"] = debug
+
+
+def load_function(expr: str, at: Optional[str], variables: Optional[str] = None,
+                  need_point: bool = True):
+    """An expression (or an example's name) and ``--at`` text -> (Expression, point tuple or None).
+
+    An example's own point is used when ``--at`` is not given.
+    """
+    from diffcompare.errors import DiffcompareError
+    from diffcompare.examples import resolve
+    from diffcompare.parse import compile_expression, parse_point
+
+    text, example_point = resolve(expr)
+    names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
+    expression = compile_expression(text, names)
+    point_text = at if at is not None else example_point
+    if point_text is None:
+        if need_point:
+            raise DiffcompareError(f"give the point with --at, e.g. --at {_example_at(expression.variables)}")
+        return expression, None
+    return expression, parse_point(point_text, expression.variables)
+
+
+def _example_at(names) -> str:
+    return ",".join(f"{n}=1" for n in names) or "x=1"
+
+
+EXPR_HELP = "An expression such as 'x1*x2 + x2 - log(x1)', or an example's name (see `diffcompare examples`)."
+AT_HELP = "The point, e.g. x1=3,x2=-4 (constants like pi/3 allowed)."
+VARS_HELP = "Variable order, comma-separated (default: order of first appearance)."
+JSON_HELP = "Print one JSON document on stdout instead of the table."

@@ -1,0 +1,60 @@
+"""`diffcompare compare` and `diffcompare examples`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+
+
+@app.command()
+def compare(
+    expr: str = typer.Argument(..., help=EXPR_HELP),
+    at: Optional[str] = typer.Option(None, "--at", help=AT_HELP),
+    variables: Optional[str] = typer.Option(None, "--vars", help=VARS_HELP),
+    backends: str = typer.Option("finite,symbolic,reverse,forward", "--backends",
+                                 help="Comma-separated backends (see `diffcompare examples` for functions)."),
+    scheme: str = typer.Option("central", "--scheme",
+                               help="Finite-difference scheme: forward, backward, central, five-point, complex, richardson."),
+    step: Optional[float] = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Every backend on one function at one point: value, derivative, error against a 50-digit reference, cost, time."""
+    from diffcompare.analysis.compare import compare as run
+    from diffcompare.errors import DiffcompareError
+    from diffcompare.render import console, print_json
+    from diffcompare.render import compare as render
+
+    expression, point = load_function(expr, at, variables)
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    if not names:
+        raise DiffcompareError("--backends is empty")
+    finite_options = {"scheme": scheme} | ({"step": step} if step is not None else {})
+    result = run(expression.function, point, name=expression.text, variables=expression.variables,
+                 backends=names, options={"finite": finite_options})
+    if as_json:
+        print_json(render.to_json(result))
+    else:
+        console().print(render.table(result))
+
+
+@app.command()
+def examples(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """The lecture's named functions, usable wherever an expression is (`diffcompare compare table3`)."""
+    from diffcompare.examples import load_examples
+    from diffcompare.render import console, print_json
+
+    found = load_examples()
+    if as_json:
+        print_json(list(found.values()))
+        return
+    from rich.table import Table
+
+    t = Table(title="examples")
+    for col in ("name", "expression", "point", "from the lecture"):
+        t.add_column(col)
+    for e in found.values():
+        t.add_row(e.name, e.expression, e.point, f"{e.source}: {e.description}")
+    console().print(t)

@@ -1,0 +1,68 @@
+"""Everything that knows about the terminal and about output formats: rich tables, JSON, CSV.
+
+Per-command renderers live beside this module (``render.compare`` ...); shared helpers are here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console (honours NO_COLOR; no colour codes when not a terminal)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def fmt(x: Any, digits: int = 6) -> str:
+    """A number, vector or matrix for a table cell: ``-4.33333``, ``[-4.33333, 4]``, ``—`` for None."""
+    if x is None:
+        return "—"
+    if isinstance(x, str):
+        return x
+    arr = np.asarray(x, dtype=object if _is_mp(x) else None)
+    if arr.ndim == 0:
+        v = float(arr.item()) if not isinstance(arr.item(), (int,)) else arr.item()
+        return "nan" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}g}"
+    if arr.ndim == 1:
+        return "[" + ", ".join(fmt(v, digits) for v in arr) + "]"
+    return "[" + ", ".join(fmt(row, digits) for row in arr) + "]"
+
+
+def _is_mp(x: Any) -> bool:
+    return type(x).__module__.startswith("mpmath") or (
+        isinstance(x, np.ndarray) and x.dtype == object)
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON data: dataclasses to dicts, arrays to lists, NaN and inf to None, mpmath to float."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()] if obj.ndim else jsonable(obj.item())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)) or type(obj).__module__.startswith("mpmath"):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout, nothing else."""
+    sys.stdout.write(json.dumps(jsonable(data), indent=2) + "\n")

@@ -1,0 +1,32 @@
+"""matplotlib, imported only when a picture is asked for (the optional extra ``plot``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from diffcompare.errors import DiffcompareError
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot with a non-interactive backend, or a one-line error saying how to get it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DiffcompareError(
+            "plots need matplotlib: pip install 'diffcompare[plot]' (or pip install matplotlib)"
+        ) from None
+    return plt
+
+
+def check_plot_path(path: str) -> Path:
+    """A .png/.svg/.pdf path whose folder exists; checked before any work is done."""
+    p = Path(path)
+    if p.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise DiffcompareError(f"--plot file must end in .png, .svg or .pdf, not {p.name!r}")
+    if not p.parent.exists():
+        raise DiffcompareError(f"folder {str(p.parent)!r} does not exist")
+    return p

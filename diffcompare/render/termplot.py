@@ -1,0 +1,70 @@
+"""Line plots drawn with characters, so a user sees a curve without leaving the shell."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+MARKERS = "*o+x#@%&"
+
+
+def line_plot(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    width: int = 72,
+    height: int = 20,
+    logx: bool = False,
+    logy: bool = False,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+) -> str:
+    """Scatter each series' points on a character grid; one marker per series, a legend below.
+
+    Non-finite points (and non-positive ones on a log axis) are skipped, so gaps stay visible.
+    Axis labels show the data range (as powers of ten on log axes).
+    """
+
+    def tx(v: float, log: bool) -> float | None:
+        if v is None or not math.isfinite(v) or (log and v <= 0):
+            return None
+        return math.log10(v) if log else v
+
+    pts = {name: [(tx(x, logx), tx(y, logy)) for x, y in zip(xs, ys)] for name, (xs, ys) in series.items()}
+    allx = [x for p in pts.values() for x, y in p if x is not None and y is not None]
+    ally = [y for p in pts.values() for x, y in p if x is not None and y is not None]
+    if not allx:
+        return f"{title}\n(nothing to plot: no finite points)"
+    x0, x1 = min(allx), max(allx)
+    y0, y1 = min(ally), max(ally)
+    x1 = x1 if x1 > x0 else x0 + 1
+    y1 = y1 if y1 > y0 else y0 + 1
+    grid = [[" "] * width for _ in range(height)]
+    for k, p in enumerate(pts.values()):
+        mark = MARKERS[k % len(MARKERS)]
+        for x, y in p:
+            if x is None or y is None:
+                continue
+            c = round((x - x0) / (x1 - x0) * (width - 1))
+            r = height - 1 - round((y - y0) / (y1 - y0) * (height - 1))
+            grid[r][c] = mark
+
+    def label(v: float, log: bool) -> str:
+        return f"1e{v:+.0f}" if log else f"{v:.3g}"
+
+    ylab = [label(y1, logy), label((y0 + y1) / 2, logy), label(y0, logy)]
+    pad = max(len(s) for s in ylab)
+    lines = [title] if title else []
+    if ylabel:
+        lines.append(ylabel)
+    for i, row in enumerate(grid):
+        tick = ylab[0] if i == 0 else ylab[1] if i == height // 2 else ylab[2] if i == height - 1 else ""
+        lines.append(f"{tick:>{pad}} |" + "".join(row))
+    lines.append(" " * pad + " +" + "-" * width)
+    left, right = label(x0, logx), label(x1, logx)
+    lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right)
+    if xlabel:
+        lines.append(" " * (pad + 2) + xlabel.center(width))
+    legend = "   ".join(f"{MARKERS[k % len(MARKERS)]} {name}" for k, name in enumerate(pts))
+    lines.append(" " * (pad + 2) + legend)
+    return "\n".join(lines)
