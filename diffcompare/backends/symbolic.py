@@ -300,7 +300,7 @@ def _names(f: Function, count: int) -> list[str]:
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
-    if len(params) >= count and count > 0:
+    if len(params) >= count > 0:
         return [p.name for p in params[:count]]
     return ["x"] if count == 1 else [f"x{i + 1}" for i in range(count)]
 

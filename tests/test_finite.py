@@ -1,0 +1,173 @@
+"""Finite differences: the lecture's numbers, the cost of each scheme, and how many digits survive."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from diffcompare.backends.finite import FiniteDifferences, default_step, difference, richardson, stencil
+from diffcompare.errors import DiffcompareError, DomainError
+
+EPS = np.finfo(float).eps
+mpmath.mp.dps = 40
+
+
+def lecture(x1, x2):
+    return x1 * x2 + x2 - np.log(x1)
+
+
+def mixed(x):
+    return np.log(x**2) * np.sin(x) + 1 / x
+
+
+def exact_derivative(fn_mp, x, order=1):
+    """d^order fn / dx^order at the exact binary value of x, by mpmath at 40 digits."""
+    return mpmath.diff(fn_mp, mpmath.mpf(x), order)
+
+
+def rel_error(estimate, exact):
+    return float(abs((mpmath.mpf(estimate) - exact) / exact))
+
+
+def test_lecture_value_and_gradient_match_the_slides():
+    fd = FiniteDifferences("central")
+    assert round(fd.gradient(lecture, (2.0, 4.0)).value, 3) == 11.307
+    r = fd.gradient(lecture, (3.0, -4.0))
+    # central differences err ~ eps^(2/3) * scale of f and its third derivative: 1e-9 relative is loose
+    np.testing.assert_allclose(r.derivative, [-13 / 3, 4.0], rtol=1e-9)
+    assert r.derivative.shape == (2,)
+
+
+def test_partial_derivative_in_x2_of_the_lecture_function_is_4():
+    r = FiniteDifferences("central").derivative(lambda x2: lecture(3.0, x2), -4.0)
+    # f is linear in x2: central differences are exact up to rounding, eps*|f|/h ~ 1e-11 with h ~ 2e-5
+    assert r.derivative == pytest.approx(4.0, abs=1e-9)
+
+
+def test_second_lecture_function_value_and_gradient():
+    def f(x1, x2):
+        return x1**2 * x2 + np.sin(x1)
+
+    r = FiniteDifferences("central").gradient(f, (1.0, 2.0))
+    assert round(r.value, 4) == 2.8415
+    # rounding the slides' 4 decimals; central differences are ~1e-10 accurate here
+    np.testing.assert_allclose(r.derivative, [4.5403, 1.0], atol=5e-5)
+
+
+@pytest.mark.parametrize("order, exact, rtol", [
+    # central stencils are O(h^2) with h = eps^(1/(k+2)): error ~ eps^(2/(k+2)) ~ 1e-10, 1e-8, 5e-7,
+    # times the function's scale: the tolerances are those bounds with a factor ~10 of headroom
+    (1, 12.0, 1e-9),
+    (2, 12.0, 1e-7),
+    (3, 6.0, 1e-5),
+])
+def test_cube_derivatives_of_order_1_2_3_lose_digits_with_order(order, exact, rtol):
+    r = FiniteDifferences("central").derivative(lambda x: x**3, 2.0, order)
+    assert r.derivative == pytest.approx(exact, rel=rtol)
+    assert r.options["order"] == order
+
+
+def test_forward_gradient_costs_n_plus_1_evaluations():
+    r = FiniteDifferences("forward").gradient(lambda x: np.sum(x**2), np.ones(5))
+    assert r.evaluations == 5 + 1  # f(x) is reused by every forward difference
+
+
+def test_central_gradient_costs_2n_evaluations_plus_the_value():
+    r = FiniteDifferences("central").gradient(lambda x: np.sum(x**2), np.ones(5))
+    assert r.evaluations == 2 * 5 + 1  # the +1 is the value f(x), which central differences never use
+
+
+def test_complex_gradient_costs_n_evaluations_plus_the_value():
+    r = FiniteDifferences("complex").gradient(lambda x: np.sum(np.sin(x)), np.ones(5))
+    assert r.evaluations == 5 + 1
+    np.testing.assert_allclose(r.derivative, np.cos(np.ones(5)), rtol=2 * EPS)
+
+
+def test_five_point_gradient_costs_4n_evaluations_plus_the_value():
+    r = FiniteDifferences("five-point").gradient(lambda x, y: x * y, (1.0, 2.0))
+    assert r.evaluations == 4 * 2 + 1
+
+
+def test_complex_step_reaches_machine_precision_on_sin_at_pi_over_3():
+    x = np.pi / 3
+    est = difference(np.sin, x, 1e-20, "complex")
+    # no subtraction, so only the rounding of cos itself: a few eps
+    assert rel_error(est, mpmath.cos(mpmath.mpf(x))) <= 4 * EPS
+
+
+@pytest.mark.parametrize("fn, fn_mp, x", [
+    (np.sin, mpmath.sin, np.pi / 3),
+    (np.exp, mpmath.exp, 1.0),
+    (mixed, lambda t: mpmath.log(t**2) * mpmath.sin(t) + 1 / t, 2.0),
+])
+def test_richardson_reaches_1e_13_with_fewer_evaluations_than_numdifftools_and_scipy(fn, fn_mp, x):
+    r = FiniteDifferences("richardson").derivative(fn, x)
+    # the requirement of the brief: <= 1e-13 relative (the mixed function has |f/f'| ~ 21, which puts
+    # its rounding floor near 1e-13; sin and exp land near 1e-14)
+    assert rel_error(r.derivative, exact_derivative(fn_mp, x)) <= 1e-13
+    # scipy.differentiate.derivative uses 11 evaluations here, numdifftools' Derivative 30
+    assert r.evaluations == 9  # 4 central differences + the value
+    assert r.error_estimate is not None and r.error_estimate >= 0
+    est, _err, calls = richardson(fn, x)
+    assert est == r.derivative and calls == 8
+
+
+def test_richardson_error_estimate_bounds_the_true_error():
+    for fn, fn_mp, x in [(np.exp, mpmath.exp, 0.5), (np.tanh, mpmath.tanh, 0.3), (np.arctan, mpmath.atan, 2.0)]:
+        est, err, _ = richardson(fn, x)
+        assert abs(est - float(exact_derivative(fn_mp, x))) <= err
+
+
+def test_default_steps_follow_theory_and_are_exactly_representable():
+    assert default_step("forward", 1.0) == pytest.approx(np.sqrt(EPS), rel=1e-6)
+    assert default_step("central", 0.5) == pytest.approx(EPS ** (1 / 3), rel=1e-6)
+    assert default_step("five-point", 100.0) == pytest.approx(100 * EPS ** (1 / 5), rel=1e-6)
+    assert default_step("central", 2.0, order=2) == pytest.approx(2 * EPS ** (1 / 4), rel=1e-6)
+    assert default_step("complex", 3.0) == pytest.approx(3e-20)  # scaled by |x|, never subtracted
+    x = 0.1
+    h = default_step("central", x)
+    assert (x + h) - x == h
+
+
+def test_step_option_overrides_the_theory_step():
+    r = FiniteDifferences("forward", step=1e-3).derivative(np.exp, 0.0)
+    assert r.options["step"] == pytest.approx(1e-3, rel=1e-12)
+    # forward difference error ~ h/2 * f'' = 5e-4 at h = 1e-3
+    assert r.derivative - 1.0 == pytest.approx(5e-4, rel=0.01)
+
+
+def test_unknown_scheme_names_the_allowed_ones():
+    with pytest.raises(DiffcompareError, match="central.*richardson"):
+        FiniteDifferences("sideways")
+
+
+def test_log_at_a_negative_point_is_a_domain_error():
+    with pytest.raises(DomainError):
+        FiniteDifferences().derivative(np.log, -1.0)
+
+
+def test_stencils_are_the_textbook_ones():
+    assert [(o, float(w)) for o, w in stencil(1, range(-2, 3))] == [(-2, 1 / 12), (-1, -2 / 3), (1, 2 / 3), (2, -1 / 12)]
+    assert [(o, float(w)) for o, w in stencil(2, range(-1, 2))] == [(-1, 1.0), (0, -2.0), (1, 1.0)]
+
+
+def test_jacobian_and_hessian_shapes_and_values():
+    fd = FiniteDifferences("central")
+    r = fd.jacobian(lambda x: np.array([x[0] * x[1], np.sin(x[0]), x[2] ** 2]), np.array([1.0, 2.0, 3.0]))
+    assert r.derivative.shape == (3, 3)
+    # central differences, ~1e-10 absolute at this scale
+    np.testing.assert_allclose(r.derivative, [[2, 1, 0], [np.cos(1), 0, 0], [0, 0, 6]], atol=1e-8)
+    assert r.evaluations == 2 * 3 + 1
+    r = fd.jacobian(lambda x, y: np.array([x * y, x + y]), (1.0, 2.0))
+    assert r.derivative.shape == (2, 2)
+    h = fd.hessian(lecture, (3.0, -4.0))
+    # second differences at h ~ eps^(1/4): error ~ sqrt(eps) * scale ~ 1e-7
+    np.testing.assert_allclose(h.derivative, [[1 / 9, 1], [1, 0]], atol=1e-6)
+    assert h.evaluations == 2 * 2**2 + 1
+    hm = fd.hessian(lambda M: np.sum(M**3), np.ones((2, 2)))
+    assert hm.derivative.shape == (2, 2, 2, 2)
+
+
+def test_gradient_of_one_array_argument_has_its_shape():
+    r = FiniteDifferences("central").gradient(lambda M: np.sum(M**2), np.arange(6.0).reshape(2, 3))
+    assert r.derivative.shape == (2, 3)
+    np.testing.assert_allclose(r.derivative, 2 * np.arange(6.0).reshape(2, 3), atol=1e-8)

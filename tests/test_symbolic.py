@@ -1,0 +1,148 @@
+"""The symbolic backend: exact derivatives of the traced function, its limits, and the reference."""
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diffcompare.backends.finite import FiniteDifferences
+from diffcompare.backends.symbolic import Symbolic, reference, trace
+from diffcompare.errors import DomainError, Unsupported
+
+
+def lecture(x1, x2):
+    return x1 * x2 + x2 - np.log(x1)
+
+
+def test_lecture_value_and_exact_gradient():
+    sy = Symbolic()
+    assert round(sy.gradient(lecture, (2.0, 4.0)).value, 3) == 11.307
+    r = sy.gradient(lecture, (3.0, -4.0))
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    assert list(r.expression) == [x2 - 1 / x1, x1 + 1]  # symbols named after the parameters
+    # the exact values -13/3 and 4, rounded once to float
+    assert r.derivative.tolist() == [-13 / 3, 4.0]
+    assert r.expression_size == sympy.count_ops(r.expression)
+
+
+def test_partial_in_x2_at_3_minus_4_is_exactly_4():
+    r = Symbolic().derivative(lambda x2: lecture(3.0, x2), -4.0)
+    assert r.derivative == 4.0
+
+
+def test_cube_derivatives_of_order_1_2_3_are_exact():
+    sy = Symbolic()
+    assert [sy.derivative(lambda x: x**3, 2.0, k).derivative for k in (1, 2, 3)] == [12.0, 12.0, 6.0]
+    x = sympy.Symbol("x", real=True)
+    assert sy.derivative(lambda x: x**3, 2.0, 2).expression == 6 * x
+
+
+def test_second_lecture_function():
+    r = Symbolic().gradient(lambda x1, x2: x1**2 * x2 + np.sin(x1), (1.0, 2.0))
+    assert round(r.value, 4) == 2.8415
+    np.testing.assert_allclose(r.derivative, [4 + np.cos(1.0), 1.0], rtol=1e-15)  # one rounding each
+    assert round(float(r.derivative[0]), 4) == 4.5403
+
+
+def test_branch_on_a_traced_array_is_unsupported():
+    def f(a):
+        b = a * 2
+        return b if b.sum() > 0 else 100 * b
+
+    with pytest.raises(Unsupported, match="cannot decide `if`/`while`"):
+        Symbolic().jacobian(f, np.array([1.0, 2.0]))
+
+
+def test_float_of_a_symbol_is_unsupported():
+    with pytest.raises(Unsupported):
+        Symbolic().derivative(lambda x: float(x) * 2, 1.0)
+
+
+def test_unknown_ufunc_is_unsupported_and_named():
+    with pytest.raises(Unsupported, match="floor"):
+        Symbolic().derivative(lambda x: np.floor(x) + x, 1.5)
+
+
+def test_log_at_a_negative_point_is_a_domain_error():
+    with pytest.raises(DomainError):
+        Symbolic().derivative(np.log, -1.0)
+    with pytest.raises(DomainError):
+        reference(np.log, -1.0, "derivative")
+
+
+def test_array_arguments_get_one_symbol_per_element():
+    tr = trace(lambda v: np.sum(v**2), np.array([1.0, 2.0, 3.0]))
+    assert [str(s) for s in tr.symbols] == ["v_0", "v_1", "v_2"]
+
+
+def test_jacobian_and_hessian_have_the_documented_shapes():
+    sy = Symbolic()
+
+    def vec(x):
+        return np.array([x[0] * x[1], np.sin(x[0]), np.tanh(x[2]), np.dot(x, x)])
+
+    r = sy.jacobian(vec, np.array([1.0, 2.0, 3.0]))
+    assert r.derivative.shape == (4, 3) and r.expression.shape == (4, 3)
+    r = sy.jacobian(lambda x, y: np.array([x * y, np.sin(x), x + y]), (1.0, 2.0))
+    assert r.derivative.shape == (3, 2)
+    r = sy.hessian(lambda M: np.sum(M**3) + M[0, 0] * M[1, 1], np.ones((2, 2)))
+    assert r.derivative.shape == (2, 2, 2, 2) and r.expression.shape == (4, 4)
+    r = sy.hessian(lecture, (3.0, -4.0))
+    assert r.derivative.shape == (2, 2)
+    np.testing.assert_allclose(r.derivative, [[1 / 9, 1], [1, 0]], rtol=1e-15)
+
+
+def test_reference_agrees_with_the_exact_derivative_to_40_digits():
+    x = 0.1  # not a binary fraction: the reference must use its exact binary value, not 1/10
+    _value, d2 = reference(lambda t: np.sin(t) * np.exp(t), x, "derivative", order=2, digits=50)
+    t = sympy.Symbol("t")
+    exact = sympy.diff(sympy.sin(t) * sympy.exp(t), t, 2).subs(t, sympy.Rational(x))  # Rational(x) is exact
+    exact = mpmath.mpf(sympy.N(exact, 60)._mpf_)
+    with mpmath.workdps(60):
+        assert abs((d2 - exact) / exact) < mpmath.mpf(10) ** -40
+    _grad_value, grad = reference(lecture, (3.0, -4.0))
+    with mpmath.workdps(60):
+        assert abs(grad[0] - mpmath.mpf(-13) / 3) < mpmath.mpf(10) ** -45
+        assert grad[1] == 4
+
+
+def test_simplify_option_shrinks_or_keeps_the_expression():
+    def f(x):
+        return np.sin(x) ** 2 + np.cos(x) ** 2 + x
+
+    plain = Symbolic().derivative(f, 0.5)
+    simple = Symbolic(simplify=True).derivative(f, 0.5)
+    assert simple.expression == 1 and simple.expression_size <= plain.expression_size
+
+
+_UNARY = [np.sin, np.cos, np.exp, np.tanh, np.arctan, lambda t: t**2, lambda t: t**3, lambda t: 1 + t]
+
+
+@st.composite
+def compositions(draw):
+    """Random compositions of smooth functions with polynomial coefficients, plus the point."""
+    ops = draw(st.lists(st.sampled_from(range(len(_UNARY))), min_size=1, max_size=4))
+    coeffs = draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3))
+    x = draw(st.floats(-1.5, 1.5, allow_nan=False))
+
+    def f(t):
+        u = coeffs[0] + coeffs[1] * t + coeffs[2] * t**2
+        for i in ops:
+            u = _UNARY[i](u) * 0.5  # keep the composition's growth (and its derivatives) moderate
+        return u + t
+
+    return f, x
+
+
+@settings(max_examples=40, deadline=None)
+@given(compositions())
+def test_central_differences_agree_with_the_symbolic_derivative(case):
+    f, x = case
+    exact = Symbolic().derivative(f, x).derivative
+    approx = FiniteDifferences("central").derivative(f, x).derivative
+    # central differences: truncation h^2/6 |f'''| + rounding eps|f|/h with h = eps^(1/3) max(|x|,1),
+    # ~ eps^(2/3) (|f'''| + |f|) ~ 4e-11 per unit; the compositions keep f, f''' below ~1e3, so 1e-6
+    # absolute + 1e-7 relative leaves room for that bound with margin
+    assert abs(approx - exact) <= 1e-6 + 1e-7 * abs(exact)
