@@ -15,21 +15,25 @@ __all__ = ["app", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
-    import click
+    import typer
 
     from diffcompare.errors import DiffcompareError
+
+    # typer vendors click in recent versions: find its exception base through a public class
+    click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = app(args=args, prog_name="diffcompare", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         code = 1
-    except click.ClickException as exc:  # usage errors: bad option, missing argument
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    except click_exception as exc:  # usage errors: bad option, missing argument
+        if exc.format_message():  # (no_args_is_help has already printed the help)
+            print(f"error: {exc.format_message()}", file=sys.stderr)
         code = 2
     except DiffcompareError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

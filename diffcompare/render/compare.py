@@ -22,11 +22,12 @@ def _error_style(rel: float | None, abs_err: float | None) -> str:
 def _cost(result: Any) -> str:
     parts = []
     if result.evaluations is not None:
-        parts.append(f"{result.evaluations} evals")
+        unit = "passes" if result.backend == "forward" else "evals"
+        parts.append(f"{result.evaluations} {unit}")
     if result.tape_ops is not None:
         parts.append(f"{result.tape_ops} tape ops")
     if result.expression_size is not None:
-        parts.append(f"{result.expression_size} ops in expr")
+        parts.append(f"{result.expression_size} expr ops")
     return ", ".join(parts) or "—"
 
 
@@ -35,24 +36,24 @@ def table(c: Comparison) -> Any:
 
     point = ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(c.variables, c.point))
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
-        f"reference {c.kind} (sympy, 50 digits): {fmt(c.reference_derivative, 17)}"))
-    t.add_column("backend")
-    t.add_column("value", justify="right")
-    t.add_column(c.kind, justify="right")
-    t.add_column("abs error", justify="right")
-    t.add_column("rel error", justify="right")
-    t.add_column("cost")
-    t.add_column("time [µs]", justify="right")
+        f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (sympy + mpmath, 50 digits): "
+        f"{fmt(c.reference_derivative, 17)}\nerrors: green <= 1e-12 relative, yellow <= 1e-6, red above"))
+    t.add_column("backend", no_wrap=True)
+    t.add_column(c.kind, justify="right", overflow="fold")
+    t.add_column("abs err", justify="right", no_wrap=True)
+    t.add_column("rel err", justify="right", no_wrap=True)
+    t.add_column("cost", overflow="fold")
+    t.add_column("µs", justify="right", no_wrap=True)
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, "—", f"[dim]unsupported: {row.unsupported}[/dim]", "—", "—", "—", "—")
+            t.add_row(row.backend, f"[dim]unsupported: {row.unsupported}[/dim]", "—", "—", "—", "—")
             continue
         style = _error_style(row.rel_error, row.abs_error)
-        name = row.backend + (f" ({r.options['scheme']})" if "scheme" in r.options else "")
-        t.add_row(name, fmt(r.value, 10), fmt(r.derivative, 10),
-                  f"[{style}]{fmt(row.abs_error, 3)}[/{style}]", f"[{style}]{fmt(row.rel_error, 3)}[/{style}]",
-                  _cost(r), f"{r.seconds * 1e6:.1f}")
+        name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
+        t.add_row(name, fmt(r.derivative, 12),
+                  f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]",
+                  _cost(r), f"{r.seconds * 1e6:.0f}")
     return t
 
 
@@ -84,7 +85,7 @@ def _digits(x: Any) -> Any:
     """The reference as 50-digit strings, so that nothing is lost in JSON."""
     import numpy as np
 
+    import mpmath
+
     arr = np.asarray(x, dtype=object)
-    if arr.ndim == 0:
-        return str(arr.item())
-    return [str(v) for v in arr.ravel()]
+    return mpmath.nstr(arr.item(), 50) if arr.ndim == 0 else [mpmath.nstr(v, 50) for v in arr.ravel()]

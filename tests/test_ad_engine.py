@@ -1,0 +1,125 @@
+"""The AD engine: the lecture's numbers, nesting, control flow, deep tapes, and the primitives."""
+
+import math
+
+import numpy as np
+import pytest
+
+from diffcompare import ad
+
+
+def table_f(x1, x2):
+    return x1 * x2 + x2 - np.log(x1)
+
+
+def test_table1_primal_value_matches_the_slides():
+    assert round(ad.record(table_f, 2.0, 4.0).value, 3) == 11.307
+
+
+def test_table2_forward_tangent_dy_dx2_is_4():
+    value, tangent = ad.jvp(table_f, (3.0, -4.0), (0.0, 1.0))
+    assert tangent == 4.0 and round(value, 2) == -17.10
+
+
+def test_table3_reverse_gradient_matches_the_slides():
+    g1, g2 = ad.grad(table_f, (0, 1))(3.0, -4.0)
+    assert g1 == pytest.approx(-13 / 3, rel=1e-15) and g2 == 4.0
+
+
+def test_table3_tape_has_the_four_rows_of_the_trace():
+    rec = ad.record(table_f, 3.0, -4.0)
+    # Python evaluates x1*x2 + x2 before log(x1): the slides list ln as v2, we record it third
+    assert [n.prim.name for n in rec.tape[2:]] == ["mul", "add", "log", "sub"]
+    assert rec.operations == 4
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_cube_derivatives_at_2_are_12_12_6(mode):
+    cube = lambda x: x**3  # noqa: E731
+    assert [ad.derivative(cube, k, mode)(2.0) for k in (1, 2, 3)] == [12.0, 12.0, 6.0]
+
+
+def test_mixed_nestings_agree():
+    f = lambda x: np.sin(x) * x**2  # noqa: E731
+    exact = lambda x: 2 * np.cos(x) * 2 * x - np.sin(x) * x**2 + 2 * np.sin(x)  # noqa: E731  (f'')
+    fwd = lambda g: (lambda x: ad.jvp(g, (x,), (1.0,))[1])  # noqa: E731
+    for d2 in (ad.grad(ad.grad(f)), fwd(ad.grad(f)), ad.grad(fwd(f)), fwd(fwd(f))):
+        # four orders of nesting of the same rules: equal up to a few roundings
+        assert d2(0.7) == pytest.approx(exact(0.7), rel=1e-14)
+
+
+def test_no_perturbation_confusion():
+    # d/dx [x * d/dy (x + y)] = d/dx [x * 1] = 1; perturbation confusion would give 2
+    def outer(x):
+        return x * ad.grad(lambda y: x + y)(1.0)
+
+    assert ad.grad(outer)(3.0) == 1.0
+    fwd = lambda g, x: ad.jvp(g, (x,), (1.0,))[1]  # noqa: E731
+    assert fwd(lambda x: x * fwd(lambda y: x + y, 1.0), 3.0) == 1.0
+
+
+def test_contour_example_gradient_and_value():
+    f = lambda p: p[0] ** 2 * p[1] + np.sin(p[0])  # noqa: E731
+    value, g = ad.value_and_grad(f)(np.array([1.0, 2.0]))
+    assert round(value, 4) == 2.8415
+    assert np.round(g, 4).tolist() == [4.5403, 1.0]
+
+
+def test_exercise3_control_flow_with_non_scalar_output():
+    def f(a):
+        b = a * 2
+        while np.linalg.norm(b) < 1000:
+            b = b * 2
+        return b if b.sum() > 0 else 100 * b
+
+    a = np.random.default_rng(1).normal(size=(2, 3))
+    out, pullback = ad.vjp(f, a)
+    (ga,) = pullback(np.ones((2, 3)))
+    k = round(math.log2(np.linalg.norm(out) / np.linalg.norm(a)))  # number of doublings
+    factor = 2.0**k if out.sum() > 0 else 100 * 2.0**k
+    assert np.array_equal(ga, np.full((2, 3), factor))
+    with pytest.raises(ValueError, match="cotangent"):
+        ad.record(f, a).pullback()
+
+
+def test_grad_is_functional_and_accumulates_only_when_asked():
+    f = lambda x: 2 * np.dot(x, x)  # noqa: E731  (the lecture's Exercise 2)
+    x = np.arange(4.0)
+    assert ad.grad(f)(x).tolist() == ad.grad(f)(x).tolist() == [0, 4, 8, 12]
+    rec = ad.record(f, x)
+    rec.backward()
+    assert rec.backward(accumulate=True)[0].tolist() == [0, 8, 16, 24]
+    assert rec.backward()[0].tolist() == [0, 4, 8, 12]
+
+
+def test_a_million_operation_tape_needs_no_recursion():
+    def deep(x):
+        for _ in range(1_000_000):
+            x = x + 1e-6 * x
+        return x
+
+    # (1 + 1e-6)^(1e6) to float rounding: the derivative equals the value / x
+    value, g = ad.value_and_grad(deep)(1.0)
+    assert g == pytest.approx(value, rel=1e-9)
+
+
+def test_grad_refuses_non_scalar_output_with_advice():
+    with pytest.raises(ValueError, match="jacrev"):
+        ad.grad(lambda x: x * 2)(np.ones(3))
+
+
+def test_jacobians_both_ways_and_hessian_agree():
+    f = lambda x: np.tanh(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]) @ x) * x[0]  # noqa: E731
+    x = np.array([0.1, -0.3, 0.2])
+    jf, jr = ad.jacfwd(f)(x), ad.jacrev(f)(x)
+    assert jf.shape == (2, 3) and np.allclose(jf, jr, rtol=1e-14, atol=1e-15)
+    rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)  # noqa: E731
+    h = ad.hessian(rosen)(x)
+    assert np.allclose(h, h.T) and h[0, 0] == pytest.approx(1200 * x[0] ** 2 - 400 * x[1] + 2, rel=1e-14)
+    v = np.array([1.0, 2.0, -1.0])
+    assert np.allclose(ad.hvp(rosen, x, v), h @ v, rtol=1e-13)
+
+
+def test_float_of_traced_value_is_refused():
+    with pytest.raises(TypeError, match="derivative"):
+        ad.grad(lambda x: math.sin(x))(1.0)
