@@ -1,0 +1,97 @@
+"""The higher-derivatives table (one block of rows per order) and its JSON twin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffcompare.analysis.derivatives import Derivatives, Entry
+from diffcompare.render import fmt
+
+# digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
+_GOOD_DIGITS, _BAD_DIGITS = 12.0, 6.0
+
+
+def _style(digits: float | None) -> str:
+    if digits is None:
+        return "dim"
+    return "green" if digits >= _GOOD_DIGITS else ("yellow" if digits >= _BAD_DIGITS else "red")
+
+
+def _cost(e: Entry) -> str:
+    parts = []
+    if e.evaluations is not None:  # forward AD counts passes through f, finite differences calls of f
+        parts.append(f"{e.evaluations} {'passes' if e.backend == 'forward' else 'evals'}")
+    if e.tape_ops is not None:
+        parts.append(f"{e.tape_ops} tape ops")
+    if e.expression_size is not None:
+        parts.append(f"{e.expression_size} ops in expr")
+    return ", ".join(parts) or "—"
+
+
+def _label(e: Entry) -> str:
+    if e.backend == "finite" and "scheme" in e.options:
+        return f"finite ({e.options['scheme']})"
+    if e.backend == "reverse" and e.kind == "derivative" and e.order > 1:
+        return f"reverse (nested ×{e.order})"
+    if e.backend == "forward" and e.kind == "derivative" and e.order > 1:
+        return f"forward (nested ×{e.order})"
+    return e.backend
+
+
+def _heading(kind: str, k: int) -> str:
+    if kind == "derivative":
+        return "f'" if k == 1 else ("f''" if k == 2 else f"f^({k})")
+    return "∇f" if kind == "gradient" else "∇²f (Hessian)"
+
+
+def table(d: Derivatives) -> Any:
+    from rich.table import Table
+
+    point = ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(d.variables, d.point))
+    t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
+              caption="digits: correct significant digits against sympy evaluated at 50 digits (16 = all of float64)")
+    t.add_column("order", justify="right")
+    t.add_column("backend")
+    t.add_column("value", justify="right")
+    t.add_column("abs error", justify="right")
+    t.add_column("digits", justify="right")
+    t.add_column("cost")
+    t.add_column("ms", justify="right")
+    for k in range(1, d.max_order + 1):
+        rows = d.at(k)
+        kind = rows[0].kind if rows else "derivative"
+        t.add_row(f"[bold]{k}[/bold]", f"[bold]{_heading(kind, k)}[/bold]",
+                  f"[bold]{fmt(d.reference[k], 15)}[/bold]", "", "", "reference (sympy, 50 digits)", "",
+                  end_section=False)
+        for e in rows:
+            if e.failed:
+                t.add_row("", _label(e), f"[dim]{e.failed}[/dim]", "—", "—", "—", "—")
+                continue
+            s = _style(e.digits)
+            t.add_row("", _label(e), fmt(e.value, 15), f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
+                      f"[{s}]{e.digits:.1f}[/{s}]", _cost(e), f"{e.seconds * 1e3:.2f}")
+        t.add_section()
+    return t
+
+
+def to_json(d: Derivatives) -> dict[str, Any]:
+    import numpy as np
+
+    orders = []
+    for k in range(1, d.max_order + 1):
+        rows = d.at(k)
+        ref = np.asarray(d.reference[k], dtype=object)
+        orders.append({
+            "order": k,
+            "kind": rows[0].kind if rows else "derivative",
+            "reference": d.reference[k],
+            "reference_digits": str(ref.item()) if ref.ndim == 0 else [[str(v) for v in r] for r in ref]
+            if ref.ndim == 2 else [str(v) for v in ref],
+            "results": [{
+                "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
+                "digits": e.digits, "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
+                "expression_size": e.expression_size, "options": e.options, "failed": e.failed,
+            } for e in rows],
+        })
+    return {"function": d.function, "variables": list(d.variables), "point": dict(zip(d.variables, d.point)),
+            "value": d.value, "max_order": d.max_order, "orders": orders}
