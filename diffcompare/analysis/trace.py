@@ -1,0 +1,444 @@
+"""The lecture's evaluation trace (Tables 1-3), read off the AD tape itself.
+
+``diffcompare.ad.record`` runs the function once in reverse mode; its tape *is* the trace: one
+row per recorded primitive, inputs first. Rows are numbered as the slides number them: for n
+inputs, ``v_{1-n} .. v_0``, then ``v_1 .. v_l`` in creation order. The three columns are
+
+* primal: the value each node stored while recording;
+* tangent: a forward pass over the same tape, each row's tangent from its parents' through the
+  primitive's own rule (``partials`` or ``jvp``): no second interpreter, one source of truth;
+* adjoint: a reverse pass over the tape, each adjoint kept as the list of its contributions
+  ``v̄_j × ∂v_j/∂v_i``, so a row reads like the slides' ``x̄1 = v̄2 × (1/v_-1) + v̄1 × v_0``.
+
+The row order is the tape's (the order the function computed things), which may differ from a
+hand-written table: for ``x1*x2 + x2 - log(x1)`` the tape adds before it takes the logarithm,
+where Table 1 takes the logarithm first. Both are topological orders of the same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from diffcompare.errors import DiffcompareError
+
+__all__ = [
+    "MODES",
+    "Contribution",
+    "Row",
+    "Trace",
+    "evaluation_trace",
+    "infix",
+    "local_partial",
+    "number",
+    "op_text",
+    "partial_text",
+    "row_names",
+    "trace_and_tape",
+]
+
+MODES = ("primal", "forward", "reverse", "all")
+
+# How a primitive is written in a row; {0}, {1} are its arguments (names or inline constants).
+_OP_TEXT: dict[str, str] = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "pow": "{0} ^ {1}", "neg": "-{0}", "log": "ln({0})", "square": "{0} ^ 2",
+    "reciprocal": "1 / {0}", "abs": "|{0}|", "matmul": "{0} @ {1}",
+}
+
+# The local partial ∂v_i/∂(argument k), written in the trace's names: {a} {b} are the arguments,
+# {v} the row itself. The numbers always come from the primitive's own rule, never from here.
+_PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
+    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
+    "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
+    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("1 - {v}^2",),
+    "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
+    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("{v} (1 - {v})",),
+    "log1p": ("1/(1 + {a})",), "expm1": ("{v} + 1",), "arctan": ("1/(1 + {a}^2)",),
+    "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
+}
+
+
+@dataclass
+class Contribution:
+    """One term of an adjoint: ``v̄_{consumer} × (∂v_consumer/∂this)``."""
+
+    consumer: str  # name of the row that used this one
+    partial_expr: str  # the local partial in the trace's names, e.g. "1/v_-1"
+    partial: Any  # its value
+    adjoint: Any  # the consumer's adjoint
+    term: Any  # the product (for a non-elementwise primitive: the VJP)
+
+
+@dataclass
+class Row:
+    """One intermediate variable of the trace."""
+
+    name: str  # "v_-1", "v_0", "v_1" ...
+    op: str  # "v_1 = v_-1 * v_0"; for an input "v_-1 = x1"
+    inputs: list[str]  # names of the rows it reads
+    value: Any
+    arithmetic: str  # the op with numbers: "3 * (-4) = -12"
+    tangent: Any = None
+    tangent_expr: str = ""  # "v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1"
+    tangent_arithmetic: str = ""
+    adjoint: Any = None
+    adjoint_expr: str = ""  # "v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0"
+    adjoint_arithmetic: str = ""
+    contributions: list[Contribution] = field(default_factory=list)
+    variable: str | None = None  # the input's variable name, for an input row
+    is_output: bool = False
+
+
+@dataclass
+class Trace:
+    """The evaluation trace of one function at one point."""
+
+    expression: str
+    variables: list[str]
+    point: list[Any]
+    mode: str
+    wrt: str | None  # the input the tangent column is seeded on
+    rows: list[Row]
+    output: str | None  # name of the output row (None: the output does not depend on the inputs)
+    value: Any
+    derivative: Any = None  # ẏ (forward) for the seeded input
+    gradient: list[Any] | None = None  # x̄ (reverse) for every input
+    notes: list[str] = field(default_factory=list)
+
+
+def row_names(n_inputs: int, n_ops: int) -> list[str]:
+    """The slides' numbering: inputs v_{1-n}..v_0, then v_1..v_l."""
+    return [f"v_{i}" for i in range(1 - n_inputs, 1)] + [f"v_{i}" for i in range(1, n_ops + 1)]
+
+
+def number(x: Any, digits: int = 6) -> str:
+    """A value as the trace prints it: short, integers without '.0', negatives in parentheses
+    when they stand inside an expression (the caller adds those)."""
+    arr = np.asarray(x)
+    if arr.ndim:
+        flat = [number(v, digits) for v in arr.ravel()[:6]]
+        more = ", ..." if arr.size > 6 else ""
+        return "[" + ", ".join(flat) + more + "]"
+    v = float(arr)
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.{digits}g}"
+
+
+def _operand(x: Any) -> str:
+    s = number(x)
+    return f"({s})" if s.startswith("-") else s
+
+
+def infix(prim_name: str) -> bool:
+    """Whether the primitive is written between or before its operands (so they may need parentheses)."""
+    return prim_name in _OP_TEXT and prim_name not in ("log", "abs")
+
+
+def op_text(prim_name: str, operands: Sequence[str], kw: dict[str, Any] | None = None) -> str:
+    """A primitive applied to named operands, in the slides' notation (ln for log)."""
+    template = _OP_TEXT.get(prim_name)
+    if template is not None and template.count("{") <= len(operands):
+        return template.format(*operands)
+    extra = [f"{k}={v}" for k, v in (kw or {}).items() if v is not None and v is not False]
+    return f"{prim_name}({', '.join(list(operands) + extra)})"
+
+
+def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> str:
+    """∂(row)/∂(argument k) as text; a generic ∂ symbol where no formula is on file."""
+    forms = _PARTIAL_TEXT.get(prim_name)
+    if prim_name == "pow" and k == 0:
+        return f"{operands[1]} {operands[0]}^({operands[1]} - 1)" if not _is_number(operands[1]) else \
+            _power_partial(operands[0], float(operands[1]))
+    if prim_name == "pow" and k == 1:
+        return f"{this} ln({operands[0]})"
+    if forms is None or k >= len(forms):
+        return f"∂{this}/∂{operands[k]}"
+    a = operands[0]
+    b = operands[1] if len(operands) > 1 else ""
+    return forms[k].format(a=a, b=b, v=this)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip("()"))
+        return True
+    except ValueError:
+        return False
+
+
+def _power_partial(base: str, n: float) -> str:
+    if n == 2:
+        return f"2 {base}"
+    m = n - 1
+    return f"{number(n)} {base}^{_operand(m)}"
+
+
+def _zeros_like(x: Any) -> Any:
+    return 0.0 if np.ndim(x) == 0 else np.zeros(np.shape(x))
+
+
+def local_partial(node: Any, k: int) -> Any | None:
+    """∂node/∂(argument k) from the primitive's own rule, or None for a non-elementwise one."""
+    partials = node.prim.partials
+    if partials is None:
+        return None
+    return partials[k](node.value, *node.args, **(node.kw or {}))
+
+
+def _forward_tangents(tape: Sequence[Any], seeds: dict[int, Any]) -> dict[int, Any]:
+    """Tangents of every tape node: the seeds on inputs, then each primitive's JVP rule."""
+    from diffcompare.ad.primitives import broadcast_to
+
+    tangents: dict[int, Any] = {}
+    for node in tape:
+        if node.prim is None:
+            tangents[id(node)] = seeds.get(id(node), _zeros_like(node.value))
+            continue
+        per_arg: list[Any] = [None] * len(node.args)
+        for parent, k in zip(node.parents, node.argnums):
+            per_arg[k] = tangents[id(parent)]
+        kw = node.kw or {}
+        if node.prim.partials is not None:
+            t = None
+            for k, tk in enumerate(per_arg):
+                if tk is not None:
+                    term = tk * node.prim.partials[k](node.value, *node.args, **kw)
+                    t = term if t is None else t + term
+            if t is None:
+                t = _zeros_like(node.value)
+            elif np.shape(t) != np.shape(node.value):
+                t = broadcast_to(t, np.shape(node.value))
+        else:
+            t = node.prim.jvp(per_arg, node.value, *node.args, **kw)
+        tangents[id(node)] = t
+    return tangents
+
+
+def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
+                      ) -> tuple[dict[int, Any], dict[int, list[tuple[Any, int, Any, Any]]]]:
+    """Adjoints of every tape node and, per node, its contributions (consumer, k, partial, term).
+
+    The same walk as ``diffcompare.ad.core.backward`` (reverse creation order), but it keeps
+    every term instead of only their sum, and it leaves the nodes' own ``grad`` alone.
+    """
+    from diffcompare.ad.core import unbroadcast
+
+    adjoints: dict[int, Any] = {id(output): seed}
+    contributions: dict[int, list[tuple[Any, int, Any, Any]]] = {}
+    for node in reversed(tape):
+        g = adjoints.get(id(node))
+        if g is None or node.prim is None:
+            continue
+        kw = node.kw or {}
+        for parent, k in zip(node.parents, node.argnums):
+            partial = local_partial(node, k)
+            if partial is not None:
+                term = g * partial
+                if np.shape(term) != np.shape(node.args[k]):
+                    term = unbroadcast(term, node.args[k])
+            else:
+                term = node.prim.vjp(g, node.value, k, *node.args, **kw)
+            contributions.setdefault(id(parent), []).append((node, k, partial, term))
+            prev = adjoints.get(id(parent))
+            adjoints[id(parent)] = term if prev is None else prev + term
+    return adjoints, contributions
+
+
+def evaluation_trace(f: Callable[..., Any], point: Sequence[Any], variables: Sequence[str],
+                     expression: str = "", mode: str = "all", wrt: str | None = None) -> Trace:
+    """The evaluation trace of ``f`` at ``point`` (see :func:`trace_and_tape`)."""
+    return trace_and_tape(f, point, variables, expression, mode, wrt)[0]
+
+
+def trace_and_tape(f: Callable[..., Any], point: Sequence[Any], variables: Sequence[str],
+                   expression: str = "", mode: str = "all", wrt: str | None = None
+                   ) -> tuple[Trace, list[Any]]:
+    """The evaluation trace of ``f`` at ``point``: primal, tangent (seeded on ``wrt``) and adjoint rows.
+
+    ``mode`` picks the columns: "primal" (Table 1), "forward" (Table 2), "reverse" (Table 3) or
+    "all". The tangent seed is 1 on ``wrt`` (default: the first variable; ones for an array input)
+    and 0 elsewhere; the adjoint seed is ȳ = 1 (ones for an array output, as Exercise 3 does).
+    """
+    from diffcompare.ad import record
+    from diffcompare.ad.primitives import raw
+
+    if mode not in MODES:
+        raise DiffcompareError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
+    variables = list(variables)
+    if len(point) != len(variables):
+        raise DiffcompareError(f"the point has {len(point)} values for {len(variables)} variables")
+    if wrt is None:
+        wrt = variables[0] if variables else None
+    elif wrt not in variables:
+        raise DiffcompareError(f"--wrt {wrt!r} is not a variable of the function "
+                               f"(variables: {', '.join(variables) or 'none'})")
+    if not variables:
+        raise DiffcompareError("the function has no variables: there is nothing to trace")
+
+    with np.errstate(all="ignore"):
+        rec = record(f, *point)
+    tape = rec.tape
+    n_in = len(rec.inputs)
+    names = row_names(n_in, len(tape) - n_in)
+    name_of = {id(node): nm for node, nm in zip(tape, names)}
+    out_node = rec.output if id(rec.output) in name_of else None
+    value = raw(rec.value)
+    _check_finite(tape, names)
+
+    rows: list[Row] = []
+    for i, node in enumerate(tape):
+        nm = names[i]
+        if node.prim is None:
+            var = variables[i]
+            rows.append(Row(nm, f"{nm} = {var}", [], node.value, number(node.value), variable=var))
+            continue
+        operands, numbers = _operands(node, name_of)
+        expr = op_text(node.prim.name, operands, node.kw)
+        arith = op_text(node.prim.name, numbers, node.kw)
+        rows.append(Row(nm, f"{nm} = {expr}", [name_of[id(p)] for p in node.parents], node.value,
+                        f"{arith} = {number(node.value)}"))
+    if out_node is not None:
+        rows[names.index(name_of[id(out_node)])].is_output = True
+
+    trace = Trace(expression, variables, list(point), mode, wrt if mode in ("forward", "all") else None,
+                  rows, name_of.get(id(out_node)) if out_node is not None else None, value)
+    if out_node is None:
+        trace.notes.append("the output does not depend on the inputs: every derivative is 0")
+    if out_node is not None and out_node is not tape[-1]:
+        trace.notes.append(f"the output is {name_of[id(out_node)]}, not the last row: later rows do not "
+                           "reach y (adjoint 0)")
+    if mode in ("forward", "all"):
+        _fill_tangents(trace, tape, names, name_of, variables.index(wrt), out_node)
+    if mode in ("reverse", "all"):
+        _fill_adjoints(trace, tape, names, name_of, out_node, value)
+    return trace, list(tape)
+
+
+def _check_finite(tape: Sequence[Any], names: Sequence[str]) -> None:
+    from diffcompare.errors import DomainError
+
+    for node, nm in zip(tape, names):
+        v = np.asarray(node.value)
+        if v.dtype.kind in "fc" and not np.all(np.isfinite(v)):
+            what = op_text(node.prim.name, ["·"] * len(node.args)) if node.prim else "an input"
+            raise DomainError(f"{nm} = {what} is not finite at this point ({number(node.value)}): "
+                              "outside the function's domain")
+
+
+def _operands(node: Any, name_of: dict[int, str]) -> tuple[list[str], list[str]]:
+    """Each argument as a row name (traced) or an inline constant, and as a number."""
+    traced = dict(zip(node.argnums, node.parents))
+    operands, numbers = [], []
+    for k, a in enumerate(node.args):
+        if k in traced:
+            operands.append(name_of[id(traced[k])])
+        else:
+            operands.append(_operand(a))
+        numbers.append(_operand(a))
+    return operands, numbers
+
+
+DOT, BAR = "\u0307", "\u0304"  # combining dot above (tangent), macron (adjoint)
+
+
+def _accent(name: str, mark: str) -> str:
+    """``x1`` -> ``ẋ1`` / ``x̄1``: the mark over the first letter, as the slides write them."""
+    return name[0] + mark + name[1:]
+
+
+def _dot(name: str) -> str:
+    return "v̇" + name[1:]
+
+
+def _bar(name: str) -> str:
+    return "v̄" + name[1:]
+
+
+def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name_of: dict[int, str],
+                   wrt_index: int, out_node: Any) -> None:
+    inputs = [n for n in tape if n.prim is None]
+    seed_node = inputs[wrt_index]
+    seed = 1.0 if np.ndim(seed_node.value) == 0 else np.ones(np.shape(seed_node.value))
+    tangents = _forward_tangents(tape, {id(seed_node): seed})
+    if np.ndim(seed_node.value):
+        trace.notes.append(f"{trace.wrt} is an array: the tangent is seeded with ones (a directional derivative)")
+    for row, node in zip(trace.rows, tape):
+        t = tangents[id(node)]
+        row.tangent = t
+        if node.prim is None:
+            row.tangent_expr = f"{_dot(row.name)} = {_accent(row.variable, DOT)}"
+            row.tangent_arithmetic = number(t)
+            continue
+        operands, _ = _operands(node, name_of)
+        terms, arith = [], []
+        traced = dict(zip(node.argnums, node.parents))
+        for k, parent in traced.items():
+            pname = name_of[id(parent)]
+            if node.prim.partials is None:
+                terms.append(f"jvp_{node.prim.name}({_dot(pname)})")
+                continue
+            ptxt = partial_text(node.prim.name, k, operands, row.name)
+            pval = node.prim.partials[k](node.value, *node.args, **(node.kw or {}))
+            terms.append(_times(_dot(pname), ptxt))
+            arith.append(_times(_operand(tangents[id(parent)]), _operand(pval)))
+        row.tangent_expr = f"{_dot(row.name)} = " + " + ".join(terms)
+        row.tangent_arithmetic = (" + ".join(arith) + " = " if arith else "") + number(t)
+    if out_node is not None:
+        trace.derivative = tangents[id(out_node)]
+    else:
+        trace.derivative = _zeros_like(trace.value)
+
+
+def _times(a: str, b: str) -> str:
+    """``a × b``, dropping a factor 1 as the slides do not (they write ``v̄3 × 1``): keep it."""
+    return f"{a} × {b}" if not _compound(b) else f"{a} × ({b})"
+
+
+def _compound(text: str) -> bool:
+    return any(c in text for c in " /+") and not (text.startswith("(") and text.endswith(")"))
+
+
+def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name_of: dict[int, str],
+                   out_node: Any, value: Any) -> None:
+    if out_node is None:
+        for row, node in zip(trace.rows, tape):
+            row.adjoint = _zeros_like(node.value)
+        trace.gradient = [_zeros_like(n.value) for n in tape if n.prim is None]
+        return
+    seed = 1.0 if np.ndim(value) == 0 else np.ones(np.shape(value))
+    if np.ndim(value):
+        trace.notes.append("the output is an array: the adjoint is seeded with ȳ = ones (a VJP, as in Exercise 3)")
+    adjoints, contributions = _reverse_adjoints(tape, out_node, seed)
+    for row, node in zip(trace.rows, tape):
+        g = adjoints.get(id(node))
+        row.adjoint = _zeros_like(node.value) if g is None else g
+        lhs = _bar(row.name) + (f" = {_accent(row.variable, BAR)}" if row.variable else "")
+        if node is out_node:
+            row.adjoint_expr = f"{lhs} = ȳ"
+            row.adjoint_arithmetic = number(seed)
+            continue
+        terms, arith = [], []
+        for consumer, k, partial, term in contributions.get(id(node), []):
+            cname = name_of[id(consumer)]
+            operands, _ = _operands(consumer, name_of)
+            if partial is None:
+                ptxt = f"∂{cname}/∂{row.name}"
+                terms.append(f"vjp_{consumer.prim.name}({_bar(cname)})")
+                arith.append(_operand(term))
+            else:
+                ptxt = partial_text(consumer.prim.name, k, operands, cname)
+                terms.append(_times(_bar(cname), ptxt))
+                arith.append(_times(_operand(adjoints[id(consumer)]), _operand(partial)))
+            row.contributions.append(Contribution(cname, ptxt, partial, adjoints[id(consumer)], term))
+        if not terms:
+            row.adjoint_expr = f"{lhs} = 0"
+            row.adjoint_arithmetic = "0 (does not reach y)"
+            continue
+        row.adjoint_expr = f"{lhs} = " + " + ".join(terms)
+        row.adjoint_arithmetic = " + ".join(arith) + " = " + number(row.adjoint)
+    trace.gradient = [adjoints.get(id(n), _zeros_like(n.value)) for n in tape if n.prim is None]
