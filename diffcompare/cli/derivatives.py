@@ -85,6 +85,75 @@ def backprop(
         out.print(t)
     if steps:
         out.print(render.training_table(result.losses))
-        out.print(render.loss_plot(result.losses), markup=False, highlight=False)
+        print(render.loss_plot(result.losses))
     if plot is not None:
         out.print(f"saved {plot}")
+
+
+@app.command()
+def plot(
+    expr: str = typer.Argument(..., help=EXPR_HELP),
+    range_: str = typer.Option("-6:6", "--range", help="LO:HI of the (first) variable, e.g. -6:6 or -2*pi:2*pi."),
+    yrange: str | None = typer.Option(None, "--yrange", help="LO:HI of the second variable (default: --range)."),
+    order: int = typer.Option(1, "--order", help="Derivatives to draw beside f: 1..10 (one variable)."),
+    points: int | None = typer.Option(None, "--points",
+                                      help="Samples: 2..100000 along the range (default 401); per axis of a field 2..400 (default 41)."),
+    field: bool = typer.Option(False, "--field", help="Two variables: levels and gradient arrows (implied by two variables)."),
+    mode: str = typer.Option("forward", "--mode", help="forward (tangent of ones) or reverse (gradient of sum f)."),
+    variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
+    out: str | None = typer.Option(None, "--out", "--plot", help="Save an image (.png/.svg/.pdf; matplotlib)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the samples as CSV (empty cell: undefined)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """f and its derivatives computed by AD over a whole range in one pass (Exercise 4: sin' without cos).
+
+    Where f is not defined the curve has a gap. Two variables draw a field: in the terminal a
+    map of levels and one of gradient arrows; contour lines with arrows go to --out FILE.png.
+    """
+    from diffcompare.analysis import plotting
+    from diffcompare.errors import DiffcompareError
+    from diffcompare.render import console, print_json
+    from diffcompare.render import plot as render
+
+    if as_csv and as_json:
+        raise DiffcompareError("give --csv or --json, not both")
+    if out is not None:
+        from diffcompare.render.figures import check_plot_path
+
+        check_plot_path(out)
+    expression, _ = load_function(expr, None, variables, need_point=False)
+    names = expression.variables
+    xr = plotting.parse_range(range_, "--range")
+    if len(names) == 2 or field:
+        if len(names) != 2:
+            raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
+        yr = plotting.parse_range(yrange, "--yrange") if yrange is not None else xr
+        if order != 1:
+            raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
+        result = plotting.field(expression.function, xr, yr, points=41 if points is None else points,
+                                name=expression.text, variables=(names[0], names[1]))
+        if out is not None:
+            render.save_field(result, out)
+        if as_json:
+            print_json(render.field_json(result))
+        elif as_csv:
+            print(render.field_csv(result), end="")
+        else:
+            print(render.field_text(result))
+    elif len(names) == 1:
+        if yrange is not None:
+            raise DiffcompareError("--yrange is for functions of two variables")
+        result = plotting.curves(expression.function, *xr, order=order, points=401 if points is None else points,
+                                 mode=mode, name=expression.text, variable=names[0])
+        if out is not None:
+            render.save_curves(result, out)
+        if as_json:
+            print_json(render.curves_json(result))
+        elif as_csv:
+            print(render.curves_csv(result), end="")
+        else:
+            print(render.curves_text(result))
+    else:
+        raise DiffcompareError(f"plot draws functions of one or two variables; {expression.text!r} has {len(names)}")
+    if out is not None and not (as_json or as_csv):
+        console().print(f"saved {out}")

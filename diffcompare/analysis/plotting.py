@@ -1,0 +1,191 @@
+"""The data behind ``diffcompare plot``: f and its derivatives sampled on a range, all by AD in one pass.
+
+The lecture's Exercise 4 plots sin and its derivative without writing cos: the derivative comes from
+AD. For an *elementwise* f (every expression the parser accepts is one) the derivative at all N
+sample points is one forward-mode pass over the whole sample vector with a tangent of ones: the
+Jacobian is diagonal, so J·1 is exactly the vector of f'(x_i). Reverse mode gets the same vector
+from one backward pass of ``sum(f(x))`` (its gradient is 1ᵀJ, the same diagonal); ``mode`` picks
+either, and the two must agree. Higher orders nest the pass. Before trusting the shortcut, the
+function is checked to be elementwise: a JVP along a random direction v must equal f'(x)·v.
+
+Where f or a derivative is not defined (log of a negative number, a pole) the sample is NaN and the
+plot shows a gap; ``undefined`` counts such samples. Only a range with no defined sample at all is
+an error.
+
+For two variables :func:`field` samples f on a grid with both partial derivatives (one forward
+pass per variable over the whole grid): contour lines and gradient arrows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from diffcompare.errors import DiffcompareError
+
+__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field", "parse_range"]
+
+MAX_ORDER = 10
+MAX_POINTS = 100_000  # one vector pass per order: 1e5 samples take milliseconds, 1e7 would take memory
+MAX_GRID = 400  # per axis: 400 x 400 = 160 000 grid points
+# an elementwise f has J v = f'(x) * v; anything else differs by far more than rounding (relative 1e-9)
+_ELEMENTWISE_RTOL = 1e-9
+
+
+@dataclass
+class Curves:
+    """Samples of f (order 0) and its derivatives up to ``max_order`` at ``xs``; NaN where undefined."""
+
+    function: str
+    variable: str
+    xs: np.ndarray
+    series: dict[int, np.ndarray]  # order -> values at xs
+    max_order: int
+    mode: str  # "forward" (ones tangent) or "reverse" (gradient of the sum)
+    undefined: int  # samples where f or one of its derivatives is not a finite number
+
+
+@dataclass
+class Field:
+    """f on a grid with its gradient: ``values[i, j]`` = f(xs[j], ys[i]) (rows are y, like an image)."""
+
+    function: str
+    variables: tuple[str, str]
+    xs: np.ndarray
+    ys: np.ndarray
+    values: np.ndarray
+    grad_x: np.ndarray
+    grad_y: np.ndarray
+    undefined: int
+
+
+def parse_range(text: str, option: str = "--range") -> tuple[float, float]:
+    """``"-6:6"`` or ``"-2*pi:2*pi"`` -> (lo, hi) with lo < hi, both finite."""
+    from diffcompare.parse import parse_constant
+
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise DiffcompareError(f"{option} must look like LO:HI (e.g. -6:6 or -2*pi:2*pi), not {text!r}")
+    try:
+        lo, hi = (parse_constant(p.strip()) for p in parts)
+    except DiffcompareError as exc:
+        raise DiffcompareError(f"{option} {text!r}: {exc}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise DiffcompareError(f"{option} must be finite, not {text!r}")
+    if not lo < hi:
+        raise DiffcompareError(f"{option} {text!r} is empty or inverted: LO must be below HI")
+    return float(lo), float(hi)
+
+
+def _check(order: int, points: int, limit: int) -> None:
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise DiffcompareError(f"--order must be a whole number from 1 to {MAX_ORDER}, not {order!r}")
+    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= limit:
+        raise DiffcompareError(f"--points must be a whole number from 2 to {limit}, not {points!r}")
+
+
+def _finite(values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """As a float array of ``shape`` (a constant function broadcasts), inf made NaN so both read as gaps."""
+    from diffcompare.ad.primitives import raw
+
+    arr = np.array(np.broadcast_to(np.asarray(raw(values), dtype=float), shape), dtype=float)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def _derivative_pass(g: Callable[[Any], Any], mode: str) -> Callable[[Any], Any]:
+    """The elementwise derivative of ``g`` over a whole vector, in one AD pass."""
+    from diffcompare.ad import transforms as T
+
+    if mode == "forward":
+        return T.derivative(g, 1, "forward")  # a JVP with a tangent of ones
+    return T.grad(lambda x: np.sum(g(x)))
+
+
+def _check_elementwise(f: Callable[[Any], Any], xs: np.ndarray) -> None:
+    """Refuse an f whose output at x_i depends on other samples: the one-pass derivative needs J diagonal."""
+    from diffcompare.ad import transforms as T
+    from diffcompare.ad.primitives import raw
+
+    rng = np.random.default_rng(0)
+    v = rng.uniform(0.5, 1.5, xs.shape)
+    with np.errstate(all="ignore"):
+        out, ones = T.jvp(f, (xs,), (np.ones_like(xs),))
+        _, along = T.jvp(f, (xs,), (v,))
+    if np.shape(raw(out)) not in ((), xs.shape):
+        raise DiffcompareError("plot needs a function that maps each sample to one value (elementwise)")
+    ones = np.broadcast_to(np.asarray(raw(ones), dtype=float), xs.shape)
+    along = np.broadcast_to(np.asarray(raw(along), dtype=float), xs.shape)
+    ok = np.isfinite(ones) & np.isfinite(along)
+    if not np.allclose(along[ok], (ones * v)[ok], rtol=_ELEMENTWISE_RTOL, atol=0.0):
+        raise DiffcompareError("the function is not elementwise (its value at one sample depends on others): "
+                               "plot its derivative point by point with `compare` instead")
+
+
+def curves(
+    f: Callable[[Any], Any],
+    lo: float,
+    hi: float,
+    *,
+    order: int = 1,
+    points: int = 401,
+    mode: str = "forward",
+    name: str = "f",
+    variable: str = "x",
+) -> Curves:
+    """f and its derivatives of order 1..``order`` at ``points`` evenly spaced samples of [lo, hi]."""
+    _check(order, points, MAX_POINTS)
+    if mode not in ("forward", "reverse"):
+        raise DiffcompareError(f"mode must be forward or reverse, not {mode!r}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise DiffcompareError(f"the range [{lo}, {hi}] is empty or not finite")
+    xs = np.linspace(lo, hi, points)
+    _check_elementwise(f, xs)
+    series: dict[int, np.ndarray] = {}
+    g = f
+    with np.errstate(all="ignore"):  # undefined samples become NaN: gaps, counted below
+        series[0] = _finite(f(xs), xs.shape)
+        for k in range(1, order + 1):
+            g = _derivative_pass(g, mode)
+            series[k] = _finite(g(xs), xs.shape)
+    # AD differentiates the formula, not the function: log'(x) = 1/x comes out at x < 0 too. Where f
+    # (or a lower derivative) is undefined, so is every higher derivative: mask cumulatively.
+    defined = np.isfinite(series[0])
+    for k in range(1, order + 1):
+        series[k][~defined] = np.nan
+        defined &= np.isfinite(series[k])
+    if not np.any(np.isfinite(series[0])):
+        raise DiffcompareError(f"{name} is not defined anywhere on [{lo:g}, {hi:g}]")
+    return Curves(name, variable, xs, series, order, mode, int(np.sum(~defined)))
+
+
+def field(
+    f: Callable[[Any, Any], Any],
+    xrange: tuple[float, float],
+    yrange: tuple[float, float],
+    *,
+    points: int = 41,
+    name: str = "f",
+    variables: tuple[str, str] = ("x1", "x2"),
+) -> Field:
+    """f(x, y) and its gradient on a ``points`` x ``points`` grid: one forward pass per variable."""
+    from diffcompare.ad import transforms as T
+
+    _check(1, points, MAX_GRID)
+    xs = np.linspace(*xrange, points)
+    ys = np.linspace(*yrange, points)
+    X, Y = np.meshgrid(xs, ys)
+    ones, zeros = np.ones_like(X), np.zeros_like(X)
+    with np.errstate(all="ignore"):
+        value, gx = T.jvp(f, (X, Y), (ones, zeros))
+        _, gy = T.jvp(f, (X, Y), (zeros, ones))
+    values, gx, gy = (_finite(a, X.shape) for a in (value, gx, gy))
+    if not np.any(np.isfinite(values)):
+        raise DiffcompareError(f"{name} is not defined anywhere on the grid")
+    gx[~np.isfinite(values)] = np.nan  # no gradient where f itself is undefined (see curves)
+    gy[~np.isfinite(values)] = np.nan
+    undefined = int(np.sum(~(np.isfinite(values) & np.isfinite(gx) & np.isfinite(gy))))
+    return Field(name, tuple(variables), xs, ys, values, gx, gy, undefined)

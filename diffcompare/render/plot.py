@@ -1,0 +1,158 @@
+"""Drawing ``diffcompare plot``: curves and gradient fields in the terminal, as images, CSV and JSON.
+
+In the terminal a two-variable field is two character maps, one above the other: the level of f in ten bands
+(0 = lowest tenth .. 9 = highest) — coarse contour lines are where the digit changes — and the
+direction of the gradient as one of eight arrows ``→ ↗ ↑ ↖ ← ↙ ↓ ↘`` (``·`` where the gradient
+vanishes, blank where f is undefined). Real contour lines with arrows need ``--out FILE.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from diffcompare.analysis.plotting import Curves, Field
+from diffcompare.render import fmt
+
+ARROWS = "→↗↑↖←↙↓↘"  # counter-clockwise from east, in steps of 45 degrees
+# a gradient shorter than this fraction of the largest one on the grid is drawn as a dot: "flat here"
+_FLAT = 1e-3
+
+
+def series_name(k: int, variable: str = "x") -> str:
+    if k == 0:
+        return f"f({variable})"
+    return "f" + ("'" * k if k <= 3 else f"^({k})") + f"({variable})"
+
+
+def curves_text(c: Curves, width: int = 72, height: int = 20) -> str:
+    from diffcompare.render.termplot import line_plot
+
+    series = {series_name(k, c.variable): (c.xs.tolist(), c.series[k].tolist()) for k in sorted(c.series)}
+    lines = [line_plot(series, width=width, height=height, xlabel=c.variable,
+                       title=f"{c.function} and its derivatives by {c.mode}-mode AD ({c.xs.size} samples, one pass per order)")]
+    if c.undefined:
+        lines.append(f"undefined at {c.undefined} of {c.xs.size} samples: shown as gaps")
+    return "\n".join(lines)
+
+
+def _resample(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Nearest samples of a grid on a rows x cols character raster, top row = largest y."""
+    ri = np.linspace(a.shape[0] - 1, 0, rows).round().astype(int)
+    ci = np.linspace(0, a.shape[1] - 1, cols).round().astype(int)
+    return a[np.ix_(ri, ci)]
+
+
+def arrow(gx: float, gy: float, scale: float) -> str:
+    """One character for the direction of (gx, gy): an arrow, '·' if ~zero, ' ' if undefined."""
+    if not (math.isfinite(gx) and math.isfinite(gy)):
+        return " "
+    if math.hypot(gx, gy) <= _FLAT * scale:
+        return "·"
+    return ARROWS[round(math.atan2(gy, gx) / (math.pi / 4)) % 8]
+
+
+def field_text(fl: Field, cols: int = 60, rows: int = 18) -> str:
+    """The level map above the arrow map (each ``cols`` x ``rows`` characters, top row = largest y)."""
+    v = _resample(fl.values, rows, cols)
+    gx, gy = _resample(fl.grad_x, rows, cols), _resample(fl.grad_y, rows, cols)
+    finite = v[np.isfinite(v)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    norms = np.hypot(fl.grad_x, fl.grad_y)
+    scale = float(np.nanmax(norms)) if np.any(np.isfinite(norms)) else 1.0
+    x1, x2 = fl.variables
+    axes = (f"{x1}: {fmt(fl.xs[0], 4)} .. {fmt(fl.xs[-1], 4)} (left to right), "
+            f"{x2}: {fmt(fl.ys[0], 4)} .. {fmt(fl.ys[-1], 4)} (bottom to top)")
+    out = [f"{fl.function} on a {fl.xs.size} x {fl.ys.size} grid, gradient by forward-mode AD", "",
+           f"levels of f in tenths: 0 = {fmt(lo, 4)} .. 9 = {fmt(hi, 4)} (contours run along digit changes)"]
+    for r in range(rows):
+        out.append("  " + "".join(" " if not math.isfinite(val) else str(min(9, int((val - lo) / span * 10)))
+                                  for val in v[r]))
+    out += ["", "direction of the gradient (steepest ascent; · where it vanishes)"]
+    for r in range(rows):
+        out.append("  " + "".join(arrow(float(a), float(b), scale) for a, b in zip(gx[r], gy[r])))
+    out.append(axes)
+    if fl.undefined:
+        out.append(f"undefined at {fl.undefined} of {fl.values.size} grid points: left blank")
+    out.append("contour lines with arrows: add --out FILE.png (matplotlib)")
+    return "\n".join(out)
+
+
+def save_curves(c: Curves, path: str) -> None:
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for k in sorted(c.series):
+        ax.plot(c.xs, c.series[k], label=series_name(k, c.variable) + (" (AD)" if k else ""))
+    ax.axhline(0, color="0.7", linewidth=0.8)
+    ax.set_xlabel(c.variable)
+    ax.set_title(f"{c.function} and its derivatives, by {c.mode}-mode AD")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_field(fl: Field, path: str, arrows: int = 20) -> None:
+    """Filled contours of f, contour lines, and ∇f arrows on a coarser grid (about ``arrows`` per side)."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    X, Y = np.meshgrid(fl.xs, fl.ys)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    values = np.ma.masked_invalid(fl.values)
+    filled = ax.contourf(X, Y, values, levels=20, cmap="viridis", alpha=0.85)
+    ax.contour(X, Y, values, levels=20, colors="k", linewidths=0.4)
+    fig.colorbar(filled, ax=ax, label=fl.function)
+    step = max(1, fl.xs.size // arrows)
+    sl = (slice(None, None, step), slice(None, None, step))
+    ax.quiver(X[sl], Y[sl], np.ma.masked_invalid(fl.grad_x[sl]), np.ma.masked_invalid(fl.grad_y[sl]),
+              color="white", angles="xy", pivot="mid")
+    ax.set_xlabel(fl.variables[0])
+    ax.set_ylabel(fl.variables[1])
+    ax.set_title(f"{fl.function}: contours and ∇f (forward-mode AD)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def curves_csv(c: Curves) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c.variable] + [series_name(k, c.variable) for k in sorted(c.series)])
+    for i, x in enumerate(c.xs):
+        w.writerow([repr(float(x))] + [_cell(c.series[k][i]) for k in sorted(c.series)])
+    return buf.getvalue()
+
+
+def field_csv(fl: Field) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    x1, x2 = fl.variables
+    w.writerow([x1, x2, "f", f"df/d{x1}", f"df/d{x2}"])
+    for i, y in enumerate(fl.ys):
+        for j, x in enumerate(fl.xs):
+            w.writerow([repr(float(x)), repr(float(y)), _cell(fl.values[i, j]), _cell(fl.grad_x[i, j]),
+                        _cell(fl.grad_y[i, j])])
+    return buf.getvalue()
+
+
+def _cell(v: float) -> str:
+    return repr(float(v)) if math.isfinite(v) else ""  # an empty cell: undefined
+
+
+def curves_json(c: Curves) -> dict[str, Any]:
+    return {"function": c.function, "variable": c.variable, "mode": c.mode, "max_order": c.max_order,
+            "x": c.xs, "series": {str(k): c.series[k] for k in sorted(c.series)}, "undefined": c.undefined}
+
+
+def field_json(fl: Field) -> dict[str, Any]:
+    return {"function": fl.function, "variables": list(fl.variables), "x": fl.xs, "y": fl.ys,
+            "values": fl.values, "grad_x": fl.grad_x, "grad_y": fl.grad_y, "undefined": fl.undefined}
