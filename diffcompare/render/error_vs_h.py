@@ -1,0 +1,235 @@
+"""The error-versus-step table, its terminal plot, and its JSON, CSV and matplotlib twins."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from diffcompare.analysis.error_vs_h import ErrorVsH, SchemeCurve
+from diffcompare.render import fmt
+
+# an error of exactly 0 cannot sit on a log axis: it is drawn here (below any float64 rounding error)
+ZERO_FLOOR = 1e-18
+_REFERENCE_LABEL = {"reverse": "reverse AD", "forward": "forward AD", "symbolic": "symbolic"}
+
+
+def _use_relative(r: ErrorVsH) -> bool:
+    """Relative errors unless the exact derivative is 0 (then relative errors do not exist)."""
+    return any(e is not None for c in r.schemes for e in c.rel_error) or not r.schemes
+
+
+def _errors(r: ErrorVsH, c: SchemeCurve) -> list[float | None]:
+    return c.rel_error if _use_relative(r) else c.abs_error
+
+
+def _best_scheme(r: ErrorVsH) -> str | None:
+    """The scheme whose robust (fitted) optimum is smallest: the one to use for this function.
+
+    A scheme without a fitted model (its error is exactly 0 almost everywhere) is rated by its raw minimum.
+    """
+    rated = [(c.robust_abs_error if c.robust_abs_error is not None else c.best_abs_error, c.scheme)
+             for c in r.schemes if c.best_abs_error is not None]
+    return min(rated)[1] if rated else None
+
+
+def _slope(measured: float | None, expected: float) -> str:
+    shown = "—" if measured is None else f"{measured:+.2f}"
+    return f"{shown} [dim]({expected:+g})[/dim]"
+
+
+def _point(r: ErrorVsH) -> str:
+    return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(r.variables, r.point))
+
+
+def table(r: ErrorVsH) -> Any:
+    """One row per scheme: raw minimum, robust optimum, theory, slopes; the best scheme starred."""
+    from rich.table import Table
+
+    rel = _use_relative(r)
+    unit = "rel err" if rel else "abs err"
+    what = {"derivative": "d/dx", "gradient": "gradient", "partial": f"∂/∂{r.component}"}[r.kind]
+    t = Table(
+        title=f"error vs step h: {what} of {r.function} at {_point(r)}",
+        caption=(
+            f"exact {r.kind} (sympy + mpmath, 50 digits): {fmt(r.reference, 17)}; error = {r.measure}\n"
+            f"best: the smallest error measured on the grid (partly luck). robust: the minimum of the fitted "
+            f"model E(h) = A·h^p + B·h^q (running median, two log-log lines). theory: h* = eps^(1/(a+1))·max(|x|,1),"
+            f" error eps^(a/(a+1)) (complex: error eps for any h below h*). slopes: fitted (expected). "
+            f"★ smallest robust error. {len(r.h)} steps from {r.h[0]:.0e} to {r.h[-1]:.0e}, "
+            f"{r.seconds:.2f} s"),
+    )
+    t.add_column("scheme", no_wrap=True)
+    t.add_column("calls/h", justify="right")
+    t.add_column("best h", justify="right")
+    t.add_column(f"best {unit}", justify="right")
+    t.add_column("robust h", justify="right")
+    t.add_column(f"robust {unit}", justify="right")
+    t.add_column("theory h*", justify="right")
+    t.add_column(f"theory {'err' if rel else 'rel err'}", justify="right")
+    t.add_column("truncation slope", justify="right")
+    t.add_column("round-off slope", justify="right")
+    notes = "".join(f"\n{c.scheme}: {c.note}" for c in r.schemes if c.note)
+    t.caption += notes
+    star = _best_scheme(r)
+    for c in r.schemes:
+        best = c.best_rel_error if rel else c.best_abs_error
+        robust = c.robust_rel_error if rel else c.robust_abs_error
+        name = c.scheme + (" ★" if c.scheme == star else "")
+        theory_h = f"≤{c.theory_h:.1e}" if c.scheme == "complex" else f"{c.theory_h:.1e}"
+        t.add_row(
+            f"[bold]{name}[/bold]" if c.scheme == star else name,
+            str(c.calls_per_step * (1 if r.kind != "gradient" else len(r.variables))),
+            _e(c.best_h), _e(best), _e(c.robust_h), f"[bold]{_e(robust)}[/bold]" if c.scheme == star else _e(robust),
+            theory_h, _e(c.theory_error),
+            _slope(c.slopes["truncation"], c.expected_slopes["truncation"]),
+            _slope(c.slopes["round_off"], c.expected_slopes["round_off"]),
+        )
+    for ref in r.references:
+        label = _REFERENCE_LABEL.get(ref.backend, ref.backend)
+        if ref.unsupported:
+            t.add_row(label, f"[dim]unsupported: {ref.unsupported}[/dim]", *[""] * 8)
+            continue
+        err = ref.rel_error if rel else ref.abs_error
+        t.add_row(f"[dim]{label}[/dim]", "—", "no step", _e(err), "", "", "", "", "", "")
+    return t
+
+
+def _e(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1e}"
+
+
+def plot_text(r: ErrorVsH, width: int = 72, height: int = 20) -> str:
+    """log10 error against log10 h in characters: the V of each scheme, AD and symbolic as flat lines."""
+    from diffcompare.render.termplot import line_plot
+
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for c in r.schemes:
+        series[c.scheme] = (c.h, [_floor(e) for e in _errors(r, c)])
+    flat: dict[float, list[str]] = {}  # methods with the same error share one line
+    for ref in r.references:
+        err = ref.rel_error if _use_relative(r) else ref.abs_error
+        if err is not None:
+            flat.setdefault(_floor(err), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
+    for err, labels in flat.items():
+        series[" = ".join(labels)] = (r.h, [err] * len(r.h))
+    unit = "relative" if _use_relative(r) else "absolute"
+    text = line_plot(series, logx=True, logy=True, width=width, height=height, xlabel="step h",
+                     ylabel=f"{unit} error", title=f"{unit} error of each scheme against the step h")
+    if _has_zero(r):
+        text += f"\n(an error of exactly 0 is drawn at {ZERO_FLOOR:.0e})"
+    return text
+
+
+def _floor(e: float | None) -> float | None:
+    return None if e is None else max(e, ZERO_FLOOR)
+
+
+def _has_zero(r: ErrorVsH) -> bool:
+    errs = [e for c in r.schemes for e in _errors(r, c)]
+    errs += [ref.rel_error if _use_relative(r) else ref.abs_error for ref in r.references]
+    return any(e == 0 for e in errs if e is not None)
+
+
+def to_json(r: ErrorVsH) -> dict[str, Any]:
+    """The JSON document: the curves as lists, the three optima, the slopes, and the flat references."""
+    schemes = []
+    for c in r.schemes:
+        schemes.append({
+            "scheme": c.scheme, "accuracy": c.accuracy, "calls_per_step": c.calls_per_step,
+            "h": c.h, "derivative": c.derivative, "abs_error": c.abs_error, "rel_error": c.rel_error,
+            "best_h": c.best_h, "best_abs_error": c.best_abs_error, "best_rel_error": c.best_rel_error,
+            "robust_h": c.robust_h, "robust_abs_error": c.robust_abs_error, "robust_rel_error": c.robust_rel_error,
+            "theory_h": c.theory_h, "theory_error": c.theory_error,
+            "slopes": c.slopes, "expected_slopes": c.expected_slopes, "model": c.model,
+            "failed_steps": c.failed, "note": c.note,
+        })
+    return {
+        "function": r.function,
+        "variables": list(r.variables),
+        "point": dict(zip(r.variables, r.point)),
+        "kind": r.kind,
+        "component": r.component,
+        "measure": r.measure,
+        "value": r.value,
+        "reference": r.reference,
+        "reference_digits": _digits(r.reference),
+        "h": r.h,
+        "best_scheme": _best_scheme(r),
+        "schemes": schemes,
+        "references": [{"backend": ref.backend, "derivative": ref.derivative, "abs_error": ref.abs_error,
+                        "rel_error": ref.rel_error, "unsupported": ref.unsupported} for ref in r.references],
+        "seconds": r.seconds,
+        "notes": {
+            "best": "the smallest error measured on the grid (partly luck)",
+            "robust": "the minimum of the fitted model E(h) = A h^p + B h^q over the running median of "
+                      "log10 error; for the complex step (no round-off arm) the largest h within 2x of the floor",
+            "theory": "rule of thumb h* = eps^(1/(a+1)) max(|x|,1), relative error eps^(a/(a+1)); "
+                      "complex step: error ~eps for every h below theory_h",
+            "slopes": "fitted log-log slopes of the truncation side (large h) and the round-off side (small h)",
+            "null": "a step where f could not be evaluated (outside its domain, overflow)",
+        },
+    }
+
+
+def _digits(x: Any) -> Any:
+    import mpmath
+
+    if isinstance(x, (list, tuple)) or hasattr(x, "shape"):
+        return [_digits(v) for v in list(x)]
+    return mpmath.nstr(x, 50) if type(x).__module__.startswith("mpmath") else x
+
+
+def to_csv(r: ErrorVsH) -> str:
+    """Long format: one row per (scheme, h). Gradients get one derivative column per variable."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    vector = r.kind == "gradient"
+    names = [f"derivative_{n}" for n in r.variables] if vector else ["derivative"]
+    w.writerow(["scheme", "h", *names, "abs_error", "rel_error"])
+    for c in r.schemes:
+        for h, d, a, rel in zip(c.h, c.derivative, c.abs_error, c.rel_error):
+            ds = ([_num(v) for v in d] if d is not None else [""] * len(names)) if vector else [_num(d)]
+            w.writerow([c.scheme, repr(h), *ds, _num(a), _num(rel)])
+    return buf.getvalue()
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None or not math.isfinite(v) else repr(float(v))
+
+
+def save_plot(r: ErrorVsH, path: str) -> None:
+    """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring)."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    rel = _use_relative(r)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for c in r.schemes:
+        errs = [_floor(e) for e in _errors(r, c)]
+        pts = [(h, e) for h, e in zip(c.h, errs) if e is not None]
+        (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], ".-", lw=1, ms=3,
+                            label=f"{c.scheme} (slope {c.accuracy})")
+        best = c.best_rel_error if rel else c.best_abs_error
+        robust = c.robust_rel_error if rel else c.robust_abs_error
+        if best is not None:
+            ax.plot([c.best_h], [max(best, ZERO_FLOOR)], "o", mfc="none", color=line.get_color(), ms=8)
+        if robust is not None:
+            ax.plot([c.robust_h], [robust], "*", color=line.get_color(), ms=12)
+    for ref in r.references:
+        err = ref.rel_error if rel else ref.abs_error
+        if err is not None:
+            ax.axhline(max(err, ZERO_FLOOR), ls="--", lw=1, color="gray")
+            ax.annotate(_REFERENCE_LABEL.get(ref.backend, ref.backend), (r.h[0], max(err, ZERO_FLOOR)),
+                        textcoords="offset points", xytext=(2, 3), fontsize=8, color="gray")
+    ax.axhline(2.220446049250313e-16, ls=":", lw=0.8, color="black")
+    ax.set_xlabel("step h")
+    ax.set_ylabel("relative error" if rel else "absolute error")
+    ax.set_title(f"{r.function} at {_point(r)}: {r.measure}\n"
+                 "star: robust optimum (fitted model), ring: raw measured minimum, dotted: eps", fontsize=9)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
