@@ -35,14 +35,14 @@ def test_table3_tape_has_the_four_rows_of_the_trace():
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_cube_derivatives_at_2_are_12_12_6(mode):
-    cube = lambda x: x**3  # noqa: E731
+    cube = lambda x: x**3
     assert [ad.derivative(cube, k, mode)(2.0) for k in (1, 2, 3)] == [12.0, 12.0, 6.0]
 
 
 def test_mixed_nestings_agree():
-    f = lambda x: np.sin(x) * x**2  # noqa: E731
-    exact = lambda x: 2 * np.cos(x) * 2 * x - np.sin(x) * x**2 + 2 * np.sin(x)  # noqa: E731  (f'')
-    fwd = lambda g: (lambda x: ad.jvp(g, (x,), (1.0,))[1])  # noqa: E731
+    f = lambda x: np.sin(x) * x**2
+    exact = lambda x: 2 * np.cos(x) * 2 * x - np.sin(x) * x**2 + 2 * np.sin(x)
+    fwd = lambda g: (lambda x: ad.jvp(g, (x,), (1.0,))[1])
     for d2 in (ad.grad(ad.grad(f)), fwd(ad.grad(f)), ad.grad(fwd(f)), fwd(fwd(f))):
         # four orders of nesting of the same rules: equal up to a few roundings
         assert d2(0.7) == pytest.approx(exact(0.7), rel=1e-14)
@@ -54,12 +54,12 @@ def test_no_perturbation_confusion():
         return x * ad.grad(lambda y: x + y)(1.0)
 
     assert ad.grad(outer)(3.0) == 1.0
-    fwd = lambda g, x: ad.jvp(g, (x,), (1.0,))[1]  # noqa: E731
+    fwd = lambda g, x: ad.jvp(g, (x,), (1.0,))[1]
     assert fwd(lambda x: x * fwd(lambda y: x + y, 1.0), 3.0) == 1.0
 
 
 def test_contour_example_gradient_and_value():
-    f = lambda p: p[0] ** 2 * p[1] + np.sin(p[0])  # noqa: E731
+    f = lambda p: p[0] ** 2 * p[1] + np.sin(p[0])
     value, g = ad.value_and_grad(f)(np.array([1.0, 2.0]))
     assert round(value, 4) == 2.8415
     assert np.round(g, 4).tolist() == [4.5403, 1.0]
@@ -83,7 +83,7 @@ def test_exercise3_control_flow_with_non_scalar_output():
 
 
 def test_grad_is_functional_and_accumulates_only_when_asked():
-    f = lambda x: 2 * np.dot(x, x)  # noqa: E731  (the lecture's Exercise 2)
+    f = lambda x: 2 * np.dot(x, x)
     x = np.arange(4.0)
     assert ad.grad(f)(x).tolist() == ad.grad(f)(x).tolist() == [0, 4, 8, 12]
     rec = ad.record(f, x)
@@ -109,11 +109,11 @@ def test_grad_refuses_non_scalar_output_with_advice():
 
 
 def test_jacobians_both_ways_and_hessian_agree():
-    f = lambda x: np.tanh(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]) @ x) * x[0]  # noqa: E731
+    f = lambda x: np.tanh(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]) @ x) * x[0]
     x = np.array([0.1, -0.3, 0.2])
     jf, jr = ad.jacfwd(f)(x), ad.jacrev(f)(x)
     assert jf.shape == (2, 3) and np.allclose(jf, jr, rtol=1e-14, atol=1e-15)
-    rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)  # noqa: E731
+    rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     h = ad.hessian(rosen)(x)
     assert np.allclose(h, h.T) and h[0, 0] == pytest.approx(1200 * x[0] ** 2 - 400 * x[1] + 2, rel=1e-14)
     v = np.array([1.0, 2.0, -1.0])

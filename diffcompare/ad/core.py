@@ -19,11 +19,17 @@ reverse, ...).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 _depth = [0]  # how many traces are open; a new trace gets level _depth + 1
+
+# Partials that are exactly +1 or -1 (add, sub, neg) are returned as these objects, so the
+# backward pass passes the adjoint on (or negates it) instead of multiplying whole arrays by 1.
+ONE = float("1.0")
+MINUS_ONE = float("-1.0")
 
 
 class Primitive:
@@ -38,7 +44,7 @@ class Primitive:
       where ``tangents[i]`` is None for an argument that is not being differentiated.
     """
 
-    __slots__ = ("name", "impl", "partials", "vjp", "jvp")
+    __slots__ = ("impl", "jvp", "name", "partials", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -51,9 +57,11 @@ class Primitive:
         top = None
         level = 0
         for a in args:
-            if isinstance(a, Box) and a.level > level:
-                top = a
-                level = a.level
+            if isinstance(a, Box):
+                lv = a.trace.level
+                if lv > level:
+                    top = a
+                    level = lv
         if top is None:
             return self.impl(*args, **kw)
         return top.process(self, args, kw)
@@ -71,10 +79,16 @@ def defrules(prim: Primitive, vjp: Callable[..., Any], jvp: Callable[..., Any]) 
     prim.jvp = jvp
 
 
+def shape_of(x: Any) -> tuple[int, ...]:
+    """``np.shape`` without numpy's dispatch overhead (floats have shape ())."""
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
 def unbroadcast(g: Any, target: Any) -> Any:
     """Sum ``g`` down to the shape of ``target`` (undoing numpy broadcasting in a VJP)."""
-    gshape = np.shape(g)
-    tshape = np.shape(target)
+    gshape = shape_of(g)
+    tshape = shape_of(target)
     if gshape == tshape:
         return g
     from diffcompare.ad import primitives as P
@@ -91,7 +105,7 @@ def unbroadcast(g: Any, target: Any) -> Any:
 class Box:
     """A traced value: numpy operators and functions on it are routed to primitives."""
 
-    __slots__ = ("value", "trace")
+    __slots__ = ("trace", "value")
     __array_priority__ = 100.0
 
     @property
@@ -101,7 +115,7 @@ class Box:
     # shape and type queries read the wrapped value
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(self.value)
+        return shape_of(self.value)
 
     @property
     def ndim(self) -> int:
@@ -160,22 +174,26 @@ class Trace:
         self.level = _depth[0] + 1
         self.tape: list[RNode] | None = [] if record else None
 
-    def __enter__(self) -> "Trace":
+    def __enter__(self) -> Trace:
         _depth[0] += 1
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _depth[0] -= 1
 
 
 class RNode(Box):
     """A reverse-mode traced value: one row of the tape."""
 
-    __slots__ = ("prim", "parents", "argnums", "args", "kw", "grad")
+    # ``local``: for scalar (Python float) operations, the local partial derivatives computed
+    # while recording (floats; one per parent), so the backward pass is a multiply-add per edge.
+    # None otherwise: the primitive's rules are applied to ``args`` in the backward pass.
+    __slots__ = ("argnums", "args", "grad", "kw", "local", "parents", "prim")
 
     def __init__(self, value: Any, trace: Trace, prim: Primitive | None = None,
-                 parents: tuple["RNode", ...] = (), argnums: tuple[int, ...] = (),
-                 args: tuple[Any, ...] = (), kw: dict[str, Any] | None = None) -> None:
+                 parents: tuple[RNode, ...] = (), argnums: tuple[int, ...] = (),
+                 args: tuple[Any, ...] = (), kw: dict[str, Any] | None = None,
+                 local: tuple[float, ...] | None = None) -> None:
         self.value = value
         self.trace = trace
         self.prim = prim
@@ -184,9 +202,10 @@ class RNode(Box):
         self.args = args
         self.kw = kw
         self.grad = None
+        self.local = local
         trace.tape.append(self)
 
-    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> "RNode":
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> RNode:
         trace = self.trace
         vals = []
         parents = []
@@ -212,7 +231,7 @@ class FNode(Box):
         self.tangent = tangent
         self.trace = trace
 
-    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> "FNode":
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> FNode:
         trace = self.trace
         vals = []
         tangents: list[Any] = []
@@ -231,7 +250,7 @@ class FNode(Box):
                 if t is not None:
                     term = t * partials[i](ans, *vals, **kw)
                     tangent = term if tangent is None else tangent + term
-            if np.shape(tangent) != np.shape(ans):  # an input was broadcast up to the result
+            if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
                 from diffcompare.ad.primitives import broadcast_to
 
                 tangent = broadcast_to(tangent, np.shape(ans))
@@ -255,12 +274,20 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
         if prim is None:  # an input of the trace: keep its adjoint
             continue
         node.grad = None
+        local = node.local
+        if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
+            for parent, d in zip(node.parents, local):
+                c = g * d
+                pg = parent.grad
+                parent.grad = c if pg is None else pg + c
+            continue
         args = node.args
         kw = node.kw or {}
         partials = prim.partials
         for parent, i in zip(node.parents, node.argnums):
             if partials is not None:
-                c = g * partials[i](node.value, *args, **kw)
+                d = partials[i](node.value, *args, **kw)
+                c = g if d is ONE else (-g if d is MINUS_ONE else g * d)
                 if c.__class__ is not float:
                     c = unbroadcast(c, args[i])
             else:

@@ -8,7 +8,8 @@ through :meth:`Recording.backward` with ``accumulate=True``, to show the lecture
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -5,8 +5,6 @@ Commands parse their options and delegate: no maths here (cli -> analysis -> bac
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 app = typer.Typer(
@@ -26,7 +24,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of 
     state["debug"] = debug
 
 
-def load_function(expr: str, at: Optional[str], variables: Optional[str] = None,
+def load_function(expr: str, at: str | None, variables: str | None = None,
                   need_point: bool = True):
     """An expression (or an example's name) and ``--at`` text -> (Expression, point tuple or None).
 

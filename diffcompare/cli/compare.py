@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
@@ -12,20 +10,20 @@ from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, l
 @app.command()
 def compare(
     expr: str = typer.Argument(..., help=EXPR_HELP),
-    at: Optional[str] = typer.Option(None, "--at", help=AT_HELP),
-    variables: Optional[str] = typer.Option(None, "--vars", help=VARS_HELP),
+    at: str | None = typer.Option(None, "--at", help=AT_HELP),
+    variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("finite,symbolic,reverse,forward", "--backends",
                                  help="Comma-separated backends (see `diffcompare examples` for functions)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme: forward, backward, central, five-point, complex, richardson."),
-    step: Optional[float] = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
+    step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Every backend on one function at one point: value, derivative, error against a 50-digit reference, cost, time."""
     from diffcompare.analysis.compare import compare as run
     from diffcompare.errors import DiffcompareError
-    from diffcompare.render import console, print_json
     from diffcompare.render import compare as render
+    from diffcompare.render import console, print_json
 
     expression, point = load_function(expr, at, variables)
     names = [b.strip() for b in backends.split(",") if b.strip()]

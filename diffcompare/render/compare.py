@@ -83,9 +83,8 @@ def to_json(c: Comparison) -> dict[str, Any]:
 
 def _digits(x: Any) -> Any:
     """The reference as 50-digit strings, so that nothing is lost in JSON."""
-    import numpy as np
-
     import mpmath
+    import numpy as np
 
     arr = np.asarray(x, dtype=object)
     return mpmath.nstr(arr.item(), 50) if arr.ndim == 0 else [mpmath.nstr(v, 50) for v in arr.ravel()]
