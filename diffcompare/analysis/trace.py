@@ -124,6 +124,8 @@ def number(x: Any, digits: int = 6) -> str:
         more = ", ..." if arr.size > 6 else ""
         return "[" + ", ".join(flat) + more + "]"
     v = float(arr)
+    if not np.isfinite(v):
+        return str(v)
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return f"{v:.{digits}g}"
