@@ -1,0 +1,559 @@
+"""Expression swell on the logistic map, measured (the lecture's table, after Baydin et al. 2018).
+
+The logistic map l_1 = x, l_{k+1} = 4 l_k (1 - l_k) is differentiated two ways:
+
+(i) the textbook rules (sum, difference, constant-factor and product rule) applied literally by
+    our own differentiator to the expression held as a DAG: every distinct subexpression is one
+    hash-consed node, and the derivative of a shared node is computed once (memoised). Nothing is
+    simplified: no constant is folded, nothing is distributed, collected or cancelled. The only
+    things not written are what a person applying the rules by hand does not write either: a
+    factor 1 (d/dx x = 1) and a term 0 (d/dx 4 = 0), and ``a + (-b)`` is written ``a - b``.
+    That reproduces the lecture's column: d/dx l_2 = 4(1 - x) - 4x;
+(ii) sympy's ``diff`` on sympy's own l_n (which already distributes numbers: 4 - 8x).
+
+Sizes. The *size* of an expression is its number of nodes, leaves included (every operation, every
+occurrence of x and of a constant). As a *tree* every occurrence counts, so a subexpression used
+twice counts twice; as a *DAG* each distinct subexpression counts once. Both are computed on the
+DAG: tree sizes by memoisation (size(node) = 1 + sizes of its arguments), never by unfolding, as
+exact Python ints. *Operations* (``*_ops``) are the same counts without the leaves, the unit of
+sympy's ``count_ops``, of ``cse`` and of the AD tape.
+
+The point the table makes (Laue, "On the equivalence of automatic and symbolic differentiation",
+2019): swell is a property of the tree representation. l_n itself doubles as a tree at every step
+(l_k occurs twice in l_{k+1}), its derivative grows even faster; as DAGs both grow by a constant
+number of nodes per step, exactly like the tape of reverse-mode AD.
+
+Everything sympy does (``diff``, ``count_ops``, ``expand``, ``cse``) runs in a worker process under
+a time budget (``analysis.budget.run_with_budget``); a cell past its budget is recorded as timed
+out, and the same measurement is not attempted for larger n (it only gets slower).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from diffcompare.analysis.budget import run_with_budget
+from diffcompare.errors import DiffcompareError, Timeout
+
+MAX_N = 1000  # beyond this the table itself (one row per k) stops being readable or useful
+FORMULAS_UP_TO = 4  # the lecture's table has rows n = 1..4
+TEXT_LIMIT = 4000  # characters of a printed expression kept (simplified forms, formulas)
+
+# node kinds of the DAG
+X, CONST, ADD, SUB, MUL, NEG = "x", "const", "+", "-", "*", "neg"
+_LEAVES = (X, CONST)
+
+
+class Dag:
+    """Hash-consed expressions in x: each distinct subexpression is stored once.
+
+    A node is ``(kind, payload)``: ``("x", ())``, ``("const", value)``, or an operation with the
+    ids of its arguments. Arguments are always created before the node that uses them, so node
+    ids are a topological order: every per-node computation below is one loop, no recursion.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[tuple[str, Any]] = []
+        self._ids: dict[tuple[str, Any], int] = {}
+        self._tree: list[int] = []  # tree size of every node, filled in id order
+        self._derivative: dict[int, int] = {}
+        self.x = self._node(X, ())
+
+    def _node(self, kind: str, payload: Any) -> int:
+        key = (kind, payload)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self.nodes)
+            self.nodes.append(key)
+        return found
+
+    def const(self, value: int) -> int:
+        return self._node(CONST, value)
+
+    def add(self, a: int, b: int) -> int:
+        return self._node(ADD, (a, b))
+
+    def sub(self, a: int, b: int) -> int:
+        return self._node(SUB, (a, b))
+
+    def mul(self, a: int, b: int) -> int:
+        return self._node(MUL, (a, b))
+
+    def neg(self, a: int) -> int:
+        return self._node(NEG, (a,))
+
+    def kind(self, node: int) -> str:
+        return self.nodes[node][0]
+
+    def args(self, node: int) -> tuple[int, ...]:
+        kind, payload = self.nodes[node]
+        return () if kind in _LEAVES else payload
+
+    def is_const(self, node: int, value: int | None = None) -> bool:
+        kind, payload = self.nodes[node]
+        return kind == CONST and (value is None or payload == value)
+
+    # -- sizes -------------------------------------------------------------------------------
+
+    def reachable(self, root: int) -> list[int]:
+        """The distinct subexpressions of ``root`` (its DAG), in topological (id) order."""
+        seen = {root}
+        stack = [root]
+        while stack:
+            for a in self.args(stack.pop()):
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        return sorted(seen)
+
+    def tree_size(self, root: int) -> int:
+        """Nodes of ``root`` written out as a tree (every occurrence counts), by memoisation."""
+        tree = self._tree
+        for node in range(len(tree), root + 1):
+            tree.append(1 + sum(tree[a] for a in self.args(node)))
+        return tree[root]
+
+    def tree_leaves(self, root: int) -> int:
+        """Leaves (occurrences of x and of constants) of ``root`` written out as a tree."""
+        leaves: dict[int, int] = {}
+        for node in self.reachable(root):
+            args = self.args(node)
+            leaves[node] = sum(leaves[a] for a in args) if args else 1
+        return leaves[root]
+
+    def dag_size(self, root: int) -> int:
+        """Distinct subexpressions of ``root`` (nodes of its DAG)."""
+        return len(self.reachable(root))
+
+    def dag_leaves(self, root: int) -> int:
+        return sum(1 for n in self.reachable(root) if self.kind(n) in _LEAVES)
+
+    # -- the textbook rules --------------------------------------------------------------------
+
+    def derivative(self, root: int) -> int:
+        """d/dx of ``root`` by the textbook rules, memoised on shared subexpressions."""
+        d = self._derivative
+        for node in self.reachable(root):
+            if node not in d:
+                d[node] = self._rule(node, d)
+        return d[root]
+
+    def _rule(self, node: int, d: dict[int, int]) -> int:
+        kind, payload = self.nodes[node]
+        zero, one = self.const(0), self.const(1)
+        if kind == X:
+            return one
+        if kind == CONST:
+            return zero
+        if kind == NEG:
+            (a,) = payload
+            return zero if d[a] == zero else self.neg(d[a])
+        a, b = payload
+        da, db = d[a], d[b]
+        if kind in (ADD, SUB):  # sum and difference rules
+            if db == zero:
+                return da
+            if da == zero:
+                return db if kind == ADD else self.neg(db)
+            return self.add(da, db) if kind == ADD else self.sub(da, db)
+        # product rule (d(c f) = c f' when c is a constant, since d c = 0): f' g + f g'
+        left = None if da == zero else self._times(da, b)
+        right = None if db == zero else self._times(a, db)
+        if left is None and right is None:
+            return zero
+        if right is None:
+            return left
+        if left is None:
+            return right
+        if self.kind(db) == NEG:  # f' g + f (-u) is written f' g - f u
+            return self.sub(left, self._times(a, self.args(db)[0]))
+        return self.add(left, right)
+
+    def _times(self, a: int, b: int) -> int:
+        """a b, not writing a factor 1 (as one does by hand: d/dx (4x) = 4, not 4 * 1)."""
+        if self.is_const(a, 1):
+            return b
+        if self.is_const(b, 1):
+            return a
+        if self.kind(a) == NEG and self.is_const(self.args(a)[0], 1):
+            return self.neg(b)
+        if self.kind(b) == NEG and self.is_const(self.args(b)[0], 1):
+            return self.neg(a)
+        return self.mul(a, b)
+
+    # -- other views ------------------------------------------------------------------------------
+
+    def evaluate(self, root: int, x: Any) -> Any:
+        """The value at ``x`` (any number type: Fraction gives exact results), in one pass."""
+        value: dict[int, Any] = {}
+        for node in self.reachable(root):
+            kind, payload = self.nodes[node]
+            if kind == X:
+                value[node] = x
+            elif kind == CONST:
+                value[node] = payload
+            elif kind == NEG:
+                value[node] = -value[payload[0]]
+            else:
+                a, b = value[payload[0]], value[payload[1]]
+                value[node] = a + b if kind == ADD else a - b if kind == SUB else a * b
+        return value[root]
+
+    def to_sympy(self, root: int, symbol: Any, evaluate: bool = False) -> Any:
+        """The expression as sympy, built once per DAG node (shared subexpressions stay shared).
+
+        With ``evaluate=False`` sympy keeps the textbook structure (no flattening, no distributing).
+        """
+        import sympy
+
+        expr: dict[int, Any] = {}
+        for node in self.reachable(root):
+            kind, payload = self.nodes[node]
+            if kind == X:
+                expr[node] = symbol
+            elif kind == CONST:
+                expr[node] = sympy.Integer(payload)
+            elif kind == NEG:
+                expr[node] = sympy.Mul(sympy.S.NegativeOne, expr[payload[0]], evaluate=evaluate)
+            else:
+                a, b = expr[payload[0]], expr[payload[1]]
+                if kind == ADD:
+                    expr[node] = sympy.Add(a, b, evaluate=evaluate)
+                elif kind == SUB:
+                    expr[node] = sympy.Add(a, sympy.Mul(sympy.S.NegativeOne, b, evaluate=evaluate),
+                                           evaluate=evaluate)
+                else:
+                    expr[node] = sympy.Mul(a, b, evaluate=evaluate)
+        return expr[root]
+
+    def to_text(self, root: int, limit: int = TEXT_LIMIT) -> str | None:
+        """The expression as the lecture writes it (``4(1 - x) - 4x``); None past ``limit`` characters."""
+        if self.tree_size(root) > limit:  # a tree of that many nodes cannot print shorter
+            return None
+        text: dict[int, tuple[str, int]] = {}  # node -> (text, precedence)
+        for node in self.reachable(root):
+            kind, payload = self.nodes[node]
+            if kind == X:
+                text[node] = ("x", 9)
+            elif kind == CONST:
+                text[node] = (str(payload), 9)
+            elif kind == NEG:
+                text[node] = ("-" + _wrap(text[payload[0]], 3), 2)
+            elif kind in (ADD, SUB):
+                a, b = text[payload[0]], text[payload[1]]
+                text[node] = (f"{_wrap(a, 1)} {'+' if kind == ADD else '-'} {_wrap(b, 2)}", 1)
+            else:
+                a, b = _wrap(text[payload[0]], 3), _wrap(text[payload[1]], 3)
+                sep = "·" if b[:1].isdigit() or b[:1] == "-" else ""
+                text[node] = (a + sep + b, 3)
+        return text[root][0]
+
+
+def _wrap(item: tuple[str, int], at_least: int) -> str:
+    s, precedence = item
+    return s if precedence >= at_least else f"({s})"
+
+
+def logistic_dag(n: int) -> tuple[Dag, list[int]]:
+    """The DAG holding l_1 .. l_n, l_{k+1} = 4 l_k (1 - l_k), and the node of each l_k."""
+    dag = Dag()
+    four, one = dag.const(4), dag.const(1)
+    ls = [dag.x]
+    for _ in range(n - 1):
+        lk = ls[-1]
+        ls.append(dag.mul(dag.mul(four, lk), dag.sub(one, lk)))
+    return dag, ls
+
+
+def logistic(x: Any, n: int) -> Any:
+    """l_n at x, as plain Python: the same code runs on floats, AD values and sympy symbols."""
+    for _ in range(n - 1):
+        x = 4 * x * (1 - x)
+    return x
+
+
+def logistic_sympy(n: int) -> Any:
+    """sympy's own l_n (sympy evaluates as it builds: 4*x*(1 - x), then 16*x*(1 - x)*(...))."""
+    import sympy
+
+    return logistic(sympy.Symbol("x"), n)
+
+
+def tape_operations(n: int, x: float = 0.3) -> int:
+    """Operations our reverse-mode AD records for l_n (its backward pass visits each once)."""
+    from diffcompare.ad import record
+
+    return record(lambda v: logistic(v, n), x).operations
+
+
+# -- the worker cells (module level: picklable under spawn) ----------------------------------------
+
+def _count_ops(expr: Any) -> int:
+    import sympy
+
+    return int(sympy.count_ops(expr))
+
+
+def _sympy_diff(n: int) -> tuple[float, Any]:
+    import sympy
+
+    lk = logistic_sympy(n)
+    start = time.perf_counter()
+    d = sympy.diff(lk, sympy.Symbol("x"))
+    return time.perf_counter() - start, d
+
+
+def _expand(expr: Any, keep_expression: bool) -> tuple[float, str, int, Any]:
+    import sympy
+
+    start = time.perf_counter()
+    e = sympy.expand(expr)
+    seconds = time.perf_counter() - start
+    text = _truncate(sympy.sstr(e, order="rev-lex"))  # ascending powers, as the lecture writes them
+    return seconds, text, int(sympy.count_ops(e)), e if keep_expression else None
+
+
+def _cse(expr: Any) -> tuple[float, int, int]:
+    import sympy
+
+    start = time.perf_counter()
+    replacements, reduced = sympy.cse(expr)
+    seconds = time.perf_counter() - start
+    ops = sum(int(sympy.count_ops(rhs)) for _, rhs in replacements) + sum(
+        int(sympy.count_ops(e)) for e in reduced)
+    return seconds, ops, len(replacements)
+
+
+def _truncate(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+@dataclass
+class SwellRow:
+    """One k of the logistic map. Sizes count nodes (leaves included), ``*_ops`` operations.
+
+    ``derivative_*`` is the textbook derivative (our rules on the DAG), ``sympy_*`` sympy's ``diff``.
+    None means not measured: see ``timed_out`` (past the budget) and ``skipped`` (an earlier k timed
+    out, or what it needs is missing).
+    """
+
+    n: int
+    expression_tree_size: int
+    expression_dag_size: int
+    derivative_tree_size: int
+    derivative_dag_size: int
+    derivative_tree_ops: int
+    derivative_dag_ops: int
+    ad_tape_ops: int
+    seconds: float  # the textbook derivative on the DAG
+    derivative_count_ops: int | None = None  # sympy's count_ops of the textbook derivative (as a tree)
+    sympy_derivative_count_ops: int | None = None
+    sympy_seconds: float | None = None
+    simplified: str | None = None  # expanded derivative, the lecture's "simplified form"
+    simplified_count_ops: int | None = None
+    expand_seconds: float | None = None
+    cse_size: int | None = None  # operations of the derivative after sympy.cse (all assignments)
+    cse_assignments: int | None = None
+    cse_seconds: float | None = None
+    derivative_tree_growth: float | None = None  # derivative_tree_size / that of n - 1
+    derivative_dag_growth: int | None = None  # derivative_dag_size - that of n - 1 (nodes added)
+    sympy_growth: float | None = None  # sympy_derivative_count_ops / that of n - 1
+    timed_out: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FormulaRow:
+    """The lecture's table row n, ours beside the slide's, and whether they are equal."""
+
+    n: int
+    expression: str
+    textbook_derivative: str
+    simplified: str
+    slide_expression: str
+    slide_derivative: str
+    slide_simplified: str
+    expression_matches: bool
+    derivative_matches: bool
+    simplified_matches: bool
+    note: str = ""
+
+
+@dataclass
+class Swell:
+    n: int
+    timeout: float
+    rows: list[SwellRow]
+    formulas: list[FormulaRow]
+    size_definition: str = (
+        "size = nodes of the expression, leaves (x and constants) included; tree: every occurrence "
+        "counts; DAG: each distinct subexpression once; *_ops = operations only (no leaves), the "
+        "unit of sympy count_ops, cse and the AD tape")
+
+
+# column -> (what it measures, what it needs)
+CELLS = ("derivative_count_ops", "sympy_diff", "sympy_derivative_count_ops", "expand", "cse")
+
+
+def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,
+          progress: Callable[[str, int], None] | None = None) -> Swell:
+    """The swell table for k = 1..n; sympy cells run under ``timeout`` seconds each.
+
+    ``progress(description, step)`` is called before each cell (for a progress bar); there are
+    ``steps(n)`` steps in all.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise DiffcompareError(f"n must be a whole number >= 1, not {n!r}")
+    if n > MAX_N:
+        raise DiffcompareError(f"n = {n} is absurdly large (at most {MAX_N}): the tree sizes already "
+                               "have ~0.6 n digits and sympy times out from n ~ 12")
+    if not timeout > 0:
+        raise DiffcompareError(f"--timeout must be positive seconds, not {timeout!r}")
+    if formulas is None:
+        formulas = n <= FORMULAS_UP_TO
+    tick = progress or (lambda description, step: None)
+
+    import sympy
+
+    x = sympy.Symbol("x")
+    dag, ls = logistic_dag(n)
+    rows: list[SwellRow] = []
+    cells = _Cells(timeout, tick)
+    expanded: dict[int, Any] = {}
+    for k, lk in enumerate(ls, start=1):
+        cells.tick(f"n = {k}: textbook rules on the DAG")
+        start = time.perf_counter()
+        dk = dag.derivative(lk)
+        seconds = time.perf_counter() - start
+        row = SwellRow(
+            n=k, expression_tree_size=dag.tree_size(lk), expression_dag_size=dag.dag_size(lk),
+            derivative_tree_size=dag.tree_size(dk), derivative_dag_size=dag.dag_size(dk),
+            derivative_tree_ops=dag.tree_size(dk) - dag.tree_leaves(dk),
+            derivative_dag_ops=dag.dag_size(dk) - dag.dag_leaves(dk),
+            ad_tape_ops=tape_operations(k), seconds=seconds)
+        # the textbook derivative as sympy (built once per DAG node), unless no cell needs it any more
+        live = any(c not in cells.given_up for c in ("derivative_count_ops", "expand", "cse"))
+        textbook = dag.to_sympy(dk, x) if live else None
+        row.derivative_count_ops = cells.run(row, "derivative_count_ops", _count_ops, textbook, needs=textbook)
+        got = cells.run(row, "sympy_diff", _sympy_diff, k)
+        sympy_d = None
+        if got is not None:
+            row.sympy_seconds, sympy_d = got
+        row.sympy_derivative_count_ops = cells.run(row, "sympy_derivative_count_ops", _count_ops, sympy_d,
+                                                   needs=sympy_d)
+        got = cells.run(row, "expand", _expand, textbook, formulas and k <= FORMULAS_UP_TO, needs=textbook)
+        if got is not None:
+            row.expand_seconds, row.simplified, row.simplified_count_ops, expanded[k] = got
+        got = cells.run(row, "cse", _cse, textbook, needs=textbook)
+        if got is not None:
+            row.cse_seconds, row.cse_size, row.cse_assignments = got
+        if rows:
+            prev = rows[-1]
+            row.derivative_tree_growth = row.derivative_tree_size / prev.derivative_tree_size
+            row.derivative_dag_growth = row.derivative_dag_size - prev.derivative_dag_size
+            if row.sympy_derivative_count_ops and prev.sympy_derivative_count_ops:
+                row.sympy_growth = row.sympy_derivative_count_ops / prev.sympy_derivative_count_ops
+        rows.append(row)
+    table = [formula_row(dag, ls, k, expanded.get(k)) for k in range(1, min(n, FORMULAS_UP_TO) + 1)] \
+        if formulas else []
+    return Swell(n=n, timeout=timeout, rows=rows, formulas=table)
+
+
+class _Cells:
+    """Runs the sympy cells under the budget; a cell that timed out is not tried for larger n."""
+
+    def __init__(self, timeout: float, progress: Callable[[str, int], None]) -> None:
+        self.timeout = timeout
+        self.progress = progress
+        self.step = 0
+        self.given_up: dict[str, int] = {}  # cell -> the n at which it timed out
+
+    def tick(self, description: str) -> None:
+        self.progress(description, self.step)
+        self.step += 1
+
+    def run(self, row: SwellRow, name: str, fn: Callable[..., Any], *args: Any, needs: Any = True) -> Any:
+        self.tick(f"n = {row.n}: {name.replace('_', ' ')}")
+        if name in self.given_up or needs is None:
+            row.skipped.append(name)
+            return None
+        try:
+            return run_with_budget(fn, *args, timeout=self.timeout)
+        except Timeout:
+            self.given_up[name] = row.n
+            row.timed_out.append(name)
+            return None
+
+
+def steps(n: int) -> int:
+    """How many progress steps ``swell(n)`` reports."""
+    return n * (1 + len(CELLS))
+
+
+# -- the lecture's table ------------------------------------------------------------------------------
+
+SLIDE_TEXT = {  # as printed in the lecture (seed, "expression swell"); n = 4's derivative is cut off
+    1: ("x", "1", "1"),
+    2: ("4x(1-x)", "4(1-x) - 4x", "4 - 8x"),
+    3: ("16x(1-x)(1-2x)^2", "16(1-x)(1-2x)^2 - 16x(1-2x)^2 - 64x(1-x)(1-2x)", "16(1 - 10x + 24x^2 - 16x^3)"),
+    4: ("64x(1-x)(1-2x)^2 (1 - 8x + 8x^2)^2",
+        ("128x(1-x)(-8 + 16x)(1 - 2x)^2(1 - 8x + 8x^2) + 64(1-x)(1-2x)^2(1-8x+8x^2)^2 "
+         "- 64x(1-2x)^2(1-8x+8x^2)^2 -"),
+        "64(1 - 42x + 504x^2 - 2640x^3 + 7040x^4 - 9984x^5 + 7168x^6 - 2048x^7)"),
+}
+
+
+def slide_formulas(x: Any) -> dict[int, tuple[Any, Any, Any]]:
+    """The slide's three columns as sympy expressions (transcribed by hand from SLIDE_TEXT).
+
+    For n = 4 the slide's derivative ends in a dangling "-": the three printed terms are used.
+    """
+    a, b, c = 1 - x, 1 - 2 * x, 1 - 8 * x + 8 * x**2
+    return {
+        1: (x, 1, 1),
+        2: (4 * x * a, 4 * a - 4 * x, 4 - 8 * x),
+        3: (16 * x * a * b**2, 16 * a * b**2 - 16 * x * b**2 - 64 * x * a * b,
+            16 * (1 - 10 * x + 24 * x**2 - 16 * x**3)),
+        4: (64 * x * a * b**2 * c**2,
+            128 * x * a * (-8 + 16 * x) * b**2 * c + 64 * a * b**2 * c**2 - 64 * x * b**2 * c**2,
+            64 * (1 - 42 * x + 504 * x**2 - 2640 * x**3 + 7040 * x**4 - 9984 * x**5 + 7168 * x**6
+                  - 2048 * x**7)),
+    }
+
+
+def lecture_style(expr: Any) -> str:
+    """A polynomial in x as the lecture prints it: ``16(1 - 10x + 24x^2 - 16x^3)``."""
+    import sympy
+
+    text = sympy.sstr(sympy.factor_terms(expr), order="rev-lex")
+    return text.replace("**", "^").replace("*", "")
+
+
+def formula_row(dag: Dag, ls: list[int], k: int, simplified: Any = None) -> FormulaRow:
+    """Row k of the lecture's table from our DAG, each column checked against the slide."""
+    import sympy
+
+    x = sympy.Symbol("x")
+    lk = ls[k - 1]
+    dk = dag.derivative(lk)
+    ours_l, ours_d = dag.to_sympy(lk, x, evaluate=True), dag.to_sympy(dk, x, evaluate=True)
+    if simplified is None:
+        simplified = sympy.expand(ours_d)
+    slide_l, slide_d, slide_s = (sympy.sympify(e) for e in slide_formulas(x)[k])  # sympy objects, no text
+    gap = sympy.expand(ours_d - slide_d)
+    note = ""
+    if gap != 0:
+        note = (f"the slide's derivative falls short of d/dx l_{k} by {lecture_style(sympy.factor(gap))}"
+                + (": the row is cut off after its trailing '-', this is the missing term" if k == 4 else ""))
+    return FormulaRow(
+        n=k, expression=dag.to_text(lk) or "", textbook_derivative=dag.to_text(dk) or "",
+        simplified=lecture_style(simplified),
+        slide_expression=SLIDE_TEXT[k][0], slide_derivative=SLIDE_TEXT[k][1], slide_simplified=SLIDE_TEXT[k][2],
+        expression_matches=sympy.expand(slide_l - ours_l) == 0, derivative_matches=gap == 0,
+        simplified_matches=sympy.expand(slide_s - simplified) == 0, note=note)
+
