@@ -53,8 +53,10 @@ def backprop(
     steps: int = typer.Option(0, "--steps", help="Also train this many gradient-descent steps and show the loss."),
     eta: float | None = typer.Option(None, "--eta", help="Learning rate (the slides: 0.5)."),
     backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends",
-                                 help="Comma-separated: reverse, forward, symbolic, finite, hand (the slides' chain rule)."),
-    plot: str | None = typer.Option(None, "--plot", help="Save the training loss curve (.png/.svg/.pdf; needs --steps)."),
+                                 help="Comma-separated: reverse, forward, symbolic, finite, hand "
+                                      "(the slides' chain rule)."),
+    plot: str | None = typer.Option(None, "--plot",
+                                    help="Save the training loss curve (.png/.svg/.pdf; needs --steps)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The lecture's 2-2-1 sigmoid network: forward pass, every gradient by each backend, one update step."""
@@ -97,8 +99,10 @@ def plot(
     yrange: str | None = typer.Option(None, "--yrange", help="LO:HI of the second variable (default: --range)."),
     order: int = typer.Option(1, "--order", help="Derivatives to draw beside f: 1..10 (one variable)."),
     points: int | None = typer.Option(None, "--points",
-                                      help="Samples: 2..100000 along the range (default 401); per axis of a field 2..400 (default 41)."),
-    field: bool = typer.Option(False, "--field", help="Two variables: levels and gradient arrows (implied by two variables)."),
+                                      help="Samples: 2..100000 along the range (default 401); "
+                                           "per axis of a field 2..400 (default 41)."),
+    field: bool = typer.Option(False, "--field",
+                               help="Two variables: levels and gradient arrows (implied by two variables)."),
     mode: str = typer.Option("forward", "--mode", help="forward (tangent of ones) or reverse (gradient of sum f)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     out: str | None = typer.Option(None, "--out", "--plot", help="Save an image (.png/.svg/.pdf; matplotlib)."),

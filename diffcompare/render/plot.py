@@ -33,8 +33,8 @@ def curves_text(c: Curves, width: int = 72, height: int = 20) -> str:
     from diffcompare.render.termplot import line_plot
 
     series = {series_name(k, c.variable): (c.xs.tolist(), c.series[k].tolist()) for k in sorted(c.series)}
-    lines = [line_plot(series, width=width, height=height, xlabel=c.variable,
-                       title=f"{c.function} and its derivatives by {c.mode}-mode AD ({c.xs.size} samples, one pass per order)")]
+    title = f"{c.function} and its derivatives by {c.mode}-mode AD ({c.xs.size} samples, one pass per order)"
+    lines = [line_plot(series, width=width, height=height, xlabel=c.variable, title=title)]
     if c.undefined:
         lines.append(f"undefined at {c.undefined} of {c.xs.size} samples: shown as gaps")
     return "\n".join(lines)

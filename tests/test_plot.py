@@ -1,0 +1,143 @@
+"""`plot`: derivatives over a whole range by one AD pass (Exercise 4), gaps, fields, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from diffcompare.analysis.plotting import curves, field, parse_range
+from diffcompare.cli import main
+from diffcompare.errors import DiffcompareError
+from diffcompare.parse import compile_expression
+from diffcompare.render.plot import ARROWS, arrow
+
+
+def f_of(text: str):
+    return compile_expression(text).function
+
+
+def test_exercise_4_sin_derivative_by_ad_is_cos_at_every_sample():
+    c = curves(f_of("sin(x)"), -6, 6, order=1, points=1001)
+    # AD's rule for sin is cos of the same float: the same bits, allow 1 ulp for the tangent product
+    assert np.allclose(c.series[1], np.cos(c.xs), rtol=0, atol=2.3e-16)
+    assert np.array_equal(c.series[0], np.sin(c.xs)) and c.undefined == 0
+
+
+def test_forward_and_reverse_modes_give_the_same_vector_of_derivatives():
+    fwd = curves(f_of("x*exp(-x**2)*sin(3*x)"), -3, 3, order=3, points=301, mode="forward")
+    rev = curves(f_of("x*exp(-x**2)*sin(3*x)"), -3, 3, order=3, points=301, mode="reverse")
+    for k in range(4):
+        # same rules in a different order of accumulation: a few ulps of the largest value (|f'''| < 100)
+        assert np.allclose(fwd.series[k], rev.series[k], rtol=0, atol=1e-13), k
+
+
+def test_third_derivative_of_sin_is_minus_cos():
+    c = curves(f_of("sin(x)"), 0, 6, order=3, points=50)
+    assert np.allclose(c.series[3], -np.cos(c.xs), rtol=0, atol=1e-15)  # three exact rules, ~1 ulp
+
+
+def test_undefined_samples_are_gaps_in_every_series():
+    c = curves(f_of("log(x)"), -2, 2, order=2, points=9)  # samples -2, -1.5, ..., 2
+    undefined = c.xs <= 0  # log(0) = -inf is not finite either
+    for k in range(3):
+        assert np.all(np.isnan(c.series[k][undefined])), k
+        assert np.all(np.isfinite(c.series[k][~undefined])), k
+    assert c.undefined == int(undefined.sum()) == 5
+    assert np.allclose(c.series[2][~undefined], -1 / c.xs[~undefined] ** 2, rtol=1e-15)
+
+
+def test_a_function_defined_nowhere_on_the_range_is_an_error():
+    with pytest.raises(DiffcompareError, match="not defined anywhere"):
+        curves(f_of("sqrt(x)"), -3, -1)
+
+
+def test_non_elementwise_functions_are_refused():
+    with pytest.raises(DiffcompareError, match="elementwise"):
+        curves(lambda x: x - np.mean(x), 0, 1)
+
+
+def test_a_constant_function_has_zero_derivatives():
+    c = curves(f_of("3 + 0*x"), 0, 1, order=2, points=5)
+    assert np.all(c.series[0] == 3) and np.all(c.series[1] == 0) and np.all(c.series[2] == 0)
+
+
+def test_the_slides_field_has_the_right_gradient():
+    fl = field(f_of("x1**2*x2 + sin(x1)"), (-2, 2), (-1, 3), points=5)
+    X, Y = np.meshgrid(fl.xs, fl.ys)
+    assert np.allclose(fl.values, X**2 * Y + np.sin(X), rtol=0, atol=1e-15)
+    assert np.allclose(fl.grad_x, 2 * X * Y + np.cos(X), rtol=0, atol=1e-14)  # |2xy| <= 12: a few ulps
+    assert np.array_equal(fl.grad_y, X**2)
+
+
+@pytest.mark.parametrize("gx, gy, char", [(1, 0, "→"), (1, 1, "↗"), (0, 1, "↑"), (-1, 1, "↖"), (-1, 0, "←"),
+                                          (-1, -1, "↙"), (0, -1, "↓"), (1, -1, "↘"), (0, 0, "·"),
+                                          (float("nan"), 1, " ")])
+def test_arrow_characters_point_along_the_gradient(gx, gy, char):
+    assert arrow(gx, gy, 1.0) == char
+
+
+@pytest.mark.parametrize("text, expected", [("-6:6", (-6.0, 6.0)), ("-2*pi:2*pi", (-2 * np.pi, 2 * np.pi)),
+                                            ("0:1e-3", (0.0, 1e-3))])
+def test_ranges(text, expected):
+    assert parse_range(text) == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("text", ["6:-6", "1:1", "abc", "1:2:3", "1:", ":", "-inf:1", "0:1e400", "1..2"])
+def test_bad_ranges(text):
+    with pytest.raises(DiffcompareError):
+        parse_range(text)
+
+
+def test_cli_terminal_curve(capsys):
+    assert main(["plot", "sin(x)", "--range=-6:6"]) == 0
+    out = capsys.readouterr().out
+    assert "f(x)" in out and "f'(x)" in out and "forward-mode AD" in out
+
+
+def test_cli_csv_and_json(capsys):
+    assert main(["plot", "log(x)", "--range", "-1:1", "--points", "5", "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "x,f(x),f'(x)" and len(lines) == 6
+    assert lines[1] == "-1.0,," and lines[-1].startswith("1.0,0.0,1.0")  # undefined: empty cells
+    assert main(["plot", "sin(x)", "--range", "0:1", "--points", "3", "--order", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["x"] == [0.0, 0.5, 1.0] and set(data["series"]) == {"0", "1", "2"}
+
+
+def test_cli_field_in_the_terminal_shows_arrows(capsys):
+    assert main(["plot", "x1 + 0*x2", "--range", "-1:1", "--points", "5"]) == 0  # gradient (1, 0) everywhere
+    out = capsys.readouterr().out
+    arrow_rows = [ln.strip() for ln in out.splitlines() if ln.strip() and set(ln.strip()) <= set(ARROWS + "·")]
+    assert arrow_rows and all(set(r) == {"→"} for r in arrow_rows)
+
+
+def test_cli_images(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    curve, fld = tmp_path / "sin.png", tmp_path / "field.svg"
+    assert main(["plot", "sin(x)", "--out", str(curve)]) == 0
+    assert main(["plot", "x1**2*x2 + sin(x1)", "--field", "--range", "-2:2", "--points", "21",
+                 "--out", str(fld)]) == 0
+    assert curve.read_bytes()[:4] == b"\x89PNG" and "<svg" in fld.read_text()
+
+
+@pytest.mark.parametrize("args", [
+    ["plot", "sin(x)", "--order", "0"],
+    ["plot", "sin(x)", "--order", "11"],
+    ["plot", "sin(x)", "--points", "1"],
+    ["plot", "sin(x)", "--points", "100000000"],
+    ["plot", "sin(x)", "--range", "6:-6"],
+    ["plot", "sin(x)", "--range", "zero:one"],
+    ["plot", "sin(x)", "--field"],
+    ["plot", "x*y*z", "--range", "0:1"],
+    ["plot", "sin(x)", "--out", "picture.txt"],
+    ["plot", "sin(x)", "--out", "/no/such/folder/p.png"],
+    ["plot", "sin(x)", "--mode", "sideways"],
+    ["plot", "sqrt(x)", "--range", "-2:-1"],
+    ["plot", "x1*x2", "--order", "2"],
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
