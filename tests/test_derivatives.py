@@ -127,3 +127,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_cli_default_order_is_3_for_one_variable_and_the_hessian_for_several(capsys):
+    assert main(["derivatives", "x**3", "--at", "x=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_order"] == 3
+    assert main(["derivatives", "x1*x2", "--at", "x1=1,x2=2", "--json", "--backends", "reverse"]) == 0
+    assert [o["kind"] for o in json.loads(capsys.readouterr().out)["orders"]] == ["gradient", "hessian"]

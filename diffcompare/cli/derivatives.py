@@ -20,7 +20,9 @@ def _backends(text: str) -> list[str]:
 def derivatives(
     expr: str = typer.Argument(..., help=EXPR_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
-    order: int = typer.Option(3, "--order", help="Highest order, 1..10 (several variables: 1 or 2, the Hessian)."),
+    order: int | None = typer.Option(None, "--order",
+                                     help="Highest order, 1..10 (default 3); several variables: 1 or 2 "
+                                          "(the Hessian, default)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
     scheme: str = typer.Option("central", "--scheme",
@@ -40,6 +42,8 @@ def derivatives(
 
     expression, point = load_function(expr, at, variables)
     finite = {"scheme": scheme} | ({"step": step} if step is not None else {})
+    if order is None:
+        order = 3 if len(point) == 1 else 2
     result = run(expression.function, point, order, name=expression.text, variables=expression.variables,
                  backends=_backends(backends), finite_options=finite)
     if as_json:
