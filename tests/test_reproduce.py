@@ -138,3 +138,20 @@ def test_a_stale_erratum_is_reported(monkeypatch):
     monkeypatch.setattr(R, "load_seed_numbers", lambda: entries)
     c = R.reproduce().checks[3]
     assert c.agree and not c.explained
+
+
+def test_our_transcription_of_the_swell_table_matches_the_swell_module():
+    """Two hand transcriptions of the same slide (data file, analysis.swell) must agree."""
+    import sympy
+
+    from diffcompare.analysis.swell import slide_formulas
+
+    x = sympy.Symbol("x")
+    theirs = slide_formulas(x)
+    entries = {e["id"]: e for e in R.load_seed_numbers()}
+    pairs = {"swell_l2": theirs[2][0], "swell_l3": theirs[3][0], "swell_l4": theirs[4][0],
+             "swell_d2": theirs[2][1], "swell_d3": theirs[3][1], "swell_d4": theirs[4][1],
+             "swell_d2_simplified": theirs[2][2], "swell_d3_simplified": theirs[3][2],
+             "swell_d4_simplified": theirs[4][2]}
+    for key, expr in pairs.items():
+        assert sympy.expand(R._sympy_of(entries[key]["formula"], x) - expr) == 0, key

@@ -269,12 +269,12 @@ def _swell_references() -> dict[str, Any]:
     """l_n of the logistic map l_{n+1} = 4 l_n (1 - l_n), l_1 = x, and its derivatives (sympy)."""
     import sympy
 
+    from diffcompare.analysis.swell import logistic  # one definition of the map for the whole package
+
     x = sympy.Symbol("x")
-    ls = [x]
-    for _ in range(3):
-        ls.append(4 * ls[-1] * (1 - ls[-1]))
     out = {"x": x}
-    for n, ln in enumerate(ls, start=1):
+    for n in range(1, 5):
+        ln = sympy.sympify(logistic(x, n))
         out[f"l{n}"] = ln
         out[f"d{n}"] = sympy.diff(ln, x)
     return out
