@@ -35,8 +35,11 @@ def _cell(row: SwellRow, value: Any, cell: str, text: str | None = None) -> str:
     return text if text is not None else (_int(value) if isinstance(value, int) else str(value))
 
 
-def _seconds(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2g}" if v < 1 else f"{v:.3g}"
+def _ms(v: float | None) -> str:
+    if v is None:
+        return "—"
+    ms = v * 1e3
+    return f"{ms:.1f}" if ms < 10 else f"{ms:,.0f}"
 
 
 def _factor(v: float | None) -> str:
@@ -58,10 +61,12 @@ def laue_sentence(s: Swell) -> str:
 
 def sizes_table(s: Swell) -> Any:
     """Our textbook derivative as a tree and as a DAG, beside the AD tape: the Laue point."""
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=f"expression swell on the logistic map l_(k+1) = 4 l_k (1 - l_k): textbook rules, "
-                    f"n = 1..{s.n}", caption=CAPTION.format(timeout=s.timeout, laue=laue_sentence(s)))
+    t = Table(box=box.SIMPLE_HEAD,
+              title=f"expression swell on the logistic map l_(k+1) = 4 l_k (1 - l_k): textbook rules, n = 1..{s.n}",
+              caption=CAPTION.format(timeout=s.timeout, laue=laue_sentence(s)))
     for name in ("n", "l_n\ntree", "l_n\nDAG", "d/dx l_n\ntree", "tree\n×/step", "d/dx l_n\nDAG",
                  "DAG\n+/step", "AD tape\nops", "rules\nµs"):
         t.add_column(name, justify="right", no_wrap=True)
@@ -76,40 +81,43 @@ def sizes_table(s: Swell) -> Any:
 
 def sympy_table(s: Swell) -> Any:
     """What sympy makes of it: count_ops of both derivatives, expand, cse, and their times."""
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=f"sympy: count_ops (operations, tree), expand, cse; each cell in a worker stopped after "
+    t = Table(box=box.SIMPLE_HEAD,
+              title=f"sympy: count_ops (operations, tree), expand, cse; each cell in a worker stopped after "
                     f"{s.timeout:g} s")
-    for name in ("n", "textbook\ncount_ops", "sympy diff\ncount_ops", "×/step", "diff\ns",
-                 "expanded\ncount_ops", "expand\ns", "after cse\nops", "cse\ns"):
+    for name in ("n", "textbook\ncount_ops", "sympy diff\ncount_ops", "diff\nms",
+                 "expanded\ncount_ops", "expand\nms", "after cse\nops", "cse\nms"):
         t.add_column(name, justify="right", no_wrap=True)
     for r in s.rows:
         diff_cell = "sympy_diff" if "sympy_diff" in r.timed_out + r.skipped else "sympy_derivative_count_ops"
         t.add_row(
             str(r.n), _cell(r, r.derivative_count_ops, "derivative_count_ops"),
-            _cell(r, r.sympy_derivative_count_ops, diff_cell), _factor(r.sympy_growth),
-            _cell(r, r.sympy_seconds, "sympy_diff", _seconds(r.sympy_seconds)),
+            _cell(r, r.sympy_derivative_count_ops, diff_cell),
+            _cell(r, r.sympy_seconds, "sympy_diff", _ms(r.sympy_seconds)),
             _cell(r, r.simplified_count_ops, "expand"),
-            _cell(r, r.expand_seconds, "expand", _seconds(r.expand_seconds)),
-            _cell(r, r.cse_size, "cse"), _cell(r, r.cse_seconds, "cse", _seconds(r.cse_seconds)))
+            _cell(r, r.expand_seconds, "expand", _ms(r.expand_seconds)),
+            _cell(r, r.cse_size, "cse"), _cell(r, r.cse_seconds, "cse", _ms(r.cse_seconds)))
     return t
 
 
 def formulas_table(s: Swell) -> Any:
+    from rich import box
     from rich.table import Table
 
-    t = Table(title="the lecture's table, recomputed (textbook rules, no simplification) and checked against "
-                    "the slides (difference expands to 0)", show_lines=True)
+    t = Table(box=box.SIMPLE_HEAD, show_lines=True,
+              title="the lecture's table, recomputed (textbook rules, no simplification) and checked against "
+                    "the slides (difference expands to 0)")
     t.add_column("n", justify="right")
     t.add_column("l_n", overflow="fold")
     t.add_column("d/dx l_n (textbook rules)", overflow="fold")
     t.add_column("d/dx l_n (simplified form)", overflow="fold")
-    t.add_column("slides", overflow="fold")
+    t.add_column("= slides?\nl_n d/dx simpl.", no_wrap=True)
     notes = []
     for f in s.formulas:
-        checks = [("l_n", f.expression_matches), ("d/dx", f.derivative_matches),
-                  ("simplified", f.simplified_matches)]
-        verdict = ", ".join(f"[green]{what} =[/green]" if ok else f"[red]{what} ≠[/red]" for what, ok in checks)
+        checks = (f.expression_matches, f.derivative_matches, f.simplified_matches)
+        verdict = "   ".join("[green]=[/green]" if ok else "[red]≠[/red]" for ok in checks)
         t.add_row(str(f.n), f.expression, f.textbook_derivative, f.simplified, verdict)
         if f.note:
             notes.append(f"n = {f.n}: {f.note}")
