@@ -12,6 +12,7 @@ from diffcompare.cli import compare as _compare  # noqa: F401,E402
 from diffcompare.cli import trace as _trace  # noqa: F401,E402
 from diffcompare.cli import derivatives as _derivatives  # noqa: F401,E402
 from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401,E402
+from diffcompare.cli import swell as _swell  # noqa: F401,E402
 
 __all__ = ["app", "main"]
 
