@@ -210,14 +210,19 @@ class RNode(Box):
         vals = []
         parents = []
         argnums = []
+        nested = False  # values of lower levels among the arguments: let them record too
         for i, a in enumerate(args):
-            if isinstance(a, RNode) and a.trace is trace:
-                vals.append(a.value)
-                parents.append(a)
-                argnums.append(i)
-            else:
-                vals.append(a)
-        ans = prim(*vals, **kw)
+            if isinstance(a, Box):
+                if a.trace is trace:
+                    a_value = a.value
+                    vals.append(a_value)
+                    parents.append(a)
+                    argnums.append(i)
+                    nested = nested or isinstance(a_value, Box)
+                    continue
+                nested = True
+            vals.append(a)
+        ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
         return RNode(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw or None)
 
 
@@ -235,14 +240,19 @@ class FNode(Box):
         trace = self.trace
         vals = []
         tangents: list[Any] = []
+        nested = False  # values of lower levels among the arguments: let them record too
         for a in args:
-            if isinstance(a, FNode) and a.trace is trace:
-                vals.append(a.value)
-                tangents.append(a.tangent)
-            else:
-                vals.append(a)
-                tangents.append(None)
-        ans = prim(*vals, **kw)
+            if isinstance(a, Box):
+                if a.trace is trace:
+                    a_value = a.value
+                    vals.append(a_value)
+                    tangents.append(a.tangent)
+                    nested = nested or isinstance(a_value, Box)
+                    continue
+                nested = True
+            vals.append(a)
+            tangents.append(None)
+        ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
         partials = prim.partials
         if partials is not None:
             tangent = None
@@ -259,6 +269,24 @@ class FNode(Box):
         return FNode(ans, tangent, trace)
 
 
+def c_is_plain(x: Any) -> bool:
+    return x.__class__ is np.ndarray
+
+
+def _result_dtype(a: Any, b: Any) -> Any:
+    return np.result_type(a, b)
+
+
+def _basic_index(idx: Any) -> bool:
+    from diffcompare.ad.primitives import _is_basic_index
+
+    return _is_basic_index(idx)
+
+
+_getitem: Any = None  # set by primitives: the getitem primitive, whose VJP is a scatter
+_scatter_source: Any = None
+
+
 def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
     """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
 
@@ -266,6 +294,7 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
     operations needs no recursion. Interior adjoints are released once used.
     """
     output.grad = cotangent
+    owned: set[int] = set()  # ids of nodes whose .grad is an array created here, safe to update in place
     for node in reversed(tape):
         g = node.grad
         if g is None:
@@ -285,12 +314,33 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
         kw = node.kw or {}
         partials = prim.partials
         for parent, i in zip(node.parents, node.argnums):
+            fresh = False  # is c a new array nobody else holds? then it may be updated in place
             if partials is not None:
                 d = partials[i](node.value, *args, **kw)
-                c = g if d is ONE else (-g if d is MINUS_ONE else g * d)
+                if d is ONE:
+                    c = g
+                else:
+                    c = -g if d is MINUS_ONE else g * d
+                    fresh = True
                 if c.__class__ is not float:
-                    c = unbroadcast(c, args[i])
+                    c2 = unbroadcast(c, args[i])
+                    fresh = fresh or c2 is not c
+                    c = c2
+            elif prim is _getitem and parent.grad is not None and id(parent) in owned \
+                    and _basic_index(args[1]) and c_is_plain(g):
+                parent.grad[args[1]] += g  # scatter straight into the adjoint we own
+                continue
             else:
                 c = prim.vjp(g, node.value, i, *args, **kw)
+                fresh = prim is _scatter_source
             pg = parent.grad
-            parent.grad = c if pg is None else pg + c
+            if pg is None:
+                parent.grad = c
+                if fresh and c.__class__ is np.ndarray:
+                    owned.add(id(parent))
+            elif id(parent) in owned and c_is_plain(c) and pg.shape == shape_of(c) and pg.dtype == _result_dtype(pg, c):
+                pg += c  # in place: no new array, no page faults on large inputs
+            else:
+                parent.grad = pg + c
+                if parent.grad.__class__ is np.ndarray:
+                    owned.add(id(parent))

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import MINUS_ONE, ONE, Box, Primitive, defpartials, defrules, unbroadcast
+from diffcompare.ad import core as _core
+from diffcompare.ad.core import MINUS_ONE, ONE, Box, Primitive, defpartials, defrules, shape_of, unbroadcast
 
 
 def raw(x: Any) -> Any:
@@ -214,7 +215,7 @@ where = Primitive("where", lambda c, x, y: np.where(c, x, y))
 
 def _expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Broadcast a reduction's cotangent back to the shape of its input."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)
@@ -227,7 +228,7 @@ defrules(sum_,
          lambda g, ans, i, x, axis=None, keepdims=False: _expand_reduced(g, x, axis, keepdims),
          lambda t, ans, x, axis=None, keepdims=False: sum_(t[0], axis=axis, keepdims=keepdims))
 defrules(reshape,
-         lambda g, ans, i, x, shape: reshape(g, np.shape(x)),
+         lambda g, ans, i, x, shape: reshape(g, shape_of(x)),
          lambda t, ans, x, shape: reshape(t[0], shape))
 
 
@@ -242,7 +243,7 @@ defrules(broadcast_to,
          lambda g, ans, i, x, shape: unbroadcast(g, x),
          lambda t, ans, x, shape: broadcast_to(t[0], shape))
 defrules(getitem,
-         lambda g, ans, i, x, idx: scatter_add(g, idx, np.shape(x)),
+         lambda g, ans, i, x, idx: scatter_add(g, idx, shape_of(x)),
          lambda t, ans, x, idx: getitem(t[0], idx))
 defrules(scatter_add,
          lambda g, ans, i, x, idx, shape: getitem(g, idx),
@@ -250,14 +251,14 @@ defrules(scatter_add,
 
 
 def _split_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
-    start = sum(np.shape(x)[axis] for x in xs[:i])
+    start = sum(shape_of(x)[axis] for x in xs[:i])
     idx = [slice(None)] * np.ndim(ans)
-    idx[axis] = slice(start, start + np.shape(xs[i])[axis])
+    idx[axis] = slice(start, start + shape_of(xs[i])[axis])
     return getitem(g, tuple(idx))
 
 
 def _zeros_for_missing(tangents: Any, xs: Any) -> list[Any]:
-    return [np.zeros(np.shape(x)) if t is None else t for t, x in zip(tangents, xs)]
+    return [np.zeros(shape_of(x)) if t is None else t for t, x in zip(tangents, xs)]
 
 
 defrules(concatenate, _split_vjp,
@@ -274,14 +275,14 @@ defrules(stack, _unstack_vjp, lambda t, ans, *xs, axis=0: stack(*_zeros_for_miss
 
 
 def _where_vjp(g: Any, ans: Any, i: int, c: Any, x: Any, y: Any) -> Any:
-    zero = np.zeros(np.shape(ans))
+    zero = np.zeros(shape_of(ans))
     picked = where(c, g, zero) if i == 1 else where(c, zero, g)
     return unbroadcast(picked, (x, y)[i - 1])
 
 
 def _where_jvp(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    tx = np.zeros(np.shape(ans)) if t[1] is None else t[1]
-    ty = np.zeros(np.shape(ans)) if t[2] is None else t[2]
+    tx = np.zeros(shape_of(ans)) if t[1] is None else t[1]
+    ty = np.zeros(shape_of(ans)) if t[2] is None else t[2]
     return where(c, tx, ty)
 
 
@@ -330,7 +331,7 @@ def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 def _kept_shape(x: Any, axis: Any) -> tuple[int, ...]:
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = tuple(a % np.ndim(x) for a in axes)
-    return tuple(1 if i in axes else n for i, n in enumerate(np.shape(x)))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape_of(x)))
 
 
 defrules(prod,
@@ -389,14 +390,14 @@ def _matmul_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
         return mul(g, b) if i == 0 else mul(g, a)
     if i == 0:
         if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
-            return mul(reshape(g, np.shape(g) + (1,)), b)
+            return mul(reshape(g, shape_of(g) + (1,)), b)
         if na == 1:  # (k,) @ (..., k, m) -> (..., m)
-            return unbroadcast(reshape(matmul(b, reshape(g, np.shape(g) + (1,))), np.shape(b)[:-1]), a)
+            return unbroadcast(reshape(matmul(b, reshape(g, shape_of(g) + (1,))), shape_of(b)[:-1]), a)
         return unbroadcast(matmul(g, _swap_last(b)), a)
     if na == 1:  # (k,) @ (..., k, m)
-        return unbroadcast(mul(reshape(a, (-1, 1)), reshape(g, np.shape(g)[:-1] + (1,) + np.shape(g)[-1:])), b)
+        return unbroadcast(mul(reshape(a, (-1, 1)), reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:])), b)
     if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
-        return unbroadcast(sum_(mul(a, reshape(g, np.shape(g) + (1,))), axis=tuple(range(np.ndim(a) - 1))), b)
+        return unbroadcast(sum_(mul(a, reshape(g, shape_of(g) + (1,))), axis=tuple(range(np.ndim(a) - 1))), b)
     return unbroadcast(matmul(_swap_last(a), g), b)
 
 
@@ -496,8 +497,8 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.stack: lambda arrays, axis=0, **kw: stack(*arrays, axis=axis),
     np.where: lambda c, x, y: where(raw(c), x, y),
     np.broadcast_to: lambda a, shape, **kw: broadcast_to(a, tuple(np.atleast_1d(shape)) if np.ndim(shape) else (shape,)),
-    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(np.shape(raw(a)), dtype=bool), axis).shape),
-    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(np.shape(raw(a)), dtype=bool), axis).shape),
+    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(shape_of(raw(a)), dtype=bool), axis).shape),
+    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(shape_of(raw(a)), dtype=bool), axis).shape),
     np.linalg.norm: _norm,
     np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)), np.size: lambda a, axis=None: np.size(raw(a), axis),
     np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
@@ -560,6 +561,8 @@ def _install_operators() -> None:
 
 
 _install_operators()
+_core._getitem = getitem  # the backward pass scatters getitem's adjoint in place when it can
+_core._scatter_source = getitem  # getitem's VJP (a scatter into zeros) returns a fresh array
 Box.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kw: dispatch_ufunc(ufunc, method, inputs, kw)
 Box.__array_function__ = lambda self, func, types, args, kwargs: dispatch_function(func, args, kwargs)
 

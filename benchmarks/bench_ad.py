@@ -1,0 +1,245 @@
+"""Our AD engine against HIPS autograd and PyTorch eager, on the four workloads of issue 3.
+
+For each workload: the time of plain f (numpy, or plain Python floats for the scalar ones), the
+time of one gradient, and the ratio gradient / f — for us and for each peer installed in the same
+run (``pip install ".[bench]"``; a missing peer is skipped). Times are the median of several
+batches after a warm-up, each batch repeated until it lasts ~0.1 s.
+
+  (a) Rosenbrock sum(100 (x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2) at n = 10, 10^3, 10^5
+  (b) a 784-128-10 tanh MLP, softmax cross-entropy, batch 64, gradient w.r.t. all weights
+  (c) the logistic map x <- 4x(1-x) iterated 1000 times on a Python float, d/dx
+  (d) sum(sin(x i) for i in range(1000)) on a scalar, d/dx
+
+Run from the repository root: ``python -m benchmarks.bench_ad`` (``--json`` for machines).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+import diffcompare as dc
+
+
+def timeit(fn: Callable[[], Any], batches: int = 7, target: float = 0.1) -> float:
+    """Median seconds per call over ``batches`` batches, after a warm-up that also sizes a batch."""
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < target / 4:
+        fn()
+        n += 1
+    per_batch = max(1, int(n * 4))
+    samples = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        for _ in range(per_batch):
+            fn()
+        samples.append((time.perf_counter() - t0) / per_batch)
+    return statistics.median(samples)
+
+
+# ---- the workloads, written once per library --------------------------------------------
+def rosen(np_: Any) -> Callable[[Any], Any]:
+    return lambda x: np_.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_grad_by_hand(x: np.ndarray) -> np.ndarray:
+    """The gradient written out in numpy: the floor any AD could hope for."""
+    g = np.zeros_like(x)
+    d = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * d
+    return g
+
+
+def logistic(x: Any) -> Any:
+    for _ in range(1000):
+        x = 4.0 * x * (1.0 - x)
+    return x
+
+
+def sines(sin: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda x: sum(sin(x * i) for i in range(1000))
+
+
+def mlp_data(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(0, 0.05, (784, 128)), np.zeros(128), rng.normal(0, 0.1, (128, 10)), np.zeros(10)]
+    x = rng.normal(size=(64, 784))
+    onehot = np.eye(10)[rng.integers(0, 10, 64)]
+    return params, x, onehot
+
+
+def mlp_numpy(logsumexp: Callable[..., Any], np_: Any = np) -> Callable[..., Any]:
+    def loss(w1: Any, b1: Any, w2: Any, b2: Any, x: Any, onehot: Any) -> Any:
+        h = np_.tanh(x @ w1 + b1)
+        logits = h @ w2 + b2
+        logp = logits - logsumexp(logits, axis=1, keepdims=True)
+        return -np_.sum(onehot * logp) / 64.0
+
+    return loss
+
+
+# ---- peers --------------------------------------------------------------------------------
+def peers() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    try:
+        import autograd
+        import autograd.numpy as anp
+        from autograd.scipy.special import logsumexp as alse
+
+        found["autograd"] = (autograd, anp, alse)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # the same single thread numpy's elementwise code runs on
+        found["torch"] = torch
+    except ImportError:
+        pass
+    return found
+
+
+def run() -> list[dict[str, Any]]:
+    """One row per (workload, library): f seconds, gradient seconds, ratio."""
+    rows: list[dict[str, Any]] = []
+    have = peers()
+
+    def add(workload: str, library: str, f_s: float, g_s: float) -> None:
+        rows.append({"workload": workload, "library": library, "f_seconds": f_s, "grad_seconds": g_s,
+                     "ratio": g_s / f_s})
+
+    for n in (10, 1000, 100_000):
+        x = np.linspace(-1.2, 1.2, n)
+        name = f"rosenbrock n={n}"
+        f = rosen(np)
+        f_s = timeit(lambda: f(x))
+        g = dc.grad(f)
+        assert np.allclose(g(x), rosen_grad_by_hand(x), rtol=1e-12)
+        add(name, "diffcompare", f_s, timeit(lambda: g(x)))
+        add(name, "numpy by hand", f_s, timeit(lambda: rosen_grad_by_hand(x)))
+        if "autograd" in have:
+            autograd, anp, _ = have["autograd"]
+            ag = autograd.grad(rosen(anp))
+            add(name, "autograd", f_s, timeit(lambda: ag(x)))
+        if "torch" in have:
+            torch = have["torch"]
+            tf = rosen(torch)
+            xt = torch.tensor(x)
+            f_t = timeit(lambda: tf(xt))
+
+            def torch_grad() -> Any:
+                v = xt.detach().requires_grad_(True)
+                tf(v).backward()
+                return v.grad
+
+            add(name, "torch eager", f_t, timeit(torch_grad))
+
+    params, xb, onehot = mlp_data()
+    loss = mlp_numpy(dc.logsumexp)
+    f_s = timeit(lambda: loss(*params, xb, onehot))
+    g = dc.grad(loss, argnums=(0, 1, 2, 3))
+    add("mlp 784-128-10 b=64", "diffcompare", f_s, timeit(lambda: g(*params, xb, onehot)))
+    if "autograd" in have:
+        autograd, anp, alse = have["autograd"]
+        aloss = mlp_numpy(alse, anp)
+        ag = autograd.grad(lambda ps: aloss(*ps, xb, onehot))
+        add("mlp 784-128-10 b=64", "autograd", f_s, timeit(lambda: ag(params)))
+    if "torch" in have:
+        torch = have["torch"]
+        tparams = [torch.tensor(p) for p in params]
+        txb, tonehot = torch.tensor(xb), torch.tensor(onehot)
+
+        def tloss(w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
+            logits = torch.tanh(txb @ w1 + b1) @ w2 + b2
+            return -(tonehot * torch.log_softmax(logits, dim=1)).sum() / 64.0
+
+        f_t = timeit(lambda: tloss(*tparams))
+
+        def torch_mlp() -> Any:
+            ps = [p.detach().requires_grad_(True) for p in tparams]
+            tloss(*ps).backward()
+            return [p.grad for p in ps]
+
+        add("mlp 784-128-10 b=64", "torch eager", f_t, timeit(torch_mlp))
+
+    import math
+
+    for name, plain, ours, ag_fn, torch_fn in (
+        ("logistic 1000 steps", logistic, logistic, logistic, logistic),
+        ("sum sin(x i), 1000 terms", sines(math.sin), sines(np.sin), None, None),
+    ):
+        f_s = timeit(lambda: plain(0.3))
+        g = dc.grad(ours)
+        add(name, "diffcompare", f_s, timeit(lambda: g(0.3)))
+        if "autograd" in have:
+            autograd, anp, _ = have["autograd"]
+            ag = autograd.grad(ag_fn if ag_fn is not None else sines(anp.sin))
+            add(name, "autograd", f_s, timeit(lambda: ag(0.3)))
+        if "torch" in have:
+            torch = have["torch"]
+            tf = torch_fn if torch_fn is not None else sines(torch.sin)
+
+            def torch_scalar() -> Any:
+                v = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+                tf(v).backward()
+                return v.grad
+
+            add(name, "torch eager", f_s, timeit(torch_scalar))
+    return rows
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import os
+
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+            + "".join(f", {k} {v.__version__}" for k, v in _versions().items()))
+
+
+def _versions() -> dict[str, Any]:
+    out = {}
+    for name in ("autograd", "torch"):
+        try:
+            mod = __import__(name)
+            if hasattr(mod, "__version__"):
+                out[name] = mod
+        except ImportError:
+            pass
+    return out
+
+
+def main() -> None:
+    rows = run()
+    if "--json" in sys.argv:
+        print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="gradient cost: diffcompare vs peers (median of 7 batches)", caption=machine())
+    for col in ("workload", "library", "f", "gradient", "gradient / f"):
+        t.add_column(col, justify="left" if col in ("workload", "library") else "right")
+
+    def us(s: float) -> str:
+        return f"{s * 1e6:,.1f} µs" if s < 1e-3 else f"{s * 1e3:,.2f} ms"
+
+    for r in rows:
+        t.add_row(r["workload"], r["library"], us(r["f_seconds"]), us(r["grad_seconds"]), f"{r['ratio']:.1f}×")
+    Console().print(t)
+
+
+if __name__ == "__main__":
+    main()
