@@ -237,6 +237,7 @@ def test_csv_of_one_variable_has_a_single_derivative_column(capsys):
     (["--points", "2"], "--points must be an integer from 3"),
     (["--points", "1000000"], "--points must be an integer from 3"),
     (["log(x)", "--at", "x=-1"], "not defined"),
+    (["sqrt(x)", "--at", "x=0"], "not finite"),  # f is defined, its derivative is not
     (["x1*x2", "--at", "x1=1,x2=2", "--component", "x3"], "not a variable"),
     (["--plot", "curve.txt"], ".png, .svg or .pdf"),
     (["--schemes", "secant"], "unknown scheme"),

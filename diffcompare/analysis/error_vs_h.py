@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.base import as_args, evaluate, flatten_args, unflatten_args
+from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
 from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference
-from diffcompare.errors import DiffcompareError
+from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
     "ACCURACY",
@@ -180,8 +180,9 @@ def fit_error_model(h: Sequence[float], err: Sequence[float | None]) -> dict[str
     Zero, missing and non-finite errors are dropped; the rest is smoothed by a running median and
     split at the break that minimises the total squared residual of two straight lines (each at
     least 3 points). If that is not a V (falling left arm, rising right arm, or a flat floor left of
-    a rising arm), one line is fitted instead and the missing arm's slope is None. Returns ``{"truncation_slope": p, "truncation_intercept": c_t, "round_off_slope": q,
-    "round_off_intercept": c_r, "break_h": ...}`` or None with fewer than 6 usable points.
+    a rising arm), one line is fitted instead and the missing arm's slope is None. Returns
+    ``{"truncation_slope": p, "truncation_intercept": c_t, "round_off_slope": q, "round_off_intercept": c_r,
+    "break_h": ...}`` or None with fewer than 6 usable points.
     """
     pts = sorted((math.log10(hh), math.log10(e)) for hh, e in zip(h, err)
                  if e is not None and math.isfinite(e) and e > 0 and hh > 0)
@@ -235,6 +236,15 @@ def robust_optimum(model: dict[str, Any]) -> tuple[float, float]:
     if q is None or q > -_FLAT:
         i = int(np.nonzero(e <= 2.0 * e[i])[0].max())
     return float(hs[i]), float(e[i])
+
+
+def _finite(v: Any) -> bool:
+    import mpmath
+
+    try:
+        return bool(mpmath.isfinite(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def _partials(f: Callable[..., Any], args: tuple[Any, ...], coords: Sequence[int]):
@@ -377,8 +387,14 @@ def error_vs_h(
     evaluate(f, args)  # a point outside the domain is bad input, before any work
     scalar = len(args) == 1 and isinstance(args[0], float)
     kind_ref = "derivative" if scalar else "gradient"
-    value, exact = reference(f, point if scalar else args, kind=kind_ref)
+    try:
+        value, exact = reference(f, point if scalar else args, kind=kind_ref)
+    except ZeroDivisionError:  # sympy's evalf of a pole, e.g. d/dx sqrt(x) at 0
+        exact = None
     exact_flat = np.atleast_1d(np.asarray(exact, dtype=object)).ravel()
+    if exact is None or not all(_finite(v) for v in exact_flat):
+        raise DomainError(f"the {kind_ref} of {name} is not finite at {point_text(args, names)}: "
+                          "there is no exact value to measure errors against")
     if component is not None:
         if component not in names:
             raise DiffcompareError(f"--component {component!r} is not a variable; choose one of {', '.join(names)}")

@@ -217,12 +217,15 @@ def save_plot(r: ErrorVsH, path: str) -> None:
             ax.plot([c.best_h], [max(best, ZERO_FLOOR)], "o", mfc="none", color=line.get_color(), ms=8)
         if robust is not None:
             ax.plot([c.robust_h], [robust], "*", color=line.get_color(), ms=12)
+    flat: dict[float, list[str]] = {}  # methods with the same error share one line
     for ref in r.references:
         err = ref.rel_error if rel else ref.abs_error
         if err is not None:
-            ax.axhline(max(err, ZERO_FLOOR), ls="--", lw=1, color="gray")
-            ax.annotate(_REFERENCE_LABEL.get(ref.backend, ref.backend), (r.h[0], max(err, ZERO_FLOOR)),
-                        textcoords="offset points", xytext=(2, 3), fontsize=8, color="gray")
+            flat.setdefault(max(err, ZERO_FLOOR), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
+    for err, labels in flat.items():
+        ax.axhline(err, ls="--", lw=1, color="gray")
+        ax.annotate(" = ".join(labels) + " (no step)", (r.h[0], err), textcoords="offset points",
+                    xytext=(2, 3), fontsize=8, color="gray")
     ax.axhline(2.220446049250313e-16, ls=":", lw=0.8, color="black")
     ax.set_xlabel("step h")
     ax.set_ylabel("relative error" if rel else "absolute error")
