@@ -400,13 +400,8 @@ class Swell:
 CELLS = ("derivative_count_ops", "sympy_diff", "sympy_derivative_count_ops", "expand", "cse")
 
 
-def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,
-          progress: Callable[[str, int], None] | None = None) -> Swell:
-    """The swell table for k = 1..n; sympy cells run under ``timeout`` seconds each.
-
-    ``progress(description, step)`` is called before each cell (for a progress bar); there are
-    ``steps(n)`` steps in all.
-    """
+def check_arguments(n: int, timeout: float) -> None:
+    """One-line errors for a bad n or budget (before any work, or any progress bar, starts)."""
     if not isinstance(n, int) or n < 1:
         raise DiffcompareError(f"n must be a whole number >= 1, not {n!r}")
     if n > MAX_N:
@@ -414,6 +409,16 @@ def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,
                                "have ~0.6 n digits and sympy times out from n ~ 12")
     if not timeout > 0:
         raise DiffcompareError(f"--timeout must be positive seconds, not {timeout!r}")
+
+
+def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,
+          progress: Callable[[str, int], None] | None = None) -> Swell:
+    """The swell table for k = 1..n; sympy cells run under ``timeout`` seconds each.
+
+    ``progress(description, step)`` is called before each cell (for a progress bar); there are
+    ``steps(n)`` steps in all.
+    """
+    check_arguments(n, timeout)
     if formulas is None:
         formulas = n <= FORMULAS_UP_TO
     tick = progress or (lambda description, step: None)

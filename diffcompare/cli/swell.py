@@ -25,11 +25,12 @@ def swell(
     l_1 = x, l_(k+1) = 4 l_k (1 - l_k). Sizes count nodes (leaves included); ops count operations.
     """
     from diffcompare.analysis.swell import swell as run
-    from diffcompare.analysis.swell import steps
+    from diffcompare.analysis.swell import check_arguments, steps
     from diffcompare.render import console, print_json
     from diffcompare.render import swell as render
     from diffcompare.render.figures import check_plot_path
 
+    check_arguments(n, timeout)
     path = check_plot_path(plot) if plot else None
     if path is not None:
         render.pyplot_or_error()
@@ -41,7 +42,7 @@ def swell(
 
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console(stderr=True), transient=True) as bar:
-            task = bar.add_task("swell", total=steps(n) if 1 <= n <= 1000 else 1)
+            task = bar.add_task("swell", total=steps(n))
             result = run(n, timeout=timeout, formulas=formulas,
                          progress=lambda description, step: bar.update(task, completed=step,
                                                                        description=description))
