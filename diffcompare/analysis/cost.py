@@ -1,0 +1,470 @@
+"""What each differentiation method costs as the problem grows: the lecture's claims, measured.
+
+* :func:`gradient_cost`: f: R^n -> R, n on a grid; finite differences (forward, central, complex
+  step), forward-mode AD (n JVPs), reverse-mode AD (one recording and one VJP) and sympy (n partial
+  derivatives, in a worker process under the budget). The cheap-gradient principle says reverse
+  mode costs a constant multiple of one evaluation of f whatever n: its ``ratio_to_f`` stays flat
+  while the others grow like n.
+* :func:`jacobian_cost` (in :mod:`diffcompare.analysis.cost_jacobian`): jacfwd against jacrev on
+  an (n, m) grid and where they cross.
+* :func:`hessian_cost`: Exercise 1 (the Hessian has n^2 entries), measured against the cost of one
+  gradient, and the Hessian-vector product as the cheap alternative.
+* :func:`memory_cost` (in :mod:`diffcompare.analysis.cost_memory`): reverse mode's tape against
+  forward mode's flat memory as the computation deepens.
+
+Every report carries the machine it was measured on (:func:`cost_timing.machine`); cells are timed
+by :func:`cost_timing.measure` (warm-up, repeats, median). A cell predicted to take more than the
+budget is skipped before it starts (from the method's previous cell, scaled by how f's own cost grew
+and by the method's expected growth in n), and so are the larger cells of that method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from diffcompare import ad
+from diffcompare import backends as registry
+from diffcompare.analysis import families
+from diffcompare.analysis.cost_timing import Machine, Timing, fit_slope, machine, measure, predict
+from diffcompare.errors import DiffcompareError, Timeout, Unsupported
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "GRADIENT_METHODS",
+    "HESSIAN_METHODS",
+    "CostReport",
+    "Row",
+    "gradient_cost",
+    "hessian_cost",
+    "instance",
+    "parse_grid",
+]
+
+DEFAULT_BUDGET = 2.0  # seconds per cell
+MAX_GRID = 10**7  # no n beyond this: a vector of 10^7 floats is 80 MB per copy
+
+Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what is being measured)
+
+
+@dataclass
+class Row:
+    """One method at one size: its median time and what it cost in evaluations, passes or memory.
+
+    ``status`` is ``"ok"`` or why no time is given (``skipped: ...``, ``timeout: ...``,
+    ``unsupported: ...``); fields that do not apply are ``None``.
+    """
+
+    method: str
+    n: int
+    m: int | None = None
+    seconds: float | None = None
+    evaluations: int | None = None  # calls of f (finite differences), passes (AD), gradients (FD of gradient)
+    ratio_to_f: float | None = None  # seconds / seconds of one evaluation of f at this size
+    peak_bytes: int | None = None
+    repeats: int | None = None  # timed calls behind the median (after one warm-up call)
+    status: str = "ok"
+    max_rel_diff: float | None = None  # max |d - d_ref| / max |d_ref| against the reference method
+    ratio_to_gradient: float | None = None  # hessian: seconds / seconds of one reverse gradient
+    expression_size: int | None = None  # symbolic: sympy.count_ops of the derivative
+    k: int | None = None  # memory: depth of the computation
+    operations: int | None = None  # memory: recorded operations on the tape
+    bytes_per_op: float | None = None  # memory: peak_bytes / operations
+    predicted_seconds: float | None = None  # what the budget check expected
+
+
+@dataclass
+class CostReport:
+    """A cost measurement: rows, fitted slopes and where it was measured.
+
+    ``slopes`` are least-squares log-log slopes of ``slopes_of`` (seconds against n; for memory, peak
+    bytes against depth k) over ``slope_points`` measured sizes per method. ``other_slopes`` holds
+    further fits by name, e.g. ``"ratio_to_f vs n"``, which removes the growth of f's own cost and
+    shows the method's own scaling. ``summary`` holds what is particular to a kind (the Jacobian
+    crossover, the memory per recorded operation).
+    """
+
+    kind: str
+    function: str
+    description: str
+    budget: float
+    machine: Machine
+    rows: list[Row] = field(default_factory=list)
+    slopes_of: str = "seconds vs n"
+    slopes: dict[str, float | None] = field(default_factory=dict)
+    slope_points: dict[str, int] = field(default_factory=dict)
+    other_slopes: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    reference: str | None = None  # the method max_rel_diff is measured against
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def methods(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.rows:
+            if r.method not in seen:
+                seen.append(r.method)
+        return seen
+
+
+def parse_grid(text: str, name: str = "n", minimum: int = 1) -> list[int]:
+    """``"10,100,1e3"`` -> ``[10, 100, 1000]`` (sorted, unique); one-line error on anything else."""
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            v = float(part)
+        except ValueError:
+            raise DiffcompareError(f"--{name}: {part!r} is not a number") from None
+        if not np.isfinite(v) or v != int(v) or v < minimum:
+            raise DiffcompareError(f"--{name}: {part!r} is not a whole number >= {minimum}")
+        if v > MAX_GRID:
+            raise DiffcompareError(f"--{name}: {part} is larger than the limit {MAX_GRID:.0e}")
+        values.append(int(v))
+    if not values:
+        raise DiffcompareError(f"--{name} is empty: give sizes such as 10,100,1000")
+    return sorted(set(values))
+
+
+def check_budget(budget: float) -> float:
+    if not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget > 0):
+        raise DiffcompareError(f"--budget must be a positive number of seconds, not {budget!r}")
+    return float(budget)
+
+
+# -- the function under test -----------------------------------------------------------------------
+
+
+def instance(function: str, n: int) -> families.Instance:
+    """A family member by name, or ``sum(expr(x))`` for an expression in one variable applied elementwise."""
+    if function in families.GRADIENT_FAMILIES:
+        return families.gradient_family(function, n)
+    from diffcompare.parse import compile_expression
+
+    expr = compile_expression(function)
+    if len(expr.variables) != 1:
+        raise DiffcompareError(
+            f"--function must be one of {', '.join(families.GRADIENT_FAMILIES)} or an expression in one "
+            f"variable, applied to each x_i and summed; {function!r} has variables "
+            f"{', '.join(expr.variables) or 'none'}"
+        )
+    g = expr.function
+
+    def summed(x: Any) -> Any:
+        return np.sum(g(x))
+
+    summed.__name__ = expr.variables[0]
+    x = families._point(n)
+    from diffcompare.backends.base import evaluate
+
+    evaluate(summed, (x,))  # a DomainError now, not in the middle of the measurement
+    return families.Instance("expression", summed, x, n, 1, f"sum({expr.text}) over x_i")
+
+
+# -- cells -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Method:
+    """A way of computing the derivative: ``run(inst)`` -> (derivative, evaluations or passes)."""
+
+    name: str
+    run: Callable[[families.Instance], tuple[Any, int | None]]
+    ratio_slope: float  # expected growth of seconds / f-seconds with n: for the budget prediction
+    symbolic: bool = False
+
+
+def _finite(scheme: str) -> Callable[[families.Instance], tuple[Any, int | None]]:
+    backend = registry.get("finite", scheme=scheme)
+
+    def run(inst: families.Instance) -> tuple[Any, int | None]:
+        r = backend.gradient(inst.f, inst.x)
+        return r.derivative, r.evaluations
+
+    return run
+
+
+def _forward_gradient(inst: families.Instance) -> tuple[Any, int | None]:
+    return ad.jacfwd(inst.f)(inst.x), int(np.size(inst.x))  # one JVP per input
+
+
+def _reverse_gradient(inst: families.Instance) -> tuple[Any, int | None]:
+    return ad.grad(inst.f)(inst.x), 1  # one recorded pass, one VJP
+
+
+GRADIENT_METHODS: dict[str, _Method] = {
+    "reverse": _Method("reverse", _reverse_gradient, 0.0),
+    "forward": _Method("forward", _forward_gradient, 1.0),
+    "finite-forward": _Method("finite-forward", _finite("forward"), 1.0),
+    "finite-central": _Method("finite-central", _finite("central"), 1.0),
+    "finite-complex": _Method("finite-complex", _finite("complex"), 1.0),
+    "symbolic": _Method("symbolic", lambda inst: (None, None), 1.5, symbolic=True),
+}
+
+
+def _symbolic_cell(function: str, n: int, kind: str) -> tuple[Timing, int | None]:
+    """Runs in the worker process: time sympy's gradient or Hessian of the family member."""
+    inst = instance(function, n)
+    backend = registry.get("symbolic")
+    run = backend.gradient if kind == "gradient" else backend.hessian
+    from sympy.core.cache import clear_cache
+
+    def cold() -> Any:
+        clear_cache()  # sympy memoises diff and friends: a repeat would time a cache lookup
+        return run(inst.f, inst.x)
+
+    timing = measure(cold)
+    size = timing.result.expression_size
+    timing.result = np.asarray(timing.result.derivative, dtype=float)
+    return timing, size
+
+
+def _rel_diff(d: Any, ref: Any) -> float | None:
+    if d is None or ref is None:
+        return None
+    d = np.asarray(d, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    if d.shape != ref.shape:
+        d = d.reshape(ref.shape)
+    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    return float(np.max(np.abs(d - ref)) / (scale if scale > 0 else 1.0))
+
+
+class _Budget:
+    """Per method: the last measured (n, ratio_to_f) and whether the method has dropped out."""
+
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.last: dict[str, tuple[int, float]] = {}
+        self.prev: dict[str, tuple[int, float]] = {}
+        self.out: dict[str, str] = {}
+
+    def prediction(self, method: str, n: int, f_seconds: float, prior_slope: float) -> float | None:
+        """Seconds expected at ``n``: the last ratio to f, grown by the larger of the prior and observed slope."""
+        if method not in self.last:
+            return None
+        n0, ratio0 = self.last[method]
+        slope = prior_slope
+        if method in self.prev:
+            n1, ratio1 = self.prev[method]
+            observed, _ = fit_slope([n1, n0], [ratio1, ratio0])
+            if observed is not None:
+                slope = max(slope, observed)
+        return predict(n0, ratio0, n, slope) * f_seconds
+
+    def record(self, method: str, n: int, ratio: float) -> None:
+        if method in self.last:
+            self.prev[method] = self.last[method]
+        self.last[method] = (n, ratio)
+
+
+def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str, budget: float,
+              ) -> tuple[Timing | None, Any, int | None, int | None, str]:
+    """(timing, derivative, evaluations, expression size, status) of one method at one size."""
+    if method.symbolic:
+        from diffcompare.analysis.budget import run_with_budget
+
+        try:
+            # a warm-up call and one timed call of at most `budget` each, plus the worker's start-up
+            timing, size = run_with_budget(_symbolic_cell, function, inst.n, kind, timeout=2 * budget + 1.0)
+        except Timeout:
+            return None, None, None, None, f"timeout: over {2 * budget + 1.0:g} s (warm-up + timed call)"
+        except Unsupported as exc:
+            return None, None, None, None, f"unsupported: {exc}"
+        return timing, timing.result, None, size, "ok"
+    try:
+        timing = measure(lambda: method.run(inst))
+    except Unsupported as exc:
+        return None, None, None, None, f"unsupported: {exc}"
+    derivative, evaluations = timing.result
+    return timing, derivative, evaluations, None, "ok"
+
+
+def fit_slopes(report: CostReport, x_of: Callable[[Row], float | None], y_of: Callable[[Row], float | None],
+               name: str | None = None) -> dict[str, float | None]:
+    """Per method, the log-log slope of ``y_of(row)`` against ``x_of(row)`` over the measured rows.
+
+    Without ``name`` the result goes to ``report.slopes`` (and the point counts to ``slope_points``),
+    with one to ``report.other_slopes[name]``.
+    """
+    out: dict[str, float | None] = {}
+    for method in report.methods():
+        rows = [r for r in report.rows if r.method == method and r.status == "ok"]
+        slope, points = fit_slope([x_of(r) for r in rows], [y_of(r) for r in rows])
+        out[method] = slope
+        if name is None:
+            report.slope_points[method] = points
+    if name is None:
+        report.slopes = out
+    else:
+        report.other_slopes[name] = out
+    return out
+
+
+def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence[_Method], budget: float,
+                  reference: str, progress: Progress | None,
+                  before: Callable[[CostReport, families.Instance], dict[str, Any]] | None = None,
+                  ) -> CostReport:
+    """The shared loop of gradient and Hessian costs: f, then each method, at each n."""
+    first = instance(function, ns[0])
+    report = CostReport(kind, first.family, first.description, budget, machine(), reference=reference)
+    if any(m.symbolic for m in methods):
+        import sympy  # noqa: F401 - imported once here, so forked workers do not time the import
+
+    book = _Budget(budget)
+    total = len(ns) * (len(methods) + 1)
+    done = 0
+    for n in ns:
+        inst = instance(function, n)
+        if progress:
+            progress(done, total, f"f at n={inst.n}")
+        tf = measure(lambda inst=inst: inst.f(inst.x))
+        report.rows.append(Row("f", inst.n, None, tf.seconds, 1, 1.0, repeats=tf.repeats))
+        done += 1
+        extra = before(report, inst) if before else None
+        derivatives: dict[str, Any] = {}
+        for method in methods:
+            if progress:
+                progress(done, total, f"{method.name} at n={inst.n}")
+            done += 1
+            row = Row(method.name, inst.n)
+            if method.name in book.out:
+                row.status = book.out[method.name]
+                report.rows.append(row)
+                continue
+            expected = book.prediction(method.name, inst.n, tf.seconds, method.ratio_slope)
+            row.predicted_seconds = expected
+            if expected is not None and expected > budget:
+                row.status = f"skipped: predicted {expected:.3g} s > budget {budget:g} s"
+                book.out[method.name] = f"skipped: over budget at n={inst.n}"
+                report.rows.append(row)
+                continue
+            timing, derivative, evaluations, size, status = _run_cell(method, inst, function, kind, budget)
+            row.status = status
+            if timing is None:
+                book.out[method.name] = f"skipped: {status.split(':')[0]} at n={inst.n}"
+                report.rows.append(row)
+                continue
+            row.seconds, row.repeats, row.evaluations = timing.seconds, timing.repeats, evaluations
+            row.ratio_to_f = timing.seconds / tf.seconds
+            row.expression_size = size
+            if extra is not None:
+                row.ratio_to_gradient = timing.seconds / extra["gradient_seconds"]
+            derivatives[method.name] = derivative
+            book.record(method.name, inst.n, row.ratio_to_f)
+            report.rows.append(row)
+            if timing.seconds > budget:
+                book.out[method.name] = f"skipped: {timing.seconds:.3g} s > budget at n={inst.n}"
+        ref = derivatives.get(reference)
+        for row in report.rows:
+            if row.n == inst.n and row.method in derivatives:
+                row.max_rel_diff = _rel_diff(derivatives[row.method], ref)
+        if kind == "hessian" and extra is not None:
+            _hvp_check(report, inst, extra, ref)
+    if progress:
+        progress(total, total, "done")
+    fit_slopes(report, lambda r: r.n, lambda r: r.seconds)
+    fit_slopes(report, lambda r: r.n, lambda r: r.ratio_to_f, "ratio_to_f vs n")
+    return report
+
+
+def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 1000, 10000, 100000),
+                  methods: Sequence[str] | None = None, budget: float = DEFAULT_BUDGET,
+                  progress: Progress | None = None) -> CostReport:
+    """Time every gradient method on ``function`` at each n (see the module docstring)."""
+    budget = check_budget(budget)
+    chosen = _choose(methods, GRADIENT_METHODS)
+    report = _measure_grid("gradient", function, list(ns), chosen, budget, "reverse", progress)
+    report.notes.append(
+        "evaluations: calls of f for finite differences (the backend counts the value too: n+1, 2n+1, n+1), "
+        "JVP passes for forward mode (n), VJP passes for reverse mode (1)")
+    report.notes.append("max_rel_diff: max |g - g_reverse| / max |g_reverse| at the same n")
+    return report
+
+
+def _choose(names: Sequence[str] | None, table: dict[str, _Method]) -> list[_Method]:
+    if names is None:
+        return list(table.values())
+    out = []
+    for name in names:
+        if name not in table:
+            raise DiffcompareError(f"unknown method {name!r}; allowed: {', '.join(table)}")
+        out.append(table[name])
+    if not out:
+        raise DiffcompareError("--methods is empty")
+    return out
+
+
+# -- Hessians --------------------------------------------------------------------------------------
+
+
+def _fwd_over_rev(inst: families.Instance) -> tuple[Any, int | None]:
+    return ad.hessian(inst.f)(inst.x), inst.n  # jacfwd(jacrev(f)): n JVPs through the gradient
+
+
+def _rev_over_rev(inst: families.Instance) -> tuple[Any, int | None]:
+    return ad.jacrev(ad.grad(inst.f))(inst.x), inst.n  # one recording of the gradient, n VJPs
+
+
+def _fd_of_gradient(inst: families.Instance) -> tuple[Any, int | None]:
+    r = registry.get("finite", scheme="central").jacobian(ad.grad(inst.f), inst.x)
+    return r.derivative, r.evaluations  # 2n + 1 gradient evaluations
+
+
+def _fd_hessian(inst: families.Instance) -> tuple[Any, int | None]:
+    r = registry.get("finite", scheme="central").hessian(inst.f, inst.x)
+    return r.derivative, r.evaluations  # 2n^2 + 1 evaluations of f
+
+
+HESSIAN_METHODS: dict[str, _Method] = {
+    "forward-over-reverse": _Method("forward-over-reverse", _fwd_over_rev, 1.0),
+    "reverse-over-reverse": _Method("reverse-over-reverse", _rev_over_rev, 1.0),
+    "finite-of-gradient": _Method("finite-of-gradient", _fd_of_gradient, 1.0),
+    "finite-second": _Method("finite-second", _fd_hessian, 2.0),
+    "symbolic": _Method("symbolic", lambda inst: (None, None), 2.0, symbolic=True),
+}
+
+
+def _direction(n: int) -> np.ndarray:
+    return np.cos(np.arange(n, dtype=float))  # a fixed direction with no zero and no symmetry
+
+
+def _gradient_baseline(report: CostReport, inst: families.Instance) -> dict[str, Any]:
+    """Before the Hessian methods at each n: time one reverse gradient and one Hessian-vector product."""
+    tf = next(r.seconds for r in reversed(report.rows) if r.method == "f" and r.n == inst.n)
+    g = measure(lambda: ad.grad(inst.f)(inst.x))
+    report.rows.append(Row("gradient", inst.n, None, g.seconds, 1, g.seconds / tf, repeats=g.repeats,
+                           ratio_to_gradient=1.0))
+    v = _direction(inst.n)
+    h = measure(lambda: ad.hvp(inst.f, inst.x, v))
+    report.rows.append(Row("hvp", inst.n, None, h.seconds, 1, h.seconds / tf, repeats=h.repeats,
+                           ratio_to_gradient=h.seconds / g.seconds))
+    return {"gradient_seconds": g.seconds, "hvp": np.asarray(h.result, dtype=float), "v": v}
+
+
+def _hvp_check(report: CostReport, inst: families.Instance, extra: dict[str, Any], hess: Any) -> None:
+    if hess is None:
+        return
+    hv = np.asarray(hess, dtype=float).reshape(inst.n, inst.n) @ extra["v"]
+    for row in report.rows:
+        if row.method == "hvp" and row.n == inst.n:
+            row.max_rel_diff = _rel_diff(extra["hvp"], hv)
+
+
+def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100, 300, 1000),
+                 methods: Sequence[str] | None = None, budget: float = DEFAULT_BUDGET,
+                 progress: Progress | None = None) -> CostReport:
+    """Time every Hessian method at each n against one reverse gradient (Exercise 1, measured)."""
+    budget = check_budget(budget)
+    chosen = _choose(methods, HESSIAN_METHODS)
+    reference = "forward-over-reverse" if any(m.name == "forward-over-reverse" for m in chosen) else chosen[0].name
+    report = _measure_grid("hessian", function, list(ns), chosen, budget, reference, progress,
+                           before=_gradient_baseline)
+    report.notes.append(
+        "evaluations: n JVPs (forward-over-reverse), n VJPs (reverse-over-reverse), 2n+1 gradients "
+        "(finite-of-gradient), 2n^2+1 calls of f (finite-second); hvp: one JVP of the gradient")
+    report.notes.append(f"max_rel_diff: against {reference}; for hvp: against (that Hessian) @ v")
+    return report

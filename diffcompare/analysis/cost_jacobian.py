@@ -1,0 +1,189 @@
+"""jacfwd against jacrev on an (n, m) grid: which wins, and where they cross.
+
+The lecture: forward mode builds the Jacobian of f: R^n -> R^m one column per pass (n JVPs),
+reverse mode one row per pass (m VJPs after one recording). So forward mode should win when
+n < m and reverse when n > m, up to the ratio of the cost of one pass of each: the crossover
+lies at ``n / m = c_rev / c_fwd``. :func:`crossover` finds it from measured times by fitting
+``log(t_fwd / t_rev) = a + b log(n / m)`` (theory: ``b = 1``) and solving for zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from diffcompare import ad
+from diffcompare.analysis import families
+from diffcompare.analysis.cost import CostReport, Progress, Row, _rel_diff, check_budget
+from diffcompare.analysis.cost_timing import machine, measure
+
+__all__ = ["Cell", "Crossover", "crossover", "jacobian_cost"]
+
+TIE = 1.10  # a cell whose two times are within 10% is called a tie: below run-to-run noise of medians
+
+
+@dataclass
+class Cell:
+    """One (n, m) cell: the median time of each method (None if not measured) and the winner."""
+
+    n: int
+    m: int
+    jacfwd: float | None
+    jacrev: float | None
+    winner: str | None = None  # "jacfwd", "jacrev", "tie", or None when a time is missing
+    speedup: float | None = None  # slower / faster
+
+
+@dataclass
+class Crossover:
+    """Where jacfwd and jacrev take the same time.
+
+    ``ratio``: jacfwd wins for ``n < ratio * m`` (None without a fit); ``slope``: the fitted
+    ``d log(t_fwd/t_rev) / d log(n/m)``, which theory puts at 1; ``points``: cells in the fit;
+    ``per_n``: for each n, the m at which the winner flips (interpolated on a log scale; None
+    when it does not flip inside the grid).
+    """
+
+    ratio: float | None
+    slope: float | None
+    points: int
+    cells: list[Cell] = field(default_factory=list)
+    per_n: dict[int, float | None] = field(default_factory=dict)
+
+
+def _winner(t_fwd: float | None, t_rev: float | None) -> tuple[str | None, float | None]:
+    if t_fwd is None or t_rev is None or t_fwd <= 0 or t_rev <= 0:
+        return None, None
+    speedup = max(t_fwd, t_rev) / min(t_fwd, t_rev)
+    if speedup < TIE:
+        return "tie", speedup
+    return ("jacfwd" if t_fwd < t_rev else "jacrev"), speedup
+
+
+def crossover(cells: Sequence[tuple[int, int, float | None, float | None]]) -> Crossover:
+    """The crossover of jacfwd and jacrev from ``(n, m, t_jacfwd, t_jacrev)`` cells."""
+    out: list[Cell] = []
+    xs, ys = [], []
+    for n, m, tf, tr in cells:
+        w, s = _winner(tf, tr)
+        out.append(Cell(n, m, tf, tr, w, s))
+        if w is not None:
+            xs.append(math.log(n / m))
+            ys.append(math.log(tf / tr))
+    ratio = slope = None
+    if len(set(xs)) >= 2:
+        x = np.array(xs)
+        y = np.array(ys)
+        x0 = x - x.mean()
+        slope = float(np.dot(x0, y - y.mean()) / np.dot(x0, x0))
+        intercept = float(y.mean() - slope * x.mean())
+        if slope > 0:
+            ratio = math.exp(-intercept / slope)
+    return Crossover(ratio, slope, len(xs), out, _per_n(out))
+
+
+def _per_n(cells: list[Cell]) -> dict[int, float | None]:
+    """For each n: the m where log(t_fwd/t_rev) changes sign along increasing m (log-interpolated)."""
+    result: dict[int, float | None] = {}
+    for n in sorted({c.n for c in cells}):
+        row = sorted((c for c in cells if c.n == n and c.winner is not None), key=lambda c: c.m)
+        result[n] = None
+        for a, b in zip(row, row[1:]):
+            ya = math.log(a.jacfwd / a.jacrev)
+            yb = math.log(b.jacfwd / b.jacrev)
+            if ya == 0:
+                result[n] = float(a.m)
+                break
+            if ya * yb < 0:
+                la, lb = math.log(a.m), math.log(b.m)
+                result[n] = float(math.exp(la + (lb - la) * ya / (ya - yb)))
+                break
+    return result
+
+
+def _plane_slopes(report: CostReport) -> None:
+    """Per method, the least-squares plane ``log t = a + b log n + c log m`` over its measured cells."""
+    in_m: dict[str, float | None] = {}
+    for method in report.methods():
+        rows = [r for r in report.rows if r.method == method and r.status == "ok" and r.seconds]
+        design = np.array([[1.0, math.log(r.n), math.log(r.m)] for r in rows]).reshape(-1, 3)
+        report.slope_points[method] = len(rows)
+        if len(rows) < 3 or np.linalg.matrix_rank(design) < 3:
+            report.slopes[method] = in_m[method] = None
+            continue
+        coef, *_ = np.linalg.lstsq(design, np.log([r.seconds for r in rows]), rcond=None)
+        report.slopes[method] = float(coef[1])
+        in_m[method] = float(coef[2])
+    report.other_slopes["seconds vs m"] = in_m
+
+
+def _jacfwd(inst: families.Instance) -> Any:
+    return ad.jacfwd(inst.f)(inst.x)
+
+
+def _jacrev(inst: families.Instance) -> Any:
+    return ad.jacrev(inst.f)(inst.x)
+
+
+def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[int] = (1, 4, 16, 64, 256, 1024),
+                  budget: float = 2.0, progress: Progress | None = None) -> CostReport:
+    """Time jacfwd (n JVPs) and jacrev (m VJPs) of ``tanh(A x)`` on every (n, m) of the grid.
+
+    A cell is skipped when its time, predicted from the most expensive pass seen so far for that
+    method (seconds per pass per second of f) times its passes and f's time, exceeds the budget.
+    """
+    budget = check_budget(budget)
+    grid = sorted(((n, m) for n in ns for m in ms), key=lambda nm: (nm[0] * nm[1], nm))
+    first = families.tanh_linear(grid[0][0], grid[0][1])
+    report = CostReport("jacobian", first.family, "tanh(A @ x), A of shape m x n", budget, machine(),
+                        slopes_of="seconds vs n (at fixed m)", reference="jacrev")
+    per_pass: dict[str, float] = {}  # method -> max over cells of ratio_to_f / passes
+    total = 3 * len(grid)
+    done = 0
+    times: dict[tuple[int, int], dict[str, float | None]] = {}
+    for n, m in grid:
+        inst = families.tanh_linear(n, m)
+        if progress:
+            progress(done, total, f"f at n={n}, m={m}")
+        tf = measure(lambda inst=inst: inst.f(inst.x))
+        report.rows.append(Row("f", n, m, tf.seconds, 1, 1.0, repeats=tf.repeats))
+        done += 1
+        results: dict[str, Any] = {}
+        cell_times: dict[str, float | None] = {"jacfwd": None, "jacrev": None}
+        for name, run, passes in (("jacfwd", _jacfwd, n), ("jacrev", _jacrev, m)):
+            if progress:
+                progress(done, total, f"{name} at n={n}, m={m}")
+            done += 1
+            row = Row(name, n, m)
+            if name in per_pass:
+                row.predicted_seconds = per_pass[name] * passes * tf.seconds
+                if row.predicted_seconds > budget:
+                    row.status = f"skipped: predicted {row.predicted_seconds:.3g} s > budget {budget:g} s"
+                    report.rows.append(row)
+                    continue
+            timing = measure(lambda run=run, inst=inst: run(inst))
+            row.seconds, row.repeats, row.evaluations = timing.seconds, timing.repeats, passes
+            row.ratio_to_f = timing.seconds / tf.seconds
+            per_pass[name] = max(per_pass.get(name, 0.0), row.ratio_to_f / passes)
+            results[name] = timing.result
+            cell_times[name] = timing.seconds
+            report.rows.append(row)
+        times[(n, m)] = cell_times
+        if "jacrev" in results:
+            for row in report.rows[-2:]:
+                if row.method in results:
+                    row.max_rel_diff = _rel_diff(results[row.method], results["jacrev"])
+    if progress:
+        progress(total, total, "done")
+    _plane_slopes(report)
+    cross = crossover([(n, m, t["jacfwd"], t["jacrev"]) for (n, m), t in sorted(times.items())])
+    report.summary["crossover"] = cross
+    report.notes.append("evaluations: passes: n JVPs for jacfwd, m VJPs (after one recording) for jacrev")
+    report.notes.append("slopes: log t = a + b log n + c log m fitted over each method's cells: b is the "
+                        "slope in n, c (other_slopes 'seconds vs m') the slope in m; theory: jacfwd b~1, "
+                        "jacrev c~1, the other ~0 while f's own cost is flat")
+    report.notes.append(f"winner: 'tie' when the two medians are within {100 * (TIE - 1):.0f}%")
+    return report
