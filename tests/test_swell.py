@@ -154,3 +154,10 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args) -> None:
     assert main(["swell", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_swell_plot_writes_a_file(tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "swell.png"
+    assert main(["swell", "--n", "3", "--plot", str(path)]) == 0
+    assert path.stat().st_size > 1000  # a real PNG, not an empty file
