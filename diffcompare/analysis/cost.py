@@ -201,7 +201,7 @@ GRADIENT_METHODS: dict[str, _Method] = {
     "finite-forward": _Method("finite-forward", _finite("forward"), 1.0),
     "finite-central": _Method("finite-central", _finite("central"), 1.0),
     "finite-complex": _Method("finite-complex", _finite("complex"), 1.0),
-    "symbolic": _Method("symbolic", lambda inst: (None, None), 1.5, symbolic=True),
+    "symbolic": _Method("symbolic", lambda inst: (None, None), 1.0, symbolic=True),
 }
 
 
@@ -338,7 +338,7 @@ def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence
             expected = book.prediction(method.name, inst.n, tf.seconds, method.ratio_slope)
             row.predicted_seconds = expected
             if expected is not None and expected > budget:
-                row.status = f"skipped: predicted {expected:.3g} s > budget {budget:g} s"
+                row.status = f"skipped: predicted {expected:.3g} s > {budget:g} s"
                 book.out[method.name] = f"skipped: over budget at n={inst.n}"
                 report.rows.append(row)
                 continue

@@ -161,7 +161,7 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
             if name in per_pass:
                 row.predicted_seconds = per_pass[name] * passes * tf.seconds
                 if row.predicted_seconds > budget:
-                    row.status = f"skipped: predicted {row.predicted_seconds:.3g} s > budget {budget:g} s"
+                    row.status = f"skipped: predicted {row.predicted_seconds:.3g} s > {budget:g} s"
                     report.rows.append(row)
                     continue
             timing = measure(lambda run=run, inst=inst: run(inst))

@@ -10,6 +10,7 @@ from diffcompare.cli.app import app, state
 # each module registers its commands on `app`
 from diffcompare.cli import compare as _compare  # noqa: F401,E402
 from diffcompare.cli import trace as _trace  # noqa: F401,E402
+from diffcompare.cli import cost as _cost  # noqa: F401,E402
 from diffcompare.cli import derivatives as _derivatives  # noqa: F401,E402
 from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401,E402
 from diffcompare.cli import swell as _swell  # noqa: F401,E402

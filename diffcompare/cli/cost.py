@@ -1,0 +1,172 @@
+"""`diffcompare cost gradient|jacobian|hessian|memory`: what each method costs as the problem grows.
+
+Default runtimes on the development machine (2 shared cores, Xeon): gradient ~25 s, jacobian ~15 s,
+hessian ~20 s, memory ~35 s; every cell is skipped when predicted past ``--budget``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+import typer
+
+from diffcompare.cli.app import JSON_HELP, app
+
+cost_app = typer.Typer(
+    name="cost",
+    help="Measure what each method costs as the problem grows: time, evaluations, memory, fitted slopes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cost_app, name="cost")
+
+BUDGET_HELP = ("Seconds per cell: a method is skipped at a size where its time, predicted from the "
+               "previous size, would exceed this (and at every larger size).")
+PLOT_HELP = "Also save a figure (.png, .svg or .pdf; needs matplotlib: pip install 'diffcompare[plot]')."
+FUNCTION_HELP = ("rosenbrock, sines, mlp, or an expression in one variable applied to each x_i and "
+                 "summed (e.g. 'sin(x)**2').")
+
+
+@contextmanager
+def _progress(hidden: bool) -> Iterator[Any]:
+    """A progress bar on stderr (none with --json): yields the callback the analysis calls per cell."""
+    if hidden:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from diffcompare.render import console
+
+    bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task("measuring", total=None)
+
+        def step(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield step
+
+
+def _methods(text: Optional[str]) -> Optional[list[str]]:
+    return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _finish(report: Any, command: str, as_json: bool, plot: Optional[str]) -> None:
+    from diffcompare.render import console, print_json
+    from diffcompare.render import cost as render
+
+    if plot:
+        from pathlib import Path
+
+        render.plot(report, Path(plot))
+    if as_json:
+        print_json(render.to_json(report, command))
+    else:
+        console().print(render.table(report))
+        if plot:
+            console().print(f"figure saved to {plot}")
+
+
+def _check_plot(plot: Optional[str]) -> None:
+    if plot:
+        from diffcompare.render.figures import check_plot_path, pyplot
+
+        check_plot_path(plot)
+        pyplot()  # a clear error now if matplotlib is missing, not after minutes of measuring
+
+
+@cost_app.command()
+def gradient(
+    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    n: str = typer.Option("10,100,1000,10000,100000", "--n", help="Sizes n, comma-separated (log grid)."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods",
+        help="Comma-separated subset of reverse, forward, finite-forward, finite-central, finite-complex, "
+        "symbolic (default: all)."),
+    budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
+    plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Gradient of f: R^n -> R by every method as n grows; reverse mode's cost relative to f stays flat.
+
+    Default run: about 25 s.
+    """
+    from diffcompare.analysis.cost import gradient_cost, parse_grid
+
+    _check_plot(plot)
+    ns = parse_grid(n, "n")
+    with _progress(as_json) as step:
+        report = gradient_cost(function, ns, _methods(methods), budget, step)
+    _finish(report, "cost gradient", as_json, plot)
+
+
+@cost_app.command()
+def jacobian(
+    n: str = typer.Option("1,4,16,64,256,1024", "--n", help="Input sizes n, comma-separated."),
+    m: str = typer.Option("1,4,16,64,256,1024", "--m", help="Output sizes m, comma-separated."),
+    budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
+    plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP + " A heat map of which mode wins."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """jacfwd (n forward passes) against jacrev (m reverse passes) for tanh(A x) on an (n, m) grid.
+
+    Default run: about 15 s.
+    """
+    from diffcompare.analysis.cost import parse_grid
+    from diffcompare.analysis.cost_jacobian import jacobian_cost
+
+    _check_plot(plot)
+    ns, ms = parse_grid(n, "n"), parse_grid(m, "m")
+    with _progress(as_json) as step:
+        report = jacobian_cost(ns, ms, budget, step)
+    _finish(report, "cost jacobian", as_json, plot)
+
+
+@cost_app.command()
+def hessian(
+    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    n: str = typer.Option("10,30,100,300,1000", "--n", help="Sizes n, comma-separated."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods",
+        help="Comma-separated subset of forward-over-reverse, reverse-over-reverse, finite-of-gradient, "
+        "finite-second, symbolic (default: all; one gradient and one HVP are always timed)."),
+    budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
+    plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Hessian by every method against the cost of one gradient (Exercise 1), and the HVP alternative.
+
+    Default run: about 20 s.
+    """
+    from diffcompare.analysis.cost import hessian_cost, parse_grid
+
+    _check_plot(plot)
+    ns = parse_grid(n, "n")
+    with _progress(as_json) as step:
+        report = hessian_cost(function, ns, _methods(methods), budget, step)
+    _finish(report, "cost hessian", as_json, plot)
+
+
+@cost_app.command()
+def memory(
+    k: str = typer.Option("10,100,1000,10000,100000", "--k",
+                          help="Depths k (logistic map steps), comma-separated; 1000000 takes minutes."),
+    budget: float = typer.Option(10.0, "--budget", help=BUDGET_HELP.replace("cell", "cell (untraced call)")),
+    plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Peak memory (tracemalloc) of reverse against forward mode as the computation deepens.
+
+    Default run: about 35 s. With --k up to 1000000 and --budget 60, about 4 minutes and ~0.9 GB.
+    """
+    from diffcompare.analysis.cost import parse_grid
+    from diffcompare.analysis.cost_memory import memory_cost
+
+    _check_plot(plot)
+    ks = parse_grid(k, "k")
+    with _progress(as_json) as step:
+        report = memory_cost(ks, budget, step)
+    _finish(report, "cost memory", as_json, plot)

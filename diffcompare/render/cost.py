@@ -1,0 +1,283 @@
+"""Tables, JSON and figures for `diffcompare cost`: what each method costs as the problem grows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from diffcompare.analysis.cost import CostReport, Row
+from diffcompare.render import fmt, jsonable
+
+# agreement with the reference method: green to a few ulps scaled by n, yellow to half the digits
+_GOOD, _BAD = 1e-12, 1e-6
+
+
+def seconds_text(s: float | None) -> str:
+    """A time with a unit a reader takes in at a glance: 12.3 µs, 4.56 ms, 1.23 s."""
+    if s is None:
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} µs"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def bytes_text(b: float | None) -> str:
+    if b is None:
+        return "—"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b:.0f} B"
+
+
+def _agreement(row: Row) -> str:
+    d = row.max_rel_diff
+    if d is None:
+        return "—"
+    style = "green" if d <= _GOOD else ("yellow" if d <= _BAD else "red")
+    return f"[{style}]{d:.1e}[/{style}]"
+
+
+def _status(row: Row) -> str:
+    return "" if row.status == "ok" else f"[dim]{row.status}[/dim]"
+
+
+def _passes_header(kind: str) -> str:
+    return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "passes",
+            "memory": "calls"}[kind]
+
+
+def table(report: CostReport) -> Any:
+    """The rows (one per method and size), then the slopes, the machine and the notes."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    title = f"cost of the {report.kind}: {report.function} ({report.description})"
+    t = Table(title=title, caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
+              f"· agreement: max relative difference from {report.reference}")
+    size = "k (depth)" if report.kind == "memory" else "n"
+    t.add_column("method", no_wrap=True)
+    t.add_column(size, justify="right")
+    if report.kind == "jacobian":
+        t.add_column("m", justify="right")
+    t.add_column("time", justify="right", no_wrap=True)
+    t.add_column(_passes_header(report.kind), justify="right")
+    t.add_column("× f", justify="right")
+    if report.kind == "hessian":
+        t.add_column("× gradient", justify="right")
+    if report.kind == "memory":
+        t.add_column("peak memory", justify="right")
+        t.add_column("tape ops", justify="right")
+        t.add_column("B / op", justify="right")
+    t.add_column("agreement", justify="right")
+    t.add_column("", overflow="fold")
+    previous = None
+    for r in _ordered(report):
+        key = r.k if report.kind == "memory" else (r.n, r.m)
+        if previous is not None and key != previous:
+            t.add_section()
+        previous = key
+        cells = [r.method, str(r.k if report.kind == "memory" else r.n)]
+        if report.kind == "jacobian":
+            cells.append(str(r.m))
+        cells += [seconds_text(r.seconds), fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
+        if report.kind == "hessian":
+            cells.append(fmt(r.ratio_to_gradient, 3))
+        if report.kind == "memory":
+            cells += [bytes_text(r.peak_bytes), fmt(r.operations), fmt(r.bytes_per_op, 3)]
+        cells += [_agreement(r), _status(r)]
+        t.add_row(*cells)
+    parts: list[Any] = [t, slopes_table(report)]
+    if report.kind == "jacobian" and report.summary.get("crossover") is not None:
+        parts.append(winners_table(report))
+    parts.append(Text(summary_text(report)))
+    parts.append(Text("machine: " + report.machine.line(), style="dim"))
+    for note in report.notes:
+        parts.append(Text("note: " + note, style="dim"))
+    return Group(*parts)
+
+
+def _ordered(report: CostReport) -> list[Row]:
+    if report.kind == "memory":
+        return sorted(report.rows, key=lambda r: (r.k or 0))
+    if report.kind == "jacobian":
+        return sorted(report.rows, key=lambda r: (r.n, r.m or 0))
+    return report.rows
+
+
+def slopes_table(report: CostReport) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"fitted log-log slopes: {report.slopes_of}")
+    t.add_column("method", no_wrap=True)
+    t.add_column("slope", justify="right")
+    t.add_column("points", justify="right")
+    others = list(report.other_slopes)
+    for name in others:
+        t.add_column(name, justify="right")
+    for method, slope in report.slopes.items():
+        t.add_row(method, fmt(slope, 3), str(report.slope_points.get(method, 0)),
+                  *[fmt(report.other_slopes[name].get(method), 3) for name in others])
+    return t
+
+
+def winners_table(report: CostReport) -> Any:
+    """The (n, m) grid: which of jacfwd and jacrev wins each cell, and by how much."""
+    from rich.table import Table
+
+    cross = report.summary["crossover"]
+    ns = sorted({c.n for c in cross.cells})
+    ms = sorted({c.m for c in cross.cells})
+    t = Table(title="winner per cell (rows n inputs, columns m outputs; ×: speed-up over the other)")
+    t.add_column("n \\ m", justify="right")
+    for m in ms:
+        t.add_column(str(m), justify="center")
+    by = {(c.n, c.m): c for c in cross.cells}
+    for n in ns:
+        cells = []
+        for m in ms:
+            c = by.get((n, m))
+            if c is None or c.winner is None:
+                cells.append("—")
+            elif c.winner == "tie":
+                cells.append(f"[dim]tie ×{c.speedup:.2f}[/dim]")
+            else:
+                style = "cyan" if c.winner == "jacfwd" else "magenta"
+                cells.append(f"[{style}]{c.winner[3:]} ×{c.speedup:.3g}[/{style}]")
+        t.add_row(str(n), *cells)
+    return t
+
+
+def summary_text(report: CostReport) -> str:
+    """One or two sentences a reader can act on."""
+    s = report.slopes
+    if report.kind == "gradient":
+        parts = []
+        for m in ("reverse", "forward", "finite-central", "symbolic"):
+            ratio = report.other_slopes.get("ratio_to_f vs n", {}).get(m)
+            if ratio is not None:
+                parts.append(f"{m} {ratio:.2f}")
+        return ("growth of (time / time of f) with n, as a log-log slope: " + ", ".join(parts) +
+                " (theory: reverse 0, the cheap-gradient principle; forward and finite differences 1)")
+    if report.kind == "hessian":
+        parts = [f"{m} {s[m]:.2f}" for m in s if s[m] is not None and m not in ("f",)]
+        return ("time against n, log-log slopes: " + ", ".join(parts) +
+                " (Exercise 1: n^2 entries; forward-over-reverse costs about n gradients; an HVP about 1)")
+    if report.kind == "jacobian":
+        c = report.summary.get("crossover")
+        if c is None or c.ratio is None:
+            return "no crossover could be fitted (too few cells with both times)"
+        return (f"jacfwd wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
+                f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
+    marginal = report.summary.get("marginal_bytes_per_op")
+    rev, fwd = s.get("reverse"), s.get("forward")
+    return (f"peak memory against depth, log-log slopes: reverse {fmt(rev, 3)}, forward {fmt(fwd, 3)} "
+            f"(theory: 1 and 0); each recorded operation costs about "
+            f"{'—' if marginal is None else f'{marginal:.0f}'} bytes of tape")
+
+
+def to_json(report: CostReport, command: str) -> dict[str, Any]:
+    """The report as plain JSON data; ``rows`` and ``slopes`` first, as the README documents."""
+    data = jsonable(report)
+    return {
+        "command": command,
+        "rows": data["rows"],
+        "slopes": data["slopes"],
+        "slopes_of": report.slopes_of,
+        "slope_points": data["slope_points"],
+        "other_slopes": data["other_slopes"],
+        "machine": data["machine"],
+        "function": report.function,
+        "description": report.description,
+        "budget_seconds": report.budget,
+        "reference": report.reference,
+        "summary": data["summary"],
+        "notes": report.notes,
+    }
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def plot(report: CostReport, path: Path) -> None:
+    """Save the figure of ``report`` (log-log curves; for the Jacobian a heat map of who wins)."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    if report.kind == "jacobian":
+        fig = _heatmap(plt, report)
+    else:
+        fig = _curves(plt, report)
+    fig.text(0.01, 0.005, "machine: " + report.machine.line(), fontsize=6, color="0.4")
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _curves(plt: Any, report: CostReport) -> Any:
+    memory = report.kind == "memory"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    x_of = (lambda r: r.k) if memory else (lambda r: r.n)
+    left = (lambda r: r.peak_bytes) if memory else (lambda r: r.seconds)
+    right = (lambda r: r.seconds) if memory else (lambda r: r.ratio_to_f)
+    for i, method in enumerate(report.methods()):
+        rows = [r for r in report.rows if r.method == method and r.status == "ok"]
+        if not rows:
+            continue
+        slope = report.slopes.get(method)
+        label = method + ("" if slope is None else f" (slope {slope:.2f})")
+        color = f"C{i % 10}"  # the same colour for a method in both panels
+        axes[0].plot([x_of(r) for r in rows], [left(r) for r in rows], marker="o", label=label, color=color)
+        if not memory and method == "f":
+            continue
+        axes[1].plot([x_of(r) for r in rows], [right(r) for r in rows], marker="o", label=method, color=color)
+    xlabel = "depth k (logistic map steps)" if memory else "n (inputs)"
+    axes[0].set(xscale="log", yscale="log", xlabel=xlabel,
+                ylabel="peak memory (bytes)" if memory else "median time (s)",
+                title=f"{report.kind}: {report.function}")
+    axes[1].set(xscale="log", yscale="log", xlabel=xlabel,
+                ylabel="median time (s)" if memory else "time / time of one f",
+                title="time" if memory else "cost relative to one evaluation of f")
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _heatmap(plt: Any, report: CostReport) -> Any:
+    import numpy as np
+
+    cross = report.summary["crossover"]
+    ns = sorted({c.n for c in cross.cells})
+    ms = sorted({c.m for c in cross.cells})
+    grid = np.full((len(ns), len(ms)), np.nan)
+    for c in cross.cells:
+        if c.winner is not None:
+            grid[ns.index(c.n), ms.index(c.m)] = math.log10(c.jacfwd / c.jacrev)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    finite = grid[np.isfinite(grid)]
+    lim = float(np.max(np.abs(finite))) if finite.size else 1.0
+    im = ax.imshow(grid, origin="lower", cmap="coolwarm", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(len(ms)), [str(m) for m in ms])
+    ax.set_yticks(range(len(ns)), [str(n) for n in ns])
+    ax.set(xlabel="m (outputs)", ylabel="n (inputs)",
+           title="which Jacobian mode wins\nblue: jacfwd (forward) faster, red: jacrev (reverse) faster")
+    for c in cross.cells:
+        if c.winner is not None:
+            ax.text(ms.index(c.m), ns.index(c.n), {"jacfwd": "fwd", "jacrev": "rev", "tie": "tie"}[c.winner],
+                    ha="center", va="center", fontsize=7)
+    if cross.ratio is not None:
+        # the fitted crossover n = ratio * m, drawn in the index coordinates of the log-spaced grid
+        mm = np.geomspace(ms[0], ms[-1], 50)
+        nn = cross.ratio * mm
+        ax.plot(np.interp(np.log(mm), np.log(ms), range(len(ms))),
+                np.interp(np.log(nn), np.log(ns), range(len(ns)), left=np.nan, right=np.nan),
+                "k--", lw=1, label=f"fitted crossover n = {cross.ratio:.3g} m")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.colorbar(im, ax=ax, label="log10(t_jacfwd / t_jacrev)")
+    fig.tight_layout()
+    return fig
