@@ -19,6 +19,7 @@ reverse, ...).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -165,6 +166,45 @@ class Box:
         return dispatch_function(func, args, kwargs)
 
 
+class PausedGC:
+    """Pause Python's cyclic garbage collector while tapes are recorded or walked (reentrant).
+
+    A tape is a large, growing, acyclic web of small objects: the collector would traverse it
+    again and again (every 700 allocations) for nothing, which doubled the cost of scalar code.
+    Reference counting still frees everything; the collector is restored on the way out.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.was_enabled = False
+
+    def __enter__(self) -> None:
+        if self.depth == 0:
+            self.was_enabled = gc.isenabled()
+            gc.disable()
+        self.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.was_enabled:
+            gc.enable()
+
+
+_gc_pause = PausedGC()
+
+
+def paused_gc(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``fn`` with the collector paused, so that a tape is also freed before it resumes."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        with _gc_pause:
+            return fn(*args, **kw)
+
+    return wrapper
+
+
 class Trace:
     """One transform's recording context."""
 
@@ -293,6 +333,11 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
     Iterative: one pass over the tape in reverse creation order, so a tape of millions of
     operations needs no recursion. Interior adjoints are released once used.
     """
+    with _gc_pause:
+        _backward(tape, output, cotangent)
+
+
+def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
     output.grad = cotangent
     owned: set[int] = set()  # ids of nodes whose .grad is an array created here, safe to update in place
     for node in reversed(tape):

@@ -49,18 +49,6 @@ def _binary(prim: P.Primitive, fast: Callable[[float, float], tuple[float, float
     return method
 
 
-def _add(a: float, b: float) -> tuple[float, float, float]:
-    return a + b, 1.0, 1.0
-
-
-def _sub(a: float, b: float) -> tuple[float, float, float]:
-    return a - b, 1.0, -1.0
-
-
-def _mul(a: float, b: float) -> tuple[float, float, float]:
-    return a * b, b, a
-
-
 def _div(a: float, b: float) -> tuple[float, float, float] | None:
     if b == 0.0:
         return None
@@ -89,12 +77,62 @@ def _install() -> None:
     import numpy as np
 
     R = RNode
-    R.__add__ = _binary(P.add, _add)
-    R.__radd__ = _binary(P.add, _add, reflected=True)
-    R.__sub__ = _binary(P.sub, _sub)
-    R.__rsub__ = _binary(P.sub, _sub, reflected=True)
-    R.__mul__ = _binary(P.mul, _mul)
-    R.__rmul__ = _binary(P.mul, _mul, reflected=True)
+    add, sub, mul = P.add, P.sub, P.mul
+
+    # the hottest operators, written out: no helper call, no tuple unpacking
+    def __add__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT:
+            oc = other.__class__
+            if oc is _FLOAT or oc is _INT:
+                return RNode(a + other, self.trace, add, (self,), (0,), (a, other), None, (1.0,))
+            if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+                b = other.value
+                return RNode(a + b, self.trace, add, (self, other), (0, 1), (a, b), None, (1.0, 1.0))
+        return add(self, other)
+
+    def __radd__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
+            return RNode(other + a, self.trace, add, (self,), (1,), (other, a), None, (1.0,))
+        return add(other, self)
+
+    def __sub__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT:
+            oc = other.__class__
+            if oc is _FLOAT or oc is _INT:
+                return RNode(a - other, self.trace, sub, (self,), (0,), (a, other), None, (1.0,))
+            if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+                b = other.value
+                return RNode(a - b, self.trace, sub, (self, other), (0, 1), (a, b), None, (1.0, -1.0))
+        return sub(self, other)
+
+    def __rsub__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
+            return RNode(other - a, self.trace, sub, (self,), (1,), (other, a), None, (-1.0,))
+        return sub(other, self)
+
+    def __mul__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT:
+            oc = other.__class__
+            if oc is _FLOAT or oc is _INT:
+                return RNode(a * other, self.trace, mul, (self,), (0,), (a, other), None, (other,))
+            if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+                b = other.value
+                return RNode(a * b, self.trace, mul, (self, other), (0, 1), (a, b), None, (b, a))
+        return mul(self, other)
+
+    def __rmul__(self: RNode, other: Any) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
+            return RNode(other * a, self.trace, mul, (self,), (1,), (other, a), None, (other,))
+        return mul(other, self)
+
+    R.__add__, R.__radd__, R.__sub__, R.__rsub__ = __add__, __radd__, __sub__, __rsub__
+    R.__mul__, R.__rmul__ = __mul__, __rmul__
     R.__truediv__ = _binary(P.div, _div)
     R.__rtruediv__ = _binary(P.div, _div, reflected=True)
     R.__pow__ = _binary(P.pow_, _pow)

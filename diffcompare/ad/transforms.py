@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import Box, FNode, RNode, Trace, backward
+from diffcompare.ad.core import Box, FNode, RNode, Trace, backward, paused_gc
 from diffcompare.ad.primitives import raw, stack
 
 
@@ -127,6 +127,7 @@ def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to ``argnums`` (scalar-output functions)."""
 
+    @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
         rec = Recording(f, args, argnums)
         if np.shape(raw(rec.value)) != ():
@@ -143,6 +144,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
     """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's."""
     vg = value_and_grad(f, argnums)
 
+    @paused_gc
     def grad_f(*args: Any) -> Any:
         return vg(*args)[1]
 
@@ -155,6 +157,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     return rec.value, lambda ct: tuple(rec.pullback(ct))
 
 
+@paused_gc
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), J @ tangents)`` in one forward pass."""
     if len(primals) != len(tangents):
@@ -204,6 +207,7 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
 def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
 
+    @paused_gc
     def jac(*args: Any) -> Any:
         args = list(args)
         x = _as_input(args[argnums])
@@ -225,6 +229,7 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
 def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one recording, one VJP per output element."""
 
+    @paused_gc
     def jac(*args: Any) -> Any:
         rec = Recording(f, args, argnums)
         out_shape = np.shape(raw(rec.value))
@@ -237,6 +242,7 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
 def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """jacfwd when there are fewer inputs than outputs, jacrev otherwise (decided per call)."""
 
+    @paused_gc
     def jac(*args: Any) -> Any:
         n_in = np.size(raw(_as_input(args[argnums])))
         rec = Recording(f, args, argnums)
