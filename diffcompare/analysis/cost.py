@@ -40,6 +40,8 @@ __all__ = [
     "gradient_cost",
     "hessian_cost",
     "instance",
+    "check_budget",
+    "check_inputs",
     "parse_grid",
 ]
 
@@ -133,6 +135,14 @@ def check_budget(budget: float) -> float:
     if not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget > 0):
         raise DiffcompareError(f"--budget must be a positive number of seconds, not {budget!r}")
     return float(budget)
+
+
+def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: dict[str, "_Method"],
+                 budget: float) -> None:
+    """Every option checked before any measuring starts: one-line errors, no half-drawn progress bar."""
+    check_budget(budget)
+    _choose(methods, table)
+    instance(function, n)
 
 
 # -- the function under test -----------------------------------------------------------------------

@@ -31,16 +31,17 @@ FUNCTION_HELP = ("rosenbrock, sines, mlp, or an expression in one variable appli
 
 @contextmanager
 def _progress(hidden: bool) -> Iterator[Any]:
-    """A progress bar on stderr (none with --json): yields the callback the analysis calls per cell."""
-    if hidden:
+    """A progress bar on a terminal's stderr (none with --json): yields the callback the analysis calls per cell."""
+    from diffcompare.render import console
+
+    err = console(stderr=True)
+    if hidden or not err.is_terminal:  # a log file gets no bar, and no stray blank line
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from diffcompare.render import console
-
     bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console(stderr=True), transient=True)
+                   console=err, transient=True)
     with bar:
         task = bar.add_task("measuring", total=None)
 
@@ -94,10 +95,11 @@ def gradient(
 
     Default run: about 25 s.
     """
-    from diffcompare.analysis.cost import gradient_cost, parse_grid
+    from diffcompare.analysis.cost import GRADIENT_METHODS, check_inputs, gradient_cost, parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    check_inputs(function, ns[0], _methods(methods), GRADIENT_METHODS, budget)
     with _progress(as_json) as step:
         report = gradient_cost(function, ns, _methods(methods), budget, step)
     _finish(report, "cost gradient", as_json, plot)
@@ -115,11 +117,12 @@ def jacobian(
 
     Default run: about 15 s.
     """
-    from diffcompare.analysis.cost import parse_grid
+    from diffcompare.analysis.cost import check_budget, parse_grid
     from diffcompare.analysis.cost_jacobian import jacobian_cost
 
     _check_plot(plot)
     ns, ms = parse_grid(n, "n"), parse_grid(m, "m")
+    check_budget(budget)
     with _progress(as_json) as step:
         report = jacobian_cost(ns, ms, budget, step)
     _finish(report, "cost jacobian", as_json, plot)
@@ -141,10 +144,11 @@ def hessian(
 
     Default run: about 20 s.
     """
-    from diffcompare.analysis.cost import hessian_cost, parse_grid
+    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost, parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    check_inputs(function, ns[0], _methods(methods), HESSIAN_METHODS, budget)
     with _progress(as_json) as step:
         report = hessian_cost(function, ns, _methods(methods), budget, step)
     _finish(report, "cost hessian", as_json, plot)
@@ -162,11 +166,12 @@ def memory(
 
     Default run: about 35 s. With --k up to 1000000 and --budget 60, about 4 minutes and ~0.9 GB.
     """
-    from diffcompare.analysis.cost import parse_grid
+    from diffcompare.analysis.cost import check_budget, parse_grid
     from diffcompare.analysis.cost_memory import memory_cost
 
     _check_plot(plot)
     ks = parse_grid(k, "k")
+    check_budget(budget)
     with _progress(as_json) as step:
         report = memory_cost(ks, budget, step)
     _finish(report, "cost memory", as_json, plot)
