@@ -8,7 +8,13 @@ from diffcompare.backends.finite import FiniteDifferences, default_step, differe
 from diffcompare.errors import DiffcompareError, DomainError
 
 EPS = np.finfo(float).eps
-mpmath.mp.dps = 40
+
+
+@pytest.fixture(autouse=True)
+def _forty_digits():
+    """Exact values at 40 digits, for this file's tests only (a global setting would leak into others)."""
+    with mpmath.workdps(40):
+        yield
 
 
 def lecture(x1, x2):

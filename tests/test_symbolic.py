@@ -7,7 +7,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diffcompare.backends.finite import FiniteDifferences
+from diffcompare.backends.finite import FiniteDifferences, default_step
 from diffcompare.backends.symbolic import Symbolic, reference, trace
 from diffcompare.errors import DomainError, Unsupported
 
@@ -99,8 +99,8 @@ def test_reference_agrees_with_the_exact_derivative_to_40_digits():
     _value, d2 = reference(lambda t: np.sin(t) * np.exp(t), x, "derivative", order=2, digits=50)
     t = sympy.Symbol("t")
     exact = sympy.diff(sympy.sin(t) * sympy.exp(t), t, 2).subs(t, sympy.Rational(x))  # Rational(x) is exact
-    exact = mpmath.mpf(sympy.N(exact, 60)._mpf_)
     with mpmath.workdps(60):
+        exact = mpmath.mpf(sympy.N(exact, 60)._mpf_)
         assert abs((d2 - exact) / exact) < mpmath.mpf(10) ** -40
     _grad_value, grad = reference(lecture, (3.0, -4.0))
     with mpmath.workdps(60):
@@ -142,7 +142,11 @@ def test_central_differences_agree_with_the_symbolic_derivative(case):
     f, x = case
     exact = Symbolic().derivative(f, x).derivative
     approx = FiniteDifferences("central").derivative(f, x).derivative
-    # central differences: truncation h^2/6 |f'''| + rounding eps|f|/h with h = eps^(1/3) max(|x|,1),
-    # ~ eps^(2/3) (|f'''| + |f|) ~ 4e-11 per unit; the compositions keep f, f''' below ~1e3, so 1e-6
-    # absolute + 1e-7 relative leaves room for that bound with margin
-    assert abs(approx - exact) <= 1e-6 + 1e-7 * abs(exact)
+    # central differences: truncation h^2/6 |f'''(x)| plus rounding ~ eps |f| / h (two rounded values
+    # divided by 2h), with the backend's h = eps^(1/3) max(|x|, 1). The bound uses the exact third
+    # derivative at x (it barely changes over [x - h, x + h]); a factor 10 covers the rounding of
+    # x +- h and of the few operations inside f.
+    h = default_step("central", x)
+    _, third = reference(f, x, "derivative", order=3)
+    bound = h**2 / 6 * abs(float(third)) + np.finfo(float).eps * abs(f(x)) / h
+    assert abs(approx - exact) <= 10 * bound + 1e-15

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
-
-from diffcompare.cli.app import app, state
+from collections.abc import Sequence
 
 # each module registers its commands on `app`
-from diffcompare.cli import compare as _compare  # noqa: F401,E402
-from diffcompare.cli import trace as _trace  # noqa: F401,E402
-from diffcompare.cli import cost as _cost  # noqa: F401,E402
-from diffcompare.cli import derivatives as _derivatives  # noqa: F401,E402
-from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401,E402
-from diffcompare.cli import swell as _swell  # noqa: F401,E402
+from diffcompare.cli import compare as _compare  # noqa: F401
+from diffcompare.cli import derivatives as _derivatives  # noqa: F401
+from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401
+from diffcompare.cli import swell as _swell  # noqa: F401
+from diffcompare.cli import cost as _cost  # noqa: F401
+from diffcompare.cli import trace as _trace  # noqa: F401
+from diffcompare.cli.app import app, state
 
 __all__ = ["app", "main"]
 
