@@ -34,9 +34,8 @@ def _best_scheme(r: ErrorVsH) -> str | None:
     return min(rated)[1] if rated else None
 
 
-def _slope(measured: float | None, expected: float) -> str:
-    shown = "—" if measured is None else f"{measured:+.2f}"
-    return f"{shown} [dim]({expected:+g})[/dim]"
+def _signed(measured: float | None) -> str:
+    return "—" if measured is None else f"{measured:+.1f}"
 
 
 def _point(r: ErrorVsH) -> str:
@@ -45,12 +44,14 @@ def _point(r: ErrorVsH) -> str:
 
 def table(r: ErrorVsH) -> Any:
     """One row per scheme: raw minimum, robust optimum, theory, slopes; the best scheme starred."""
+    from rich import box
     from rich.table import Table
 
     rel = _use_relative(r)
     unit = "rel err" if rel else "abs err"
     what = {"derivative": "d/dx", "gradient": "gradient", "partial": f"∂/∂{r.component}"}[r.kind]
     t = Table(
+        box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,  # fits 80 columns
         title=f"error vs step h: {what} of {r.function} at {_point(r)}",
         caption=(
             f"exact {r.kind} (sympy + mpmath, 50 digits): {fmt(r.reference, 17)}; error = {r.measure}\n"
@@ -61,15 +62,16 @@ def table(r: ErrorVsH) -> Any:
             f"{r.seconds:.2f} s"),
     )
     t.add_column("scheme", no_wrap=True)
-    t.add_column("calls/h", justify="right")
-    t.add_column("best h", justify="right")
-    t.add_column(f"best {unit}", justify="right")
-    t.add_column("robust h", justify="right")
-    t.add_column(f"robust {unit}", justify="right")
-    t.add_column("theory h*", justify="right")
-    t.add_column(f"theory {'err' if rel else 'rel err'}", justify="right")
-    t.add_column("truncation slope", justify="right")
-    t.add_column("round-off slope", justify="right")
+    # eight narrow columns fit an 80-column terminal; numbers fold rather than lose digits
+    for head in ("best\nh", f"best\n{unit}", "robust\nh", f"robust\n{unit}", "theory\nh*",
+                 f"theory\n{'err' if rel else 'rel err'}"):
+        t.add_column(head, justify="right", no_wrap=True)
+    t.add_column("slopes\ntrunc/\nround", justify="right", no_wrap=True)
+    calls = ", ".join(f"{c.scheme} {c.calls_per_step * (1 if r.kind != 'gradient' else len(r.variables))}"
+                      for c in r.schemes)
+    expected = ", ".join(f"{c.scheme} {c.expected_slopes['truncation']:g}/{c.expected_slopes['round_off']:g}"
+                         for c in r.schemes)
+    t.caption += f"\ncalls of f per step: {calls}.\nslopes fitted on each side of the V; expected: {expected}"
     notes = "".join(f"\n{c.scheme}: {c.note}" for c in r.schemes if c.note)
     t.caption += notes
     star = _best_scheme(r)
@@ -77,27 +79,29 @@ def table(r: ErrorVsH) -> Any:
         best = c.best_rel_error if rel else c.best_abs_error
         robust = c.robust_rel_error if rel else c.robust_abs_error
         name = c.scheme + (" ★" if c.scheme == star else "")
-        theory_h = f"≤{c.theory_h:.1e}" if c.scheme == "complex" else f"{c.theory_h:.1e}"
+        theory_h = f"≤{_e(c.theory_h)}" if c.scheme == "complex" else _e(c.theory_h)
         t.add_row(
             f"[bold]{name}[/bold]" if c.scheme == star else name,
-            str(c.calls_per_step * (1 if r.kind != "gradient" else len(r.variables))),
             _e(c.best_h), _e(best), _e(c.robust_h), f"[bold]{_e(robust)}[/bold]" if c.scheme == star else _e(robust),
             theory_h, _e(c.theory_error),
-            _slope(c.slopes["truncation"], c.expected_slopes["truncation"]),
-            _slope(c.slopes["round_off"], c.expected_slopes["round_off"]),
+            f"{_signed(c.slopes['truncation'])}/{_signed(c.slopes['round_off'])}",
         )
     for ref in r.references:
         label = _REFERENCE_LABEL.get(ref.backend, ref.backend)
         if ref.unsupported:
-            t.add_row(label, f"[dim]unsupported: {ref.unsupported}[/dim]", *[""] * 8)
+            t.add_row(label, f"[dim]unsupported: {ref.unsupported}[/dim]", *[""] * 6)
             continue
         err = ref.rel_error if rel else ref.abs_error
-        t.add_row(f"[dim]{label}[/dim]", "—", "no step", _e(err), "", "", "", "", "", "")
+        t.add_row(f"[dim]{label}[/dim]", "no step", _e(err), "", "", "", "", "")
     return t
 
 
 def _e(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1e}"
+    """Two significant digits with a short exponent (7.3e-9), so that the table fits 80 columns."""
+    if v is None:
+        return "—"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def plot_text(r: ErrorVsH, width: int = 72, height: int = 20) -> str:
