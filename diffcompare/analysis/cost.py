@@ -284,11 +284,15 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
             return None, None, None, None, f"timeout: over {2 * budget + 1.0:g} s (warm-up + timed call)"
         except Unsupported as exc:
             return None, None, None, None, f"unsupported: {exc}"
+        except (DiffcompareError, RuntimeError) as exc:  # a domain error, or the worker died (memory)
+            return None, None, None, None, f"failed: {exc}"
         return timing, timing.result, None, size, "ok"
     try:
         timing = measure(lambda: method.run(inst))
     except Unsupported as exc:
         return None, None, None, None, f"unsupported: {exc}"
+    except DiffcompareError as exc:  # e.g. a finite-difference step leaving the function's domain
+        return None, None, None, None, f"failed: {exc}"
     derivative, evaluations = timing.result
     return timing, derivative, evaluations, None, "ok"
 

@@ -126,6 +126,7 @@ def memory_cost(ks: Sequence[int] = DEFAULT_KS, budget: float = DEFAULT_MEMORY_B
     report.notes.append("bytes_per_op: peak_bytes / recorded operations (3 per step: r*x, 1-x, product); "
                         "summary.marginal_bytes_per_op: the slope of a straight-line fit of peak bytes "
                         "against operations, without the fixed overhead")
+    report.notes.append("rows: n is the number of inputs (1), k the depth; evaluations: one call of each")
     report.notes.append(f"r = {families.LOGISTIC_R}: a contracting regime, so the derivative stays finite at any "
                         "depth (it decays towards 0; the lecture's r = 4 overflows past k ~ 1000)")
     return report
