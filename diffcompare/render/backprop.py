@@ -63,14 +63,18 @@ def tables(b: Backprop) -> list[Any]:
     for key, label in _DELTA_ROWS:
         de.add_row(label, fmt(b.deltas[key], 12))
 
-    gr = Table(title="step 2: gradients ∂E/∂p, every backend side by side")
-    gr.add_column("p", no_wrap=True)
-    gr.add_column("sympy (50 digits)", justify="right", no_wrap=True)
+    from rich import box
+
+    # no vertical rules and compact padding: the parameter name and 10 digits per backend fit 80 columns
+    gr = Table(title="step 2: gradients ∂E/∂p, every backend side by side", box=box.SIMPLE_HEAD,
+               collapse_padding=True, pad_edge=False)
+    gr.add_column("p", no_wrap=True, min_width=3)
+    gr.add_column("sympy\n(50 digits)", justify="right", overflow="fold")
     for backend in b.backends:
-        gr.add_column(backend, justify="right", no_wrap=True)
+        gr.add_column(backend, justify="right", overflow="fold")
     for p in PARAMETERS:
-        gr.add_row(p, fmt(b.reference[p], 13),
-                   *(f"{b.gradients[p][backend]:.9g}" for backend in b.backends))
+        gr.add_row(p, fmt(b.reference[p], 8),
+                   *(f"{b.gradients[p][backend]:.7g}" for backend in b.backends))
 
     er = Table(title="how wrong each backend is: |value − sympy at 50 digits|",
                caption="green ≤ 1e-15 (float64 rounding), red > 1e-9")
