@@ -73,7 +73,7 @@ def tables(b: Backprop) -> list[Any]:
     for backend in b.backends:
         gr.add_column(backend, justify="right", overflow="fold")
     for p in PARAMETERS:
-        gr.add_row(p, fmt(b.reference[p], 8),
+        gr.add_row(p, f"{float(b.reference[p]):.7g}",
                    *(f"{b.gradients[p][backend]:.7g}" for backend in b.backends))
 
     er = Table(title="how wrong each backend is: |value − sympy at 50 digits|",
