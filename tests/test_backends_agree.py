@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from diffcompare import backends
 from diffcompare.analysis.compare import error_against
 from diffcompare.backends.symbolic import reference
-from diffcompare.errors import DomainError
+from diffcompare.errors import DomainError, ParseError
 from diffcompare.parse import compile_expression
 
 UNARY = ["sin", "cos", "tanh", "sigmoid", "exp", "log", "sqrt", "abs", "arctan"]
@@ -36,6 +36,13 @@ def expressions(variables):
 point = st.floats(min_value=0.3, max_value=2.5, allow_nan=False)
 
 
+def _compile_or_skip(text, variables):
+    try:  # the parser refuses constant sub-expressions that are not finite, like log(cos(2))
+        return compile_expression(text, variables).function
+    except ParseError:
+        assume(False)
+
+
 def _reference_or_skip(f, x):
     try:
         return reference(f, x, kind="gradient")
@@ -46,8 +53,7 @@ def _reference_or_skip(f, x):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(["x1", "x2"]), point, point)
 def test_reverse_and_forward_ad_equal_the_symbolic_derivative(text, a, b):
-    expr = compile_expression(text, ["x1", "x2"])
-    f, x = expr.function, (a, b)
+    f, x = _compile_or_skip(text, ["x1", "x2"]), (a, b)
     try:
         backends.get("reverse").gradient(f, x)
     except DomainError:
@@ -70,7 +76,7 @@ def test_reverse_and_forward_ad_equal_the_symbolic_derivative(text, a, b):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(["x"]), point)
 def test_central_differences_agree_with_the_symbolic_derivative(text, a):
-    f = compile_expression(text, ["x"]).function
+    f = _compile_or_skip(text, ["x"])
     try:
         got = backends.get("finite", scheme="central").derivative(f, a)
     except DomainError:
