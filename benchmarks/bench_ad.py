@@ -10,21 +10,30 @@ batches after a warm-up, each batch repeated until it lasts ~0.1 s.
   (c) the logistic map x <- 4x(1-x) iterated 1000 times on a Python float, d/dx
   (d) sum(sin(x i) for i in range(1000)) on a scalar, d/dx
 
+Both numpy (OpenBLAS) and torch run on one thread, all in float64.
+
 Run from the repository root: ``python -m benchmarks.bench_ad`` (``--json`` for machines).
 """
 
 from __future__ import annotations
 
-import json
-import platform
-import statistics
-import sys
-import time
-from typing import Any, Callable
+import os
 
-import numpy as np
+# One BLAS thread for numpy, as torch gets one thread below: on a 2-core machine shared with other
+# work, a second spinning BLAS thread makes numpy's matmul 10-20x slower and the comparison noise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import diffcompare as dc
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import diffcompare as dc  # noqa: E402
 
 
 def timeit(fn: Callable[[], Any], batches: int = 7, target: float = 0.1) -> float:
