@@ -188,7 +188,17 @@ defpartials(minimum, lambda ans, x, y: _balanced(x, y, np.less),
 sum_ = Primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims))
 reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes))
-broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
+def _broadcast_impl(x: Any, shape: tuple[int, ...]) -> Any:
+    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0) or isinstance(x, np.floating):
+        # a scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C;
+        # np.broadcast_to's Python-level checks cost more than the rest of a small gradient
+        out = np.ndarray(shape, dtype=float, buffer=np.array([x], dtype=float), strides=(0,) * len(shape))
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(x, shape)
+
+
+broadcast_to = Primitive("broadcast_to", _broadcast_impl)
 getitem = Primitive("getitem", lambda x, idx: x[idx])
 
 

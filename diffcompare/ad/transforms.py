@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import Box, FNode, RNode, Trace, backward, paused_gc
+from diffcompare.ad.core import Box, FNode, RNode, Trace, backward, paused_gc, shape_of
 from diffcompare.ad.primitives import raw, stack
 
 
@@ -82,15 +82,15 @@ class Recording:
     def pullback(self, cotangent: Any = None) -> list[Any]:
         """The VJP: cotangent (of the output's shape; 1.0 for a scalar) to one gradient per input."""
         if cotangent is None:
-            if np.shape(raw(self.value)) != ():
+            if shape_of(raw(self.value)) != ():
                 raise ValueError(
-                    f"the output has shape {np.shape(raw(self.value))}: give a cotangent of that shape "
+                    f"the output has shape {shape_of(raw(self.value))}: give a cotangent of that shape "
                     "(as in the lecture's Exercise 3), or use jacrev/jacfwd for the whole Jacobian"
                 )
             cotangent = 1.0
-        elif np.shape(raw(cotangent)) != np.shape(raw(self.value)):
-            raise ValueError(f"cotangent shape {np.shape(raw(cotangent))} does not match the output's "
-                             f"shape {np.shape(raw(self.value))}")
+        elif shape_of(raw(cotangent)) != shape_of(raw(self.value)):
+            raise ValueError(f"cotangent shape {shape_of(raw(cotangent))} does not match the output's "
+                             f"shape {shape_of(raw(self.value))}")
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
@@ -130,10 +130,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
         rec = Recording(f, args, argnums)
-        if np.shape(raw(rec.value)) != ():
+        if shape_of(raw(rec.value)) != ():
             raise ValueError(
                 f"grad only applies to scalar-output functions; this one returns shape "
-                f"{np.shape(raw(rec.value))}. Try jacrev, jacfwd or vjp."
+                f"{shape_of(raw(rec.value))}. Try jacrev, jacfwd or vjp."
             )
         return rec.value, _pick(rec.pullback(1.0), argnums)
 
@@ -144,7 +144,6 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
     """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's."""
     vg = value_and_grad(f, argnums)
 
-    @paused_gc
     def grad_f(*args: Any) -> Any:
         return vg(*args)[1]
 
@@ -167,8 +166,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         for p, t in zip(primals, tangents):
             p = _as_input(p)
             t = _as_input(t)
-            if np.shape(raw(t)) != np.shape(raw(p)):
-                raise ValueError(f"tangent shape {np.shape(raw(t))} does not match primal shape {np.shape(raw(p))}")
+            if shape_of(raw(t)) != shape_of(raw(p)):
+                raise ValueError(f"tangent shape {shape_of(raw(t))} does not match primal shape {shape_of(raw(p))}")
             args.append(FNode(p, t, trace))
         out = _as_output(f(*args))
     if isinstance(out, FNode) and out.trace is trace:
@@ -220,8 +219,8 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
 
             out, t = jvp(g, (x,), (e,))
             cols.append(t)
-        out_shape = np.shape(raw(out))
-        return _stack_results(cols, out_shape, np.shape(raw(x)), "in")
+        out_shape = shape_of(raw(out))
+        return _stack_results(cols, out_shape, shape_of(raw(x)), "in")
 
     return jac
 
@@ -232,9 +231,9 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     @paused_gc
     def jac(*args: Any) -> Any:
         rec = Recording(f, args, argnums)
-        out_shape = np.shape(raw(rec.value))
+        out_shape = shape_of(raw(rec.value))
         rows = [rec.pullback(e)[0] for e in _basis(raw(rec.value) if out_shape else 0.0)]
-        return _stack_results(rows, out_shape, np.shape(raw(rec.inputs[0].value)), "out")
+        return _stack_results(rows, out_shape, shape_of(raw(rec.inputs[0].value)), "out")
 
     return jac
 
