@@ -247,6 +247,10 @@ class RNode(Box):
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> RNode:
         trace = self.trace
+        if len(args) == 1:  # the common unary case, without the loop
+            v = self.value
+            ans = prim(v, **kw) if isinstance(v, Box) else prim.impl(v, **kw)
+            return RNode(ans, trace, prim, (self,), (0,), (v,), kw or None)
         vals = []
         parents = []
         argnums = []

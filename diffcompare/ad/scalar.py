@@ -16,10 +16,23 @@ from collections.abc import Callable
 from typing import Any
 
 from diffcompare.ad import primitives as P
-from diffcompare.ad.core import RNode
+from diffcompare.ad.core import Box, RNode
 
 _FLOAT = float
 _INT = int
+
+
+def _general(prim: P.Primitive, self: RNode, other: Any, args: tuple[Any, Any]) -> Any:
+    """The general rule, skipping the level search when ``other`` is a constant or of our own trace."""
+    if other.__class__ is RNode:
+        if other.trace is self.trace:
+            return self.process(prim, args, _NO_KW)
+    elif not isinstance(other, Box):
+        return self.process(prim, args, _NO_KW)
+    return prim(*args)
+
+
+_NO_KW: dict[str, Any] = {}
 
 
 def _binary(prim: P.Primitive, fast: Callable[[float, float], tuple[float, float, float] | None],
@@ -44,7 +57,7 @@ def _binary(prim: P.Primitive, fast: Callable[[float, float], tuple[float, float
                 r = fast(a, b)
                 if r is not None:
                     return RNode(r[0], self.trace, prim, (self, other), (0, 1), (a, b), None, (r[1], r[2]))
-        return prim(other, self) if reflected else prim(self, other)
+        return _general(prim, self, other, (other, self) if reflected else (self, other))
 
     return method
 
@@ -89,13 +102,13 @@ def _install() -> None:
             if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                 b = other.value
                 return RNode(a + b, self.trace, add, (self, other), (0, 1), (a, b), None, (1.0, 1.0))
-        return add(self, other)
+        return _general(add, self, other, (self, other))
 
     def __radd__(self: RNode, other: Any) -> Any:
         a = self.value
         if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
             return RNode(other + a, self.trace, add, (self,), (1,), (other, a), None, (1.0,))
-        return add(other, self)
+        return _general(add, self, other, (other, self))
 
     def __sub__(self: RNode, other: Any) -> Any:
         a = self.value
@@ -106,13 +119,13 @@ def _install() -> None:
             if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                 b = other.value
                 return RNode(a - b, self.trace, sub, (self, other), (0, 1), (a, b), None, (1.0, -1.0))
-        return sub(self, other)
+        return _general(sub, self, other, (self, other))
 
     def __rsub__(self: RNode, other: Any) -> Any:
         a = self.value
         if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
             return RNode(other - a, self.trace, sub, (self,), (1,), (other, a), None, (-1.0,))
-        return sub(other, self)
+        return _general(sub, self, other, (other, self))
 
     def __mul__(self: RNode, other: Any) -> Any:
         a = self.value
@@ -123,13 +136,13 @@ def _install() -> None:
             if oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                 b = other.value
                 return RNode(a * b, self.trace, mul, (self, other), (0, 1), (a, b), None, (b, a))
-        return mul(self, other)
+        return _general(mul, self, other, (self, other))
 
     def __rmul__(self: RNode, other: Any) -> Any:
         a = self.value
         if a.__class__ is _FLOAT and (other.__class__ is _FLOAT or other.__class__ is _INT):
             return RNode(other * a, self.trace, mul, (self,), (1,), (other, a), None, (other,))
-        return mul(other, self)
+        return _general(mul, self, other, (other, self))
 
     R.__add__, R.__radd__, R.__sub__, R.__rsub__ = __add__, __radd__, __sub__, __rsub__
     R.__mul__, R.__rmul__ = __mul__, __rmul__
