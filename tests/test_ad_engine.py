@@ -123,3 +123,13 @@ def test_jacobians_both_ways_and_hessian_agree():
 def test_float_of_traced_value_is_refused():
     with pytest.raises(TypeError, match="derivative"):
         ad.grad(lambda x: math.sin(x))(1.0)
+
+
+def test_jacobians_and_hessian_with_several_argnums_follow_jax():
+    g1, g2 = ad.jacrev(table_f, argnums=(0, 1))(3.0, -4.0)
+    assert (g1, g2) == pytest.approx((-13 / 3, 4.0), rel=1e-15)
+    assert ad.jacfwd(table_f, argnums=(0, 1))(3.0, -4.0) == pytest.approx((-13 / 3, 4.0), rel=1e-15)
+    assert ad.jacobian(table_f, argnums=(0, 1))(3.0, -4.0) == pytest.approx((-13 / 3, 4.0), rel=1e-15)
+    (h11, h12), (h21, h22) = ad.hessian(table_f, argnums=(0, 1))(3.0, -4.0)
+    # d2/dx1^2 = 1/x1^2, d2/dx1dx2 = 1, d2/dx2^2 = 0
+    assert (h11, h12, h21, h22) == pytest.approx((1 / 9, 1.0, 1.0, 0.0), rel=1e-15)

@@ -203,8 +203,16 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     return j.reshape(out_shape + in_shape)
 
 
-def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int]) -> Callable[..., Any]:
+    """For a tuple of argnums, as JAX: a tuple with one result per argument."""
+    parts = [transform(f, i) for i in argnums]
+    return lambda *args: tuple(p(*args) for p in parts)
+
+
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
+    if not isinstance(argnums, int):
+        return _per_argnum(jacfwd, f, argnums)
 
     @paused_gc
     def jac(*args: Any) -> Any:
@@ -225,8 +233,10 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     return jac
 
 
-def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one recording, one VJP per output element."""
+    if not isinstance(argnums, int):
+        return _per_argnum(jacrev, f, argnums)
 
     @paused_gc
     def jac(*args: Any) -> Any:
@@ -238,8 +248,10 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     return jac
 
 
-def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """jacfwd when there are fewer inputs than outputs, jacrev otherwise (decided per call)."""
+    if not isinstance(argnums, int):
+        return _per_argnum(jacobian, f, argnums)
 
     @paused_gc
     def jac(*args: Any) -> Any:
@@ -251,8 +263,14 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     return jac
 
 
-def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
-    """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass."""
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass.
+
+    For a tuple of argnums, as JAX: the blocks ``H[i][j]`` = d^2 f / d arg_i d arg_j, nested tuples.
+    """
+    if not isinstance(argnums, int):
+        blocks = [[jacfwd(jacrev(f, i), j) for j in argnums] for i in argnums]
+        return lambda *args: tuple(tuple(b(*args) for b in row) for row in blocks)
     return jacfwd(jacrev(f, argnums), argnums)
 
 

@@ -26,7 +26,7 @@ app.add_typer(cost_app, name="cost")
 
 BUDGET_HELP = ("Seconds per cell: a method is skipped at a size where its time, predicted from the "
                "previous size, would exceed this (and at every larger size).")
-PLOT_HELP = "Also save a figure (.png, .svg or .pdf; needs matplotlib: pip install 'diffcompare[plot]')."
+PLOT_HELP = "Also save a figure (.png, .svg or .pdf; needs matplotlib: pip install 'diffcompare\\[plot]')."
 FUNCTION_HELP = ("rosenbrock, sines, mlp, or an expression in one variable applied to each x_i and "
                  "summed (e.g. 'sin(x)**2').")
 

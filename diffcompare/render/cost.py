@@ -38,11 +38,8 @@ def _agreement(row: Row) -> str:
     if d is None:
         return "—"
     style = "green" if d <= _GOOD else ("yellow" if d <= _BAD else "red")
-    return f"[{style}]{d:.1e}[/{style}]"
-
-
-def _status(row: Row) -> str:
-    return "" if row.status == "ok" else f"[dim]{row.status}[/dim]"
+    mantissa, exponent = f"{d:.1e}".split("e")  # 2.0e-8, not 2.0e-08: narrow columns
+    return f"[{style}]{mantissa}e{int(exponent)}[/{style}]"
 
 
 def _passes_header(kind: str) -> str:
@@ -56,25 +53,30 @@ def table(report: CostReport) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    title = f"cost of the {report.kind}: {report.function} ({report.description})"
-    t = Table(title=title, caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
+    from rich import box
+
+    what = "peak memory" if report.kind == "memory" else f"cost of the {report.kind}"
+    title = f"{what}: {report.function} ({report.description})"
+    # no vertical rules and compact padding, so that every column fits an 80-column terminal
+    t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+              caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
               f"· agreement: max relative difference from {report.reference}")
     size = "k (depth)" if report.kind == "memory" else "n"
     t.add_column("method", no_wrap=True)
-    t.add_column(size, justify="right")
+    t.add_column(size, justify="right", no_wrap=True)
     if report.kind == "jacobian":
-        t.add_column("m", justify="right")
+        t.add_column("m", justify="right", no_wrap=True)
     t.add_column("time", justify="right", no_wrap=True)
-    t.add_column(_passes_header(report.kind), justify="right")
-    t.add_column("× f", justify="right")
+    t.add_column(_passes_header(report.kind), justify="right", no_wrap=True)
+    t.add_column("× f", justify="right", no_wrap=True)
     if report.kind == "hessian":
-        t.add_column("× gradient", justify="right")
+        t.add_column("× grad", justify="right", no_wrap=True)
     if report.kind == "memory":
-        t.add_column("peak memory", justify="right")
-        t.add_column("tape ops", justify="right")
-        t.add_column("B / op", justify="right")
-    t.add_column("agreement", justify="right")
-    t.add_column("", overflow="fold")
+        t.add_column("peak", justify="right", no_wrap=True)
+        t.add_column("tape\nops", justify="right", no_wrap=True)
+        t.add_column("B/op", justify="right", no_wrap=True)
+    t.add_column("agree", justify="right", no_wrap=True)
+    skipped: list[str] = []  # why a cell was not measured: listed under the table, not in a column
     previous = None
     for r in _ordered(report):
         key = r.k if report.kind == "memory" else (r.n, r.m)
@@ -84,16 +86,20 @@ def table(report: CostReport) -> Any:
         cells = [r.method, str(r.k if report.kind == "memory" else r.n)]
         if report.kind == "jacobian":
             cells.append(str(r.m))
-        cells += [seconds_text(r.seconds), fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
+        if r.status != "ok":
+            skipped.append(f"{r.method} at {cells[1]}: {r.status}")
+        time_cell = seconds_text(r.seconds) if r.status == "ok" else f"[dim]{r.status.split(':')[0]}[/dim]"
+        cells += [time_cell, fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
         if report.kind == "hessian":
             cells.append(fmt(r.ratio_to_gradient, 3))
         if report.kind == "memory":
             cells += [bytes_text(r.peak_bytes), fmt(r.operations), fmt(r.bytes_per_op, 3)]
-        cells += [_agreement(r), _status(r)]
+        cells.append(_agreement(r))
         t.add_row(*cells)
     parts: list[Any] = [t, slopes_table(report)]
     if report.kind == "jacobian" and report.summary.get("crossover") is not None:
         parts.append(winners_table(report))
+    parts.extend(Text(line, style="dim") for line in skipped)
     parts.append(Text(summary_text(report)))
     parts.append(Text("machine: " + report.machine.line(), style="dim"))
     for note in report.notes:
