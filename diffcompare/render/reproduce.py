@@ -17,23 +17,39 @@ def _computed(x: Any) -> str:
 
 
 def table(r: Reproduction) -> Any:
-    """One row per printed number; green agrees, yellow is an explained erratum, red is unexplained."""
-    from rich.table import Table
+    """Checks grouped by where they are in the slides; green agrees, yellow is an explained erratum,
+    red is unexplained. Notes (why a number differs) follow the table, so that it fits 80 columns."""
+    from itertools import groupby
 
-    t = Table(title="every worked number of the lecture, recomputed",
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title="every worked number of the lecture, recomputed", box=box.SIMPLE_HEAD,
+              collapse_padding=True, pad_edge=False,
               caption=f"{r.agreed} agree, {r.errata} explained errata of the slides, {r.unexplained} unexplained"
               f"\n{r.notes[0] if r.notes else ''}")
-    t.add_column("id", no_wrap=True)
-    t.add_column("where / what", overflow="fold", ratio=2)
-    t.add_column("slides", justify="right", overflow="fold", ratio=1)
-    t.add_column("ours", justify="right", overflow="fold", ratio=1)
+    t.add_column("check", overflow="fold", ratio=1, min_width=24)
+    t.add_column("slides", justify="right", overflow="fold", max_width=20)
+    t.add_column("ours", justify="right", overflow="fold", max_width=18)
     t.add_column("status", no_wrap=True)
-    t.add_column("note", overflow="fold", ratio=3)
-    for c in r.checks:
-        style = _STYLE[c.status] if c.explained else "red"
-        what = f"{c.where}: {c.description}" if c.description else c.where
-        t.add_row(c.id, what, c.seed_value, _computed(c.computed), f"[{style}]{c.status}[/{style}]", c.note)
-    return t
+    notes = []
+    def section(c: Any) -> str:  # "Table 1 (...), row v_1" -> "Table 1 (...)": the row is in the check itself
+        head, sep, _ = c.where.partition("), ")
+        return head + ")" if sep else c.where
+
+    for where, group in groupby(r.checks, key=section):
+        t.add_row(f"[bold]{where}[/bold]", "", "", "")
+        for c in group:
+            style = _STYLE[c.status] if c.explained else "red"
+            mark = ""
+            if c.note and c.status != "agree":
+                notes.append(Text(f"[{len(notes) + 1}] {c.id}: {c.note}", style="dim"))
+                mark = f" [{len(notes)}]"
+            t.add_row(f"  {c.description or c.id}", c.seed_value, _computed(c.computed),
+                      f"[{style}]{c.status}[/{style}]{mark}")
+    return Group(t, *notes)
 
 
 def to_json(r: Reproduction) -> dict[str, Any]:
