@@ -128,7 +128,7 @@ def plot(
     if out is not None:
         from diffcompare.render.figures import check_plot_path
 
-        check_plot_path(out)
+        check_plot_path(out, "--out")
     expression, _ = load_function(expr, None, variables, need_point=False)
     names = expression.variables
     xr = plotting.parse_range(range_, "--range")

@@ -22,11 +22,11 @@ def pyplot() -> Any:
     return plt
 
 
-def check_plot_path(path: str) -> Path:
+def check_plot_path(path: str, option: str = "--plot") -> Path:
     """A .png/.svg/.pdf path whose folder exists; checked before any work is done."""
     p = Path(path)
     if p.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise DiffcompareError(f"--plot file must end in .png, .svg or .pdf, not {p.name!r}")
+        raise DiffcompareError(f"{option} file must end in .png, .svg or .pdf, not {p.name!r}")
     if not p.parent.exists():
         raise DiffcompareError(f"folder {str(p.parent)!r} does not exist")
     return p

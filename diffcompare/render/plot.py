@@ -29,7 +29,7 @@ def series_name(k: int, variable: str = "x") -> str:
     return "f" + ("'" * k if k <= 3 else f"^({k})") + f"({variable})"
 
 
-def curves_text(c: Curves, width: int = 72, height: int = 20) -> str:
+def curves_text(c: Curves, width: int | None = None, height: int = 20) -> str:
     from diffcompare.render.termplot import line_plot
 
     series = {series_name(k, c.variable): (c.xs.tolist(), c.series[k].tolist()) for k in sorted(c.series)}

@@ -11,7 +11,7 @@ MARKERS = "*o+x#@%&"
 def line_plot(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
-    width: int = 72,
+    width: int | None = None,
     height: int = 20,
     logx: bool = False,
     logy: bool = False,
@@ -22,7 +22,8 @@ def line_plot(
     """Scatter each series' points on a character grid; one marker per series, a legend below.
 
     Non-finite points (and non-positive ones on a log axis) are skipped, so gaps stay visible.
-    Axis labels show the data range (as powers of ten on log axes).
+    Axis labels show the data range (as powers of ten on log axes). ``width`` is the plotting area;
+    by default, what fits the terminal (at most 72 columns) beside the axis labels.
     """
 
     def tx(v: float, log: bool) -> float | None:
@@ -39,6 +40,17 @@ def line_plot(
     y0, y1 = min(ally), max(ally)
     x1 = x1 if x1 > x0 else x0 + 1
     y1 = y1 if y1 > y0 else y0 + 1
+    def label(v: float, log: bool) -> str:
+        if not log and abs(v) < 1e-3 * (y1 - y0):  # below the labels' resolution: it is 0
+            v = 0.0
+        return f"1e{v:+.0f}" if log else f"{v:.3g}"
+
+    ylab = [label(y1, logy), label((y0 + y1) / 2, logy), label(y0, logy)]
+    pad = max(len(s) for s in ylab)
+    if width is None:
+        import shutil
+
+        width = max(20, min(72, shutil.get_terminal_size((80, 24)).columns - pad - 3))
     grid = [[" "] * width for _ in range(height)]
     for k, p in enumerate(pts.values()):
         mark = MARKERS[k % len(MARKERS)]
@@ -48,12 +60,6 @@ def line_plot(
             c = round((x - x0) / (x1 - x0) * (width - 1))
             r = height - 1 - round((y - y0) / (y1 - y0) * (height - 1))
             grid[r][c] = mark
-
-    def label(v: float, log: bool) -> str:
-        return f"1e{v:+.0f}" if log else f"{v:.3g}"
-
-    ylab = [label(y1, logy), label((y0 + y1) / 2, logy), label(y0, logy)]
-    pad = max(len(s) for s in ylab)
     lines = [title] if title else []
     if ylabel:
         lines.append(ylabel)
