@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args[1:]:  # accepted after the command too, not only before it
+        args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
         rv = app(args=args, prog_name="diffcompare", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0

@@ -40,9 +40,20 @@ def load_function(expr: str, at: str | None, variables: str | None = None,
     point_text = at if at is not None else example_point
     if point_text is None:
         if need_point:
-            raise DiffcompareError(f"give the point with --at, e.g. --at {_example_at(expression.variables)}")
+            raise DiffcompareError(_did_you_mean(text) + f"give the point with --at, e.g. --at "
+                                   f"{_example_at(expression.variables)}")
         return expression, None
     return expression, parse_point(point_text, expression.variables)
+
+
+def _did_you_mean(text: str) -> str:
+    """A lone name close to an example's name is most likely a typo of it (tabel3 -> table3)."""
+    import difflib
+
+    from diffcompare.examples import load_examples
+
+    close = difflib.get_close_matches(text.strip(), list(load_examples()), n=1, cutoff=0.7)
+    return f"no example named {text.strip()!r} (did you mean {close[0]!r}?); or " if close else ""
 
 
 def _example_at(names) -> str:

@@ -19,15 +19,20 @@ def _error_style(rel: float | None, abs_err: float | None) -> str:
     return "green" if e <= _GOOD else ("yellow" if e <= _BAD else "red")
 
 
+def _count(n: int, unit: str) -> str:
+    plural = unit if n == 1 else (unit + "es" if unit.endswith("ss") else unit + "s")
+    return f"{n} {plural}"
+
+
 def _cost(result: Any) -> str:
     parts = []
     if result.evaluations is not None:
-        unit = "passes" if result.backend == "forward" else "evals"
-        parts.append(f"{result.evaluations} {unit}")
+        unit = "pass" if result.backend == "forward" else "eval"
+        parts.append(_count(result.evaluations, unit))
     if result.tape_ops is not None:
-        parts.append(f"{result.tape_ops} tape ops")
+        parts.append(_count(result.tape_ops, "tape op"))
     if result.expression_size is not None:
-        parts.append(f"{result.expression_size} expr ops")
+        parts.append(_count(result.expression_size, "expr op"))
     return ", ".join(parts) or "—"
 
 
