@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +28,11 @@ class Example:
     point: str
     description: str
     source: str
+
+
+def read_toml(filename: str) -> dict[str, Any]:
+    """A TOML file of the data folder, parsed (tomllib, or tomli before Python 3.11)."""
+    return tomllib.loads(_read_data(filename))
 
 
 def _read_data(filename: str) -> str:

@@ -12,7 +12,18 @@ import numpy as np
 
 
 def sigmoid(v: Any) -> Any:
-    """The logistic function ``1 / (1 + exp(-v))``."""
+    """The logistic function ``1 / (1 + exp(-v))``, without overflow for large negative real v.
+
+    Real numbers and arrays, and AD-traced values, go through the engine's stable sigmoid
+    primitive; complex (complex-step) and symbolic values through the formula itself.
+    """
+    from diffcompare.ad.core import Box
+    from diffcompare.ad.primitives import sigmoid as stable
+
+    real = isinstance(v, (float, int, np.floating, np.integer)) or (
+        isinstance(v, np.ndarray) and v.dtype.kind in "fiu")
+    if isinstance(v, Box) or real:
+        return stable(v)
     return 1.0 / (1.0 + np.exp(-v))
 
 

@@ -134,3 +134,10 @@ def test_cli_default_order_is_3_for_one_variable_and_the_hessian_for_several(cap
     assert json.loads(capsys.readouterr().out)["max_order"] == 3
     assert main(["derivatives", "x1*x2", "--at", "x1=1,x2=2", "--json", "--backends", "reverse"]) == 0
     assert [o["kind"] for o in json.loads(capsys.readouterr().out)["orders"]] == ["gradient", "hessian"]
+
+
+def test_a_nan_error_has_no_correct_digits():
+    from diffcompare.analysis.derivatives import correct_digits
+
+    assert correct_digits(float("nan"), float("nan")) is None
+    assert correct_digits(None, float("nan")) is None

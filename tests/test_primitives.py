@@ -127,3 +127,28 @@ def test_scalar_fast_path_equals_the_general_array_path(values, mode):
     d_fast = ad.derivative(f, 1, "reverse" if mode == "rev" else "forward")(x)
     d_array = ad.grad(lambda v: np.sum(f(v)))(np.array([x]))[0]
     assert d_fast == pytest.approx(d_array, rel=1e-13, abs=1e-13)  # same operations, same roundings give ~ulp
+
+
+def test_power_with_a_traced_exponent_equal_to_2_keeps_its_dependence():
+    # x**x at 2: the exponent is traced and equals 2; d2/dx2 = x^x((1 + ln x)^2 + 1/x)
+    exact2 = 4 * ((1 + np.log(2)) ** 2 + 0.5)
+    for mode in ("reverse", "forward"):
+        assert ad.derivative(lambda x: x**x, 2, mode)(2.0) == pytest.approx(exact2, rel=1e-14)
+    check_grads(lambda x: x**x, (2.0,), order=3)
+    # d2/(da db) a**b at (1.5, 2) = a^(b-1) (1 + b ln a)
+    assert ad.grad(ad.grad(lambda a, b: a**b, 0), 1)(1.5, 2.0) == pytest.approx(1.5 * (1 + 2 * np.log(1.5)), rel=1e-14)
+
+
+def test_prod_gradient_with_a_zero_factor_is_the_product_of_the_others():
+    assert ad.grad(np.prod)(np.array([0.0, 2.0, 3.0])).tolist() == [6.0, 0.0, 0.0]
+    assert ad.jacfwd(np.prod)(np.array([0.0, 2.0, 3.0])).tolist() == [6.0, 0.0, 0.0]
+    m = np.array([[0.0, 2.0], [3.0, 4.0]])
+    assert ad.grad(lambda v: np.sum(np.prod(v, axis=1)))(m).tolist() == [[2.0, 0.0], [4.0, 3.0]]
+
+
+def test_sigmoid_is_defined_for_large_negative_inputs():
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression("sigmoid(x)").function
+    assert f(-800.0) == 0.0 and f(800.0) == 1.0
+    assert ad.grad(f)(-800.0) == 0.0

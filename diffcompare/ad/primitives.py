@@ -98,6 +98,8 @@ reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
 def _sigmoid_impl(x: Any) -> Any:
+    if x.__class__ is not float and isinstance(x, (int, np.floating, np.integer)):
+        x = float(x)
     if x.__class__ is float:
         if x >= 0:
             return 1.0 / (1.0 + math.exp(-x))
@@ -128,7 +130,7 @@ defpartials(div, lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans,
 
 
 def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
-    if raw(y).__class__ in (int, float) and raw(y) == 2:
+    if not isinstance(y, Box) and y.__class__ in (int, float) and y == 2:  # a constant 2 only
         return mul(2.0, x)
     return mul(y, pow_(x, sub(y, 1.0)))
 
@@ -333,9 +335,22 @@ defrules(amin, _extreme_vjp, _extreme_jvp)
 
 
 def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    """d prod / d x_i = prod of the others (``ans / x``; exact where no factor is zero)."""
-    expanded = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
-    return div(expanded, x)
+    """d prod / d x_i = the product of the other factors.
+
+    ``ans / x`` where no factor is zero; otherwise (a zero factor makes ans / x 0/0) the product of
+    the others is computed directly from the raw values, as a constant: exact at first order.
+    """
+    rx = np.asarray(raw(x))
+    if not np.any(rx == 0):
+        expanded = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
+        return div(expanded, x)
+    axes = tuple(range(rx.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    moved = np.moveaxis(rx, axes, tuple(range(-len(axes), 0)))
+    flat = moved.reshape(moved.shape[: rx.ndim - len(axes)] + (-1,))
+    left = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :0:-1]], axis=-1), axis=-1)
+    others = (left * right[..., ::-1]).reshape(moved.shape)
+    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
 
 
 def _kept_shape(x: Any, axis: Any) -> tuple[int, ...]:

@@ -178,11 +178,15 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     return out, _zeros_like(out)
 
 
-def _basis(x: Any) -> list[Any]:
+def _basis(x: Any) -> Any:
+    """The unit vectors of x's shape, one at a time (an n x n identity would not fit for large n)."""
     if isinstance(x, float):
-        return [1.0]
-    eye = np.eye(x.size)
-    return [eye[i].reshape(x.shape) for i in range(x.size)]
+        yield 1.0
+        return
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 1.0
+        yield e.reshape(x.shape)
 
 
 def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...], lead: str) -> Any:

@@ -73,7 +73,7 @@ def correct_digits(abs_error: float | None, rel_error: float | None) -> float | 
     the decimal point).
     """
     e = rel_error if rel_error is not None else abs_error
-    if e is None:
+    if e is None or not math.isfinite(e):  # a nan answer has no correct digits (min(16, nan) would say 16)
         return None
     if e == 0:
         return FLOAT_DIGITS

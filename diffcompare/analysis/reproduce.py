@@ -122,11 +122,10 @@ def _flat(x: Any) -> list[Any]:
 
 def load_seed_numbers() -> list[dict[str, Any]]:
     """The entries of ``data/seed_numbers.toml`` in file order."""
-    import tomllib
 
-    from diffcompare.examples import _read_data
+    from diffcompare.examples import read_toml
 
-    return tomllib.loads(_read_data("seed_numbers.toml"))["number"]
+    return read_toml("seed_numbers.toml")["number"]
 
 
 # ---- our values ----------------------------------------------------------------------------
