@@ -24,10 +24,14 @@ def __getattr__(name: str):
         from diffcompare.ad.check import check_grads
 
         return check_grads
+    if name == "backends":
+        import importlib
+
+        return importlib.import_module("diffcompare.backends")
     raise AttributeError(f"module 'diffcompare' has no attribute {name!r}")
 
 __all__ = [
     "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "Unsupported",
-    "__version__", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "__version__", "backends", "check_grads", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
     "logsumexp", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
 ]

@@ -155,15 +155,7 @@ class Box:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.value!r}, level={self.level})"
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from diffcompare.ad.primitives import dispatch_ufunc
-
-        return dispatch_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from diffcompare.ad.primitives import dispatch_function
-
-        return dispatch_function(func, args, kwargs)
+    # __array_ufunc__ and __array_function__ are installed by diffcompare.ad.primitives, with the table
 
 
 class PausedGC:

@@ -10,7 +10,7 @@ import numpy as np
 
 from diffcompare import backends as registry
 from diffcompare.backends.base import Result, as_args, evaluate
-from diffcompare.errors import DiffcompareError, Unsupported
+from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 DEFAULT_BACKENDS = ("finite", "symbolic", "reverse", "forward")
 
@@ -82,7 +82,7 @@ def compare(
         try:
             result = (differentiator.derivative(f, point) if kind == "derivative"
                       else differentiator.gradient(f, point))
-        except Unsupported as exc:
+        except (Unsupported, DomainError) as exc:  # e.g. a finite-difference point outside the domain
             out.rows.append(Row(backend, None, unsupported=str(exc)))
             continue
         abs_err, rel_err = error_against(ref_derivative, result.derivative)

@@ -255,7 +255,9 @@ class _Budget:
     def prediction(self, method: str, n: int, f_seconds: float, prior_slope: float) -> float | None:
         """Seconds expected at ``n``: the last ratio to f, grown by the larger of the prior and observed slope."""
         if method not in self.last:
-            return None
+            # no measurement yet: a lower bound, as if the method cost one f at n = 1 and grew from
+            # there with its expected slope (forward mode at n = 1e5 is >= 1e5 calls of f)
+            return predict(1, 1.0, n, prior_slope) * f_seconds
         n0, ratio0 = self.last[method]
         slope = prior_slope
         if method in self.prev:
@@ -293,6 +295,8 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
         return None, None, None, None, f"unsupported: {exc}"
     except DiffcompareError as exc:  # e.g. a finite-difference step leaving the function's domain
         return None, None, None, None, f"failed: {exc}"
+    except MemoryError:
+        return None, None, None, None, "failed: out of memory at this size"
     derivative, evaluations = timing.result
     return timing, derivative, evaluations, None, "ok"
 

@@ -60,6 +60,7 @@ class Derivatives:
     max_order: int
     reference: dict[int, Any]  # order -> 50-digit mpf (or object array: gradient / Hessian)
     entries: list[Entry] = field(default_factory=list)
+    note: str | None = None  # why fewer orders than asked were computed, if so
 
     def at(self, order: int) -> list[Entry]:
         """The entries of one order, in backend order."""
@@ -141,12 +142,15 @@ def derivatives(
     differentiators = {b: registry.get(b, **(finite_options or {}) if b == "finite" else {}) for b in backends}
     out = Derivatives(name, names, tuple(args), value, order, {})
     for k in range(1, order + 1):
-        if several:
-            kind = "gradient" if k == 1 else "hessian"
-            _, ref = reference(f, args, kind=kind)
-        else:
-            kind = "derivative"
-            _, ref = reference(f, args[0], kind="derivative", order=k)
+        kind = ("gradient" if k == 1 else "hessian") if several else "derivative"
+        try:
+            _, ref = reference(f, args, kind=kind) if several else reference(f, args[0], kind=kind, order=k)
+        except DomainError as exc:
+            if k == 1:
+                raise  # no first derivative here: bad input
+            out.max_order = k - 1  # e.g. abs at 0: f' = sign exists, f'' is a Dirac delta
+            out.note = f"order {k} and above not computed: {exc}"
+            break
         out.reference[k] = ref
         for b, d in differentiators.items():
             entry = Entry(b, k, kind)

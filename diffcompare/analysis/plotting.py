@@ -29,7 +29,10 @@ from diffcompare.errors import DiffcompareError
 __all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field", "parse_range"]
 
 MAX_ORDER = 10
-MAX_POINTS = 100_000  # one vector pass per order: 1e5 samples take milliseconds, 1e7 would take memory
+MAX_POINTS = 100_000  # samples; 1e7 would take memory
+# Nested AD costs ~2^order vector passes per order, and each order is computed from scratch: the
+# work grows like points * 2^order (1e5 points at order 10 took 88 s). Refused past this budget.
+MAX_WORK = 2_000_000
 MAX_GRID = 400  # per axis: 400 x 400 = 160 000 grid points
 # an elementwise f has J v = f'(x) * v; anything else differs by far more than rounding (relative 1e-9)
 _ELEMENTWISE_RTOL = 1e-9
@@ -85,6 +88,9 @@ def _check(order: int, points: int, limit: int) -> None:
         raise DiffcompareError(f"--order must be a whole number from 1 to {MAX_ORDER}, not {order!r}")
     if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= limit:
         raise DiffcompareError(f"--points must be a whole number from 2 to {limit}, not {points!r}")
+    if points * 2**order > MAX_WORK:
+        raise DiffcompareError(f"--points {points} at --order {order} is too much work (points x 2^order > "
+                               f"{MAX_WORK:,}); use at most {MAX_WORK // 2**order} points at this order")
 
 
 def _finite(values: Any, shape: tuple[int, ...]) -> np.ndarray:

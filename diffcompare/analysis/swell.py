@@ -30,6 +30,8 @@ out, and the same measurement is not attempted for larger n (it only gets slower
 
 from __future__ import annotations
 
+import math
+
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -407,8 +409,8 @@ def check_arguments(n: int, timeout: float) -> None:
     if n > MAX_N:
         raise DiffcompareError(f"n = {n} is absurdly large (at most {MAX_N}): the tree sizes already "
                                "have ~0.6 n digits and sympy times out from n ~ 12")
-    if not timeout > 0:
-        raise DiffcompareError(f"--timeout must be positive seconds, not {timeout!r}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise DiffcompareError(f"--timeout must be a positive, finite number of seconds, not {timeout!r}")
 
 
 def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,

@@ -320,7 +320,11 @@ class FiniteDifferences:
             return default_step(scheme, xi, order)
         if scheme == "complex" and order == 1:
             return self.step
-        return exact_step(xi, self.step) or self.step
+        h = exact_step(xi, self.step)
+        if h == 0.0 or h**order == 0.0:  # x + h == x, or h^order underflows: the quotient is 0/0
+            raise DiffcompareError(f"the step {self.step:g} is too small at x={xi:g} for order {order} "
+                                   "(x + h rounds to x, or h^order underflows); use a larger --step")
+        return h
 
     # -- one coordinate at a time --------------------------------------------------------------
 

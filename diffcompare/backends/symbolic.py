@@ -561,7 +561,8 @@ def reference(f: Function, x: Any, kind: str = "gradient", order: int = 1, digit
             with mpmath.workdps(digits):
                 r = mpmath.mpf(v._mpf_) if hasattr(v, "_mpf_") else mpmath.mpf(str(v))
         except (ZeroDivisionError, ValueError, TypeError) as exc:  # a pole of the derivative: 1/sqrt(0)
-            raise DomainError(f"the exact derivative is not finite at {point_text(args)} ({type(exc).__name__})") from None
+            why = str(exc) or type(exc).__name__
+            raise DomainError(f"the exact derivative is not finite at {point_text(args)} ({why})") from None
         if not mpmath.isfinite(r):
             raise DomainError(f"the exact derivative is not finite at {point_text(args)}")
         return r

@@ -26,6 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # typer vendors click in recent versions: find its exception base through a public class
     click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
+    import warnings
+
+    # numpy's RuntimeWarnings (0/0 in a rule at a kink, a step leaving the domain) are not for the
+    # terminal: every table already shows a non-finite result as nan, in red
+    warnings.simplefilter("ignore", RuntimeWarning)
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args[1:]:  # accepted after the command too, not only before it
         args = ["--debug"] + [a for a in args if a != "--debug"]

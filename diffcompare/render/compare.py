@@ -52,7 +52,7 @@ def table(c: Comparison) -> Any:
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, f"[dim]unsupported: {row.unsupported}[/dim]", "—", "—", "—", "—")
+            t.add_row(row.backend, f"[dim]{row.unsupported}[/dim]", "—", "—", "—", "—")
             continue
         style = _error_style(row.rel_error, row.abs_error)
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")

@@ -49,7 +49,8 @@ def table(d: Derivatives) -> Any:
 
     point = ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(d.variables, d.point))
     t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
-              caption="digits: correct significant digits against sympy evaluated at 50 digits (16 = all of float64)")
+              caption="digits: correct significant digits against sympy evaluated at 50 digits (16 = all of float64)"
+              + (f"\n{d.note}" if d.note else ""))
     t.add_column("order", justify="right")
     t.add_column("backend")
     t.add_column("value", justify="right", overflow="fold")  # fold vectors rather than cut digits
