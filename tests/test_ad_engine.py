@@ -98,7 +98,8 @@ def test_a_million_operation_tape_needs_no_recursion():
             x = x + 1e-6 * x
         return x
 
-    # (1 + 1e-6)^(1e6) to float rounding: the derivative equals the value / x
+    # d/dx of (1 + 1e-6)^(1e6) x is the value / x. Each of the 1e6 steps rounds once in the
+    # primal and once in the adjoint, so the two drift apart by at most ~1e6 * eps ~ 2e-10 relative
     value, g = ad.value_and_grad(deep)(1.0)
     assert g == pytest.approx(value, rel=1e-9)
 
