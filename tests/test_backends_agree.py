@@ -89,7 +89,10 @@ def test_central_differences_agree_with_the_symbolic_derivative(text, a):
     # derivatives. 1e-6 relative leaves room for third derivatives up to ~1e4 times larger;
     # points near a singularity of the random expression (|f'''| huge) are skipped by bounding
     # the reference third derivative.
-    _, third = reference(f, a, kind="derivative", order=3)
+    try:  # sympy cannot always evaluate a third derivative (abs(sqrt(x)): Derivative of sign)
+        _, third = reference(f, a, kind="derivative", order=3)
+    except DomainError:
+        assume(False)
     assume(abs(float(third)) < 1e3 * (1 + abs(ref)))
     scale = max(abs(ref), 1e-3 * (1 + abs(float(value))))
     assert abs(got.derivative - ref) <= 1e-6 * scale, text
