@@ -4,7 +4,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from diffcompare.backends.finite import FiniteDifferences, default_step
@@ -140,7 +140,10 @@ def compositions(draw):
 @given(compositions())
 def test_central_differences_agree_with_the_symbolic_derivative(case):
     f, x = case
-    exact = Symbolic().derivative(f, x).derivative
+    try:  # exp of exp of ... can overflow at the drawn point: nothing to compare there
+        exact = Symbolic().derivative(f, x).derivative
+    except DomainError:
+        assume(False)
     approx = FiniteDifferences("central").derivative(f, x).derivative
     # central differences: truncation h^2/6 |f'''(x)| plus rounding ~ eps |f| / h (two rounded values
     # divided by 2h), with the backend's h = eps^(1/3) max(|x|, 1). The bound uses the exact third
