@@ -1,10 +1,10 @@
-"""The scalar fast path of reverse mode: operators on traced Python floats.
+"""The scalar fast path of reverse and forward mode: operators on traced Python floats.
 
 Python-level overhead per operation is what makes AD slow on scalar code (the logistic map,
 a sum of sines). For a reverse-mode value holding a Python float, the common operators compute
 the result and its local partial derivatives directly with float arithmetic and record one tape
-row; the backward pass then needs one multiply-add per edge (``RNode.local``). Anything else —
-arrays, nested traces, forward mode, a value outside the fast path's domain (x/0, a negative
+row; the backward pass then needs one multiply-add per edge (``RNode.local``); a dual number pushes
+its tangent through the same partials. Anything else — arrays, nested traces, a value outside the fast path's domain (x/0, a negative
 base to a fractional power) — falls through to the primitive's general rule, so results are
 identical either way: the tests run the same functions through both paths.
 """
@@ -203,3 +203,76 @@ def _install() -> None:
 
 
 _install()
+
+
+# ---- forward mode: the same local partials, pushed forward ---------------------------------------
+def _install_forward() -> None:
+    """Dual numbers holding Python floats take the same shortcut: tangent = sum of t_i * d/da_i."""
+    from diffcompare.ad.core import FNode
+
+    def general(prim: P.Primitive, self: FNode, other: Any, args: tuple[Any, Any]) -> Any:
+        if other.__class__ is FNode:
+            if other.trace is self.trace:
+                return self.process(prim, args, _NO_KW)
+        elif not isinstance(other, Box):
+            return self.process(prim, args, _NO_KW)
+        return prim(*args)
+
+    def binary(prim: P.Primitive, fast: Callable[[float, float], Any], reflected: bool = False) -> Any:
+        def method(self: FNode, other: Any) -> Any:
+            a = self.value
+            if a.__class__ is _FLOAT:
+                oc = other.__class__
+                if oc is _FLOAT or oc is _INT:
+                    r = fast(other, a) if reflected else fast(a, other)
+                    if r is not None:
+                        return FNode(r[0], self.tangent * (r[2] if reflected else r[1]), self.trace)
+                elif oc is FNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+                    r = fast(a, other.value)
+                    if r is not None:
+                        return FNode(r[0], self.tangent * r[1] + other.tangent * r[2], self.trace)
+            return general(prim, self, other, (other, self) if reflected else (self, other))
+
+        return method
+
+    def add(a: float, b: float) -> tuple[float, float, float]:
+        return a + b, 1.0, 1.0
+
+    def sub(a: float, b: float) -> tuple[float, float, float]:
+        return a - b, 1.0, -1.0
+
+    def mul(a: float, b: float) -> tuple[float, float, float]:
+        return a * b, b, a
+
+    F = FNode
+    for name, prim, fast in (("add", P.add, add), ("sub", P.sub, sub), ("mul", P.mul, mul),
+                             ("truediv", P.div, _div), ("pow", P.pow_, _pow)):
+        setattr(F, f"__{name}__", binary(prim, fast))
+        setattr(F, f"__r{name}__", binary(prim, fast, reflected=True))
+
+    def neg(self: FNode) -> Any:
+        a = self.value
+        if a.__class__ is _FLOAT:
+            return FNode(-a, -self.tangent, self.trace)
+        return P.neg(self)
+
+    F.__neg__ = neg
+    general_ufunc = P.dispatch_ufunc
+
+    def array_ufunc(self: FNode, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        entry = _UNARY.get(ufunc)
+        if entry is not None and len(inputs) == 1 and not kwargs and method == "__call__":
+            a = self.value
+            if a.__class__ is _FLOAT:
+                try:
+                    y, d = entry[1](a)
+                except (ValueError, OverflowError, ZeroDivisionError):
+                    pass
+                else:
+                    return FNode(y, self.tangent * d, self.trace)
+        return general_ufunc(ufunc, method, inputs, kwargs)
+
+    F.__array_ufunc__ = array_ufunc
+
+
+_install_forward()
