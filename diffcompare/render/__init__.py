@@ -36,6 +36,20 @@ def fmt(x: Any, digits: int = 6) -> str:
     return "[" + ", ".join(fmt(row, digits) for row in arr) + "]"
 
 
+def point(names: Any, values: Any) -> str:
+    """A point for a title: ``x1=3, x2=-4`` (10 significant digits)."""
+    return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(names, values))
+
+
+def digits50(x: Any) -> Any:
+    """An exact reference as 50-digit strings (nested lists for arrays), so JSON loses nothing."""
+    import mpmath
+
+    if isinstance(x, (list, tuple)) or hasattr(x, "shape"):
+        return [digits50(v) for v in list(x)]
+    return mpmath.nstr(x, 50) if type(x).__module__.startswith("mpmath") else x
+
+
 def _is_mp(x: Any) -> bool:
     return type(x).__module__.startswith("mpmath") or (
         isinstance(x, np.ndarray) and x.dtype == object)

@@ -6,6 +6,8 @@ from typing import Any
 
 from diffcompare.analysis.compare import Comparison
 from diffcompare.render import fmt
+from diffcompare.render import digits50
+from diffcompare.render import point as render_point
 
 # below this relative error a derivative is as good as float64 can be (a few ulps), above 1e-6
 # it has lost more than half its digits
@@ -39,7 +41,7 @@ def _cost(result: Any) -> str:
 def table(c: Comparison) -> Any:
     from rich.table import Table
 
-    point = ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(c.variables, c.point))
+    point = render_point(c.variables, c.point)
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
         f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (sympy + mpmath, 50 digits): "
         f"{fmt(c.reference_derivative, 17)}\nerrors: green <= 1e-12 relative, yellow <= 1e-6, red above"))
@@ -81,15 +83,6 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "point": dict(zip(c.variables, c.point)),
         "kind": c.kind,
         "reference": {"value": c.reference_value, "derivative": c.reference_derivative,
-                      "derivative_digits": _digits(c.reference_derivative)},
+                      "derivative_digits": digits50(c.reference_derivative)},
         "results": results,
     }
-
-
-def _digits(x: Any) -> Any:
-    """The reference as 50-digit strings, so that nothing is lost in JSON."""
-    import mpmath
-    import numpy as np
-
-    arr = np.asarray(x, dtype=object)
-    return mpmath.nstr(arr.item(), 50) if arr.ndim == 0 else [mpmath.nstr(v, 50) for v in arr.ravel()]

@@ -6,6 +6,7 @@ from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
 from diffcompare.render import fmt
+from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
 _GOOD_DIGITS, _BAD_DIGITS = 12.0, 6.0
@@ -47,7 +48,7 @@ def _heading(kind: str, k: int) -> str:
 def table(d: Derivatives) -> Any:
     from rich.table import Table
 
-    point = ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(d.variables, d.point))
+    point = render_point(d.variables, d.point)
     t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
               caption="digits: correct significant digits against sympy evaluated at 50 digits (16 = all of float64)"
               + (f"\n{d.note}" if d.note else ""))

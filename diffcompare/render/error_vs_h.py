@@ -9,6 +9,8 @@ from typing import Any
 
 from diffcompare.analysis.error_vs_h import ErrorVsH, SchemeCurve
 from diffcompare.render import fmt
+from diffcompare.render import digits50
+from diffcompare.render import point as render_point
 
 # an error of exactly 0 cannot sit on a log axis: it is drawn here (below any float64 rounding error)
 ZERO_FLOOR = 1e-18
@@ -39,7 +41,7 @@ def _signed(measured: float | None) -> str:
 
 
 def _point(r: ErrorVsH) -> str:
-    return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(r.variables, r.point))
+    return render_point(r.variables, r.point)
 
 
 def table(r: ErrorVsH) -> Any:
@@ -158,7 +160,7 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         "measure": r.measure,
         "value": r.value,
         "reference": r.reference,
-        "reference_digits": _digits(r.reference),
+        "reference_digits": digits50(r.reference),
         "h": r.h,
         "best_scheme": _best_scheme(r),
         "schemes": schemes,
@@ -176,13 +178,6 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         },
     }
 
-
-def _digits(x: Any) -> Any:
-    import mpmath
-
-    if isinstance(x, (list, tuple)) or hasattr(x, "shape"):
-        return [_digits(v) for v in list(x)]
-    return mpmath.nstr(x, 50) if type(x).__module__.startswith("mpmath") else x
 
 
 def to_csv(r: ErrorVsH) -> str:
