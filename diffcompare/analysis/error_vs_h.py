@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
-from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference
+from diffcompare.backends.finite import _ACCURACY, EPS, RICHARDSON_LEVELS, SCHEMES, _tableau, difference
 from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
@@ -54,8 +54,7 @@ __all__ = [
 ]
 
 #: Order of the truncation error of each scheme (Richardson: central differences at h, h/2, h/4, h/8).
-ACCURACY = {"forward": 1, "backward": 1, "central": 2, "five-point": 4, "complex": 2,
-            "richardson": 2 * RICHARDSON_LEVELS}
+ACCURACY = {**_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
 #: Calls of f per step and per coordinate (difference() evaluates f(x) again for forward/backward).
 CALLS = {"forward": 2, "backward": 2, "central": 2, "five-point": 4, "complex": 1,
          "richardson": 2 * RICHARDSON_LEVELS}
@@ -269,13 +268,9 @@ def richardson_raw(g: Callable[[float], float], x: float, h: float) -> float:
     hide the round-off arm in the default example: at ``x = pi/3``, ``cos x = 1/2`` makes
     ``sin(x + h) - sin(x - h)`` exact for every representable ``h``, a coincidence, not a property.)
     """
-    row: list[float] = []
-    for i in range(RICHARDSON_LEVELS):
-        new = [difference(g, x, h / 2**i, "central")]
-        for j in range(1, i + 1):
-            new.append(new[j - 1] + (new[j - 1] - row[j - 1]) / (4.0**j - 1.0))
-        row = new
-    return row[-1]
+    steps = [h / 2**i for i in range(RICHARDSON_LEVELS)]
+    best, _ = _tableau([difference(g, x, s, "central") for s in steps], steps)
+    return float(best)
 
 
 def _estimate(partials, h: float, scheme: str) -> tuple[np.ndarray | None, str | None]:
