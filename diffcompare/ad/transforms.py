@@ -71,6 +71,10 @@ class Recording:
         self.value = out.value if self._traced(out) else out
         self.grads: list[Any] | None = None
 
+    def __repr__(self) -> str:
+        return (f"<Recording: {len(self.inputs)} input(s), {self.operations} operations, "
+                f"output {raw(self.value)!r}>")
+
     def _traced(self, y: Any) -> bool:
         return isinstance(y, RNode) and y.trace is self.trace
 
