@@ -248,12 +248,16 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums)
-        out_shape = shape_of(raw(rec.value))
-        rows = [rec.pullback(e)[0] for e in _basis(raw(rec.value) if out_shape else 0.0)]
-        return _stack_results(rows, out_shape, shape_of(raw(rec.inputs[0].value)), "out")
+        return _jacrev_from(Recording(f, args, argnums))
 
     return jac
+
+
+def _jacrev_from(rec: Recording) -> Any:
+    """The Jacobian from one recording: one pullback per output element."""
+    out_shape = shape_of(raw(rec.value))
+    rows = [rec.pullback(e)[0] for e in _basis(raw(rec.value) if out_shape else 0.0)]
+    return _stack_results(rows, out_shape, shape_of(raw(rec.inputs[0].value)), "out")
 
 
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -263,10 +267,11 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        n_in = np.size(raw(_as_input(args[argnums])))
         rec = Recording(f, args, argnums)
-        n_out = np.size(raw(rec.value))
-        return (jacfwd if n_in < n_out else jacrev)(f, argnums)(*args)
+        n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
+        if n_in < n_out:
+            return jacfwd(f, argnums)(*args)
+        return _jacrev_from(rec)  # the recording is already made: one pullback per output
 
     return jac
 

@@ -74,10 +74,7 @@ class ReverseAD:
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
         rec = T.Recording(g, (x0,), 0)
-        out_shape = np.shape(raw(rec.value))
-        basis = T._basis(raw(rec.value)) if out_shape else [1.0]
-        rows = [rec.pullback(e)[0] for e in basis]
-        jac = T._stack_results(rows, out_shape, np.shape(x0), "out")
+        jac = T._jacrev_from(rec)
         return Result(self.name, _as_float_array(rec.value), _as_float_array(jac), time.perf_counter() - t0,
                       tape_ops=rec.operations)
 
