@@ -43,6 +43,22 @@ def _compile_or_skip(text, variables):
         assume(False)
 
 
+def _on_a_kink(f, x, h=1e-6):
+    """One-sided differences that disagree (abs(x1 - x2) at x1 = x2): the derivative does not exist
+    there and the backends follow different conventions (sympy sign(0) = 0, AD +1 as JAX); the
+    conventions have their own tests in test_primitives."""
+    x = np.array(x, dtype=float)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h
+        with np.errstate(all="ignore"):
+            right = (f(*(x + e)) - f(*x)) / h
+            left = (f(*x) - f(*(x - e))) / h
+        if not np.isfinite(right - left) or abs(right - left) > 1e-3 * (1 + abs(right) + abs(left)):
+            return True
+    return False
+
+
 def _reference_or_skip(f, x):
     try:
         return reference(f, x, kind="gradient")
@@ -60,6 +76,7 @@ def test_reverse_and_forward_ad_equal_the_symbolic_derivative(text, a, b):
         assume(False)
     value, ref = _reference_or_skip(f, x)
     assume(all(math.isfinite(float(r)) and abs(float(r)) < 1e8 for r in ref))
+    assume(not _on_a_kink(f, x))
     # Float64 AD is the exact derivative of the rounded program: each of the <= ~30 operations
     # adds a relative rounding of eps = 2.2e-16 to a term of the derivative, so the error is
     # bounded by ~30 * eps * (sum of |terms|). The terms are bounded by the derivative's
