@@ -98,7 +98,7 @@ reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
 def _sigmoid_impl(x: Any) -> Any:
-    if x.__class__ is not float and isinstance(x, (int, np.floating, np.integer)):
+    if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
         if x >= 0:
@@ -107,7 +107,8 @@ def _sigmoid_impl(x: Any) -> Any:
         return z / (1.0 + z)
     x = np.asarray(x, dtype=float)
     z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    return out[()] if out.ndim == 0 else out  # a numpy scalar stays a numpy scalar
 
 
 sigmoid = Primitive("sigmoid", _sigmoid_impl)
