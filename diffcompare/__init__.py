@@ -32,6 +32,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "Unsupported",
-    "__version__", "backends", "check_grads", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "__version__", "backends", "check_grads", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian",
+    "jacrev", "jvp",
     "logsumexp", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
 ]

@@ -305,22 +305,13 @@ class FNode(Box):
         return FNode(ans, tangent, trace)
 
 
-def c_is_plain(x: Any) -> bool:
-    return x.__class__ is np.ndarray
+def is_basic_index(idx: Any) -> bool:
+    """Ints, slices, None and Ellipsis select each element at most once (no duplicates)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-def _result_dtype(a: Any, b: Any) -> Any:
-    return np.result_type(a, b)
-
-
-def _basic_index(idx: Any) -> bool:
-    from diffcompare.ad.primitives import _is_basic_index
-
-    return _is_basic_index(idx)
-
-
-_getitem: Any = None  # set by primitives: the getitem primitive, whose VJP is a scatter
-_scatter_source: Any = None
+_getitem: Any = None  # set by primitives: getitem, whose VJP scatters into a fresh array
 
 
 def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
@@ -368,18 +359,19 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
                     fresh = fresh or c2 is not c
                     c = c2
             elif prim is _getitem and parent.grad is not None and id(parent) in owned \
-                    and _basic_index(args[1]) and c_is_plain(g):
+                    and is_basic_index(args[1]) and g.__class__ is np.ndarray:
                 parent.grad[args[1]] += g  # scatter straight into the adjoint we own
                 continue
             else:
                 c = prim.vjp(g, node.value, i, *args, **kw)
-                fresh = prim is _scatter_source
+                fresh = prim is _getitem
             pg = parent.grad
             if pg is None:
                 parent.grad = c
                 if fresh and c.__class__ is np.ndarray:
                     owned.add(id(parent))
-            elif id(parent) in owned and c_is_plain(c) and pg.shape == shape_of(c) and pg.dtype == _result_dtype(pg, c):
+            elif (id(parent) in owned and c.__class__ is np.ndarray and pg.shape == c.shape
+                  and pg.dtype == np.result_type(pg, c)):
                 pg += c  # in place: no new array, no page faults on large inputs
             else:
                 parent.grad = pg + c

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad import core as _core
-from diffcompare.ad.core import MINUS_ONE, ONE, Box, Primitive, defpartials, defrules, shape_of, unbroadcast
+from diffcompare.ad.core import (
+    MINUS_ONE, ONE, Box, Primitive, defpartials, defrules, is_basic_index, shape_of, unbroadcast,
+)
 
 
 def raw(x: Any) -> Any:
@@ -205,15 +207,9 @@ broadcast_to = Primitive("broadcast_to", _broadcast_impl)
 getitem = Primitive("getitem", lambda x, idx: x[idx])
 
 
-def _is_basic_index(idx: Any) -> bool:
-    """Ints, slices, None and Ellipsis select each element at most once (no duplicates)."""
-    items = idx if isinstance(idx, tuple) else (idx,)
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
-
-
 def _scatter_impl(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
     out = np.zeros(shape, dtype=np.result_type(g, float))
-    if _is_basic_index(idx):
+    if is_basic_index(idx):
         out[idx] = g  # a view: each element at most once, so assignment is the sum
     else:
         np.add.at(out, idx, g)  # integer/boolean arrays may repeat an element: accumulate
@@ -522,11 +518,13 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.concatenate: lambda arrays, axis=0, **kw: concatenate(*arrays, axis=axis),
     np.stack: lambda arrays, axis=0, **kw: stack(*arrays, axis=axis),
     np.where: lambda c, x, y: where(raw(c), x, y),
-    np.broadcast_to: lambda a, shape, **kw: broadcast_to(a, tuple(np.atleast_1d(shape)) if np.ndim(shape) else (shape,)),
-    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(shape_of(raw(a)), dtype=bool), axis).shape),
-    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(shape_of(raw(a)), dtype=bool), axis).shape),
+    np.broadcast_to: lambda a, shape, **kw: broadcast_to(a, tuple(np.atleast_1d(shape))),
+    # squeeze and expand_dims are reshapes; numpy works out the new shape on an empty stand-in
+    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(shape_of(raw(a)), bool), axis).shape),
+    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(shape_of(raw(a)), bool), axis).shape),
     np.linalg.norm: _norm,
-    np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)), np.size: lambda a, axis=None: np.size(raw(a), axis),
+    np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)),
+    np.size: lambda a, axis=None: np.size(raw(a), axis),
     np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
     np.ones_like: lambda a, *args, **kw: np.ones_like(raw(a), *args, **kw),
     np.sign: _nondiff(np.sign), np.argmax: _nondiff(np.argmax), np.argmin: _nondiff(np.argmin),
@@ -588,8 +586,8 @@ def _install_operators() -> None:
 
 _install_operators()
 _core._getitem = getitem  # the backward pass scatters getitem's adjoint in place when it can
-_core._scatter_source = getitem  # getitem's VJP (a scatter into zeros) returns a fresh array
 Box.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kw: dispatch_ufunc(ufunc, method, inputs, kw)
 Box.__array_function__ = lambda self, func, types, args, kwargs: dispatch_function(func, args, kwargs)
 
-from diffcompare.ad import scalar as _scalar  # noqa: F401  (the scalar fast path of reverse mode)
+# the scalar fast path overrides some of the methods above, so it is installed last
+from diffcompare.ad import scalar as _scalar  # noqa: E402, F401

@@ -4,9 +4,9 @@ Python-level overhead per operation is what makes AD slow on scalar code (the lo
 a sum of sines). For a reverse-mode value holding a Python float, the common operators compute
 the result and its local partial derivatives directly with float arithmetic and record one tape
 row; the backward pass then needs one multiply-add per edge (``RNode.local``); a dual number pushes
-its tangent through the same partials. Anything else — arrays, nested traces, a value outside the fast path's domain (x/0, a negative
-base to a fractional power) — falls through to the primitive's general rule, so results are
-identical either way: the tests run the same functions through both paths.
+its tangent through the same partials. Anything else (arrays, nested traces, a value outside the
+fast path's domain: x/0, a negative base to a fractional power) falls through to the primitive's
+general rule, so results are the same either way: the tests run the same functions through both.
 """
 
 from __future__ import annotations

@@ -372,7 +372,8 @@ def _number(expr: Any, subs: dict[Any, Any], digits: int, args: Sequence[Any]) -
     if not v.is_number:
         v = sp.sympify(expr).xreplace(subs).evalf(digits)
     re, im = v.as_real_imag()
-    if v.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or not re.is_finite or (im != 0 and abs(im) > 10 ** (-digits) * max(1, abs(re))):
+    infinite = v.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or not re.is_finite
+    if infinite or (im != 0 and abs(im) > 10 ** (-digits) * max(1, abs(re))):
         raise DomainError(f"the derivative is not a finite real number at {point_text(args)}: {v}")
     return re
 

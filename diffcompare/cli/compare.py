@@ -13,9 +13,11 @@ def compare(
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("finite,symbolic,reverse,forward", "--backends",
-                                 help="Comma-separated backends: finite, symbolic, reverse, forward (and any registered)."),
+                                 help="Comma-separated backends: finite, symbolic, reverse, forward "
+                                 "(and any registered)."),
     scheme: str = typer.Option("central", "--scheme",
-                               help="Finite-difference scheme: forward, backward, central, five-point, complex, richardson."),
+                               help="Finite-difference scheme: forward, backward, central, five-point, "
+                               "complex, richardson."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

@@ -25,8 +25,10 @@ def error_vs_h(
     schemes: str = typer.Option("forward,backward,central,five-point,complex,richardson", "--schemes",
                                 help="Comma-separated schemes to draw."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Only the table, no terminal plot."),
-    plot: str | None = typer.Option(None, "--plot", help="Also save a log-log figure (.png/.svg/.pdf, needs matplotlib)."),
-    as_csv: bool = typer.Option(False, "--csv", help="Print the curves as CSV (scheme,h,derivative,abs_error,rel_error)."),
+    plot: str | None = typer.Option(None, "--plot",
+                                    help="Also save a log-log figure (.png/.svg/.pdf, needs matplotlib)."),
+    as_csv: bool = typer.Option(False, "--csv",
+                                help="Print the curves as CSV (scheme,h,derivative,abs_error,rel_error)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Error of every finite-difference scheme against the step h: the V of truncation and round-off.
