@@ -86,6 +86,18 @@ def _unary(ufunc: Any, prim: P.Primitive, fast: Callable[[float], tuple[float, f
     _UNARY[ufunc] = (prim, fast)
 
 
+def _unary_fast(value: Any, ufunc: Any, method: str, inputs: Any, kwargs: Any) -> tuple[Any, float, float] | None:
+    """(primitive, f(a), f'(a)) for ``np.sin(x)`` and friends on a float value; None otherwise."""
+    entry = _UNARY.get(ufunc)
+    if entry is None or value.__class__ is not _FLOAT or len(inputs) != 1 or kwargs or method != "__call__":
+        return None
+    try:
+        y, d = entry[1](value)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None  # outside the domain: numpy's nan/inf through the general path
+    return entry[0], y, d
+
+
 def _install() -> None:
     import numpy as np
 
@@ -187,17 +199,11 @@ def _install() -> None:
     general = P.dispatch_ufunc
 
     def array_ufunc(self: RNode, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        entry = _UNARY.get(ufunc)
-        if entry is not None and len(inputs) == 1 and not kwargs and method == "__call__":
-            a = self.value
-            if a.__class__ is _FLOAT:
-                try:
-                    y, d = entry[1](a)
-                except (ValueError, OverflowError, ZeroDivisionError):
-                    pass  # outside the domain: numpy's nan/inf through the general path
-                else:
-                    return RNode(y, self.trace, entry[0], (self,), (0,), (a,), None, (d,))
-        return general(ufunc, method, inputs, kwargs)
+        fast = _unary_fast(self.value, ufunc, method, inputs, kwargs)
+        if fast is None:
+            return general(ufunc, method, inputs, kwargs)
+        prim, y, d = fast
+        return RNode(y, self.trace, prim, (self,), (0,), (self.value,), None, (d,))
 
     R.__array_ufunc__ = array_ufunc
 
@@ -260,17 +266,10 @@ def _install_forward() -> None:
     general_ufunc = P.dispatch_ufunc
 
     def array_ufunc(self: FNode, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        entry = _UNARY.get(ufunc)
-        if entry is not None and len(inputs) == 1 and not kwargs and method == "__call__":
-            a = self.value
-            if a.__class__ is _FLOAT:
-                try:
-                    y, d = entry[1](a)
-                except (ValueError, OverflowError, ZeroDivisionError):
-                    pass
-                else:
-                    return FNode(y, self.tangent * d, self.trace)
-        return general_ufunc(ufunc, method, inputs, kwargs)
+        fast = _unary_fast(self.value, ufunc, method, inputs, kwargs)
+        if fast is None:
+            return general_ufunc(ufunc, method, inputs, kwargs)
+        return FNode(fast[1], self.tangent * fast[2], self.trace)
 
     F.__array_ufunc__ = array_ufunc
 
