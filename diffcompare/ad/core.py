@@ -208,10 +208,12 @@ class Trace:
 
     def __enter__(self) -> Trace:
         _depth[0] += 1
+        _gc_pause.__enter__()  # no cyclic collections while the tape grows
         return self
 
     def __exit__(self, *exc: object) -> None:
         _depth[0] -= 1
+        _gc_pause.__exit__()
 
 
 class RNode(Box):
