@@ -291,20 +291,52 @@ class FNode(Box):
             vals.append(a)
             tangents.append(None)
         ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
-        partials = prim.partials
-        if partials is not None:
-            tangent = None
-            for i, t in enumerate(tangents):
-                if t is not None:
-                    term = t * partials[i](ans, *vals, **kw)
-                    tangent = term if tangent is None else tangent + term
-            if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
-                from diffcompare.ad.primitives import broadcast_to
-
-                tangent = broadcast_to(tangent, np.shape(ans))
-        else:
-            tangent = prim.jvp(tangents, ans, *vals, **kw)
+        tangent = push_forward(prim, ans, vals, tangents, kw)
         return FNode(ans, tangent, trace)
+
+
+def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Sequence[Any],
+                 kw: dict[str, Any]) -> Any:
+    """The tangent of ``ans = prim(*args)`` given the arguments' tangents (None: not differentiated).
+
+    Forward mode's one rule, used by :class:`FNode` and by the evaluation-trace tables.
+    """
+    partials = prim.partials
+    if partials is None:
+        return prim.jvp(tangents, ans, *args, **kw)
+    tangent = None
+    for i, t in enumerate(tangents):
+        if t is not None:
+            term = t * partials[i](ans, *args, **kw)
+            tangent = term if tangent is None else tangent + term
+    if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
+        from diffcompare.ad.primitives import broadcast_to
+
+        tangent = broadcast_to(tangent, np.shape(ans))
+    return tangent
+
+
+def pull_back(node: RNode, i: int, g: Any) -> tuple[Any, Any, bool]:
+    """The contribution of ``node``'s adjoint ``g`` to its argument ``i``: (term, local partial, fresh).
+
+    Reverse mode's one rule for an edge, used by :func:`backward` and by the evaluation-trace
+    tables. The partial is None for a primitive with a written-out VJP; ``fresh`` says the term is
+    a new array nobody else holds (so the backward pass may update it in place).
+    """
+    prim, args, kw = node.prim, node.args, node.kw or {}
+    partials = prim.partials
+    if partials is None:
+        return prim.vjp(g, node.value, i, *args, **kw), None, prim is _getitem
+    d = partials[i](node.value, *args, **kw)
+    if d is ONE:
+        c, fresh = g, False
+    else:
+        c, fresh = (-g if d is MINUS_ONE else g * d), True
+    if c.__class__ is not float:
+        c2 = unbroadcast(c, args[i])
+        fresh = fresh or c2 is not c
+        c = c2
+    return c, d, fresh
 
 
 def is_basic_index(idx: Any) -> bool:
@@ -345,28 +377,12 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
                 parent.grad = c if pg is None else pg + c
             continue
         args = node.args
-        kw = node.kw or {}
-        partials = prim.partials
         for parent, i in zip(node.parents, node.argnums):
-            fresh = False  # is c a new array nobody else holds? then it may be updated in place
-            if partials is not None:
-                d = partials[i](node.value, *args, **kw)
-                if d is ONE:
-                    c = g
-                else:
-                    c = -g if d is MINUS_ONE else g * d
-                    fresh = True
-                if c.__class__ is not float:
-                    c2 = unbroadcast(c, args[i])
-                    fresh = fresh or c2 is not c
-                    c = c2
-            elif prim is _getitem and parent.grad is not None and id(parent) in owned \
+            if prim is _getitem and parent.grad is not None and id(parent) in owned \
                     and is_basic_index(args[1]) and g.__class__ is np.ndarray:
                 parent.grad[args[1]] += g  # scatter straight into the adjoint we own
                 continue
-            else:
-                c = prim.vjp(g, node.value, i, *args, **kw)
-                fresh = prim is _getitem
+            c, _, fresh = pull_back(node, i, g)
             pg = parent.grad
             if pg is None:
                 parent.grad = c

@@ -193,8 +193,8 @@ def local_partial(node: Any, k: int) -> Any | None:
 
 
 def _forward_tangents(tape: Sequence[Any], seeds: dict[int, Any]) -> dict[int, Any]:
-    """Tangents of every tape node: the seeds on inputs, then each primitive's JVP rule."""
-    from diffcompare.ad.primitives import broadcast_to
+    """Tangents of every tape node: the seeds on inputs, then forward mode's own rule per node."""
+    from diffcompare.ad.core import push_forward
 
     tangents: dict[int, Any] = {}
     for node in tape:
@@ -204,20 +204,8 @@ def _forward_tangents(tape: Sequence[Any], seeds: dict[int, Any]) -> dict[int, A
         per_arg: list[Any] = [None] * len(node.args)
         for parent, k in zip(node.parents, node.argnums):
             per_arg[k] = tangents[id(parent)]
-        kw = node.kw or {}
-        if node.prim.partials is not None:
-            t = None
-            for k, tk in enumerate(per_arg):
-                if tk is not None:
-                    term = tk * node.prim.partials[k](node.value, *node.args, **kw)
-                    t = term if t is None else t + term
-            if t is None:
-                t = _zeros_like(node.value)
-            elif np.shape(t) != np.shape(node.value):
-                t = broadcast_to(t, np.shape(node.value))
-        else:
-            t = node.prim.jvp(per_arg, node.value, *node.args, **kw)
-        tangents[id(node)] = t
+        t = push_forward(node.prim, node.value, node.args, per_arg, node.kw or {})
+        tangents[id(node)] = _zeros_like(node.value) if t is None else t
     return tangents
 
 
@@ -225,10 +213,11 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
                       ) -> tuple[dict[int, Any], dict[int, list[tuple[Any, int, Any, Any]]]]:
     """Adjoints of every tape node and, per node, its contributions (consumer, k, partial, term).
 
-    The same walk as ``diffcompare.ad.core.backward`` (reverse creation order), but it keeps
-    every term instead of only their sum, and it leaves the nodes' own ``grad`` alone.
+    The walk of ``diffcompare.ad.core.backward`` (reverse creation order, the engine's own
+    ``pull_back`` rule per edge), but it keeps every term instead of only their sum, and it leaves
+    the nodes' own ``grad`` alone.
     """
-    from diffcompare.ad.core import unbroadcast
+    from diffcompare.ad.core import pull_back
 
     adjoints: dict[int, Any] = {id(output): seed}
     contributions: dict[int, list[tuple[Any, int, Any, Any]]] = {}
@@ -236,15 +225,8 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
         g = adjoints.get(id(node))
         if g is None or node.prim is None:
             continue
-        kw = node.kw or {}
         for parent, k in zip(node.parents, node.argnums):
-            partial = local_partial(node, k)
-            if partial is not None:
-                term = g * partial
-                if np.shape(term) != np.shape(node.args[k]):
-                    term = unbroadcast(term, node.args[k])
-            else:
-                term = node.prim.vjp(g, node.value, k, *node.args, **kw)
+            term, partial, _ = pull_back(node, k, g)
             contributions.setdefault(id(parent), []).append((node, k, partial, term))
             prev = adjoints.get(id(parent))
             adjoints[id(parent)] = term if prev is None else prev + term
