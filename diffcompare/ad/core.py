@@ -20,6 +20,7 @@ reverse, ...).
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -316,12 +317,13 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
     return tangent
 
 
-def pull_back(node: RNode, i: int, g: Any) -> tuple[Any, Any, bool]:
+def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:
     """The contribution of ``node``'s adjoint ``g`` to its argument ``i``: (term, local partial, fresh).
 
     Reverse mode's one rule for an edge, used by :func:`backward` and by the evaluation-trace
-    tables. The partial is None for a primitive with a written-out VJP; ``fresh`` says the term is
-    a new array nobody else holds (so the backward pass may update it in place).
+    tables. The partial is None for a primitive with a written-out VJP (and, unless
+    ``keep_partial``, where the term was computed in the partial's own buffer); ``fresh`` says the
+    term is a new array nobody else holds (so the backward pass may update it in place).
     """
     prim, args, kw = node.prim, node.args, node.kw or {}
     partials = prim.partials
@@ -330,8 +332,16 @@ def pull_back(node: RNode, i: int, g: Any) -> tuple[Any, Any, bool]:
     d = partials[i](node.value, *args, **kw)
     if d is ONE:
         c, fresh = g, False
+    elif d is MINUS_ONE:
+        c, fresh = -g, True
+    elif (not keep_partial and d.__class__ is np.ndarray and sys.getrefcount(d) <= 2 and g.__class__ is np.ndarray
+          and d.shape == np.broadcast_shapes(d.shape, g.shape) and d.dtype == np.result_type(g, d)):
+        # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
+        # instead of allocating the product (on large arrays, fresh pages cost more than the math)
+        c, fresh = np.multiply(g, d, out=d), True
+        d = None  # its values are now the product's
     else:
-        c, fresh = (-g if d is MINUS_ONE else g * d), True
+        c, fresh = g * d, True
     if c.__class__ is not float:
         c2 = unbroadcast(c, args[i])
         fresh = fresh or c2 is not c

@@ -226,7 +226,7 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
         if g is None or node.prim is None:
             continue
         for parent, k in zip(node.parents, node.argnums):
-            term, partial, _ = pull_back(node, k, g)
+            term, partial, _ = pull_back(node, k, g, keep_partial=True)
             contributions.setdefault(id(parent), []).append((node, k, partial, term))
             prev = adjoints.get(id(parent))
             adjoints[id(parent)] = term if prev is None else prev + term
