@@ -334,8 +334,8 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
         c, fresh = g, False
     elif d is MINUS_ONE:
         c, fresh = -g, True
-    elif (not keep_partial and d.__class__ is np.ndarray and sys.getrefcount(d) <= 2 and g.__class__ is np.ndarray
-          and d.shape == np.broadcast_shapes(d.shape, g.shape) and d.dtype == np.result_type(g, d)):
+    elif (not keep_partial and d.__class__ is np.ndarray and g.__class__ is np.ndarray and d.shape == g.shape
+          and sys.getrefcount(d) <= 2 and d.dtype == np.result_type(g, d)):
         # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
         # instead of allocating the product (on large arrays, fresh pages cost more than the math)
         c, fresh = np.multiply(g, d, out=d), True
