@@ -162,9 +162,10 @@ class Box:
 class PausedGC:
     """Pause Python's cyclic garbage collector while tapes are recorded or walked (reentrant).
 
-    A tape is a large, growing, acyclic web of small objects: the collector would traverse it
-    again and again (every 700 allocations) for nothing, which doubled the cost of scalar code.
-    Reference counting still frees everything; the collector is restored on the way out.
+    A tape is a large, growing web of small objects: the collector would traverse it again and
+    again (every 700 allocations) for nothing, which doubled the cost of scalar code. Reference
+    counting frees the tape once its Recording lets go of it (the Recording detaches the tape
+    from its trace, so no cycle is left); the collector is restored on the way out.
     """
 
     def __init__(self) -> None:
@@ -335,7 +336,8 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
     elif d is MINUS_ONE:
         c, fresh = -g, True
     elif (not keep_partial and d.__class__ is np.ndarray and g.__class__ is np.ndarray and d.shape == g.shape
-          and sys.getrefcount(d) <= 2 and d.dtype == np.result_type(g, d)):
+          and sys.getrefcount(d) <= 2 and d.base is None and d.flags.writeable
+          and d.dtype == np.result_type(g, d)):
         # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
         # instead of allocating the product (on large arrays, fresh pages cost more than the math)
         c, fresh = np.multiply(g, d, out=d), True
@@ -388,7 +390,7 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
             continue
         args = node.args
         for parent, i in zip(node.parents, node.argnums):
-            if prim is _getitem and parent.grad is not None and id(parent) in owned \
+            if prim is _getitem and parent.grad.__class__ is np.ndarray and id(parent) in owned \
                     and is_basic_index(args[1]) and g.__class__ is np.ndarray:
                 parent.grad[args[1]] += g  # scatter straight into the adjoint we own
                 continue
@@ -405,3 +407,5 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
                 parent.grad = pg + c
                 if parent.grad.__class__ is np.ndarray:
                     owned.add(id(parent))
+                else:  # a traced (nested) adjoint is never updated in place
+                    owned.discard(id(parent))

@@ -52,7 +52,7 @@ def _binary(prim: P.Primitive, fast: Callable[[float, float], tuple[float, float
                     r = fast(a, other)
                     if r is not None:
                         return RNode(r[0], self.trace, prim, (self,), (0,), (a, other), None, (r[1],))
-            elif oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+            elif not reflected and oc is RNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                 b = other.value
                 r = fast(a, b)
                 if r is not None:
@@ -74,9 +74,9 @@ def _pow(a: float, b: float) -> tuple[float, float, float] | None:
         return None  # negative bases and 0 ** y: the general rule's conventions
     try:
         ans = a**b
-    except OverflowError:
+        return ans, b * a ** (b - 1), ans * math.log(a)
+    except OverflowError:  # the general rule gives numpy's inf (or a finite product) instead
         return None
-    return ans, b * a ** (b - 1), ans * math.log(a)
 
 
 _UNARY: dict[Any, tuple[P.Primitive, Callable[[float], tuple[float, float]]]] = {}
@@ -233,7 +233,7 @@ def _install_forward() -> None:
                     r = fast(other, a) if reflected else fast(a, other)
                     if r is not None:
                         return FNode(r[0], self.tangent * (r[2] if reflected else r[1]), self.trace)
-                elif oc is FNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
+                elif not reflected and oc is FNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                     r = fast(a, other.value)
                     if r is not None:
                         return FNode(r[0], self.tangent * r[1] + other.tangent * r[2], self.trace)

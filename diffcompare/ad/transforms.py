@@ -66,7 +66,10 @@ class Recording:
                 self.inputs.append(node)
             out = _as_output(f(*args))
         self.trace = trace
+        # the tape now belongs to this Recording: detached from the trace, no node <-> trace
+        # cycle keeps it alive after the Recording is gone (reference counting frees it at once)
         self.tape = trace.tape
+        trace.tape = None
         self.output = out
         self.value = out.value if self._traced(out) else out
         self.grads: list[Any] | None = None
