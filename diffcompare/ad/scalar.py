@@ -22,9 +22,11 @@ _FLOAT = float
 _INT = int
 
 
-def _general(prim: P.Primitive, self: RNode, other: Any, args: tuple[Any, Any]) -> Any:
-    """The general rule, skipping the level search when ``other`` is a constant or of our own trace."""
-    if other.__class__ is RNode:
+def _general(prim: P.Primitive, self: Box, other: Any, args: tuple[Any, Any]) -> Any:
+    """The general rule, skipping the level search when ``other`` is a constant or of our own trace.
+
+    For reverse (RNode) and forward (FNode) values alike: ``other`` of the same kind and trace."""
+    if other.__class__ is self.__class__:
         if other.trace is self.trace:
             return self.process(prim, args, _NO_KW)
     elif not isinstance(other, Box):
@@ -216,14 +218,6 @@ def _install_forward() -> None:
     """Dual numbers holding Python floats take the same shortcut: tangent = sum of t_i * d/da_i."""
     from diffcompare.ad.core import FNode
 
-    def general(prim: P.Primitive, self: FNode, other: Any, args: tuple[Any, Any]) -> Any:
-        if other.__class__ is FNode:
-            if other.trace is self.trace:
-                return self.process(prim, args, _NO_KW)
-        elif not isinstance(other, Box):
-            return self.process(prim, args, _NO_KW)
-        return prim(*args)
-
     def binary(prim: P.Primitive, fast: Callable[[float, float], Any], reflected: bool = False) -> Any:
         def method(self: FNode, other: Any) -> Any:
             a = self.value
@@ -237,7 +231,7 @@ def _install_forward() -> None:
                     r = fast(a, other.value)
                     if r is not None:
                         return FNode(r[0], self.tangent * r[1] + other.tangent * r[2], self.trace)
-            return general(prim, self, other, (other, self) if reflected else (self, other))
+            return _general(prim, self, other, (other, self) if reflected else (self, other))
 
         return method
 

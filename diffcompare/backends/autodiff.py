@@ -31,6 +31,14 @@ def _scalar_point(args: tuple[Any, ...]) -> float:
     return args[0]
 
 
+def _scalar_derivative_inputs(f: Function, x: Any, order: int) -> tuple[float, Any]:
+    """(the scalar point, f's value there) after the checks every derivative() makes."""
+    args = as_args(x)
+    x0 = _scalar_point(args)
+    _check_order(order)
+    return x0, evaluate(f, args)
+
+
 def _as_float_array(x: Any) -> Any:
     x = raw(x)
     return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
@@ -45,10 +53,7 @@ class ReverseAD:
         self.options: dict[str, Any] = {}
 
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
-        args = as_args(x)
-        x0 = _scalar_point(args)
-        _check_order(order)
-        value = evaluate(f, args)
+        x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
         inner = T.derivative(f, order - 1, "reverse") if order >= 1 else f
         rec = T.Recording(inner, (x0,), 0)
@@ -97,10 +102,7 @@ class ForwardAD:
         self.options: dict[str, Any] = {}
 
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
-        args = as_args(x)
-        x0 = _scalar_point(args)
-        _check_order(order)
-        value = evaluate(f, args)
+        x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
         d = T.derivative(f, order, "forward")(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(d), time.perf_counter() - t0,
