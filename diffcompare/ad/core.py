@@ -44,9 +44,14 @@ class Primitive:
       (``g * partial``, with broadcasting undone) and the JVP (``sum(t * partial)``) follow;
     * ``vjp(g, ans, argnum, *args, **kw)`` and ``jvp(tangents, ans, *args, **kw)`` written out,
       where ``tangents[i]`` is None for an argument that is not being differentiated.
+
+    ``saves(argnums)``, if given, says which values the rules read when the arguments at
+    ``argnums`` are differentiated: ``(keep_ans, keep_args)``, one bool per argument. A lean tape
+    keeps only those, so that a large intermediate no rule needs is freed as soon as the user's
+    code lets go of it, as in plain numpy (None: the rules may read everything).
     """
 
-    __slots__ = ("impl", "jvp", "name", "partials", "vjp")
+    __slots__ = ("impl", "jvp", "name", "partials", "saves", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -54,6 +59,7 @@ class Primitive:
         self.partials: tuple[Callable[..., Any] | None, ...] | None = None
         self.vjp: Callable[..., Any] | None = None
         self.jvp: Callable[..., Any] | None = None
+        self.saves: Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]] | None = None
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
         top = None
@@ -202,11 +208,14 @@ def paused_gc(fn: Callable[..., Any]) -> Callable[..., Any]:
 class Trace:
     """One transform's recording context."""
 
-    __slots__ = ("level", "tape")
+    # ``lean``: record only what the derivative rules read (see Primitive.saves); a tape made to be
+    # looked at (the lecture's evaluation trace) keeps every value.
+    __slots__ = ("lean", "level", "tape")
 
-    def __init__(self, record: bool = True) -> None:
+    def __init__(self, record: bool = True, lean: bool = False) -> None:
         self.level = _depth[0] + 1
         self.tape: list[RNode] | None = [] if record else None
+        self.lean = lean
 
     def __enter__(self) -> Trace:
         _depth[0] += 1
@@ -241,29 +250,79 @@ class RNode(Box):
         self.local = local
         trace.tape.append(self)
 
-    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> RNode:
-        trace = self.trace
-        if len(args) == 1:  # the common unary case, without the loop
-            v = self.value
-            ans = prim(v, **kw) if isinstance(v, Box) else prim.impl(v, **kw)
-            return RNode(ans, trace, prim, (self,), (0,), (v,), kw or None)
-        vals = []
-        parents = []
-        argnums = []
-        nested = False  # values of lower levels among the arguments: let them record too
-        for i, a in enumerate(args):
-            if isinstance(a, Box):
-                if a.trace is trace:
-                    a_value = a.value
-                    vals.append(a_value)
-                    parents.append(a)
-                    argnums.append(i)
-                    nested = nested or isinstance(a_value, Box)
-                    continue
-                nested = True
-            vals.append(a)
-        ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
-        return RNode(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw or None)
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
+        return _record(self, self, prim, args, kw)
+
+
+class RArray(Box):
+    """A reverse-mode traced array on a lean tape: the user's handle on the value.
+
+    Its tape row ``node`` keeps the value only if a derivative rule reads it, so an intermediate
+    array nobody needs is freed when the user's code drops this handle.
+    """
+
+    __slots__ = ("node",)
+
+    def __init__(self, value: Any, trace: Trace, node: RNode) -> None:
+        self.value = value
+        self.trace = trace
+        self.node = node
+
+    def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
+        return _record(self, self.node, prim, args, kw)
+
+
+class ShapeOnly:
+    """Stands in a lean tape row for an argument whose value no rule reads (its shape is kept)."""
+
+    __slots__ = ("ndim", "shape")
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+        self.ndim = len(shape)
+
+
+def tape_row(box: Box) -> RNode:
+    """The tape row of a reverse-mode value (an RArray's ``node``, an RNode itself)."""
+    return box.node if box.__class__ is RArray else box
+
+
+def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
+    """Apply ``prim`` with ``box`` the highest-level traced argument, and record it on its tape."""
+    trace = box.trace
+    if len(args) == 1:  # the common unary case, without the loop
+        v = box.value
+        ans = prim(v, **kw) if isinstance(v, Box) else prim.impl(v, **kw)
+        return _row(ans, trace, prim, (row,), (0,), (v,), kw or None)
+    vals = []
+    parents = []
+    argnums = []
+    nested = False  # values of lower levels among the arguments: let them record too
+    for i, a in enumerate(args):
+        if isinstance(a, Box):
+            if a.trace is trace:
+                a_value = a.value
+                vals.append(a_value)
+                parents.append(a.node if a.__class__ is RArray else a)
+                argnums.append(i)
+                nested = nested or isinstance(a_value, Box)
+                continue
+            nested = True
+        vals.append(a)
+    ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
+    return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
+
+
+def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], argnums: tuple[int, ...],
+         vals: tuple[Any, ...], kw: dict[str, Any] | None) -> Box:
+    """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read."""
+    saves = prim.saves
+    if saves is None or not trace.lean or ans.__class__ is not np.ndarray:
+        return RNode(ans, trace, prim, parents, argnums, vals, kw or None)
+    keep_ans, keep_args = saves(argnums)
+    vals = tuple(v if keep or v.__class__ is not np.ndarray else ShapeOnly(v.shape)
+                 for v, keep in zip(vals, keep_args))
+    return RArray(ans, trace, RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None))
 
 
 class FNode(Box):

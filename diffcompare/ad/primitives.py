@@ -450,6 +450,26 @@ def _dot_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
 defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 
+# ---- what the rules read (a lean tape keeps only that) ----------------------------------------
+def _nothing(nargs: int) -> Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]]:
+    """Rules that read only shapes: add, sub, neg, sum, reshape (their partials are constants)."""
+    keep = (False,) * nargs
+    return lambda argnums: (False, keep)
+
+
+def _the_other(argnums: tuple[int, ...]) -> tuple[bool, tuple[bool, ...]]:
+    """Bilinear rules (mul, matmul): d/da reads b and d/db reads a; the product itself is not read."""
+    return False, (1 in argnums, 0 in argnums)
+
+
+add.saves = sub.saves = _nothing(2)
+neg.saves = sum_.saves = _nothing(1)
+reshape.saves = _nothing(2)
+getitem.saves = lambda argnums: (False, (False, True))  # the index (maybe an array) is read
+mul.saves = matmul.saves = _the_other
+pow_.saves = lambda argnums: (1 in argnums, (True, True))  # ans only for d/dy = ans log x
+
+
 # ---- numpy dispatch -----------------------------------------------------------------------
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
     return lambda *args, **kw: fn(*[raw(a) for a in args], **kw)

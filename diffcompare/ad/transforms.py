@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import Box, FNode, RNode, Trace, backward, paused_gc, shape_of
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, backward, paused_gc, shape_of, tape_row
 from diffcompare.ad.primitives import raw, stack
 
 
@@ -52,13 +52,15 @@ class Recording:
     """One reverse-mode run of ``f``: its tape, inputs and output, and the pullback.
 
     ``tape`` lists every recorded operation in creation order (the inputs first): it is the
-    lecture's evaluation trace, and ``len(tape)`` is what reverse mode had to store.
+    lecture's evaluation trace, and ``len(tape)`` is what reverse mode had to store. A ``lean``
+    recording (the transforms') keeps in its rows only the values the derivative rules read.
     """
 
-    def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0) -> None:
+    def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
+                 lean: bool = False) -> None:
         self.argnums = _argnums_tuple(argnums)
         args = list(args)
-        with Trace() as trace:
+        with Trace(lean=lean) as trace:
             self.inputs = []
             for i in self.argnums:
                 node = RNode(_as_input(args[i]), trace)
@@ -79,7 +81,7 @@ class Recording:
                 f"output {raw(self.value)!r}>")
 
     def _traced(self, y: Any) -> bool:
-        return isinstance(y, RNode) and y.trace is self.trace
+        return isinstance(y, (RNode, RArray)) and y.trace is self.trace
 
     @property
     def operations(self) -> int:
@@ -101,7 +103,7 @@ class Recording:
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
-            backward(self.tape, self.output, cotangent)
+            backward(self.tape, tape_row(self.output), cotangent)
         grads = []
         for node in self.inputs:
             g = node.grad
@@ -136,7 +138,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        rec = Recording(f, args, argnums)
+        rec = Recording(f, args, argnums, lean=True)
         if shape_of(raw(rec.value)) != ():
             raise ValueError(
                 f"grad only applies to scalar-output functions; this one returns shape "
@@ -159,7 +161,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal."""
-    rec = record(f, *primals)
+    rec = Recording(f, primals, tuple(range(len(primals))), lean=True)
     return rec.value, lambda ct: tuple(rec.pullback(ct))
 
 
@@ -251,7 +253,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        return _jacrev_from(Recording(f, args, argnums))
+        return _jacrev_from(Recording(f, args, argnums, lean=True))
 
     return jac
 
@@ -270,7 +272,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums)
+        rec = Recording(f, args, argnums, lean=True)
         n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
         if n_in < n_out:
             return jacfwd(f, argnums)(*args)

@@ -56,7 +56,7 @@ class ReverseAD:
         x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
         inner = T.derivative(f, order - 1, "reverse") if order >= 1 else f
-        rec = T.Recording(inner, (x0,), 0)
+        rec = T.Recording(inner, (x0,), 0, lean=True)
         d = rec.pullback(1.0)[0] if order >= 1 else rec.value
         return Result(self.name, _as_float_array(value), _as_float_array(d), time.perf_counter() - t0,
                       {"order": order}, tape_ops=rec.operations)
@@ -65,7 +65,7 @@ class ReverseAD:
         args = as_args(x)
         evaluate(f, args)
         t0 = time.perf_counter()
-        rec = T.Recording(f, args, tuple(range(len(args))))
+        rec = T.Recording(f, args, tuple(range(len(args))), lean=True)
         if np.shape(raw(rec.value)) != ():
             raise DiffcompareError("gradient() needs a scalar-valued function; use jacobian()")
         grads = rec.pullback(1.0)
@@ -78,7 +78,7 @@ class ReverseAD:
         evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        rec = T.Recording(g, (x0,), 0)
+        rec = T.Recording(g, (x0,), 0, lean=True)
         jac = T._jacrev_from(rec)
         return Result(self.name, _as_float_array(rec.value), _as_float_array(jac), time.perf_counter() - t0,
                       tape_ops=rec.operations)
