@@ -186,7 +186,15 @@ def test_a_tape_is_freed_by_reference_counting_alone():
         gc.enable()
 
 
-def test_a_lean_tape_frees_intermediates_no_rule_reads():
+@pytest.fixture
+def lean_everything(monkeypatch):
+    """Lean rows for arrays of any size (by default only large ones are split: see LEAN_MIN_SIZE)."""
+    from diffcompare.ad import core
+
+    monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
+
+
+def test_a_lean_tape_frees_intermediates_no_rule_reads(lean_everything):
     import weakref
 
     from diffcompare.ad.transforms import Recording
@@ -208,7 +216,7 @@ def test_a_lean_tape_frees_intermediates_no_rule_reads():
     assert seen["y"]() is not None and full.tape[1].value is seen["y"]()
 
 
-def test_lean_and_full_tapes_give_the_same_derivatives():
+def test_lean_and_full_tapes_give_the_same_derivatives(lean_everything):
     from diffcompare.ad.transforms import Recording
 
     rng = np.random.default_rng(3)
@@ -228,3 +236,12 @@ def test_lean_and_full_tapes_give_the_same_derivatives():
     h = ad.hessian(lambda v: f(w, v))(v)  # forward over a lean reverse tape, against forward over forward
     assert np.allclose(h, ad.jacfwd(ad.jacfwd(lambda v: f(w, v)))(v), rtol=1e-12, atol=1e-12)
     assert np.allclose(ad.jacrev(ad.grad(lambda v: f(w, v)))(v), h, rtol=1e-12, atol=1e-12)  # lean over lean
+
+
+def test_only_large_arrays_get_lean_rows():
+    from diffcompare.ad import core
+    from diffcompare.ad.transforms import Recording
+
+    for n, lean_rows in ((10, 0), (core.LEAN_MIN_SIZE, 1)):
+        rec = Recording(lambda x: np.sum(x * 2.0), (np.ones(n),), lean=True)
+        assert sum(row.value is None for row in rec.tape) == lean_rows  # x * 2.0 is not kept when large

@@ -4,8 +4,8 @@ One function, many interpretations: a user's plain-numpy function is run with tr
 in place of numbers. Every operation on a traced value goes through a :class:`Primitive`,
 which knows its numpy implementation and its derivative rules. Two kinds of trace exist:
 
-* reverse mode (:class:`RNode`): each result is appended to a *tape*; :func:`backward` walks
-  the tape backwards (creation order is a topological order, so no recursion and no sort)
+* reverse mode (:class:`RNode`): each result is appended to a *tape*; the reverse pass
+  (:mod:`diffcompare.ad.reverse`) walks the tape backwards (creation order is a topological order, so no recursion and no sort)
   and accumulates adjoints;
 * forward mode (:class:`FNode`): each value carries its tangent, computed as it goes.
 
@@ -49,9 +49,14 @@ class Primitive:
     ``argnums`` are differentiated: ``(keep_ans, keep_args)``, one bool per argument. A lean tape
     keeps only those, so that a large intermediate no rule needs is freed as soon as the user's
     code lets go of it, as in plain numpy (None: the rules may read everything).
+
+
+    ``linear(i, *args)``, if given, may state d(ans)/d(arg i) as ``(k, a)``, meaning the constant
+    ``k`` times ``a`` (an argument, or None for 1), so that the backward pass folds ``k`` into the
+    adjoint's factor instead of multiplying arrays by it (``x ** 2``: ``(2, x)``); None: no such form.
     """
 
-    __slots__ = ("impl", "jvp", "name", "partials", "saves", "vjp")
+    __slots__ = ("impl", "jvp", "linear", "name", "partials", "saves", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -60,6 +65,7 @@ class Primitive:
         self.vjp: Callable[..., Any] | None = None
         self.jvp: Callable[..., Any] | None = None
         self.saves: Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]] | None = None
+        self.linear: Callable[..., tuple[float, Any] | None] | None = None
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
         top = None
@@ -135,7 +141,10 @@ class Box:
 
     @property
     def dtype(self) -> Any:
-        return np.result_type(self.value)
+        v = self.value
+        while isinstance(v, Box):
+            v = v.value
+        return np.result_type(v)
 
     def __len__(self) -> int:
         return len(self.value)
@@ -275,11 +284,12 @@ class RArray(Box):
 class ShapeOnly:
     """Stands in a lean tape row for an argument whose value no rule reads (its shape is kept)."""
 
-    __slots__ = ("ndim", "shape")
+    __slots__ = ("dtype", "ndim", "shape")
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
-        self.ndim = len(shape)
+    def __init__(self, a: np.ndarray) -> None:
+        self.shape = a.shape
+        self.ndim = a.ndim
+        self.dtype = a.dtype
 
 
 def tape_row(box: Box) -> RNode:
@@ -313,14 +323,19 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
 
 
+# Below this many elements an array is cheaper to keep than to leave out of a lean tape row: the
+# split costs ~2 µs of Python per operation, and small arrays neither crowd the caches nor fault pages.
+LEAN_MIN_SIZE = 1 << 14
+
+
 def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], argnums: tuple[int, ...],
          vals: tuple[Any, ...], kw: dict[str, Any] | None) -> Box:
     """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read."""
     saves = prim.saves
-    if saves is None or not trace.lean or ans.__class__ is not np.ndarray:
+    if saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:
         return RNode(ans, trace, prim, parents, argnums, vals, kw or None)
     keep_ans, keep_args = saves(argnums)
-    vals = tuple(v if keep or v.__class__ is not np.ndarray else ShapeOnly(v.shape)
+    vals = tuple(v if keep or v.__class__ is not np.ndarray else ShapeOnly(v)
                  for v, keep in zip(vals, keep_args))
     return RArray(ans, trace, RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None))
 
@@ -380,7 +395,7 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
 def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:
     """The contribution of ``node``'s adjoint ``g`` to its argument ``i``: (term, local partial, fresh).
 
-    Reverse mode's one rule for an edge, used by :func:`backward` and by the evaluation-trace
+    Reverse mode's one rule for an edge, used by the reverse pass and by the evaluation-trace
     tables. The partial is None for a primitive with a written-out VJP (and, unless
     ``keep_partial``, where the term was computed in the partial's own buffer); ``fresh`` says the
     term is a new array nobody else holds (so the backward pass may update it in place).
@@ -417,54 +432,3 @@ def is_basic_index(idx: Any) -> bool:
 
 
 _getitem: Any = None  # set by primitives: getitem, whose VJP scatters into a fresh array
-
-
-def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
-    """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
-
-    Iterative: one pass over the tape in reverse creation order, so a tape of millions of
-    operations needs no recursion. Interior adjoints are released once used.
-    """
-    with _gc_pause:
-        _backward(tape, output, cotangent)
-
-
-def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
-    output.grad = cotangent
-    owned: set[int] = set()  # ids of nodes whose .grad is an array created here, safe to update in place
-    for node in reversed(tape):
-        g = node.grad
-        if g is None:
-            continue
-        prim = node.prim
-        if prim is None:  # an input of the trace: keep its adjoint
-            continue
-        node.grad = None
-        local = node.local
-        if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
-            for parent, d in zip(node.parents, local):
-                c = g * d
-                pg = parent.grad
-                parent.grad = c if pg is None else pg + c
-            continue
-        args = node.args
-        for parent, i in zip(node.parents, node.argnums):
-            if prim is _getitem and parent.grad.__class__ is np.ndarray and id(parent) in owned \
-                    and is_basic_index(args[1]) and g.__class__ is np.ndarray:
-                parent.grad[args[1]] += g  # scatter straight into the adjoint we own
-                continue
-            c, _, fresh = pull_back(node, i, g)
-            pg = parent.grad
-            if pg is None:
-                parent.grad = c
-                if fresh and c.__class__ is np.ndarray:
-                    owned.add(id(parent))
-            elif (id(parent) in owned and c.__class__ is np.ndarray and pg.shape == c.shape
-                  and pg.dtype == np.result_type(pg, c)):
-                pg += c  # in place: no new array, no page faults on large inputs
-            else:
-                parent.grad = pg + c
-                if parent.grad.__class__ is np.ndarray:
-                    owned.add(id(parent))
-                else:  # a traced (nested) adjoint is never updated in place
-                    owned.discard(id(parent))

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, backward, paused_gc, shape_of, tape_row
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, tape_row
+from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
 
 

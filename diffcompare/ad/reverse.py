@@ -1,0 +1,218 @@
+"""The reverse pass: one sweep over a tape, accumulating adjoints.
+
+Array adjoints travel as :class:`Scaled` values, ``k * arr`` with the constant factor ``k`` not yet
+applied. On large inputs the backward pass is bound by passes over memory, and most of those an
+eager implementation makes are spent on constants: a sum's cotangent broadcast back as an array
+of ones, negations (sub, neg), constant factors (``100 * x``, the 2 of ``x ** 2``). Folded into
+``k`` they cost nothing until two adjoints meet, a rule needs the array, or the result is handed
+out. Everything else (floats, traced adjoints of nested transforms, complex arrays, 0-d values)
+goes through the per-edge rule :func:`~diffcompare.ad.core.pull_back` as it is.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from diffcompare.ad import core
+from diffcompare.ad.core import MINUS_ONE, ONE, Box, RNode, is_basic_index, pull_back, shape_of, unbroadcast
+
+_F64 = np.dtype(np.float64)
+_ONE_BUFFER = np.ones(1)
+
+
+class Scaled:
+    """``k * arr``, an array adjoint whose constant factor is not applied yet.
+
+    ``owned``: ``arr`` was made by this backward pass and nobody else holds it, so it may be
+    updated in place. ``uniform``: ``arr`` is a read-only broadcast of 1.0 (the cotangent a sum
+    sends back), so multiplying by it is multiplying by ``k``.
+    """
+
+    __slots__ = ("arr", "k", "owned", "uniform")
+
+    def __init__(self, arr: np.ndarray, k: float, owned: bool, uniform: bool = False) -> None:
+        self.arr = arr
+        self.k = k
+        self.owned = owned
+        self.uniform = uniform
+
+
+def _ones(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only array of ones of any shape, without memory (every stride 0)."""
+    ones = np.ndarray(shape, dtype=_F64, buffer=_ONE_BUFFER, strides=(0,) * len(shape))
+    ones.flags.writeable = False
+    return ones
+
+
+def _wrap(c: Any, fresh: bool) -> Any:
+    """A dense float64 array adjoint as a Scaled one; anything else as it is."""
+    if c.__class__ is not np.ndarray or c.dtype is not _F64 or not c.ndim:
+        return c
+    if not any(c.strides):  # a broadcast scalar (a sum's or mean's cotangent): keep only the scalar
+        return Scaled(_ones(c.shape), float(c.flat[0]), False, True)
+    return Scaled(c, 1.0, fresh)
+
+
+def dense(s: Scaled) -> np.ndarray:
+    """``k * arr`` as an array of its own: the owned buffer scaled in place, or a fresh product."""
+    if s.owned:
+        if s.k != 1.0:
+            np.multiply(s.arr, s.k, out=s.arr)
+            s.k = 1.0
+        return s.arr
+    return np.multiply(s.arr, s.k)
+
+
+def _readable(s: Scaled) -> np.ndarray:
+    """``k * arr`` for a rule that only reads it: no copy where the factor is 1 or the array uniform."""
+    if s.uniform:
+        value = np.ndarray(s.arr.shape, dtype=_F64, buffer=np.array([s.k]), strides=s.arr.strides)
+        value.flags.writeable = False
+        return value
+    return s.arr if s.k == 1.0 else dense(s)
+
+
+def _add_into(base: np.ndarray, c: Scaled) -> None:
+    """``base += c`` (``base`` an owned array of c's shape, or a view into one)."""
+    if c.uniform:
+        base += c.k
+    elif c.k == 1.0:
+        base += c.arr
+    elif c.owned:
+        base += np.multiply(c.arr, c.k, out=c.arr)
+    else:
+        base += c.arr * c.k
+
+
+def _accumulate(parent: RNode, c: Any) -> None:
+    pg = parent.grad
+    if pg is None:
+        parent.grad = c
+    elif pg.__class__ is Scaled and c.__class__ is Scaled and pg.arr.shape == c.arr.shape:
+        base = dense(pg)
+        _add_into(base, c)
+        parent.grad = Scaled(base, 1.0, True)
+    else:  # floats, traced (nested) adjoints, complex arrays: out of place, as they come
+        parent.grad = (dense(pg) if pg.__class__ is Scaled else pg) + (dense(c) if c.__class__ is Scaled else c)
+
+
+def _fresh(d: np.ndarray) -> bool:
+    """``d`` is a temporary nobody else holds (only the caller's name and getrefcount's argument)."""
+    return sys.getrefcount(d) <= 3 and d.base is None and d.flags.writeable
+
+
+def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
+    """Contributions of an elementwise node's Scaled adjoint to its parents; None: not here."""
+    prim, args = node.prim, node.args
+    linear = prim.linear
+    shared = len(node.parents) > 1  # a passed-on array then belongs to several adjoints: read-only
+    out: list[tuple[RNode, Any]] = []
+    for parent, i in zip(node.parents, node.argnums):
+        target = args[i]
+        if isinstance(target, Box) or (target.__class__ is not float and getattr(target, "dtype", None) != _F64):
+            return None  # traced (nested) or complex arguments: the general rule
+        fresh = False
+        lin = linear(i, *args) if linear is not None else None
+        if lin is not None:
+            k, a = lin
+        else:
+            a = prim.partials[i](node.value, *args, **(node.kw or {}))
+            if a is ONE or a is MINUS_ONE or a.__class__ is float:
+                k, a = a, None
+            elif a.__class__ is np.ndarray and a.dtype is _F64:
+                k, fresh = 1.0, _fresh(a)
+            else:
+                return None
+        if a is None or a.__class__ is float or a.__class__ is int:  # a constant factor: fold it
+            c = Scaled(g.arr, g.k * k * (1.0 if a is None else a), g.owned and not shared, g.uniform)
+        elif a.__class__ is not np.ndarray or a.dtype is not _F64:
+            return None
+        elif g.uniform and a.shape == g.arr.shape:  # g * a = (g.k k) a: nothing to compute yet
+            c = Scaled(a, g.k * k, fresh)
+        elif fresh and a.shape == g.arr.shape:
+            c = Scaled(np.multiply(a, g.arr, out=a), g.k * k, True)
+        else:
+            c = Scaled(np.multiply(g.arr, a), g.k * k, True)
+        tshape = shape_of(target)
+        if c.arr.shape != tshape:  # undo broadcasting
+            if not tshape:  # down to a number: it travels as one
+                out.append((parent, c.k * c.arr.size if c.uniform else unbroadcast(c.arr, target) * c.k))
+                continue
+            if c.uniform:
+                c = Scaled(_ones(tshape), c.k * (c.arr.size // max(int(np.prod(tshape)), 1)), False, True)
+            else:
+                c = Scaled(unbroadcast(c.arr, target), c.k, True)
+        out.append((parent, dense(c) if not tshape else c))
+    return out
+
+
+def _scatter(node: RNode, g: Scaled) -> None:
+    """getitem's VJP for a basic index: add g into the selected part of the parent's adjoint."""
+    parent, (x, idx) = node.parents[0], node.args
+    pg = parent.grad
+    if pg.__class__ is Scaled:
+        base = dense(pg)  # the owned buffer, or a fresh one when the adjoint was shared
+        _add_into(base[idx], g)
+        parent.grad = Scaled(base, 1.0, True)
+        return
+    base = np.zeros(shape_of(x), dtype=_F64)
+    if g.uniform:
+        base[idx] = g.k
+    else:  # written, not added: one pass fewer than 0 + g
+        np.multiply(g.arr, g.k, out=base[idx])
+    parent.grad = Scaled(base, 1.0, True)
+
+
+def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
+    """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
+
+    Iterative: one pass over the tape in reverse creation order, so a tape of millions of
+    operations needs no recursion. Interior adjoints are released once used; the inputs' are
+    left as plain values.
+    """
+    with core._gc_pause:
+        _backward(tape, output, cotangent)
+
+
+def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
+    output.grad = _wrap(cotangent, False)
+    getitem = core._getitem
+    for node in reversed(tape):
+        g = node.grad
+        if g is None:
+            continue
+        prim = node.prim
+        if prim is None:  # an input of the trace: keep its adjoint, as a plain array of its own
+            if g.__class__ is Scaled:
+                node.grad = dense(g) if g.owned or g.k != 1.0 or g.uniform else g.arr.copy()
+            continue
+        node.grad = None
+        local = node.local
+        if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
+            for parent, d in zip(node.parents, local):
+                c = g * d
+                pg = parent.grad
+                parent.grad = c if pg is None else pg + c
+            continue
+        if g.__class__ is Scaled:
+            if prim.partials is not None:
+                pulled = _pull_scaled(node, g)
+                if pulled is not None:
+                    for parent, c in pulled:
+                        _accumulate(parent, c)
+                    continue
+            elif (prim is getitem and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
+                  and node.parents[0].grad.__class__ in (Scaled, type(None))):
+                _scatter(node, g)
+                continue
+            g = _readable(g)
+        for parent, i in zip(node.parents, node.argnums):
+            c, _, fresh = pull_back(node, i, g)
+            _accumulate(parent, _wrap(c, fresh))
+
+
+__all__ = ["Scaled", "backward", "dense"]
