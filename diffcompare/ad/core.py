@@ -403,7 +403,9 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
     prim, args, kw = node.prim, node.args, node.kw or {}
     partials = prim.partials
     if partials is None:
-        return prim.vjp(g, node.value, i, *args, **kw), None, prim is _getitem
+        c = prim.vjp(g, node.value, i, *args, **kw)  # fresh: a new array (a product, a scatter), not a view
+        fresh = c.__class__ is np.ndarray and c.base is None and sys.getrefcount(c) <= 2
+        return c, None, fresh
     d = partials[i](node.value, *args, **kw)
     if d is ONE:
         c, fresh = g, False
@@ -431,4 +433,4 @@ def is_basic_index(idx: Any) -> bool:
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-_getitem: Any = None  # set by primitives: getitem, whose VJP scatters into a fresh array
+_getitem: Any = None  # set by primitives: getitem, whose VJP the reverse pass scatters in place
