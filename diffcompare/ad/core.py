@@ -1,12 +1,12 @@
-"""The AD engine's core: traced values, primitives, and the reverse pass.
+"""The AD engine's core: traced values, primitives, tape rows, and the per-edge rules.
 
 One function, many interpretations: a user's plain-numpy function is run with traced values
 in place of numbers. Every operation on a traced value goes through a :class:`Primitive`,
 which knows its numpy implementation and its derivative rules. Two kinds of trace exist:
 
 * reverse mode (:class:`RNode`): each result is appended to a *tape*; the reverse pass
-  (:mod:`diffcompare.ad.reverse`) walks the tape backwards (creation order is a topological order, so no recursion and no sort)
-  and accumulates adjoints;
+  (:mod:`diffcompare.ad.reverse`) walks the tape backwards (creation order is a topological
+  order, so no recursion and no sort) and accumulates adjoints;
 * forward mode (:class:`FNode`): each value carries its tangent, computed as it goes.
 
 Nesting: every transform opens a trace one *level* above the innermost open one. A primitive
@@ -20,11 +20,14 @@ reverse, ...).
 from __future__ import annotations
 
 import gc
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from diffcompare.ad import memory
 
 _depth = [0]  # how many traces are open; a new trace gets level _depth + 1
 
@@ -54,9 +57,13 @@ class Primitive:
     ``linear(i, *args)``, if given, may state d(ans)/d(arg i) as ``(k, a)``, meaning the constant
     ``k`` times ``a`` (an argument, or None for 1), so that the backward pass folds ``k`` into the
     adjoint's factor instead of multiplying arrays by it (``x ** 2``: ``(2, x)``); None: no such form.
+
+
+    ``into(*args, out=buffer)``, if given, computes the same as ``impl`` into a float64 buffer (the
+    elementwise ufuncs), so that a lean tape can take large results from :mod:`~diffcompare.ad.memory`.
     """
 
-    __slots__ = ("impl", "jvp", "linear", "name", "partials", "saves", "vjp")
+    __slots__ = ("impl", "into", "jvp", "linear", "name", "partials", "saves", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -66,6 +73,7 @@ class Primitive:
         self.jvp: Callable[..., Any] | None = None
         self.saves: Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]] | None = None
         self.linear: Callable[..., tuple[float, Any] | None] | None = None
+        self.into: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
         top = None
@@ -302,7 +310,12 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     trace = box.trace
     if len(args) == 1:  # the common unary case, without the loop
         v = box.value
-        ans = prim(v, **kw) if isinstance(v, Box) else prim.impl(v, **kw)
+        if isinstance(v, Box):
+            ans = prim(v, **kw)
+        else:
+            ans = _into_buffer(prim, (v,)) if trace.lean and prim.into is not None else None
+            if ans is None:
+                ans = prim.impl(v, **kw)
         return _row(ans, trace, prim, (row,), (0,), (v,), kw or None)
     vals = []
     parents = []
@@ -319,8 +332,35 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
                 continue
             nested = True
         vals.append(a)
-    ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
+    if nested:
+        ans = prim(*vals, **kw)
+    else:
+        ans = _into_buffer(prim, vals) if trace.lean and prim.into is not None else None
+        if ans is None:
+            ans = prim.impl(*vals, **kw)
     return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _into_buffer(prim: Primitive, vals: Sequence[Any]) -> Any:
+    """A large float64 elementwise result computed into a reused buffer; None when not that case."""
+    shape = None
+    for v in vals:
+        c = v.__class__
+        if c is np.ndarray:
+            if v.dtype is not _F64:
+                return None
+            if shape is None:
+                shape = v.shape
+            elif v.shape != shape:
+                shape = np.broadcast_shapes(shape, v.shape)
+        elif c is not float and c is not int:
+            return None
+    if shape is None or len(shape) == 0 or math.prod(shape) < memory.MIN_SIZE:
+        return None
+    return prim.into(*vals, out=memory.empty(shape))
 
 
 # Below this many elements an array is cheaper to keep than to leave out of a lean tape row: the

@@ -479,6 +479,24 @@ def _linear_square(i: int, x: Any, y: Any = 2) -> tuple[float, Any] | None:
 
 pow_.linear = square.linear = _linear_square
 
+# ---- elementwise results into reused buffers (large float64 arrays on lean tapes) -------------
+for _prim, _ufunc in ((add, np.add), (sub, np.subtract), (mul, np.multiply), (div, np.true_divide),
+                      (neg, np.negative), (exp, np.exp), (log, np.log), (log1p, np.log1p), (expm1, np.expm1),
+                      (sin, np.sin), (cos, np.cos), (tan, np.tan), (tanh, np.tanh), (sinh, np.sinh),
+                      (cosh, np.cosh), (arcsin, np.arcsin), (arccos, np.arccos), (arctan, np.arctan),
+                      (sqrt, np.sqrt), (abs_, np.absolute), (square, np.square), (reciprocal, np.reciprocal),
+                      (maximum, np.maximum), (minimum, np.minimum)):
+    _prim.into = _ufunc
+
+
+def _pow_into(x: Any, y: Any, out: np.ndarray) -> np.ndarray:
+    if y.__class__ in (int, float) and y == 2 and x.__class__ is np.ndarray:
+        return np.multiply(x, x, out=out)  # as _pow_impl: x * x
+    return np.power(x, y, out=out)
+
+
+pow_.into = _pow_into
+
 
 # ---- numpy dispatch -----------------------------------------------------------------------
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:

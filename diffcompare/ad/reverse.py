@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad import core
+from diffcompare.ad import core, memory
 from diffcompare.ad.core import MINUS_ONE, ONE, Box, RNode, is_basic_index, pull_back, shape_of, unbroadcast
 
 _F64 = np.dtype(np.float64)
@@ -64,7 +64,7 @@ def dense(s: Scaled) -> np.ndarray:
             np.multiply(s.arr, s.k, out=s.arr)
             s.k = 1.0
         return s.arr
-    return np.multiply(s.arr, s.k)
+    return np.multiply(s.arr, s.k, out=memory.empty(s.arr.shape))
 
 
 def _readable(s: Scaled) -> np.ndarray:
@@ -85,7 +85,7 @@ def _add_into(base: np.ndarray, c: Scaled) -> None:
     elif c.owned:
         base += np.multiply(c.arr, c.k, out=c.arr)
     else:
-        base += c.arr * c.k
+        base += np.multiply(c.arr, c.k, out=memory.empty(c.arr.shape))
 
 
 def _accumulate(parent: RNode, c: Any) -> None:
@@ -135,8 +135,8 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
             c = Scaled(a, g.k * k, fresh)
         elif fresh and a.shape == g.arr.shape:
             c = Scaled(np.multiply(a, g.arr, out=a), g.k * k, True)
-        else:
-            c = Scaled(np.multiply(g.arr, a), g.k * k, True)
+        else:  # g's shape is the result's; a broadcasts to it
+            c = Scaled(np.multiply(g.arr, a, out=memory.empty(g.arr.shape)), g.k * k, True)
         tshape = shape_of(target)
         if c.arr.shape != tshape:  # undo broadcasting
             if not tshape:  # down to a number: it travels as one
@@ -159,7 +159,7 @@ def _scatter(node: RNode, g: Scaled) -> None:
         _add_into(base[idx], g)
         parent.grad = Scaled(base, 1.0, True)
         return
-    base = np.zeros(shape_of(x), dtype=_F64)
+    base = memory.zeros(shape_of(x))
     if g.uniform:
         base[idx] = g.k
     else:  # written, not added: one pass fewer than 0 + g
@@ -188,7 +188,7 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
         prim = node.prim
         if prim is None:  # an input of the trace: keep its adjoint, as a plain array of its own
             if g.__class__ is Scaled:
-                node.grad = dense(g) if g.owned or g.k != 1.0 or g.uniform else g.arr.copy()
+                node.grad = dense(g)  # the owned buffer, or a product of its own
             continue
         node.grad = None
         local = node.local

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, tape_row
+from diffcompare.ad import memory
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, _depth, paused_gc, shape_of, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
 
@@ -61,6 +62,8 @@ class Recording:
                  lean: bool = False) -> None:
         self.argnums = _argnums_tuple(argnums)
         args = list(args)
+        if lean and _depth[0] == 0:
+            memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:
             self.inputs = []
             for i in self.argnums:

@@ -1,0 +1,85 @@
+"""Buffers reused between gradients (diffcompare.ad.memory): reuse happens, and never behind a holder's back."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from diffcompare import ad
+from diffcompare.ad import core, memory
+
+
+@pytest.fixture
+def small_buffers(monkeypatch):
+    """Pool and lean rows for arrays of any size, so that the tests run on small arrays."""
+    monkeypatch.setattr(memory, "MIN_SIZE", 1)
+    monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
+    memory.release()
+    yield
+    memory.release()
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def test_buffers_of_a_finished_gradient_are_reused(small_buffers):
+    g = ad.grad(rosen)
+    x = np.linspace(-1.0, 1.0, 9)
+    g(x)  # its temporaries are garbage now
+    memory.recycle()
+    freed = memory.cached_bytes()
+    g(x)  # takes them again
+    assert freed > 0 and memory.cached_bytes() < freed
+
+
+def test_a_held_gradient_is_never_reused(small_buffers):
+    g = ad.grad(rosen)
+    first = g(np.linspace(-1.0, 1.0, 9))
+    kept = first.copy()
+    view = g(np.linspace(0.0, 2.0, 9))[::2]  # only a view of the second result survives
+    expected_view = view.copy()
+    for k in range(5):
+        g(np.full(9, float(k)))
+    assert np.array_equal(first, kept) and np.array_equal(view, expected_view)
+
+
+def test_a_recording_kept_by_the_user_keeps_its_buffers(small_buffers):
+    x = np.linspace(-1.0, 1.0, 9)
+    value, pullback = ad.vjp(rosen, x)
+    first = pullback(1.0)[0].copy()
+    for k in range(3):
+        ad.grad(rosen)(np.full(9, float(k)))  # other gradients in between
+    assert np.array_equal(pullback(1.0)[0], first)
+
+
+def test_release_lets_go_and_the_lent_list_stays_short(small_buffers):
+    g = ad.grad(rosen)
+    held = [g(np.full(9, float(k))) for k in range(200)]  # all kept: none can be reused
+    assert len(memory._pool.lent) <= memory._SCAN_EVERY + 20
+    assert all(np.array_equal(h, g(np.full(9, float(k)))) for k, h in enumerate(held))
+    memory.release()
+    assert memory.cached_bytes() == 0 and memory._pool.lent == []
+
+
+programs = st.lists(st.tuples(st.floats(-1.5, 1.5), st.booleans()), min_size=2, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(programs)
+def test_a_training_loop_keeping_some_results_sees_them_unchanged(small_buffers, steps):
+    perm = np.array([3, 0, 5, 1, 1, 2])
+
+    def f(x):
+        y = np.sin(1.0 - (x**2 * x)[perm])
+        return np.sum(np.concatenate([y[1:], y[:1]]) * x) - 2.0 * np.sum(x[2:] ** 2)
+
+    g = ad.grad(f)
+    kept = []
+    for shift, keep in steps:
+        x = np.linspace(-1.0, 1.0, 6) + shift
+        result = g(x)
+        if keep:
+            kept.append((result, result.copy()))
+    for result, snapshot in kept:
+        assert np.array_equal(result, snapshot)
