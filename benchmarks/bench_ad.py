@@ -12,22 +12,35 @@ batches after a warm-up, each batch repeated until it lasts ~0.1 s.
 
 Both numpy (OpenBLAS) and torch run on one thread, all in float64.
 
+Memory: glibc gives freed blocks of 128 KB and more back to the kernel and faults them in again on
+the next call. On this kind of VM a page fault costs more than the arithmetic on the page, so
+whether plain f(x) at n = 10^5 takes 0.3 ms or 1 ms depends on the heap's history, not on f. The
+benchmark therefore re-runs itself with glibc told to keep freed memory (the same setting for
+every library in the run); ``--system-malloc`` measures with the default instead.
+
 Run from the repository root: ``python -m benchmarks.bench_ad`` (``--json`` for machines).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 # One BLAS thread for numpy, as torch gets one thread below: on a 2-core machine shared with other
 # work, a second spinning BLAS thread makes numpy's matmul 10-20x slower and the comparison noise.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
+if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
+        os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
+    # glibc reads these once, at start-up: run again with them set
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.bench_ad", *sys.argv[1:]],
+              {**os.environ, **KEEP_FREED_MEMORY})
+
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
@@ -212,10 +225,10 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    import os
-
+    kept = all(os.environ.get(k) == v for k, v in KEEP_FREED_MEMORY.items())
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
-            + "".join(f", {k} {v.__version__}" for k, v in _versions().items()))
+            + "".join(f", {k} {v.__version__}" for k, v in _versions().items())
+            + (", glibc keeping freed memory" if kept else ", the system's malloc settings"))
 
 
 def _versions() -> dict[str, Any]:
