@@ -113,14 +113,17 @@ def unbroadcast(g: Any, target: Any) -> Any:
     tshape = shape_of(target)
     if gshape == tshape:
         return g
-    from diffcompare.ad import primitives as P
-
+    # a plain array is summed by its own method; a traced one through the primitive, to be differentiable
+    if g.__class__ is np.ndarray:
+        total = np.ndarray.sum
+    else:
+        from diffcompare.ad.primitives import sum_ as total
     extra = len(gshape) - len(tshape)
     if extra > 0:
-        g = P.sum_(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(tshape) if n == 1 and np.shape(g)[i] != 1)
+        g = total(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(tshape) if n == 1 and shape_of(g)[i] != 1)
     if axes:
-        g = P.sum_(g, axis=axes, keepdims=True)
+        g = total(g, axis=axes, keepdims=True)
     return g
 
 
@@ -346,6 +349,11 @@ _F64 = np.dtype(np.float64)
 
 def _into_buffer(prim: Primitive, vals: Sequence[Any]) -> Any:
     """A large float64 elementwise result computed into a reused buffer; None when not that case."""
+    for v in vals:  # first the cheap question: is any argument large?
+        if v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE:
+            break
+    else:
+        return None
     shape = None
     for v in vals:
         c = v.__class__

@@ -365,9 +365,10 @@ defrules(prod,
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = np.asarray(x, dtype=float)
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    m = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
     return out if keepdims else (np.squeeze(out, axis=axis) if axis is not None else out.reshape(()).item())
 
 
@@ -379,9 +380,16 @@ def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return exp(sub(x, kept))
 
 
-defrules(logsumexp,
-         lambda g, ans, i, x, axis=None, keepdims=False:
-             mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims)),
+def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """g * softmax(x), with g and ans put back on x's reduced axes."""
+    if g.__class__ is not np.ndarray or ans.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
+        return mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))
+    if axis is not None and not keepdims:  # plain arrays: numpy's broadcasting expands them
+        g, ans = g.reshape(_kept_shape(x, axis)), ans.reshape(_kept_shape(x, axis))
+    return np.exp(x - ans) * g
+
+
+defrules(logsumexp, _logsumexp_vjp,
          lambda t, ans, x, axis=None, keepdims=False:
              sum_(mul(t[0], _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
 
@@ -407,6 +415,12 @@ def _swap_last(a: Any) -> Any:
 
 def _matmul_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
     """VJP of ``a @ b`` for 1-D and n-D operands (numpy's promotion rules undone)."""
+    if g.__class__ is np.ndarray and g.ndim == 2:
+        # plain 2-D matrices (a layer's weights): straight to BLAS, without the primitives' dispatch
+        if i == 0 and b.__class__ is np.ndarray and b.ndim == 2:
+            return g @ b.T
+        if i == 1 and a.__class__ is np.ndarray and a.ndim == 2:
+            return a.T @ g
     na, nb = np.ndim(a), np.ndim(b)
     if na == 1 and nb == 1:
         return mul(g, b) if i == 0 else mul(g, a)
