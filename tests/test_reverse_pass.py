@@ -55,18 +55,22 @@ def program(steps, outputs):
     return f
 
 
-@pytest.fixture(params=["large arrays lean", "all arrays lean"])
+@pytest.fixture(params=["large arrays lean", "all arrays lean", "no reference counts"])
 def lean_sizes(request):
-    """Both kinds of tape row: kept whole (small arrays) and lean (forced here for every size).
+    """Both kinds of tape row: kept whole (small arrays) and lean (forced here for every size); and
+    the engine as it runs where reference counts are not trusted (no in-place updates, no reuse).
 
     Set once per test, not per example: every example of one test runs with the same setting."""
-    from diffcompare.ad import core
+    from diffcompare.ad import core, memory, reverse
 
-    saved = core.LEAN_MIN_SIZE
+    saved = core.LEAN_MIN_SIZE, core.REFCOUNTS_EXACT, reverse.REFCOUNTS_EXACT, memory._ENABLED
     if request.param == "all arrays lean":
         core.LEAN_MIN_SIZE = 0
+    if request.param == "no reference counts":
+        core.LEAN_MIN_SIZE = 0
+        core.REFCOUNTS_EXACT = reverse.REFCOUNTS_EXACT = memory._ENABLED = False
     yield
-    core.LEAN_MIN_SIZE = saved
+    core.LEAN_MIN_SIZE, core.REFCOUNTS_EXACT, reverse.REFCOUNTS_EXACT, memory._ENABLED = saved
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -112,3 +116,18 @@ def test_rosenbrock_gradient_is_exact_against_the_hand_written_one(lean_sizes, n
     by_hand[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
     by_hand[1:] += 200.0 * d
     assert np.allclose(ad.grad(f)(x), by_hand, rtol=1e-14, atol=1e-12)
+
+
+def test_a_boolean_index_is_a_copy_not_a_view(lean_sizes):
+    # x[True] adds an axis and copies: the scatter must not write into a temporary (review finding)
+    x, y = np.arange(4.0), np.array([1.0, 2.0, 3.0, 4.0])
+    assert ad.grad(lambda x: np.sum(x[True] * y))(x).tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert ad.grad(lambda x: np.sum(x[True] * y) + np.sum(x * x))(x).tolist() == [1.0, 4.0, 7.0, 10.0]
+
+
+def test_empty_arrays_have_empty_gradients(lean_sizes):
+    rosen = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    assert ad.grad(rosen)(np.array([0.5])).tolist() == [0.0]  # x[1:] is empty
+    assert ad.grad(np.sum)(np.zeros(0)).tolist() == []
+    x = np.arange(3.0)
+    assert ad.grad(lambda x: np.sum(x[2:2]) + np.sum(x**2))(x).tolist() == [0.0, 2.0, 4.0]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad import memory
+from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
 _depth = [0]  # how many traces are open; a new trace gets level _depth + 1
 
@@ -452,14 +453,15 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
     partials = prim.partials
     if partials is None:
         c = prim.vjp(g, node.value, i, *args, **kw)  # fresh: a new array (a product, a scatter), not a view
-        fresh = c.__class__ is np.ndarray and c.base is None and sys.getrefcount(c) <= 2
+        fresh = REFCOUNTS_EXACT and c.__class__ is np.ndarray and c.base is None and sys.getrefcount(c) <= 2
         return c, None, fresh
     d = partials[i](node.value, *args, **kw)
     if d is ONE:
         c, fresh = g, False
     elif d is MINUS_ONE:
         c, fresh = -g, True
-    elif (not keep_partial and d.__class__ is np.ndarray and g.__class__ is np.ndarray and d.shape == g.shape
+    elif (REFCOUNTS_EXACT and not keep_partial and d.__class__ is np.ndarray and g.__class__ is np.ndarray
+          and d.shape == g.shape
           and sys.getrefcount(d) <= 2 and d.base is None and d.flags.writeable
           and d.dtype == np.result_type(g, d)):
         # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
@@ -478,7 +480,8 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
 def is_basic_index(idx: Any) -> bool:
     """Ints, slices, None and Ellipsis select each element at most once (no duplicates)."""
     items = idx if isinstance(idx, tuple) else (idx,)
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+    return all((isinstance(i, (int, np.integer, slice)) and not isinstance(i, bool)) or i is None or i is Ellipsis
+               for i in items)  # x[True] is a new axis with a copy, not a view
 
 
 _getitem: Any = None  # set by primitives: getitem, whose VJP the reverse pass scatters in place

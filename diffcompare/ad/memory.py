@@ -21,10 +21,12 @@ import threading
 
 import numpy as np
 
+from diffcompare.ad.refcount import REFCOUNTS_EXACT
+
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
 _SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
-_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()  # the scan reads refcounts under the GIL
+_ENABLED = REFCOUNTS_EXACT  # the scan trusts reference counts (see diffcompare.ad.core)
 
 
 class _Pool(threading.local):

@@ -19,6 +19,7 @@ import numpy as np
 
 from diffcompare.ad import core, memory
 from diffcompare.ad.core import MINUS_ONE, ONE, Box, RNode, is_basic_index, pull_back, shape_of, unbroadcast
+from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
 _F64 = np.dtype(np.float64)
 _ONE_BUFFER = np.ones(1)
@@ -52,7 +53,7 @@ def _wrap(c: Any, fresh: bool) -> Any:
     """A dense float64 array adjoint as a Scaled one; anything else as it is."""
     if c.__class__ is not np.ndarray or c.dtype is not _F64 or not c.ndim:
         return c
-    if not any(c.strides):  # a broadcast scalar (a sum's or mean's cotangent): keep only the scalar
+    if c.size and not any(c.strides):  # a broadcast scalar (a sum's or mean's cotangent): keep the scalar
         return Scaled(_ones(c.shape), float(c.flat[0]), False, True)
     return Scaled(c, 1.0, fresh)
 
@@ -102,7 +103,7 @@ def _accumulate(parent: RNode, c: Any) -> None:
 
 def _fresh(d: np.ndarray) -> bool:
     """``d`` is a temporary nobody else holds (only the caller's name and getrefcount's argument)."""
-    return sys.getrefcount(d) <= 3 and d.base is None and d.flags.writeable
+    return REFCOUNTS_EXACT and sys.getrefcount(d) <= 3 and d.base is None and d.flags.writeable
 
 
 def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
