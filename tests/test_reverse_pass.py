@@ -131,3 +131,15 @@ def test_empty_arrays_have_empty_gradients(lean_sizes):
     assert ad.grad(np.sum)(np.zeros(0)).tolist() == []
     x = np.arange(3.0)
     assert ad.grad(lambda x: np.sum(x[2:2]) + np.sum(x**2))(x).tolist() == [0.0, 2.0, 4.0]
+
+
+def test_no_gradient_is_a_view_of_anything_else(lean_sizes):
+    z = np.array([1.0 + 2.0j, 3.0 - 1.0j])
+    ct = np.array([1.0 + 0.0j, 2.0 + 1.0j])
+    (gz,) = ad.vjp(lambda z: z + 1.0, z)[1](ct)  # complex: the general path passes ct on
+    assert gz.tolist() == ct.tolist() and gz is not ct and gz.flags.writeable
+    (gs,) = ad.vjp(lambda z: np.sum(z), z)[1](1.0)  # a broadcast 1.0 would be read-only
+    assert gs.tolist() == [1.0, 1.0] and gs.flags.writeable
+    w = np.array([2.0 + 0.0j, 0.5j])
+    (gw,) = ad.vjp(lambda z: z * w, z)[1](np.ones(2, complex))
+    assert gw.tolist() == w.tolist() and not np.shares_memory(gw, w)

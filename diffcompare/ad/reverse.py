@@ -190,6 +190,9 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
         if prim is None:  # an input of the trace: keep its adjoint, as a plain array of its own
             if g.__class__ is Scaled:
                 node.grad = dense(g)  # the owned buffer, or a product of its own
+            elif g.__class__ is np.ndarray and not (
+                    REFCOUNTS_EXACT and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 3):
+                node.grad = g.copy()  # a view, the cotangent itself, a constant: held elsewhere too
             continue
         node.grad = None
         local = node.local
