@@ -279,18 +279,101 @@ class RArray(Box):
     """A reverse-mode traced array on a lean tape: the user's handle on the value.
 
     Its tape row ``node`` keeps the value only if a derivative rule reads it, so an intermediate
-    array nobody needs is freed when the user's code drops this handle.
+    array nobody needs is freed when the user's code drops this handle. The value itself may be
+    :class:`Deferred` (computed when first read): shape and dtype are known without it.
     """
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "v")
 
     def __init__(self, value: Any, trace: Trace, node: RNode) -> None:
-        self.value = value
+        self.v = value
         self.trace = trace
         self.node = node
 
+    @property
+    def value(self) -> Any:  # type: ignore[override]
+        v = self.v
+        if v.__class__ is Deferred:
+            v = self.v = force(v)
+        return v
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return shape_of(self.v)
+
+    @property
+    def ndim(self) -> int:
+        return len(shape_of(self.v))
+
+    @property
+    def size(self) -> int:
+        return math.prod(shape_of(self.v))
+
+    @property
+    def dtype(self) -> Any:
+        return self.v.dtype
+
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
         return _record(self, self.node, prim, args, kw)
+
+
+class Deferred:
+    """A result on a lean tape that is computed only when something reads it.
+
+    Elementwise operations (and a full sum) on large arrays are recorded with their shape and
+    computed on first use: by the user's code (a comparison, printing), by a derivative rule that
+    reads the value, or by asking for f's value. A gradient needs only what its rules read, so the
+    rest of f is never computed: JAX's compiler drops such dead code; here it simply never runs.
+    Floating-point warnings of a deferred operation appear when it is computed.
+    """
+
+    __slots__ = ("args", "dtype", "kw", "ndim", "prim", "shape", "size", "value")
+
+    def __init__(self, prim: Primitive, args: tuple[Any, ...], kw: dict[str, Any] | None,
+                 shape: tuple[int, ...]) -> None:
+        self.prim = prim
+        self.args = args
+        self.kw = kw
+        self.shape = shape
+        self.ndim = len(shape)
+        self.size = math.prod(shape)
+        self.dtype = _F64
+        self.value = None
+
+
+def force(x: Any) -> Any:
+    """The value of ``x``: x itself, or a Deferred's value, computed with what it needs (no recursion)."""
+    if x.__class__ is not Deferred:
+        return x
+    if x.value is not None:
+        return x.value
+    stack = [x]
+    while stack:
+        d = stack[-1]
+        if d.value is not None:
+            stack.pop()
+            continue
+        pending = [a for a in d.args if a.__class__ is Deferred and a.value is None]
+        if pending:
+            stack.extend(pending)
+            continue
+        vals = [a.value if a.__class__ is Deferred else a for a in d.args]
+        prim = d.prim
+        if d.shape and prim.into is not None:
+            d.value = prim.into(*vals, out=memory.empty(d.shape))
+        else:
+            d.value = prim.impl(*vals, **(d.kw or {}))
+        d.args = None  # what it was made of may be freed now
+        stack.pop()
+    return x.value
+
+
+def forced(vals: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``vals`` with every Deferred among them computed."""
+    for v in vals:
+        if v.__class__ is Deferred:
+            return tuple(force(v) for v in vals)
+    return vals
 
 
 class ShapeOnly:
@@ -313,12 +396,14 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     """Apply ``prim`` with ``box`` the highest-level traced argument, and record it on its tape."""
     trace = box.trace
     if len(args) == 1:  # the common unary case, without the loop
-        v = box.value
+        v = box.v if box.__class__ is RArray else box.value
         if isinstance(v, Box):
             ans = prim(v, **kw)
         else:
-            ans = _into_buffer(prim, (v,)) if trace.lean and prim.into is not None else None
+            ans = _deferred(prim, (v,), kw) if trace.lean else None
             if ans is None:
+                if v.__class__ is Deferred:
+                    v = force(v)
                 ans = prim.impl(v, **kw)
         return _row(ans, trace, prim, (row,), (0,), (v,), kw or None)
     vals = []
@@ -328,19 +413,24 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     for i, a in enumerate(args):
         if isinstance(a, Box):
             if a.trace is trace:
-                a_value = a.value
+                if a.__class__ is RArray:
+                    a_value = a.v
+                    parents.append(a.node)
+                else:
+                    a_value = a.value
+                    parents.append(a)
+                    nested = nested or isinstance(a_value, Box)
                 vals.append(a_value)
-                parents.append(a.node if a.__class__ is RArray else a)
                 argnums.append(i)
-                nested = nested or isinstance(a_value, Box)
                 continue
             nested = True
         vals.append(a)
     if nested:
         ans = prim(*vals, **kw)
     else:
-        ans = _into_buffer(prim, vals) if trace.lean and prim.into is not None else None
+        ans = _deferred(prim, vals, kw) if trace.lean else None
         if ans is None:
+            vals = forced(vals)
             ans = prim.impl(*vals, **kw)
     return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
 
@@ -348,17 +438,22 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
 _F64 = np.dtype(np.float64)
 
 
-def _into_buffer(prim: Primitive, vals: Sequence[Any]) -> Any:
-    """A large float64 elementwise result computed into a reused buffer; None when not that case."""
+def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Deferred | None:
+    """A large float64 elementwise result (or the full sum of a deferred one), not computed yet."""
+    if prim.into is None:
+        if prim is _sum and vals[0].__class__ is Deferred and not kw.get("keepdims") and kw.get("axis") is None:
+            return Deferred(prim, tuple(vals), kw or None, ())
+        return None
     for v in vals:  # first the cheap question: is any argument large?
-        if v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE:
+        c = v.__class__
+        if c is Deferred or (c is np.ndarray and v.size >= memory.MIN_SIZE):
             break
     else:
         return None
     shape = None
     for v in vals:
         c = v.__class__
-        if c is np.ndarray:
+        if c is np.ndarray or c is Deferred:
             if v.dtype is not _F64:
                 return None
             if shape is None:
@@ -369,7 +464,10 @@ def _into_buffer(prim: Primitive, vals: Sequence[Any]) -> Any:
             return None
     if shape is None or len(shape) == 0 or math.prod(shape) < memory.MIN_SIZE:
         return None
-    return prim.into(*vals, out=memory.empty(shape))
+    return Deferred(prim, tuple(vals), None, shape)
+
+
+_sum: Any = None  # set by primitives: the full sum may be deferred too
 
 
 # Below this many elements an array is cheaper to keep than to leave out of a lean tape row: the
@@ -381,10 +479,13 @@ def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], ar
          vals: tuple[Any, ...], kw: dict[str, Any] | None) -> Box:
     """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read."""
     saves = prim.saves
-    if saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:
+    if ans.__class__ is Deferred:  # always behind a handle: its value is computed when read
+        if saves is None:
+            return RArray(ans, trace, RNode(ans, trace, prim, parents, argnums, vals, kw or None))
+    elif saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:
         return RNode(ans, trace, prim, parents, argnums, vals, kw or None)
     keep_ans, keep_args = saves(argnums)
-    vals = tuple(v if keep or v.__class__ is not np.ndarray else ShapeOnly(v)
+    vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
                  for v, keep in zip(vals, keep_args))
     return RArray(ans, trace, RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None))
 

@@ -648,6 +648,7 @@ def _install_operators() -> None:
 
 _install_operators()
 _core._getitem = getitem  # the backward pass scatters getitem's adjoint in place when it can
+_core._sum = sum_  # a full sum of a deferred array is deferred too
 Box.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kw: dispatch_ufunc(ufunc, method, inputs, kw)
 Box.__array_function__ = lambda self, func, types, args, kwargs: dispatch_function(func, args, kwargs)
 

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad import core, memory
-from diffcompare.ad.core import MINUS_ONE, ONE, Box, RNode, is_basic_index, pull_back, shape_of, unbroadcast
+from diffcompare.ad.core import (
+    MINUS_ONE, ONE, Box, Deferred, RNode, force, forced, is_basic_index, pull_back, shape_of, unbroadcast,
+)
 from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
 _F64 = np.dtype(np.float64)
@@ -195,6 +197,10 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
                 node.grad = g.copy()  # a view, the cotangent itself, a constant: held elsewhere too
             continue
         node.grad = None
+        if node.__class__ is RNode and node.local is None:  # an array row: compute what was deferred
+            node.args = forced(node.args)
+            if node.value.__class__ is Deferred:
+                node.value = force(node.value)
         local = node.local
         if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
             for parent, d in zip(node.parents, local):

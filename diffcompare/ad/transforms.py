@@ -77,8 +77,19 @@ class Recording:
         self.tape = trace.tape
         trace.tape = None
         self.output = out
-        self.value = out.value if self._traced(out) else out
         self.grads: list[Any] | None = None
+
+    @property
+    def value(self) -> Any:
+        """f's value (on a lean recording, what was deferred is computed now, if not before)."""
+        out = self.output
+        return out.value if self._traced(out) else out
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The shape of f's value, without computing it."""
+        out = self.output
+        return out.shape if out.__class__ is RArray else shape_of(raw(self.value))
 
     def __repr__(self) -> str:
         return (f"<Recording: {len(self.inputs)} input(s), {self.operations} operations, "
@@ -94,16 +105,17 @@ class Recording:
 
     def pullback(self, cotangent: Any = None) -> list[Any]:
         """The VJP: cotangent (of the output's shape; 1.0 for a scalar) to one gradient per input."""
+        out_shape = self.output_shape
         if cotangent is None:
-            if shape_of(raw(self.value)) != ():
+            if out_shape != ():
                 raise ValueError(
-                    f"the output has shape {shape_of(raw(self.value))}: give a cotangent of that shape "
+                    f"the output has shape {out_shape}: give a cotangent of that shape "
                     "(as in the lecture's Exercise 3), or use jacrev/jacfwd for the whole Jacobian"
                 )
             cotangent = 1.0
-        elif shape_of(raw(cotangent)) != shape_of(raw(self.value)):
+        elif shape_of(raw(cotangent)) != out_shape:
             raise ValueError(f"cotangent shape {shape_of(raw(cotangent))} does not match the output's "
-                             f"shape {shape_of(raw(self.value))}")
+                             f"shape {out_shape}")
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
@@ -137,28 +149,38 @@ def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
     return values[0] if isinstance(argnums, int) else tuple(values)
 
 
+def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int]) -> tuple[Recording, Any]:
+    """One lean recording of a scalar-output ``f`` and its gradient (f's value is not computed here)."""
+    rec = Recording(f, args, argnums, lean=True)
+    if rec.output_shape != ():
+        raise ValueError(
+            f"grad only applies to scalar-output functions; this one returns shape "
+            f"{rec.output_shape}. Try jacrev, jacfwd or vjp."
+        )
+    return rec, _pick(rec.pullback(1.0), argnums)
+
+
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to ``argnums`` (scalar-output functions)."""
 
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        rec = Recording(f, args, argnums, lean=True)
-        if shape_of(raw(rec.value)) != ():
-            raise ValueError(
-                f"grad only applies to scalar-output functions; this one returns shape "
-                f"{shape_of(raw(rec.value))}. Try jacrev, jacfwd or vjp."
-            )
-        return rec.value, _pick(rec.pullback(1.0), argnums)
+        rec, g = _gradients(f, args, argnums)
+        return rec.value, g
 
     return value_and_grad_f
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's."""
-    vg = value_and_grad(f, argnums)
+    """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's.
 
+    Only what the derivative rules read is computed: on large arrays, the part of f after the last
+    value a rule needs (the loss's final sums and scalings, often most of f) never runs.
+    """
+
+    @paused_gc
     def grad_f(*args: Any) -> Any:
-        return vg(*args)[1]
+        return _gradients(f, args, argnums)[1]
 
     return grad_f
 
