@@ -143,3 +143,57 @@ def test_no_gradient_is_a_view_of_anything_else(lean_sizes):
     w = np.array([2.0 + 0.0j, 0.5j])
     (gw,) = ad.vjp(lambda z: z * w, z)[1](np.ones(2, complex))
     assert gw.tolist() == w.tolist() and not np.shares_memory(gw, w)
+
+
+@pytest.fixture
+def deferred_small(monkeypatch):
+    """Deferred values (and lean rows) for small arrays too, so the tests stay fast."""
+    from diffcompare.ad import core, memory
+
+    monkeypatch.setattr(memory, "MIN_SIZE", 1)
+    monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
+    yield
+    memory.release()
+
+
+def test_grad_does_not_compute_what_no_rule_reads(deferred_small):
+    from diffcompare.ad.core import Deferred
+    from diffcompare.ad.transforms import Recording
+
+    x = np.linspace(-1.0, 1.0, 7)
+    f = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    rec = Recording(f, (x,), lean=True)
+    rec.pullback(1.0)
+    assert rec.output.v.__class__ is Deferred and rec.output.v.value is None  # f's value: never computed
+    value, g = ad.value_and_grad(f)(x)
+    assert value == f(x) and np.allclose(g, ad.grad(f)(x), rtol=0, atol=0)
+
+
+def test_reading_a_deferred_value_computes_it(deferred_small):
+    def f(x):
+        y = np.sin(x) * 2.0
+        if np.sum(y) > 0:  # control flow reads the value
+            return np.sum(y * y)
+        return np.sum(-y)
+
+    for x in (np.linspace(0.1, 1.0, 5), np.linspace(-1.0, -0.1, 5)):
+        assert np.allclose(ad.grad(f)(x), ad.jacfwd(f)(x), rtol=1e-14, atol=0)
+        assert ad.value_and_grad(f)(x)[0] == pytest.approx(float(f(x)), rel=1e-15)
+
+
+def test_a_long_deferred_chain_is_computed_without_recursion(deferred_small):
+    def f(x):
+        for _ in range(5000):
+            x = x * 1.0001 + 0.5
+        return np.sum(x)
+
+    x = np.zeros(4)
+    value, g = ad.value_and_grad(f)(x)
+    assert g == pytest.approx(np.full(4, 1.0001**5000), rel=1e-12)
+    assert value == pytest.approx(float(f(x)), rel=1e-12)
+
+
+def test_a_jacobian_of_a_deferred_vector_output(deferred_small):
+    f = lambda x: np.sin(x) * x + 1.0
+    x = np.linspace(0.2, 1.4, 5)
+    assert np.allclose(ad.jacrev(f)(x), ad.jacfwd(f)(x), rtol=1e-14, atol=0)

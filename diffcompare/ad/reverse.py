@@ -162,7 +162,14 @@ def _scatter(node: RNode, g: Scaled) -> None:
         _add_into(base[idx], g)
         parent.grad = Scaled(base, 1.0, True)
         return
-    base = memory.zeros(shape_of(x))
+    shape = shape_of(x)
+    if idx.__class__ is slice and idx.step in (None, 1):  # x[a:b]: zero only what the slice misses
+        start, stop, _ = idx.indices(shape[0])
+        base = memory.empty(shape)
+        base[:start] = 0.0
+        base[max(stop, start):] = 0.0
+    else:
+        base = memory.zeros(shape)
     if g.uniform:
         base[idx] = g.k
     else:  # written, not added: one pass fewer than 0 + g
