@@ -197,3 +197,13 @@ def test_a_jacobian_of_a_deferred_vector_output(deferred_small):
     f = lambda x: np.sin(x) * x + 1.0
     x = np.linspace(0.2, 1.4, 5)
     assert np.allclose(ad.jacrev(f)(x), ad.jacfwd(f)(x), rtol=1e-14, atol=0)
+
+
+def test_an_operation_on_a_constant_array_is_not_deferred(deferred_small):
+    def f(x):
+        scratch = np.ones(3)
+        y = x * scratch  # computed now: the user's array may change before anything reads y
+        scratch[:] = 5.0  # (the gradient still reads scratch as it is then: see the README's caveat)
+        return np.sum(y * y)
+
+    assert ad.value_and_grad(f)(np.array([1.0, 2.0, 3.0]))[0] == 14.0

@@ -410,6 +410,7 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     parents = []
     argnums = []
     nested = False  # values of lower levels among the arguments: let them record too
+    defer = trace.lean
     for i, a in enumerate(args):
         if isinstance(a, Box):
             if a.trace is trace:
@@ -424,11 +425,14 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
                 argnums.append(i)
                 continue
             nested = True
+        elif a.__class__ is np.ndarray:
+            # an array the user's code holds: it could change before a deferred result is computed
+            defer = False
         vals.append(a)
     if nested:
         ans = prim(*vals, **kw)
     else:
-        ans = _deferred(prim, vals, kw) if trace.lean else None
+        ans = _deferred(prim, vals, kw) if defer else None
         if ans is None:
             vals = forced(vals)
             ans = prim.impl(*vals, **kw)
