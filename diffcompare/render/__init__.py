@@ -36,6 +36,12 @@ def fmt(x: Any, digits: int = 6) -> str:
     return "[" + ", ".join(fmt(row, digits) for row in arr) + "]"
 
 
+def count(n: int, unit: str) -> str:
+    """``1 pass``, ``3 passes``, ``1 tape op``, ``5 tape ops``."""
+    plural = unit if n == 1 else (unit + "es" if unit.endswith("ss") else unit + "s")
+    return f"{n} {plural}"
+
+
 def point(names: Any, values: Any) -> str:
     """A point for a title: ``x1=3, x2=-4`` (10 significant digits)."""
     return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(names, values))

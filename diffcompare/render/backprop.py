@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.backprop import PARAMETERS, Backprop
-from diffcompare.render import fmt
+from diffcompare.render import count, fmt
 
 # an absolute error below 1e-15 on gradients of size 1e-4..1e-2 is float64 rounding (green);
 # above 1e-9 more than a third of the digits are gone (red)
@@ -35,11 +35,11 @@ _CHAIN = {"w11": "δ_h1·x1", "w12": "δ_h2·x1", "w21": "δ_h1·x2", "w22": "δ
 
 def _cost(run: Any) -> str:
     if run.evaluations is not None:
-        return f"{run.evaluations} {'passes' if run.backend == 'forward' else 'evals'}"
+        return count(run.evaluations, "pass" if run.backend == "forward" else "eval")
     if run.tape_ops is not None:
-        return f"{run.tape_ops} tape ops"
+        return count(run.tape_ops, "tape op")
     if run.expression_size is not None:
-        return f"{run.expression_size} ops in expr"
+        return count(run.expression_size, "expr op")
     return "—"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.compare import Comparison
-from diffcompare.render import fmt
+from diffcompare.render import count, fmt
 from diffcompare.render import digits50
 from diffcompare.render import point as render_point
 
@@ -21,20 +21,15 @@ def _error_style(rel: float | None, abs_err: float | None) -> str:
     return "green" if e <= _GOOD else ("yellow" if e <= _BAD else "red")
 
 
-def _count(n: int, unit: str) -> str:
-    plural = unit if n == 1 else (unit + "es" if unit.endswith("ss") else unit + "s")
-    return f"{n} {plural}"
-
-
 def _cost(result: Any) -> str:
     parts = []
     if result.evaluations is not None:
         unit = "pass" if result.backend == "forward" else "eval"
-        parts.append(_count(result.evaluations, unit))
+        parts.append(count(result.evaluations, unit))
     if result.tape_ops is not None:
-        parts.append(_count(result.tape_ops, "tape op"))
+        parts.append(count(result.tape_ops, "tape op"))
     if result.expression_size is not None:
-        parts.append(_count(result.expression_size, "expr op"))
+        parts.append(count(result.expression_size, "expr op"))
     return ", ".join(parts) or "—"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import fmt
+from diffcompare.render import count, fmt
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -21,11 +21,11 @@ def _style(digits: float | None) -> str:
 def _cost(e: Entry) -> str:
     parts = []
     if e.evaluations is not None:  # forward AD counts passes through f, finite differences calls of f
-        parts.append(f"{e.evaluations} {'passes' if e.backend == 'forward' else 'evals'}")
+        parts.append(count(e.evaluations, "pass" if e.backend == "forward" else "eval"))
     if e.tape_ops is not None:
-        parts.append(f"{e.tape_ops} tape ops")
+        parts.append(count(e.tape_ops, "tape op"))
     if e.expression_size is not None:
-        parts.append(f"{e.expression_size} ops in expr")
+        parts.append(count(e.expression_size, "expr op"))
     return ", ".join(parts) or "—"
 
 
