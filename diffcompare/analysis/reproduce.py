@@ -449,9 +449,13 @@ def _formula_check(e: dict[str, Any], computed: dict[str, Any]) -> Check:
     got = float(f.function(*[float(computed[v]) for v in f.variables]))
     want = float(computed[e["defines"]])
     ok = abs(got - want) <= 1e-12 * max(1.0, abs(want))  # exact arithmetic on small integers: only rounding
+    shown = e["formula"]  # the formula with our values in place of the entries' names
+    for name in sorted(f.variables, key=len, reverse=True):
+        value = float(computed[name])
+        shown = shown.replace(name, f"({number(value)})" if value < 0 else number(value))
     check = Check(e["id"], e["description"], e["where"], e["printed"],
-                  f"{e['formula']} = {number(got)} (the row is {number(want)})", ok, "agree" if ok else "erratum",
-                  ok or bool(e.get("erratum")))
+                  f"{shown.replace('*', ' × ')} = {number(got)} (the row is {number(want)})", ok,
+                  "agree" if ok else "erratum", ok or bool(e.get("erratum")))
     if not ok:
         check.note = e.get("erratum") or "UNEXPLAINED: not documented as an erratum"
     elif e.get("erratum"):

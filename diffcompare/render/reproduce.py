@@ -28,8 +28,7 @@ def table(r: Reproduction) -> Any:
 
     t = Table(title="every worked number of the lecture, recomputed", box=box.SIMPLE_HEAD,
               collapse_padding=True, pad_edge=False,
-              caption=f"{r.agreed} agree, {r.errata} explained errata of the slides, {r.unexplained} unexplained"
-              f"\n{r.notes[0] if r.notes else ''}")
+              caption=f"{r.agreed} agree, {r.errata} explained errata of the slides, {r.unexplained} unexplained")
     t.add_column("check", overflow="fold", ratio=1, min_width=24)
     t.add_column("slides", justify="right", overflow="fold", max_width=20)
     t.add_column("ours", justify="right", overflow="fold", max_width=18)
@@ -49,7 +48,8 @@ def table(r: Reproduction) -> Any:
                 mark = f" [{len(notes)}]"
             t.add_row(f"  {c.description or c.id}", c.seed_value, _computed(c.computed),
                       f"[{style}]{c.status}[/{style}]{mark}")
-    return Group(t, *notes)
+    legend = [Text(r.notes[0], style="dim")] if r.notes else []  # wrapped as text: a caption line is cut
+    return Group(t, *legend, *notes)
 
 
 def to_json(r: Reproduction) -> dict[str, Any]:
