@@ -56,7 +56,7 @@ def table(r: ErrorVsH) -> Any:
         box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,  # fits 80 columns
         title=f"error vs step h: {what} of {r.function} at {_point(r)}",
         caption=(
-            f"exact {r.kind} (sympy + mpmath, 50 digits): {fmt(r.reference, 17)}; error = {r.measure}\n"
+            f"exact {r.kind} (sympy + mpmath, 50 digits): {fmt(r.reference, 17)}\nerror: {r.measure}\n"
             f"best: the smallest error measured on the grid (partly luck). robust: the minimum of the fitted "
             f"model E(h) = A·h^p + B·h^q (running median, two log-log lines). theory: h* = eps^(1/(a+1))·max(|x|,1),"
             f" error eps^(a/(a+1)) (complex: error eps for any h below h*). slopes: fitted (expected). "

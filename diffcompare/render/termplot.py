@@ -71,6 +71,12 @@ def line_plot(
     lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right)
     if xlabel:
         lines.append(" " * (pad + 2) + xlabel.center(width))
-    legend = "   ".join(f"{MARKERS[k % len(MARKERS)]} {name}" for k, name in enumerate(pts))
+    legend = ""  # as many entries a line as fit under the plot, never an entry split in two
+    for k, name in enumerate(pts):
+        entry = f"{MARKERS[k % len(MARKERS)]} {name}"
+        if legend and len(legend) + 3 + len(entry) > width:
+            lines.append(" " * (pad + 2) + legend)
+            legend = ""
+        legend = f"{legend}   {entry}" if legend else entry
     lines.append(" " * (pad + 2) + legend)
     return "\n".join(lines)
