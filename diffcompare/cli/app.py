@@ -52,8 +52,13 @@ def _did_you_mean(text: str) -> str:
 
     from diffcompare.examples import load_examples
 
-    close = difflib.get_close_matches(text.strip(), list(load_examples()), n=1, cutoff=0.7)
-    return f"no example named {text.strip()!r} (did you mean {close[0]!r}?); or " if close else ""
+    name = text.strip()
+    close = difflib.get_close_matches(name, list(load_examples()), n=1, cutoff=0.7)
+    if close:
+        return f"no example named {name!r} (did you mean {close[0]!r}?); or "
+    if name.isidentifier() and len(name) > 2:  # a lone long name reads as the expression "that variable"
+        return f"no example named {name!r} (`diffcompare examples` lists them); as an expression, "
+    return ""
 
 
 def _example_at(names) -> str:
