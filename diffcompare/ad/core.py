@@ -324,10 +324,12 @@ class Deferred:
     computed on first use: by the user's code (a comparison, printing), by a derivative rule that
     reads the value, or by asking for f's value. A gradient needs only what its rules read, so the
     rest of f is never computed: JAX's compiler drops such dead code; here it simply never runs.
-    Floating-point warnings of a deferred operation appear when it is computed.
+    numpy's floating-point error settings where it was recorded apply when it is computed; where
+    they say raise, nothing is deferred. Only values the trace computed itself are deferred on (not
+    the user's arrays, which could change before they are read).
     """
 
-    __slots__ = ("args", "dtype", "kw", "ndim", "prim", "shape", "size", "value")
+    __slots__ = ("args", "dtype", "errstate", "kw", "ndim", "prim", "shape", "size", "value")
 
     def __init__(self, prim: Primitive, args: tuple[Any, ...], kw: dict[str, Any] | None,
                  shape: tuple[int, ...]) -> None:
@@ -339,6 +341,7 @@ class Deferred:
         self.size = math.prod(shape)
         self.dtype = _F64
         self.value = None
+        self.errstate: dict[str, str] | None = None  # numpy's error settings where it was recorded
 
 
 def force(x: Any) -> Any:
@@ -359,10 +362,11 @@ def force(x: Any) -> Any:
             continue
         vals = [a.value if a.__class__ is Deferred else a for a in d.args]
         prim = d.prim
-        if d.shape and prim.into is not None:
-            d.value = prim.into(*vals, out=memory.empty(d.shape))
-        else:
-            d.value = prim.impl(*vals, **(d.kw or {}))
+        with np.errstate(**d.errstate):  # warn (or not) as numpy would have where it was recorded
+            if d.shape and prim.into is not None:
+                d.value = prim.into(*vals, out=memory.empty(d.shape))
+            else:
+                d.value = prim.impl(*vals, **(d.kw or {}))
         d.args = None  # what it was made of may be freed now
         stack.pop()
     return x.value
@@ -400,7 +404,7 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
         if isinstance(v, Box):
             ans = prim(v, **kw)
         else:
-            ans = _deferred(prim, (v,), kw) if trace.lean else None
+            ans = _deferred(prim, (v,), kw) if trace.lean and _ours(v, row) else None
             if ans is None:
                 if v.__class__ is Deferred:
                     v = force(v)
@@ -416,21 +420,22 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
             if a.trace is trace:
                 if a.__class__ is RArray:
                     a_value = a.v
-                    parents.append(a.node)
+                    a_row = a.node
                 else:
                     a_value = a.value
-                    parents.append(a)
+                    a_row = a
                     nested = nested or isinstance(a_value, Box)
+                parents.append(a_row)
                 vals.append(a_value)
                 argnums.append(i)
+                defer = defer and _ours(a_value, a_row)
                 continue
             nested = True
         elif a.__class__ is np.ndarray:
-            # an array the user's code holds: it could change before a deferred result is computed
-            defer = False
+            defer = False  # an array the user's code holds: it could change before a deferred result is read
         vals.append(a)
-    if nested:
-        ans = prim(*vals, **kw)
+    if nested:  # lower levels get plain values: what was deferred is computed first
+        ans = prim(*forced(tuple(vals)), **kw)
     else:
         ans = _deferred(prim, vals, kw) if defer else None
         if ans is None:
@@ -442,11 +447,26 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
 _F64 = np.dtype(np.float64)
 
 
+def _ours(value: Any, row: RNode) -> bool:
+    """``value`` can wait to be read: deferred, a number, or an array this trace computed (not the
+    user's input array or a view of it, which the user's code could change before it is read)."""
+    c = value.__class__
+    if c is Deferred:
+        return True
+    if c is np.ndarray:
+        return value.base is None and row.prim is not None
+    return not isinstance(value, Box)
+
+
 def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Deferred | None:
-    """A large float64 elementwise result (or the full sum of a deferred one), not computed yet."""
+    """A large float64 elementwise result (or the full sum of a deferred one), not computed yet.
+
+    Not when numpy is set to raise (or call) on a floating-point error: the user's code around the
+    operation must see it happen. Otherwise the error settings in force now go with the result.
+    """
     if prim.into is None:
         if prim is _sum and vals[0].__class__ is Deferred and not kw.get("keepdims") and kw.get("axis") is None:
-            return Deferred(prim, tuple(vals), kw or None, ())
+            return _with_errstate(Deferred(prim, tuple(vals), kw or None, ()))
         return None
     for v in vals:  # first the cheap question: is any argument large?
         c = v.__class__
@@ -468,7 +488,15 @@ def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Defer
             return None
     if shape is None or len(shape) == 0 or math.prod(shape) < memory.MIN_SIZE:
         return None
-    return Deferred(prim, tuple(vals), None, shape)
+    return _with_errstate(Deferred(prim, tuple(vals), None, shape))
+
+
+def _with_errstate(d: Deferred) -> Deferred | None:
+    errors = np.geterr()
+    if "raise" in errors.values() or "call" in errors.values():
+        return None
+    d.errstate = errors
+    return d
 
 
 _sum: Any = None  # set by primitives: the full sum may be deferred too
