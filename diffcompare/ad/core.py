@@ -231,12 +231,13 @@ class Trace:
 
     # ``lean``: record only what the derivative rules read (see Primitive.saves); a tape made to be
     # looked at (the lecture's evaluation trace) keeps every value.
-    __slots__ = ("lean", "level", "tape")
+    __slots__ = ("deferred", "lean", "level", "tape")
 
     def __init__(self, record: bool = True, lean: bool = False) -> None:
         self.level = _depth[0] + 1
         self.tape: list[RNode] | None = [] if record else None
         self.lean = lean
+        self.deferred = False  # some value on the tape waits to be computed (see Deferred)
 
     def __enter__(self) -> Trace:
         _depth[0] += 1
@@ -404,7 +405,9 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
         if isinstance(v, Box):
             ans = prim(v, **kw)
         else:
-            ans = _deferred(prim, (v,), kw) if trace.lean and _ours(v, row) else None
+            ans = None
+            if trace.lean and (prim.into is not None or prim is _sum) and _ours(v, row):
+                ans = _deferred(prim, (v,), kw)
             if ans is None:
                 if v.__class__ is Deferred:
                     v = force(v)
@@ -414,13 +417,15 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     parents = []
     argnums = []
     nested = False  # values of lower levels among the arguments: let them record too
-    defer = trace.lean
+    defer = trace.lean and prim.into is not None
+    waiting = False  # a deferred value among the arguments
     for i, a in enumerate(args):
         if isinstance(a, Box):
             if a.trace is trace:
                 if a.__class__ is RArray:
                     a_value = a.v
                     a_row = a.node
+                    waiting = waiting or a_value.__class__ is Deferred
                 else:
                     a_value = a.value
                     a_row = a
@@ -435,11 +440,12 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
             defer = False  # an array the user's code holds: it could change before a deferred result is read
         vals.append(a)
     if nested:  # lower levels get plain values: what was deferred is computed first
-        ans = prim(*forced(tuple(vals)), **kw)
+        ans = prim(*(forced(tuple(vals)) if waiting else vals), **kw)
     else:
         ans = _deferred(prim, vals, kw) if defer else None
         if ans is None:
-            vals = forced(vals)
+            if waiting:
+                vals = forced(vals)
             ans = prim.impl(*vals, **kw)
     return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
 
@@ -448,8 +454,8 @@ _F64 = np.dtype(np.float64)
 
 
 def _ours(value: Any, row: RNode) -> bool:
-    """``value`` can wait to be read: deferred, a number, or an array this trace computed (not the
-    user's input array or a view of it, which the user's code could change before it is read)."""
+    """``value`` can wait to be read: deferred, a number, or a large array this trace computed (not
+    the user's input array or a view of it, which the user's code could change before it is read)."""
     c = value.__class__
     if c is Deferred:
         return True
@@ -512,6 +518,7 @@ def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], ar
     """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read."""
     saves = prim.saves
     if ans.__class__ is Deferred:  # always behind a handle: its value is computed when read
+        trace.deferred = True
         if saves is None:
             return RArray(ans, trace, RNode(ans, trace, prim, parents, argnums, vals, kw or None))
     elif saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:

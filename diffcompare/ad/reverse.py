@@ -177,18 +177,18 @@ def _scatter(node: RNode, g: Scaled) -> None:
     parent.grad = Scaled(base, 1.0, True)
 
 
-def backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
+def backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool = True) -> None:
     """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
 
     Iterative: one pass over the tape in reverse creation order, so a tape of millions of
     operations needs no recursion. Interior adjoints are released once used; the inputs' are
-    left as plain values.
+    left as plain values. ``deferred``: the tape may hold values not computed yet.
     """
     with core._gc_pause:
-        _backward(tape, output, cotangent)
+        _backward(tape, output, cotangent, deferred)
 
 
-def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
+def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool) -> None:
     output.grad = _wrap(cotangent, False)
     getitem = core._getitem
     for node in reversed(tape):
@@ -204,7 +204,7 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any) -> None:
                 node.grad = g.copy()  # a view, the cotangent itself, a constant: held elsewhere too
             continue
         node.grad = None
-        if node.__class__ is RNode and node.local is None:  # an array row: compute what was deferred
+        if deferred and node.local is None:  # an array row: compute what was deferred
             node.args = forced(node.args)
             if node.value.__class__ is Deferred:
                 node.value = force(node.value)

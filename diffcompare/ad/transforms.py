@@ -119,7 +119,7 @@ class Recording:
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
-            backward(self.tape, tape_row(self.output), cotangent)
+            backward(self.tape, tape_row(self.output), cotangent, self.trace.deferred)
         grads = []
         for node in self.inputs:
             g = node.grad
