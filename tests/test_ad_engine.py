@@ -245,3 +245,14 @@ def test_only_large_arrays_get_lean_rows():
     for n, lean_rows in ((10, 0), (core.LEAN_MIN_SIZE, 1)):
         rec = Recording(lambda x: np.sum(x * 2.0), (np.ones(n),), lean=True)
         assert sum(row.value is None for row in rec.tape) == lean_rows  # x * 2.0 is not kept when large
+
+
+def test_jacobians_of_empty_inputs_have_the_right_shape():
+    for jac in (ad.jacrev, ad.jacfwd, ad.jacobian):
+        assert jac(lambda x: x * 2.0)(np.zeros(0)).shape == (0, 0)
+        assert jac(lambda x: np.sum(x) * np.ones(2))(np.zeros(0)).shape == (2, 0)
+
+
+def test_abs_of_complex_values_is_refused_not_differentiated_wrongly():
+    with pytest.raises(TypeError, match="not holomorphic"):
+        ad.grad(lambda x: np.sum(np.abs(x * (1 + 2j)) ** 2))(np.array([1.0, 2.0]))

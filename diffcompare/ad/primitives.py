@@ -171,6 +171,8 @@ def _abs_partial(ans: Any, x: Any) -> Any:
     rx = raw(x)
     if rx.__class__ is float:
         return 1.0 if rx >= 0 else -1.0
+    if np.iscomplexobj(rx):  # |z| is not holomorphic: no derivative of the kind the rules multiply by
+        raise TypeError("abs of complex values is not differentiable by diffcompare (|z| is not holomorphic)")
     return np.where(rx >= 0, 1.0, -1.0)
 
 

@@ -230,6 +230,8 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
         return parts[0]
     if not out_shape and lead == "out":
         return parts[0]
+    if not parts:  # an empty input or output: an empty Jacobian of the right shape
+        return np.zeros(out_shape + in_shape)
     if any(isinstance(p, Box) for p in parts):
         j = stack(*parts, axis=0)
     else:
@@ -257,15 +259,18 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     def jac(*args: Any) -> Any:
         args = list(args)
         x = _as_input(args[argnums])
+
+        def g(xi: Any) -> Any:
+            a = list(args)
+            a[argnums] = xi
+            return f(*a)
+
         cols, out = [], None
         for e in _basis(raw(x)):
-            def g(xi: Any) -> Any:
-                a = list(args)
-                a[argnums] = xi
-                return f(*a)
-
             out, t = jvp(g, (x,), (e,))
             cols.append(t)
+        if not cols:  # an empty input: one pass for the output's shape
+            out = jvp(g, (x,), (_zeros_like(x),))[0]
         out_shape = shape_of(raw(out))
         return _stack_results(cols, out_shape, shape_of(raw(x)), "in")
 
