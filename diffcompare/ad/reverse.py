@@ -6,7 +6,8 @@ eager implementation makes are spent on constants: a sum's cotangent broadcast b
 of ones, negations (sub, neg), constant factors (``100 * x``, the 2 of ``x ** 2``). Folded into
 ``k`` they cost nothing until two adjoints meet, a rule needs the array, or the result is handed
 out. Everything else (floats, traced adjoints of nested transforms, complex arrays, 0-d values)
-goes through the per-edge rule :func:`~diffcompare.ad.core.pull_back` as it is.
+goes through the per-edge rule :func:`~diffcompare.ad.core.pull_back` as it is. On a lean tape, a
+row's deferred values (:class:`~diffcompare.ad.core.Deferred`) are computed just before its rules run.
 """
 
 from __future__ import annotations
