@@ -2,8 +2,9 @@
 
 For each workload: the time of plain f (numpy, or plain Python floats for the scalar ones), the
 time of one gradient, and the ratio gradient / f — for us and for each peer installed in the same
-run (``pip install ".[bench]"``; a missing peer is skipped). Times are the median of several
-batches after a warm-up, each batch repeated until it lasts ~0.1 s.
+run (``pip install ".[bench]"``; a missing peer is skipped). Times are the median of 7 batches
+after a warm-up, each batch ~25 ms; the batches of one workload's contestants are taken in turn,
+so that all of them meet the same (shared, drifting) machine.
 
   (a) Rosenbrock sum(100 (x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2) at n = 10, 10^3, 10^5
   (b) a 784-128-10 tanh MLP, softmax cross-entropy, batch 64, gradient w.r.t. all weights
@@ -51,19 +52,32 @@ import diffcompare as dc  # noqa: E402
 
 def timeit(fn: Callable[[], Any], batches: int = 7, target: float = 0.1) -> float:
     """Median seconds per call over ``batches`` batches, after a warm-up that also sizes a batch."""
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < target / 4:
+    return measure({"fn": fn}, batches, target)["fn"]
+
+
+def measure(fns: dict[str, Callable[[], Any]], batches: int = 7, target: float = 0.1) -> dict[str, float]:
+    """Median seconds per call of each function, their batches taken in turn.
+
+    On a shared machine the speed drifts by tens of percent within a minute; alternating the
+    contestants batch by batch gives each the same conditions, so that their ratios mean something.
+    """
+    per_batch = {}
+    for name, fn in fns.items():  # warm-up, and a batch size of ~target / 4 each
         fn()
-        n += 1
-    per_batch = max(1, int(n * 4))
-    samples = []
-    for _ in range(batches):
-        t0 = time.perf_counter()
-        for _ in range(per_batch):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < target / 16:
             fn()
-        samples.append((time.perf_counter() - t0) / per_batch)
-    return statistics.median(samples)
+            n += 1
+        per_batch[name] = max(1, n * 4)
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(batches):
+        for name, fn in fns.items():
+            k = per_batch[name]
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / k)
+    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 # ---- the workloads, written once per library --------------------------------------------
@@ -130,52 +144,53 @@ def peers() -> dict[str, Any]:
 
 
 def run() -> list[dict[str, Any]]:
-    """One row per (workload, library): f seconds, gradient seconds, ratio."""
+    """One row per (workload, library): f seconds, gradient seconds, ratio (all of a workload timed in turn)."""
     rows: list[dict[str, Any]] = []
     have = peers()
+    torch = have.get("torch")
 
-    def add(workload: str, library: str, f_s: float, g_s: float) -> None:
-        rows.append({"workload": workload, "library": library, "f_seconds": f_s, "grad_seconds": g_s,
-                     "ratio": g_s / f_s})
+    def add(workload: str, fns: dict[str, Callable[[], Any]]) -> None:
+        """``fns``: "f" (numpy), "torch f" if torch is there, and one gradient per library."""
+        t = measure(fns)
+        for library in fns:
+            if library in ("f", "torch f"):
+                continue
+            f_s = t["torch f"] if library == "torch eager" else t["f"]
+            rows.append({"workload": workload, "library": library, "f_seconds": f_s,
+                         "grad_seconds": t[library], "ratio": t[library] / f_s})
 
     for n in (10, 1000, 100_000):
         x = np.linspace(-1.2, 1.2, n)
-        name = f"rosenbrock n={n}"
-        f = rosen(np)
-        f_s = timeit(lambda: f(x))
-        g = dc.grad(f)
+        f, g = rosen(np), dc.grad(rosen(np))
         assert np.allclose(g(x), rosen_grad_by_hand(x), rtol=1e-12)
-        add(name, "diffcompare", f_s, timeit(lambda: g(x)))
-        add(name, "numpy by hand", f_s, timeit(lambda: rosen_grad_by_hand(x)))
+        fns: dict[str, Callable[[], Any]] = {
+            "f": lambda: f(x), "diffcompare": lambda: g(x), "numpy by hand": lambda: rosen_grad_by_hand(x)}
         if "autograd" in have:
             autograd, anp, _ = have["autograd"]
             ag = autograd.grad(rosen(anp))
-            add(name, "autograd", f_s, timeit(lambda: ag(x)))
-        if "torch" in have:
-            torch = have["torch"]
-            tf = rosen(torch)
-            xt = torch.tensor(x)
-            f_t = timeit(lambda: tf(xt))
+            fns["autograd"] = lambda: ag(x)
+        if torch is not None:
+            tf, xt = rosen(torch), torch.tensor(x)
 
             def torch_grad() -> Any:
                 v = xt.detach().requires_grad_(True)
                 tf(v).backward()
                 return v.grad
 
-            add(name, "torch eager", f_t, timeit(torch_grad))
+            fns["torch f"] = lambda: tf(xt)
+            fns["torch eager"] = torch_grad
+        add(f"rosenbrock n={n}", fns)
 
     params, xb, onehot = mlp_data()
     loss = mlp_numpy(dc.logsumexp)
-    f_s = timeit(lambda: loss(*params, xb, onehot))
     g = dc.grad(loss, argnums=(0, 1, 2, 3))
-    add("mlp 784-128-10 b=64", "diffcompare", f_s, timeit(lambda: g(*params, xb, onehot)))
+    fns = {"f": lambda: loss(*params, xb, onehot), "diffcompare": lambda: g(*params, xb, onehot)}
     if "autograd" in have:
         autograd, anp, alse = have["autograd"]
         aloss = mlp_numpy(alse, anp)
-        ag = autograd.grad(lambda ps: aloss(*ps, xb, onehot))
-        add("mlp 784-128-10 b=64", "autograd", f_s, timeit(lambda: ag(params)))
-    if "torch" in have:
-        torch = have["torch"]
+        ag_mlp = autograd.grad(lambda ps: aloss(*ps, xb, onehot))
+        fns["autograd"] = lambda: ag_mlp(params)
+    if torch is not None:
         tparams = [torch.tensor(p) for p in params]
         txb, tonehot = torch.tensor(xb), torch.tensor(onehot)
 
@@ -183,14 +198,14 @@ def run() -> list[dict[str, Any]]:
             logits = torch.tanh(txb @ w1 + b1) @ w2 + b2
             return -(tonehot * torch.log_softmax(logits, dim=1)).sum() / 64.0
 
-        f_t = timeit(lambda: tloss(*tparams))
-
         def torch_mlp() -> Any:
             ps = [p.detach().requires_grad_(True) for p in tparams]
             tloss(*ps).backward()
             return [p.grad for p in ps]
 
-        add("mlp 784-128-10 b=64", "torch eager", f_t, timeit(torch_mlp))
+        fns["torch f"] = lambda: tloss(*tparams)
+        fns["torch eager"] = torch_mlp
+    add("mlp 784-128-10 b=64", fns)
 
     import math
 
@@ -198,23 +213,23 @@ def run() -> list[dict[str, Any]]:
         ("logistic 1000 steps", logistic, logistic, logistic, logistic),
         ("sum sin(x i), 1000 terms", sines(math.sin), sines(np.sin), None, None),
     ):
-        f_s = timeit(lambda: plain(0.3))
         g = dc.grad(ours)
-        add(name, "diffcompare", f_s, timeit(lambda: g(0.3)))
+        fns = {"f": lambda plain=plain: plain(0.3), "diffcompare": lambda g=g: g(0.3)}
         if "autograd" in have:
             autograd, anp, _ = have["autograd"]
-            ag = autograd.grad(ag_fn if ag_fn is not None else sines(anp.sin))
-            add(name, "autograd", f_s, timeit(lambda: ag(0.3)))
-        if "torch" in have:
-            torch = have["torch"]
+            ag_scalar = autograd.grad(ag_fn if ag_fn is not None else sines(anp.sin))
+            fns["autograd"] = lambda ag_scalar=ag_scalar: ag_scalar(0.3)
+        if torch is not None:
             tf = torch_fn if torch_fn is not None else sines(torch.sin)
 
-            def torch_scalar() -> Any:
+            def torch_scalar(tf: Any = tf) -> Any:
                 v = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
                 tf(v).backward()
                 return v.grad
 
-            add(name, "torch eager", f_s, timeit(torch_scalar))
+            fns["torch f"] = fns["f"]  # the scalar workloads' f is plain Python for every library
+            fns["torch eager"] = torch_scalar
+        add(name, fns)
     return rows
 
 
