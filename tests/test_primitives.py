@@ -75,7 +75,7 @@ def test_softmax_and_logsumexp_are_stable_and_differentiable():
 @pytest.mark.parametrize("fn, shapes", [
     (np.dot, ((3,), (3,))), (np.dot, ((2, 3), (3,))), (np.dot, ((3,), (3, 2))), (np.dot, ((2, 3), (3, 4))),
     (np.matmul, ((2, 3), (3, 4))), (np.matmul, ((5, 2, 3), (3, 4))), (np.matmul, ((3,), (3, 4))),
-    (np.matmul, ((2, 3), (3,))), (np.matmul, ((5, 2, 3), (5, 3, 4))),
+    (np.matmul, ((2, 3), (3,))), (np.matmul, ((5, 2, 3), (3,))), (np.matmul, ((5, 2, 3), (5, 3, 4))),
 ])
 def test_linear_algebra(fn, shapes):
     a, b = (normal(*s) for s in shapes)

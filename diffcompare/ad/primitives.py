@@ -434,8 +434,9 @@ def _matmul_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
         return unbroadcast(matmul(g, _swap_last(b)), a)
     if na == 1:  # (k,) @ (..., k, m)
         return unbroadcast(mul(reshape(a, (-1, 1)), reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:])), b)
-    if nb == 1:  # (..., n, k) @ (k,) -> (..., n)
-        return unbroadcast(sum_(mul(a, reshape(g, shape_of(g) + (1,))), axis=tuple(range(np.ndim(a) - 1))), b)
+    if nb == 1:  # (..., n, k) @ (k,) -> (..., n): d/db = sum of a^T g over everything but k, one matvec
+        k = shape_of(a)[-1]
+        return matmul(reshape(g, (-1,)), reshape(a, (-1, k)))
     return unbroadcast(matmul(_swap_last(a), g), b)
 
 
