@@ -257,3 +257,13 @@ def test_numpy_error_settings_inside_f_are_kept(deferred_small):
         return np.sum(y)
 
     assert ad.grad(guarded)(np.array([0.0, 1.0]))[0] == pytest.approx(1e300, rel=1e-12)
+
+
+def test_a_square_written_as_a_product_counts_both_factors(lean_sizes):
+    # x * x sends the same product g * x to x twice: computed once, counted twice
+    M = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    f = lambda M: np.sum(np.sum(M * M, axis=0) ** 2)  # a non-uniform cotangent reaches M * M
+    assert np.allclose(ad.grad(f)(M), ad.jacfwd(f)(M), rtol=1e-14, atol=0)
+    g = lambda x: np.sum(x * x) + np.sum(x + x)  # a uniform one
+    assert ad.grad(g)(np.arange(3.0)).tolist() == [2.0, 4.0, 6.0]
+    assert np.allclose(ad.grad(np.linalg.norm)(np.array([3.0, -4.0])), [0.6, -0.8], rtol=1e-15, atol=0)

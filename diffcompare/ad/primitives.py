@@ -467,6 +467,13 @@ def _dot_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
 defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 
+# the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
+norm = Primitive("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x))
+defrules(norm,
+         lambda g, ans, i, x: mul(x, div(g, ans)),
+         lambda t, ans, x: div(sum_(mul(t[0], x)), ans))
+
+
 # ---- what the rules read (a lean tape keeps only that) ----------------------------------------
 def _nothing(nargs: int) -> Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]]:
     """Rules that read only shapes: add, sub, neg, sum, reshape (their partials are constants)."""
@@ -565,7 +572,7 @@ def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims
 def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     if ord not in (None, 2, "fro") or axis is not None:
         raise TypeError("np.linalg.norm on traced values supports only the 2-norm over all elements")
-    return sqrt(sum_(mul(x, x)))
+    return norm(x)
 
 
 def _reshape(a: Any, shape: Any = None, *args: Any, **kw: Any) -> Any:

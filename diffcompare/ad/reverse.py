@@ -97,6 +97,9 @@ def _accumulate(parent: RNode, c: Any) -> None:
     if pg is None:
         parent.grad = c
     elif pg.__class__ is Scaled and c.__class__ is Scaled and pg.arr.shape == c.arr.shape:
+        if pg.arr is c.arr or (pg.uniform and c.uniform):  # k1 a + k2 a = (k1 + k2) a (x * x, x + x)
+            parent.grad = Scaled(pg.arr, pg.k + c.k, False, pg.uniform)
+            return
         base = dense(pg)
         _add_into(base, c)
         parent.grad = Scaled(base, 1.0, True)
@@ -115,6 +118,7 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
     linear = prim.linear
     shared = len(node.parents) > 1  # a passed-on array then belongs to several adjoints: read-only
     out: list[tuple[RNode, Any]] = []
+    last_a = None
     for parent, i in zip(node.parents, node.argnums):
         target = args[i]
         if isinstance(target, Box) or (target.__class__ is not float and getattr(target, "dtype", None) != _F64):
@@ -137,10 +141,15 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
             return None
         elif g.uniform and a.shape == g.arr.shape:  # g * a = (g.k k) a: nothing to compute yet
             c = Scaled(a, g.k * k, fresh)
+        elif out and out[-1][0] is parent and a is last_a:  # x * x: the same product g * x again
+            first = out[-1][1]
+            first.owned = False  # shared by both contributions, which then add up as factors
+            c = Scaled(first.arr, g.k * k, False)
         elif fresh and a.shape == g.arr.shape:
             c = Scaled(np.multiply(a, g.arr, out=a), g.k * k, True)
         else:  # g's shape is the result's; a broadcasts to it
             c = Scaled(np.multiply(g.arr, a, out=memory.empty(g.arr.shape)), g.k * k, True)
+        last_a = a
         tshape = shape_of(target)
         if c.arr.shape != tshape:  # undo broadcasting
             if not tshape:  # down to a number: it travels as one
