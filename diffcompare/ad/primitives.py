@@ -182,7 +182,10 @@ defpartials(abs_, _abs_partial)
 def _balanced(x: Any, y: Any, pick: Callable[[Any, Any], Any]) -> Any:
     """1 where ``pick`` selects x, 1/2 at ties, 0 elsewhere (JAX's convention)."""
     rx, ry = np.asarray(raw(x)), np.asarray(raw(y))
-    mask = np.where(pick(rx, ry), 1.0, np.where(rx == ry, 0.5, 0.0))
+    mask = pick(rx, ry, out=np.empty(np.broadcast_shapes(rx.shape, ry.shape)))  # 1.0 / 0.0 in one pass
+    tie = rx == ry
+    if tie.any():
+        mask[np.broadcast_to(tie, mask.shape)] = 0.5
     return float(mask) if mask.ndim == 0 and not isinstance(raw(x), np.ndarray) else mask
 
 
@@ -317,8 +320,11 @@ def _extreme_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     ra = np.asarray(raw(ans))
     if axis is not None and not keepdims:
         ra = np.expand_dims(ra, axis)
-    hit = (rx == ra).astype(float)
-    return hit / np.sum(hit, axis=axis, keepdims=True)
+    hit = np.equal(rx, ra, out=np.empty(np.broadcast_shapes(rx.shape, ra.shape)))  # 1.0 where attained
+    count = np.sum(hit, axis=axis, keepdims=True)
+    if np.any(count != 1):  # ties share
+        hit /= count
+    return hit
 
 
 def _extreme_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
