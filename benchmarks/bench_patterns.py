@@ -1,0 +1,111 @@
+"""Gradient cost of common numpy patterns on large arrays: ours against HIPS autograd, as gradient / f.
+
+A sweep for outliers rather than a race: a pattern whose gradient costs many times its f points at a
+derivative rule doing more passes over memory than it needs (this sweep found the matrix-vector VJP
+that multiplied out the whole matrix, and the x * x that computed its product twice). Each pattern
+is written once over a numpy-like module, so autograd runs the same code (skipped if not installed).
+Both libraries are timed batch by batch in turn, with glibc keeping freed memory (as bench_ad).
+
+Run from the repository root: ``python -m benchmarks.bench_patterns`` (``--json`` for machines).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from benchmarks.bench_ad import KEEP_FREED_MEMORY, machine, measure
+
+if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
+        os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.bench_patterns", *sys.argv[1:]],
+              {**os.environ, **KEEP_FREED_MEMORY})
+
+import numpy as np  # noqa: E402
+
+import diffcompare as dc  # noqa: E402
+
+N = 100_000
+
+
+def patterns(xp: Any, lse: Callable[..., Any], data: dict[str, np.ndarray]) -> dict[str, tuple[Callable, str]]:
+    """name -> (f of one array, the name of the data array it is differentiated at)."""
+    A, idx = data["A"], data["idx"]
+
+    def softmax(x: Any) -> Any:
+        return xp.exp(x - lse(x))
+
+    return {
+        "quadratic form v @ A @ v": (lambda v: v @ A @ v, "v"),
+        "least squares |A v - b|²": (lambda v: xp.sum((A @ v - data["b"]) ** 2), "v"),
+        "norm": (lambda x: xp.linalg.norm(x), "x"),
+        "logsumexp": (lambda x: lse(x), "x"),
+        "softmax · x": (lambda x: xp.sum(softmax(x) * x), "x"),
+        "gather x[idx]²": (lambda x: xp.sum(x[idx] ** 2), "x"),
+        "ReLU maximum(x, 0)²": (lambda x: xp.sum(xp.maximum(x, 0.0) ** 2), "x"),
+        "leaky ReLU by where": (lambda x: xp.sum(xp.where(x > 0, x, 0.1 * x)), "x"),
+        "variance": (lambda x: xp.mean((x - xp.mean(x)) ** 2), "x"),
+        "row sums of M * M, squared": (lambda M: xp.sum(xp.sum(M * M, axis=0) ** 2), "M"),
+        "pairwise differences²": (lambda P: xp.sum((P[:, None, 0] - P[None, :, 0]) ** 2), "P"),
+        "concatenate": (lambda x: xp.sum(xp.concatenate([x, x * 2.0]) ** 2), "x"),
+        "max of x²": (lambda x: xp.max(x * x), "x"),
+        "softplus log1p(exp(-|x|))": (lambda x: xp.sum(xp.log1p(xp.exp(-xp.abs(x)))), "x"),
+        "tanh · sin chain": (lambda x: xp.sum(xp.tanh(x) * xp.sin(x) + xp.exp(-x * x)), "x"),
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=N), "v": rng.normal(size=1000), "A": rng.normal(size=(1000, 1000)),
+            "b": rng.normal(size=1000), "M": rng.normal(size=(1000, 1000)), "idx": rng.integers(0, N, N),
+            "P": rng.normal(size=(1000, 3))}
+    ours = patterns(np, lambda x: dc.logsumexp(x), data)
+    try:
+        import autograd
+        import autograd.numpy as anp
+        from autograd.scipy.special import logsumexp
+
+        theirs = patterns(anp, logsumexp, data)
+    except ImportError:
+        theirs = None
+    rows = []
+    for name, (f, arg) in ours.items():
+        x = data[arg]
+        g = dc.grad(f)
+        fns = {"f": lambda: f(x), "diffcompare": lambda: g(x)}
+        if theirs is not None:
+            ag = autograd.grad(theirs[name][0])
+            fns["autograd"] = lambda: ag(x)
+        t = measure(fns, batches=5, target=0.05)
+        rows.append({"pattern": name, "f_seconds": t["f"], "grad_seconds": t["diffcompare"],
+                     "ratio": t["diffcompare"] / t["f"],
+                     "autograd_seconds": t.get("autograd"),
+                     "autograd_ratio": t["autograd"] / t["f"] if "autograd" in t else None})
+    return rows
+
+
+def main() -> None:
+    rows = run()
+    if "--json" in sys.argv:
+        print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="gradient / f on common patterns (arrays of 10^3 to 10^6 elements)", caption=machine())
+    for col in ("pattern", "f", "diffcompare", "autograd"):
+        t.add_column(col, justify="left" if col == "pattern" else "right")
+
+    def us(s: float) -> str:
+        return f"{s * 1e6:,.0f} µs"
+
+    for r in rows:
+        theirs = "—" if r["autograd_seconds"] is None else f"{us(r['autograd_seconds'])} ({r['autograd_ratio']:.1f}×)"
+        t.add_row(r["pattern"], us(r["f_seconds"]), f"{us(r['grad_seconds'])} ({r['ratio']:.1f}×)", theirs)
+    Console().print(t)
+
+
+if __name__ == "__main__":
+    main()
