@@ -258,24 +258,32 @@ def _versions() -> dict[str, Any]:
     return out
 
 
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A rich table with the machine as caption; the first columns (names) left, numbers right."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, caption=machine())
+    for col in columns:
+        t.add_column(col, justify="left" if col in ("workload", "library", "pattern") else "right")
+    for row in rows:
+        t.add_row(*row)
+    Console().print(t)
+
+
+def us(s: float) -> str:
+    return f"{s * 1e6:,.1f} µs" if s < 1e-3 else f"{s * 1e3:,.2f} ms"
+
+
 def main() -> None:
     rows = run()
     if "--json" in sys.argv:
         print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title="gradient cost: diffcompare vs peers (median of 7 batches)", caption=machine())
-    for col in ("workload", "library", "f", "gradient", "gradient / f"):
-        t.add_column(col, justify="left" if col in ("workload", "library") else "right")
-
-    def us(s: float) -> str:
-        return f"{s * 1e6:,.1f} µs" if s < 1e-3 else f"{s * 1e3:,.2f} ms"
-
-    for r in rows:
-        t.add_row(r["workload"], r["library"], us(r["f_seconds"]), us(r["grad_seconds"]), f"{r['ratio']:.1f}×")
-    Console().print(t)
+    print_table("gradient cost: diffcompare vs peers (median of 7 batches)",
+                ["workload", "library", "f", "gradient", "gradient / f"],
+                [[r["workload"], r["library"], us(r["f_seconds"]), us(r["grad_seconds"]), f"{r['ratio']:.1f}×"]
+                 for r in rows])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any, Callable
 
-from benchmarks.bench_ad import KEEP_FREED_MEMORY, machine, measure
+from benchmarks.bench_ad import KEEP_FREED_MEMORY, machine, measure, print_table, us
 
 if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
         os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
@@ -91,20 +91,11 @@ def main() -> None:
     if "--json" in sys.argv:
         print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title="gradient / f on common patterns (arrays of 10^3 to 10^6 elements)", caption=machine())
-    for col in ("pattern", "f", "diffcompare", "autograd"):
-        t.add_column(col, justify="left" if col == "pattern" else "right")
-
-    def us(s: float) -> str:
-        return f"{s * 1e6:,.0f} µs"
-
-    for r in rows:
-        theirs = "—" if r["autograd_seconds"] is None else f"{us(r['autograd_seconds'])} ({r['autograd_ratio']:.1f}×)"
-        t.add_row(r["pattern"], us(r["f_seconds"]), f"{us(r['grad_seconds'])} ({r['ratio']:.1f}×)", theirs)
-    Console().print(t)
+    print_table("gradient / f on common patterns (arrays of 10^3 to 10^6 elements)",
+                ["pattern", "f", "diffcompare", "autograd"],
+                [[r["pattern"], us(r["f_seconds"]), f"{us(r['grad_seconds'])} ({r['ratio']:.1f}×)",
+                  "—" if r["autograd_seconds"] is None else f"{us(r['autograd_seconds'])} ({r['autograd_ratio']:.1f}×)"]
+                 for r in rows])
 
 
 if __name__ == "__main__":
