@@ -42,6 +42,19 @@ def count(n: int, unit: str) -> str:
     return f"{n} {plural}"
 
 
+def cost_text(result: Any) -> str:
+    """What a backend's result cost, in its own unit: ``5 evals``, ``2 passes`` (forward AD counts
+    passes through f), ``4 tape ops``, ``3 expr ops``; ``—`` when nothing was counted."""
+    parts = []
+    if result.evaluations is not None:
+        parts.append(count(result.evaluations, "pass" if result.backend == "forward" else "eval"))
+    if result.tape_ops is not None:
+        parts.append(count(result.tape_ops, "tape op"))
+    if result.expression_size is not None:
+        parts.append(count(result.expression_size, "expr op"))
+    return ", ".join(parts) or "—"
+
+
 def point(names: Any, values: Any) -> str:
     """A point for a title: ``x1=3, x2=-4`` (10 significant digits)."""
     return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(names, values))

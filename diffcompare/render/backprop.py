@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.backprop import PARAMETERS, Backprop
-from diffcompare.render import count, fmt
+from diffcompare.render import cost_text, fmt
 
 # an absolute error below 1e-15 on gradients of size 1e-4..1e-2 is float64 rounding (green);
 # above 1e-9 more than a third of the digits are gone (red)
@@ -31,16 +31,6 @@ _DELTA_ROWS = [
 ]
 _CHAIN = {"w11": "δ_h1·x1", "w12": "δ_h2·x1", "w21": "δ_h1·x2", "w22": "δ_h2·x2",
           "wh1": "δ_y·h1", "wh2": "δ_y·h2", "bh": "δ_h1 + δ_h2", "by": "δ_y"}
-
-
-def _cost(run: Any) -> str:
-    if run.evaluations is not None:
-        return count(run.evaluations, "pass" if run.backend == "forward" else "eval")
-    if run.tape_ops is not None:
-        return count(run.tape_ops, "tape op")
-    if run.expression_size is not None:
-        return count(run.expression_size, "expr op")
-    return "—"
 
 
 def _style(err: float) -> str:
@@ -86,7 +76,7 @@ def tables(b: Backprop) -> list[Any]:
         er.add_row(p, _CHAIN[p], *(f"[{_style(b.errors[p][k])}]{fmt(b.errors[p][k], 2)}[/{_style(b.errors[p][k])}]"
                         for k in b.backends))
     er.add_section()
-    er.add_row("cost", "", *(_cost(b.costs[k]) for k in b.backends))
+    er.add_row("cost", "", *(cost_text(b.costs[k]) for k in b.backends))
     er.add_row("time", "", *(f"{b.costs[k].seconds * 1e3:.2f} ms" for k in b.backends))
 
     up = Table(title=f"step 3: update p ← p − η·∂E/∂p  (η = {n.eta:g}, reverse-AD gradient)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.compare import Comparison
-from diffcompare.render import count, fmt
+from diffcompare.render import cost_text, fmt
 from diffcompare.render import digits50
 from diffcompare.render import point as render_point
 
@@ -19,18 +19,6 @@ def _error_style(rel: float | None, abs_err: float | None) -> str:
     if e is None:
         return "dim"
     return "green" if e <= _GOOD else ("yellow" if e <= _BAD else "red")
-
-
-def _cost(result: Any) -> str:
-    parts = []
-    if result.evaluations is not None:
-        unit = "pass" if result.backend == "forward" else "eval"
-        parts.append(count(result.evaluations, unit))
-    if result.tape_ops is not None:
-        parts.append(count(result.tape_ops, "tape op"))
-    if result.expression_size is not None:
-        parts.append(count(result.expression_size, "expr op"))
-    return ", ".join(parts) or "—"
 
 
 def table(c: Comparison) -> Any:
@@ -55,7 +43,7 @@ def table(c: Comparison) -> Any:
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
         t.add_row(name, fmt(r.derivative, 12),
                   f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]",
-                  _cost(r), f"{r.seconds * 1e6:.0f}")
+                  cost_text(r), f"{r.seconds * 1e6:.0f}")
     return t
 
 

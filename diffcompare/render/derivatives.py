@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import count, fmt
+from diffcompare.render import cost_text, fmt
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -16,17 +16,6 @@ def _style(digits: float | None) -> str:
     if digits is None:
         return "dim"
     return "green" if digits >= _GOOD_DIGITS else ("yellow" if digits >= _BAD_DIGITS else "red")
-
-
-def _cost(e: Entry) -> str:
-    parts = []
-    if e.evaluations is not None:  # forward AD counts passes through f, finite differences calls of f
-        parts.append(count(e.evaluations, "pass" if e.backend == "forward" else "eval"))
-    if e.tape_ops is not None:
-        parts.append(count(e.tape_ops, "tape op"))
-    if e.expression_size is not None:
-        parts.append(count(e.expression_size, "expr op"))
-    return ", ".join(parts) or "—"
 
 
 def _label(e: Entry) -> str:
@@ -71,7 +60,7 @@ def table(d: Derivatives) -> Any:
                 continue
             s = _style(e.digits)
             t.add_row("", _label(e), fmt(e.value, 15), f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
-                      f"[{s}]{e.digits:.1f}[/{s}]", _cost(e), f"{e.seconds * 1e3:.2f}")
+                      f"[{s}]{e.digits:.1f}[/{s}]", cost_text(e), f"{e.seconds * 1e3:.2f}")
         t.add_section()
     return t
 
