@@ -259,6 +259,23 @@ def test_numpy_error_settings_inside_f_are_kept(deferred_small):
     assert ad.grad(guarded)(np.array([0.0, 1.0]))[0] == pytest.approx(1e300, rel=1e-12)
 
 
+def test_error_settings_are_read_afresh_whenever_they_change(deferred_small):
+    # the engine caches numpy's settings object: a change in between must still be seen
+    f = lambda x: np.sum(np.log(x * 1.0))
+    x = np.array([0.0, 1.0])
+    for _ in range(2):
+        with np.errstate(divide="ignore"):
+            assert ad.grad(f)(x)[1] == 1.0
+        with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+            ad.grad(f)(x)
+    old = np.seterr(divide="raise")
+    try:
+        with pytest.raises(FloatingPointError):
+            ad.value_and_grad(f)(x)
+    finally:
+        np.seterr(**old)
+
+
 def test_a_square_written_as_a_product_counts_both_factors(lean_sizes):
     # x * x sends the same product g * x to x twice: computed once, counted twice
     M = np.linspace(-1.0, 1.0, 12).reshape(3, 4)

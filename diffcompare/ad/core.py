@@ -497,12 +497,33 @@ def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Defer
     return _with_errstate(Deferred(prim, tuple(vals), None, shape))
 
 
+try:  # numpy >= 2 keeps its error settings in a context variable, a new object whenever they change
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_errstate
+except ImportError:  # numpy 1.x: ask every time
+    _np_errstate = None
+_errstate_seen: tuple[Any, dict[str, str] | None] = (None, None)  # settings object, and its dict
+
+
 def _with_errstate(d: Deferred) -> Deferred | None:
-    errors = np.geterr()
-    if "raise" in errors.values() or "call" in errors.values():
+    """``d`` with numpy's error settings in force now; None if they say raise or call."""
+    global _errstate_seen
+    if _np_errstate is None:
+        errors = _errors_unless_raising()
+    else:  # np.geterr builds a dict each time (~1 µs): look again only when the settings object changed
+        current = _np_errstate.get()
+        seen, errors = _errstate_seen  # one tuple, read and written whole (threads)
+        if current is not seen:
+            errors = _errors_unless_raising()
+            _errstate_seen = (current, errors)
+    if errors is None:
         return None
     d.errstate = errors
     return d
+
+
+def _errors_unless_raising() -> dict[str, str] | None:
+    errors = np.geterr()
+    return None if "raise" in errors.values() or "call" in errors.values() else errors
 
 
 _sum: Any = None  # set by primitives: the full sum may be deferred too
