@@ -83,3 +83,46 @@ def test_a_training_loop_keeping_some_results_sees_them_unchanged(small_buffers,
             kept.append((result, result.copy()))
     for result, snapshot in kept:
         assert np.array_equal(result, snapshot)
+
+
+def test_a_buffer_dropped_a_moment_ago_is_the_next_one_lent(small_buffers):
+    a = memory.empty((5,))
+    a_address = a.ctypes.data
+    del a  # a temporary of f's, dropped: its memory is still in cache
+    b = memory.empty((5,))
+    assert b.ctypes.data == a_address
+    c = memory.empty((5,))  # b is held: never lent twice
+    assert c.ctypes.data != b.ctypes.data
+
+
+def test_give_back_takes_only_buffers_nobody_else_holds(small_buffers):
+    a = memory.empty((6,))
+    view = a[1:]  # the view holds a: refused
+    memory.give_back(a)
+    assert memory.cached_bytes() == 0
+    del view
+    memory.give_back(a)  # only this name holds it now
+    assert memory.cached_bytes() == a.nbytes
+    frozen = np.ones(6)
+    frozen.flags.writeable = False
+    memory.give_back(frozen)  # a read-only array never becomes a buffer to write into
+    memory.give_back(np.ones(6, dtype=np.float32))
+    assert memory.cached_bytes() == a.nbytes
+
+
+def test_intermediates_the_user_keeps_from_inside_f_stay_intact(small_buffers):
+    # grad lets go of its tape as it goes and reuses what nobody holds; a value kept from inside f
+    # (here: by the handle, read afterwards) is held, so it is never written over
+    kept = []
+
+    def f(x):
+        y = (1.0 - x) * 3.0
+        kept.append(y)
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2) + np.sum(y ** 2)
+
+    g = ad.grad(f)
+    xs = [np.linspace(-1.0, 1.0, 7) + k for k in range(4)]
+    grads = [g(x) for x in xs]
+    for x, y, gx in zip(xs, kept, grads):
+        assert np.array_equal(np.asarray(y.value), (1.0 - x) * 3.0)
+        assert np.allclose(gx, ad.jacfwd(f)(x), rtol=1e-14, atol=1e-12)

@@ -406,8 +406,9 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
             ans = prim(v, **kw)
         else:
             ans = None
-            if trace.lean and (prim.into is not None or prim is _sum) and _ours(v, row):
-                ans = _deferred(prim, (v,), kw)
+            if trace.lean and (prim.into is not None or prim is _sum) and (
+                    v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE)):
+                ans = _lean_result(prim, (v,), kw, _ours(v, row))
             if ans is None:
                 if v.__class__ is Deferred:
                     v = force(v)
@@ -417,12 +418,13 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     parents = []
     argnums = []
     nested = False  # values of lower levels among the arguments: let them record too
-    defer = trace.lean and prim.into is not None
+    lean = trace.lean and prim.into is not None
+    defer = lean
     waiting = False  # a deferred value among the arguments
     for i, a in enumerate(args):
         if isinstance(a, Box):
             if a.trace is trace:
-                if a.__class__ is RArray:
+                if a.__class__ is RArray:  # only large results get these handles
                     a_value = a.v
                     a_row = a.node
                     waiting = waiting or a_value.__class__ is Deferred
@@ -442,7 +444,12 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     if nested:  # lower levels get plain values: what was deferred is computed first
         ans = prim(*(forced(tuple(vals)) if waiting else vals), **kw)
     else:
-        ans = _deferred(prim, vals, kw) if defer else None
+        ans = None
+        if lean:
+            for v in vals:  # is an argument large?
+                if v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE):
+                    ans = _lean_result(prim, vals, kw, defer)
+                    break
         if ans is None:
             if waiting:
                 vals = forced(vals)
@@ -464,22 +471,30 @@ def _ours(value: Any, row: RNode) -> bool:
     return not isinstance(value, Box)
 
 
-def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Deferred | None:
-    """A large float64 elementwise result (or the full sum of a deferred one), not computed yet.
-
-    Not when numpy is set to raise (or call) on a floating-point error: the user's code around the
-    operation must see it happen. Otherwise the error settings in force now go with the result.
+def _lean_result(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any], defer: bool) -> Any:
+    """On a lean tape: a large float64 elementwise result deferred (if ``defer``: see :class:`Deferred`)
+    or computed now into a pooled buffer (:mod:`~diffcompare.ad.memory`: the warmest free one); the
+    full sum of a deferred array deferred. None: neither, numpy computes it as usual.
+    Nothing is deferred when numpy is set to raise (or call) on a floating-point error: the user's code
+    around the operation must see it happen. Otherwise the error settings in force now go with it.
     """
     if prim.into is None:
-        if prim is _sum and vals[0].__class__ is Deferred and not kw.get("keepdims") and kw.get("axis") is None:
+        if defer and prim is _sum and vals[0].__class__ is Deferred and not kw.get("keepdims") \
+                and kw.get("axis") is None:
             return _with_errstate(Deferred(prim, tuple(vals), kw or None, ()))
         return None
-    for v in vals:  # first the cheap question: is any argument large?
-        c = v.__class__
-        if c is Deferred or (c is np.ndarray and v.size >= memory.MIN_SIZE):
-            break
-    else:
+    shape = _large_shape(vals)
+    if shape is None:
         return None
+    if defer:
+        d = _with_errstate(Deferred(prim, tuple(vals), None, shape))
+        if d is not None:
+            return d
+    return prim.into(*forced(tuple(vals)), out=memory.empty(shape))
+
+
+def _large_shape(vals: Sequence[Any]) -> tuple[int, ...] | None:
+    """The shape of an elementwise result on ``vals`` if it is large and float64 (None otherwise)."""
     shape = None
     for v in vals:
         c = v.__class__
@@ -494,7 +509,7 @@ def _deferred(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any]) -> Defer
             return None
     if shape is None or len(shape) == 0 or math.prod(shape) < memory.MIN_SIZE:
         return None
-    return _with_errstate(Deferred(prim, tuple(vals), None, shape))
+    return shape
 
 
 try:  # numpy >= 2 keeps its error settings in a context variable, a new object whenever they change

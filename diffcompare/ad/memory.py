@@ -26,6 +26,8 @@ from diffcompare.ad.refcount import REFCOUNTS_EXACT
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
 _SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
+_F64 = np.dtype(np.float64)
+_LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
 _ENABLED = REFCOUNTS_EXACT  # the scan trusts reference counts (see diffcompare.ad.core)
 
 
@@ -44,16 +46,51 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
     if not _ENABLED or math.prod(shape) < MIN_SIZE:
         return np.empty(shape)
     pool = _pool
+    lent = pool.lent
+    # first a buffer lent a moment ago and dropped since (a temporary of f's): the warmest in cache
+    for i in range(len(lent) - 1, max(len(lent) - _LOOK_BACK, 0) - 1, -1):
+        buf = lent[i]
+        # three references: the lent list, this name, getrefcount's argument
+        if buf.shape == shape and sys.getrefcount(buf) <= 3:
+            return buf
     stack = pool.free.get(shape)
     if stack:
         buf = stack.pop()
         pool.free_bytes -= buf.nbytes
     else:
-        if len(pool.lent) >= _SCAN_EVERY:
+        if len(lent) >= _SCAN_EVERY:
             recycle()
         buf = np.empty(shape)
     pool.lent.append(buf)
     return buf
+
+
+def give_back(buf: np.ndarray) -> None:
+    """Put ``buf`` on the free list now, if the caller's one name is the last reference to it.
+
+    A buffer used and dropped within one gradient is the warmest in cache: the next ``empty`` of its
+    shape takes it (the free lists are stacks), instead of writing into memory the caches have lost.
+    """
+    if not _ENABLED or buf.size < MIN_SIZE or buf.base is not None or buf.dtype is not _F64:
+        return
+    flags = buf.flags
+    if not (flags.c_contiguous and flags.owndata and flags.writeable):
+        return
+    del flags  # it holds a reference to buf
+    pool = _pool
+    lent = pool.lent
+    where = None
+    for i in range(len(lent) - 1, -1, -1):
+        if lent[i] is buf:
+            where = i
+            break
+    # the caller's name, this parameter, getrefcount's argument (and the lent list, if there)
+    if sys.getrefcount(buf) > (3 if where is None else 4) or pool.free_bytes + buf.nbytes > MAX_FREE_BYTES:
+        return
+    if where is not None:
+        del lent[where]
+    pool.free.setdefault(buf.shape, []).append(buf)
+    pool.free_bytes += buf.nbytes
 
 
 def zeros(shape: tuple[int, ...]) -> np.ndarray:

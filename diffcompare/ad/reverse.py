@@ -80,8 +80,17 @@ def _readable(s: Scaled) -> np.ndarray:
     return s.arr if s.k == 1.0 else dense(s)
 
 
+def _release(s: Scaled) -> None:
+    """``s`` is used up: a large buffer of it goes back to the pool if nothing else holds it (the
+    next buffer of its shape is then one still in cache). Call it only where ``s.arr.size`` is large."""
+    arr = s.arr
+    s.arr = None
+    if not s.uniform:
+        memory.give_back(arr)
+
+
 def _add_into(base: np.ndarray, c: Scaled) -> None:
-    """``base += c`` (``base`` an owned array of c's shape, or a view into one)."""
+    """``base += c`` (``base`` an owned array of c's shape, or a view into one); c is used up."""
     if c.uniform:
         base += c.k
     elif c.k == 1.0:
@@ -89,7 +98,11 @@ def _add_into(base: np.ndarray, c: Scaled) -> None:
     elif c.owned:
         base += np.multiply(c.arr, c.k, out=c.arr)
     else:
-        base += np.multiply(c.arr, c.k, out=memory.empty(c.arr.shape))
+        scratch = np.multiply(c.arr, c.k, out=memory.empty(c.arr.shape))
+        base += scratch
+        memory.give_back(scratch)
+    if c.arr.size >= memory.MIN_SIZE:
+        _release(c)
 
 
 def _accumulate(parent: RNode, c: Any) -> None:
@@ -187,21 +200,29 @@ def _scatter(node: RNode, g: Scaled) -> None:
     parent.grad = Scaled(base, 1.0, True)
 
 
-def backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool = True) -> None:
+def backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool = True,
+             consume: bool = False) -> None:
     """Accumulate adjoints into ``node.grad`` for every node of ``tape`` that ``output`` depends on.
 
     Iterative: one pass over the tape in reverse creation order, so a tape of millions of
     operations needs no recursion. Interior adjoints are released once used; the inputs' are
-    left as plain values. ``deferred``: the tape may hold values not computed yet.
+    left as plain values. ``deferred``: the tape may hold values not computed yet. ``consume``:
+    the tape is walked only this once (grad), so a row lets go of its arguments once its rules
+    have run, and an array nobody needs any more is reused while it is still in cache.
     """
     with core._gc_pause:
-        _backward(tape, output, cotangent, deferred)
+        _backward(tape, output, cotangent, deferred, consume)
 
 
-def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool) -> None:
+def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool, consume: bool) -> None:
     output.grad = _wrap(cotangent, False)
     getitem = core._getitem
+    done = None  # the row processed last, whose arguments a consuming pass lets go of
+    big = memory.MIN_SIZE  # arrays at least this large go back to the pool once used up
     for node in reversed(tape):
+        if done is not None:
+            done.args = ()
+            done = None
         g = node.grad
         if g is None:
             continue
@@ -214,6 +235,8 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bo
                 node.grad = g.copy()  # a view, the cotangent itself, a constant: held elsewhere too
             continue
         node.grad = None
+        if consume:
+            done = node
         if deferred and node.local is None:  # an array row: compute what was deferred
             node.args = forced(node.args)
             if node.value.__class__ is Deferred:
@@ -231,12 +254,23 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bo
                 if pulled is not None:
                     for parent, c in pulled:
                         _accumulate(parent, c)
+                    if consume and g.arr is not None and g.arr.size >= big:
+                        _release(g)
                     continue
             elif (prim is getitem and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
                   and node.parents[0].grad.__class__ in (Scaled, type(None))):
                 _scatter(node, g)
+                if consume and g.arr is not None and g.arr.size >= big:
+                    _release(g)
                 continue
-            g = _readable(g)
+            scaled, g = g, _readable(g)
+            for parent, i in zip(node.parents, node.argnums):
+                c, _, fresh = pull_back(node, i, g)
+                _accumulate(parent, _wrap(c, fresh))
+            g = None
+            if consume and scaled.arr.size >= big:
+                _release(scaled)
+            continue
         for parent, i in zip(node.parents, node.argnums):
             c, _, fresh = pull_back(node, i, g)
             _accumulate(parent, _wrap(c, fresh))

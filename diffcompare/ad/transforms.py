@@ -103,8 +103,13 @@ class Recording:
         """Recorded primitive operations (the inputs are not counted)."""
         return len(self.tape) - len(self.inputs)
 
-    def pullback(self, cotangent: Any = None) -> list[Any]:
-        """The VJP: cotangent (of the output's shape; 1.0 for a scalar) to one gradient per input."""
+    def pullback(self, cotangent: Any = None, last: bool = False) -> list[Any]:
+        """The VJP: cotangent (of the output's shape; 1.0 for a scalar) to one gradient per input.
+
+        ``last``: no pullback follows on this recording, so the pass lets go of the tape's values
+        as it goes, and of f's value if it was not computed yet: the recording is spent (its rows
+        no longer hold their arguments, and ``value`` is None).
+        """
         out_shape = self.output_shape
         if cotangent is None:
             if out_shape != ():
@@ -119,7 +124,10 @@ class Recording:
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
-            backward(self.tape, tape_row(self.output), cotangent, self.trace.deferred)
+            row = tape_row(self.output)
+            if last:  # what only f's value needed is freed before the pass, to be reused in it
+                self.output = None
+            backward(self.tape, row, cotangent, self.trace.deferred, consume=last)
         grads = []
         for node in self.inputs:
             g = node.grad
@@ -149,15 +157,21 @@ def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
     return values[0] if isinstance(argnums, int) else tuple(values)
 
 
-def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int]) -> tuple[Recording, Any]:
-    """One lean recording of a scalar-output ``f`` and its gradient (f's value is not computed here)."""
+def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int],
+               with_value: bool) -> tuple[Any, Any]:
+    """One lean recording of a scalar-output ``f``: (f's value if ``with_value`` else None, gradient).
+
+    Without the value, what only the value needed is never computed, and is let go of before the
+    reverse pass (so that its arrays can be reused in it).
+    """
     rec = Recording(f, args, argnums, lean=True)
     if rec.output_shape != ():
         raise ValueError(
             f"grad only applies to scalar-output functions; this one returns shape "
             f"{rec.output_shape}. Try jacrev, jacfwd or vjp."
         )
-    return rec, _pick(rec.pullback(1.0), argnums)
+    value = rec.value if with_value else None
+    return value, _pick(rec.pullback(1.0, last=True), argnums)
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
@@ -165,8 +179,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        rec, g = _gradients(f, args, argnums)
-        return rec.value, g
+        return _gradients(f, args, argnums, with_value=True)
 
     return value_and_grad_f
 
@@ -180,7 +193,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
     @paused_gc
     def grad_f(*args: Any) -> Any:
-        return _gradients(f, args, argnums)[1]
+        return _gradients(f, args, argnums, with_value=False)[1]
 
     return grad_f
 
