@@ -78,17 +78,18 @@ def give_back(buf: np.ndarray) -> None:
         return
     del flags  # it holds a reference to buf
     pool = _pool
-    lent = pool.lent
-    where = None
-    for i in range(len(lent) - 1, -1, -1):
-        if lent[i] is buf:
-            where = i
-            break
-    # the caller's name, this parameter, getrefcount's argument (and the lent list, if there)
-    if sys.getrefcount(buf) > (3 if where is None else 4) or pool.free_bytes + buf.nbytes > MAX_FREE_BYTES:
+    # the caller's name, this parameter, getrefcount's argument: 3; a fourth may be the lent list's
+    refs = sys.getrefcount(buf)
+    if refs > 4 or pool.free_bytes + buf.nbytes > MAX_FREE_BYTES:
         return
-    if where is not None:
-        del lent[where]
+    if refs == 4:  # held by the lent list, or by someone else: only the first may be let go of
+        lent = pool.lent
+        for i in range(len(lent) - 1, -1, -1):
+            if lent[i] is buf:
+                del lent[i]
+                break
+        else:
+            return
     pool.free.setdefault(buf.shape, []).append(buf)
     pool.free_bytes += buf.nbytes
 
