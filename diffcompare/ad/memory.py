@@ -26,7 +26,6 @@ from diffcompare.ad.refcount import REFCOUNTS_EXACT
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
 _SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
-_F64 = np.dtype(np.float64)
 _LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
 _ENABLED = REFCOUNTS_EXACT  # the scan trusts reference counts (see diffcompare.ad.core)
 
@@ -66,32 +65,26 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def give_back(buf: np.ndarray) -> None:
-    """Put ``buf`` on the free list now, if the caller's one name is the last reference to it.
+    """Put a buffer this pool lent back on the free list now, if the caller's one name is the last
+    reference to it besides the lent list.
 
     A buffer used and dropped within one gradient is the warmest in cache: the next ``empty`` of its
     shape takes it (the free lists are stacks), instead of writing into memory the caches have lost.
+    Arrays numpy allocated are left to numpy: taken in, they would pile up on free lists of shapes
+    nobody asks for, while malloc faulted in fresh memory for their successors.
     """
-    if not _ENABLED or buf.size < MIN_SIZE or buf.base is not None or buf.dtype is not _F64:
+    # four references: the lent list, the caller's name, this parameter, getrefcount's argument
+    if not _ENABLED or buf.size < MIN_SIZE or sys.getrefcount(buf) != 4:
         return
-    flags = buf.flags
-    if not (flags.c_contiguous and flags.owndata and flags.writeable):
-        return
-    del flags  # it holds a reference to buf
     pool = _pool
-    # the caller's name, this parameter, getrefcount's argument: 3; a fourth may be the lent list's
-    refs = sys.getrefcount(buf)
-    if refs > 4 or pool.free_bytes + buf.nbytes > MAX_FREE_BYTES:
-        return
-    if refs == 4:  # held by the lent list, or by someone else: only the first may be let go of
-        lent = pool.lent
-        for i in range(len(lent) - 1, -1, -1):
-            if lent[i] is buf:
+    lent = pool.lent
+    for i in range(len(lent) - 1, -1, -1):
+        if lent[i] is buf:
+            if pool.free_bytes + buf.nbytes <= MAX_FREE_BYTES:
                 del lent[i]
-                break
-        else:
+                pool.free.setdefault(buf.shape, []).append(buf)
+                pool.free_bytes += buf.nbytes
             return
-    pool.free.setdefault(buf.shape, []).append(buf)
-    pool.free_bytes += buf.nbytes
 
 
 def zeros(shape: tuple[int, ...]) -> np.ndarray:
