@@ -33,11 +33,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
-if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
-        os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
-    # glibc reads these once, at start-up: run again with them set
-    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.bench_ad", *sys.argv[1:]],
-              {**os.environ, **KEEP_FREED_MEMORY})
+
+
+def rerun_keeping_freed_memory(module: str) -> None:
+    """Run ``python -m module`` again with glibc keeping freed memory, unless it does or
+    ``--system-malloc`` was given (glibc reads these settings once, at start-up)."""
+    if "--system-malloc" not in sys.argv and any(os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
+        os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], {**os.environ, **KEEP_FREED_MEMORY})
+
+
+if __name__ == "__main__":
+    rerun_keeping_freed_memory("benchmarks.bench_ad")
 
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -265,7 +271,7 @@ def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 
     t = Table(title=title, caption=machine())
     for col in columns:
-        t.add_column(col, justify="left" if col in ("workload", "library", "pattern") else "right")
+        t.add_column(col, justify="left" if col in ("workload", "library", "pattern", "what") else "right")
     for row in rows:
         t.add_row(*row)
     Console().print(t)

@@ -12,16 +12,13 @@ Run from the repository root: ``python -m benchmarks.bench_patterns`` (``--json`
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any, Callable
 
-from benchmarks.bench_ad import KEEP_FREED_MEMORY, machine, measure, print_table, us
+from benchmarks.bench_ad import machine, measure, print_table, rerun_keeping_freed_memory, us
 
-if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
-        os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
-    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.bench_patterns", *sys.argv[1:]],
-              {**os.environ, **KEEP_FREED_MEMORY})
+if __name__ == "__main__":
+    rerun_keeping_freed_memory("benchmarks.bench_patterns")
 
 import numpy as np  # noqa: E402
 
