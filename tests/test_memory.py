@@ -1,5 +1,7 @@
 """Buffers reused between gradients (diffcompare.ad.memory): reuse happens, and never behind a holder's back."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -140,3 +142,26 @@ def test_intermediates_the_user_keeps_from_inside_f_stay_intact(small_buffers):
     for x, y, gx in zip(xs, kept, grads):
         assert np.array_equal(np.asarray(y.value), (1.0 - x) * 3.0)
         assert np.allclose(gx, ad.jacfwd(f)(x), rtol=1e-14, atol=1e-12)
+
+
+def test_a_result_frozen_or_retyped_by_its_user_is_not_lent_again(small_buffers):
+    # the user may freeze a gradient (or give it another dtype) before dropping it: such a buffer
+    # must not be written into by a later gradient, nor give that gradient its dtype
+    f = lambda x: np.sum(np.sin(x) * x)
+    x = np.linspace(-1.0, 1.0, 8)
+    expected = np.sin(x) + x * np.cos(x)
+    frozen = ad.grad(f)(x)
+    frozen.flags.writeable = False
+    del frozen
+    assert np.allclose(ad.record(f, x).backward()[0], expected, rtol=1e-15, atol=0)
+    assert np.allclose(ad.grad(f)(x), expected, rtol=1e-15, atol=0)  # after a recycle() too
+    retyped = ad.grad(f)(x)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            retyped.dtype = np.float32
+    except (AttributeError, TypeError):  # a numpy that no longer lets a dtype be set in place
+        return
+    del retyped
+    g = ad.record(f, x).backward()[0]
+    assert g.dtype == np.float64 and np.allclose(g, expected, rtol=1e-15, atol=0)

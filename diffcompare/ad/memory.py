@@ -26,6 +26,7 @@ from diffcompare.ad.refcount import REFCOUNTS_EXACT
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
 _SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
+_F64 = np.dtype(np.float64)
 _LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
 _ENABLED = REFCOUNTS_EXACT  # the scan trusts reference counts (see diffcompare.ad.core)
 
@@ -50,8 +51,9 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
     for i in range(len(lent) - 1, max(len(lent) - _LOOK_BACK, 0) - 1, -1):
         buf = lent[i]
         # three references: the lent list, this name, getrefcount's argument
-        if buf.shape == shape and sys.getrefcount(buf) <= 3:
+        if buf.shape == shape and sys.getrefcount(buf) <= 3 and _intact(buf):
             return buf
+    buf = None  # (a name left on a buffer would keep recycle() from taking it back)
     stack = pool.free.get(shape)
     if stack:
         buf = stack.pop()
@@ -64,6 +66,12 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
     return buf
 
 
+def _intact(buf: np.ndarray) -> bool:
+    """Still a writable C-ordered float64 buffer: a result handed out may have been frozen
+    (``flags.writeable = False``) or given another dtype by its user before being dropped."""
+    return buf.dtype is _F64 and buf.flags.writeable and buf.flags.c_contiguous
+
+
 def give_back(buf: np.ndarray) -> None:
     """Put a buffer this pool lent back on the free list now, if the caller's one name is the last
     reference to it besides the lent list.
@@ -74,7 +82,7 @@ def give_back(buf: np.ndarray) -> None:
     nobody asks for, while malloc faulted in fresh memory for their successors.
     """
     # four references: the lent list, the caller's name, this parameter, getrefcount's argument
-    if not _ENABLED or buf.size < MIN_SIZE or sys.getrefcount(buf) != 4:
+    if not _ENABLED or buf.size < MIN_SIZE or sys.getrefcount(buf) != 4 or not _intact(buf):
         return
     pool = _pool
     lent = pool.lent
@@ -99,7 +107,7 @@ def recycle() -> None:
     lent, pool.lent = pool.lent, []
     for buf in lent:
         # three references: the lent list, this loop's name, getrefcount's argument
-        if sys.getrefcount(buf) <= 3 and pool.free_bytes + buf.nbytes <= MAX_FREE_BYTES:
+        if sys.getrefcount(buf) <= 3 and _intact(buf) and pool.free_bytes + buf.nbytes <= MAX_FREE_BYTES:
             pool.free.setdefault(buf.shape, []).append(buf)
             pool.free_bytes += buf.nbytes
 
