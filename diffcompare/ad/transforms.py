@@ -17,6 +17,7 @@ from diffcompare.ad import memory
 from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, _depth, paused_gc, shape_of, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
+from diffcompare.errors import TracingError
 
 
 def _as_input(x: Any) -> Any:
@@ -31,14 +32,50 @@ def _as_input(x: Any) -> Any:
     return arr.astype(float) if arr.dtype.kind in "biu" else arr
 
 
-def _as_output(y: Any) -> Any:
-    """Lists, tuples and object arrays of traced values become one traced array."""
+def _call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
+    """``f(*args)`` as one traced value, or a refusal that says what f did wrong (see :func:`_as_output`).
+
+    numpy reports a traced value assigned into a plain array (``y[0] = x[0]``) as "setting an array
+    element with a sequence", with the engine's own explanation as the cause: that explanation is raised.
+    """
+    try:
+        y = f(*args)
+    except ValueError as exc:
+        if isinstance(exc.__cause__, TracingError) and not isinstance(exc, TracingError):
+            raise exc.__cause__ from None
+        raise
+    return _as_output(y, who)
+
+
+def _as_output(y: Any, who: str = "the transform") -> Any:
+    """Lists, tuples and object arrays of traced values become one traced array; what is not a number
+    (None from a missing ``return``, a str, a dict, a bool) is refused, never differentiated as 0."""
     if isinstance(y, (list, tuple)) or (isinstance(y, np.ndarray) and y.dtype == object):
         arr = np.asarray(y, dtype=object)
         if any(isinstance(e, Box) for e in arr.ravel()):
-            return stack(*[_as_output(e) for e in arr.ravel()]).reshape(arr.shape)
+            return stack(*[_as_output(e, who) for e in arr.ravel()]).reshape(arr.shape)
+        for e in arr.ravel():
+            _as_output(e, who)
         return np.asarray(y, dtype=float)
-    return y
+    if isinstance(y, Box):
+        return y
+    if isinstance(y, (float, int, complex, np.number, np.ndarray)) and np.asarray(y).dtype.kind in "fiuc" \
+            and not isinstance(y, bool):
+        return y
+    raise TracingError(f"{who} needs f to return {_NEEDS.get(who, 'a number or an array of numbers')}; "
+                       f"f returned {_described(y)}")
+
+
+_NEEDS = {"grad": "a float or a 0-d array", "value_and_grad": "a float or a 0-d array"}
+
+
+def _described(y: Any) -> str:
+    """What f returned, in the user's terms, with the likely slip."""
+    if y is None:
+        return "None (did you forget a `return`?)"
+    if isinstance(y, (bool, np.bool_)) or (isinstance(y, np.ndarray) and y.dtype == bool):
+        return f"a bool ({y!r}): a comparison has no derivative; return the number it compares"
+    return f"a {type(y).__name__} ({y!r:.40})"
 
 
 def _zeros_like(x: Any) -> Any:
@@ -50,6 +87,15 @@ def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
 
+def _check_argnums(who: str, argnums: tuple[int, ...], nargs: int) -> None:
+    """Every argnum names a positional argument of this call (as JAX checks, instead of an IndexError)."""
+    for i in argnums:
+        if not -nargs <= i < nargs:
+            raise TracingError(f"{who}(f, argnums={i}) differentiates with respect to positional argument {i}, "
+                               f"but f was called with {nargs} positional argument(s): pass that argument, "
+                               "or choose argnums among them")
+
+
 class Recording:
     """One reverse-mode run of ``f``: its tape, inputs and output, and the pullback.
 
@@ -59,8 +105,9 @@ class Recording:
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
-                 lean: bool = False) -> None:
+                 lean: bool = False, who: str = "record") -> None:
         self.argnums = _argnums_tuple(argnums)
+        _check_argnums(who, self.argnums, len(args))
         args = list(args)
         if lean and _depth[0] == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
@@ -70,7 +117,7 @@ class Recording:
                 node = RNode(_as_input(args[i]), trace)
                 args[i] = node
                 self.inputs.append(node)
-            out = _as_output(f(*args))
+            out = _call(f, args, who)
         self.trace = trace
         # the tape now belongs to this Recording: detached from the trace, no node <-> trace
         # cycle keeps it alive after the Recording is gone (reference counting frees it at once)
@@ -164,7 +211,7 @@ def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequen
     Without the value, what only the value needed is never computed, and is let go of before the
     reverse pass (so that its arrays can be reused in it).
     """
-    rec = Recording(f, args, argnums, lean=True)
+    rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad")
     if rec.output_shape != ():
         raise ValueError(
             f"grad only applies to scalar-output functions; this one returns shape "
@@ -200,13 +247,17 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal."""
-    rec = Recording(f, primals, tuple(range(len(primals))), lean=True)
+    rec = Recording(f, primals, tuple(range(len(primals))), lean=True, who="vjp")
     return rec.value, lambda ct: tuple(rec.pullback(ct))
 
 
-@paused_gc
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), J @ tangents)`` in one forward pass."""
+    return _jvp(f, primals, tangents, "jvp")
+
+
+@paused_gc
+def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], who: str) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise ValueError("jvp needs one tangent per primal")
     with Trace(record=False) as trace:
@@ -217,7 +268,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
             if shape_of(raw(t)) != shape_of(raw(p)):
                 raise ValueError(f"tangent shape {shape_of(raw(t))} does not match primal shape {shape_of(raw(p))}")
             args.append(FNode(p, t, trace))
-        out = _as_output(f(*args))
+        out = _call(f, args, who)
     if isinstance(out, FNode) and out.trace is trace:
         tangent = out.tangent
         if tangent is None:
@@ -270,6 +321,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @paused_gc
     def jac(*args: Any) -> Any:
+        _check_argnums("jacfwd", (argnums,), len(args))
         args = list(args)
         x = _as_input(args[argnums])
 
@@ -280,10 +332,10 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
         cols, out = [], None
         for e in _basis(raw(x)):
-            out, t = jvp(g, (x,), (e,))
+            out, t = _jvp(g, (x,), (e,), "jacfwd")
             cols.append(t)
         if not cols:  # an empty input: one pass for the output's shape
-            out = jvp(g, (x,), (_zeros_like(x),))[0]
+            out = _jvp(g, (x,), (_zeros_like(x),), "jacfwd")[0]
         out_shape = shape_of(raw(out))
         return _stack_results(cols, out_shape, shape_of(raw(x)), "in")
 
@@ -297,7 +349,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        return _jacrev_from(Recording(f, args, argnums, lean=True))
+        return _jacrev_from(Recording(f, args, argnums, lean=True, who="jacrev"))
 
     return jac
 
@@ -316,7 +368,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums, lean=True)
+        rec = Recording(f, args, argnums, lean=True, who="jacobian")
         n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
         if n_in < n_out:
             return jacfwd(f, argnums)(*args)
