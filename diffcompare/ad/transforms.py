@@ -80,11 +80,34 @@ def _described(y: Any) -> str:
 
 def _zeros_like(x: Any) -> Any:
     x = raw(x)
-    return 0.0 if isinstance(x, float) else np.zeros(np.shape(x))
+    return 0.0 if isinstance(x, float) else np.zeros(np.shape(x), np.result_type(x, float))
 
 
 def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _is_complex(x: Any) -> bool:
+    """Complex dtype, read from a traced value's dtype (without computing what was deferred)."""
+    c = x.__class__
+    if c is float or c is int:
+        return False
+    return (x.dtype if isinstance(x, Box) else np.result_type(x)).kind == "c"
+
+
+def _check_complex_input(who: str, x: Any, holomorphic: bool) -> None:
+    """As JAX: complex inputs only with ``holomorphic=True`` (f promised holomorphic), and then only complex.
+
+    The rules compute df/dz as if f were holomorphic, so without that promise the real part of a complex
+    derivative would be all that is left of it after a float Jacobian: never give that silently.
+    """
+    if _is_complex(_as_input(x)) == holomorphic:
+        return
+    if holomorphic:
+        raise TracingError(f"{who}(f, holomorphic=True) needs complex inputs; this one is real: pass it as "
+                           "complex (x + 0j), or drop holomorphic=True")
+    raise TracingError(f"{who} got a complex input: if f is holomorphic, pass {who}(f, holomorphic=True) for "
+                       "df/dz; otherwise use jvp or vjp, which take complex tangents and cotangents")
 
 
 def _check_argnums(who: str, argnums: tuple[int, ...], nargs: int) -> None:
@@ -105,10 +128,13 @@ class Recording:
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
-                 lean: bool = False, who: str = "record") -> None:
+                 lean: bool = False, who: str = "record", holomorphic: bool | None = None) -> None:
         self.argnums = _argnums_tuple(argnums)
         _check_argnums(who, self.argnums, len(args))
         args = list(args)
+        if holomorphic is not None:
+            for i in self.argnums:
+                _check_complex_input(who, args[i], holomorphic)
         if lean and _depth[0] == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:
@@ -118,6 +144,9 @@ class Recording:
                 args[i] = node
                 self.inputs.append(node)
             out = _call(f, args, who)
+            if holomorphic is False and _is_complex(out):
+                raise TracingError(f"{who} needs f to return real values; f returned complex ones: if f is "
+                                   f"holomorphic, pass {who}(f, holomorphic=True) for df/dz, otherwise use vjp")
         self.trace = trace
         # the tape now belongs to this Recording: detached from the trace, no node <-> trace
         # cycle keeps it alive after the Recording is gone (reference counting frees it at once)
@@ -205,13 +234,14 @@ def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
 
 
 def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int],
-               with_value: bool) -> tuple[Any, Any]:
+               with_value: bool, holomorphic: bool = False) -> tuple[Any, Any]:
     """One lean recording of a scalar-output ``f``: (f's value if ``with_value`` else None, gradient).
 
     Without the value, what only the value needed is never computed, and is let go of before the
     reverse pass (so that its arrays can be reused in it).
     """
-    rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad")
+    rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad",
+                    holomorphic=holomorphic)
     if rec.output_shape != ():
         raise ValueError(
             f"grad only applies to scalar-output functions; this one returns shape "
@@ -221,18 +251,22 @@ def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequen
     return value, _pick(rec.pullback(1.0, last=True), argnums)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                   holomorphic: bool = False) -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to ``argnums`` (scalar-output functions)."""
 
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        return _gradients(f, args, argnums, with_value=True)
+        return _gradients(f, args, argnums, with_value=True, holomorphic=holomorphic)
 
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's.
+
+    Complex inputs and outputs only with ``holomorphic=True`` (JAX's promise that f is holomorphic): then
+    the result is the complex derivative df/dz.
 
     Only what the derivative rules read is computed: on large arrays, the part of f after the last
     value a rule needs (the loss's final sums and scalings, often most of f) never runs.
@@ -240,7 +274,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
     @paused_gc
     def grad_f(*args: Any) -> Any:
-        return _gradients(f, args, argnums, with_value=False)[1]
+        return _gradients(f, args, argnums, with_value=False, holomorphic=holomorphic)[1]
 
     return grad_f
 
@@ -299,7 +333,7 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     if any(isinstance(p, Box) for p in parts):
         j = stack(*parts, axis=0)
     else:
-        j = np.stack([np.asarray(p, dtype=float) for p in parts], axis=0)
+        j = np.stack([np.asarray(p, dtype=np.result_type(p, float)) for p in parts], axis=0)  # complex stays
     if lead == "in":  # rows are inputs: (n_in, *out_shape) -> out_shape + in_shape
         j = j.reshape((int(np.prod(in_shape)),) + out_shape)
         nd = len(out_shape)
@@ -308,22 +342,24 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     return j.reshape(out_shape + in_shape)
 
 
-def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int]) -> Callable[..., Any]:
+def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int],
+                holomorphic: bool) -> Callable[..., Any]:
     """For a tuple of argnums, as JAX: a tuple with one result per argument."""
-    parts = [transform(f, i) for i in argnums]
+    parts = [transform(f, i, holomorphic) for i in argnums]
     return lambda *args: tuple(p(*args) for p in parts)
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacfwd, f, argnums)
+        return _per_argnum(jacfwd, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
         _check_argnums("jacfwd", (argnums,), len(args))
         args = list(args)
         x = _as_input(args[argnums])
+        _check_complex_input("jacfwd", x, holomorphic)
 
         def g(xi: Any) -> Any:
             a = list(args)
@@ -342,14 +378,14 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     return jac
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one recording, one VJP per output element."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacrev, f, argnums)
+        return _per_argnum(jacrev, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        return _jacrev_from(Recording(f, args, argnums, lean=True, who="jacrev"))
+        return _jacrev_from(Recording(f, args, argnums, lean=True, who="jacrev", holomorphic=holomorphic))
 
     return jac
 
@@ -361,31 +397,41 @@ def _jacrev_from(rec: Recording) -> Any:
     return _stack_results(rows, out_shape, shape_of(raw(rec.inputs[0].value)), "out")
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """jacfwd when there are fewer inputs than outputs, jacrev otherwise (decided per call)."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacobian, f, argnums)
+        return _per_argnum(jacobian, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums, lean=True, who="jacobian")
+        rec = Recording(f, args, argnums, lean=True, who="jacobian", holomorphic=holomorphic)
         n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
         if n_in < n_out:
-            return jacfwd(f, argnums)(*args)
+            return jacfwd(f, argnums, holomorphic)(*args)
         return _jacrev_from(rec)  # the recording is already made: one pullback per output
 
     return jac
 
 
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass.
 
     For a tuple of argnums, as JAX: the blocks ``H[i][j]`` = d^2 f / d arg_i d arg_j, nested tuples.
     """
+    nums = _argnums_tuple(argnums)
     if not isinstance(argnums, int):
-        blocks = [[jacfwd(jacrev(f, i), j) for j in argnums] for i in argnums]
-        return lambda *args: tuple(tuple(b(*args) for b in row) for row in blocks)
-    return jacfwd(jacrev(f, argnums), argnums)
+        blocks = [[jacfwd(jacrev(f, i, holomorphic), j, holomorphic) for j in argnums] for i in argnums]
+        h = lambda *args: tuple(tuple(b(*args) for b in row) for row in blocks)
+    else:
+        h = jacfwd(jacrev(f, argnums, holomorphic), argnums, holomorphic)
+
+    def hess(*args: Any) -> Any:
+        _check_argnums("hessian", nums, len(args))  # refusals name hessian, not the transforms inside
+        for i in nums:
+            _check_complex_input("hessian", args[i], holomorphic)
+        return h(*args)
+
+    return hess
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
