@@ -151,6 +151,14 @@ def test_no_exception_name_reaches_the_user(capsys):
     assert code == 0 and "Error" not in out + err and "inf" in out
 
 
+def test_a_derivative_sympy_leaves_unevaluated_is_zero_away_from_the_step():
+    f = fn("abs(log(x))")  # sympy keeps Derivative(sign(log(x)), x): 0 where log(x) != 0
+    third = exact_reference(f, 1.5, "derivative", order=3)
+    with mpmath.workdps(60):
+        assert third.method == "interval" and _close(third.derivative, 2 / mpmath.mpf(1.5) ** 3)
+    assert mpmath.isnan(exact_reference(f, 1.0, "derivative", order=2).derivative)  # a kink: undefined
+
+
 # -- 6. no crash, no hang ---------------------------------------------------------------------------
 
 
