@@ -61,7 +61,7 @@ def fast_row(fn, args, traced):
 
 @pytest.mark.filterwarnings("ignore:overflow")  # the table's value past float range (inf), as numpy's
 @pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_fast_path_partials_equal_the_table(name):
+def test_binary_fast_path_values_and_partials_equal_the_table(name):
     fn, prim, points = BINARY[name]
     checked = 0
     for a, b in points:
@@ -74,6 +74,7 @@ def test_binary_fast_path_partials_equal_the_table(name):
             if row.local is None:
                 continue  # outside the fast path (its domain, overflow): the table's rule runs itself
             assert row.prim is prim and tuple(row.argnums) == traced
+            assert close(row.value, prim.impl(*args)), f"{name} at {a!r}, {b!r}: {row.value!r}"
             for i, d in zip(row.argnums, row.local):
                 assert close(d, table[i]), f"{name} d/d{'ab'[i]} at {a!r}, {b!r}: fast {d!r}, table {table[i]!r}"
                 checked += 1
@@ -82,18 +83,21 @@ def test_binary_fast_path_partials_equal_the_table(name):
             for i in traced:  # forward mode: the tangent of a unit perturbation of argument i
                 primals = [args[j] for j in traced]
                 tangents = [1.0 if j == i else 0.0 for j in traced]
-                t = ad.jvp(of_traced(fn, args, traced), primals, tangents)[1]
+                y, t = ad.jvp(of_traced(fn, args, traced), primals, tangents)
+                assert close(y, prim.impl(*args)), f"{name} forward at {a!r}, {b!r}: {y!r}"
                 assert close(float(t), table[i]), f"{name} forward d/d{'ab'[i]} at {a!r}, {b!r}: {t!r}, {table[i]!r}"
     assert checked > len(points)  # the fast path did run
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_fast_path_partials_equal_the_table(name):
+def test_unary_fast_path_values_and_partials_equal_the_table(name):
     fn, prim, points = UNARY[name]
     for a in points:
         row = fast_row(fn, (float(a),), (0,))
         assert row.prim is prim and row.local is not None
         (table,) = table_partials(prim, (float(a),))
         assert close(row.local[0], table), f"{name}' at {a!r}: fast {row.local[0]!r}, table {table!r}"
-        t = ad.jvp(fn, (float(a),), (1.0,))[1]
+        assert row.value == prim.impl(float(a)), f"{name} at {a!r}: {row.value!r}"
+        y, t = ad.jvp(fn, (float(a),), (1.0,))
+        assert y == row.value, f"{name} forward at {a!r}: {y!r}"
         assert close(float(t), table), f"{name}' forward at {a!r}: {t!r}, table {table!r}"
