@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad import memory
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, _depth, paused_gc, shape_of, tape_row
+from diffcompare.ad import core, memory
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
 from diffcompare.errors import TracingError
@@ -135,7 +135,7 @@ class Recording:
         if holomorphic is not None:
             for i in self.argnums:
                 _check_complex_input(who, args[i], holomorphic)
-        if lean and _depth[0] == 0:
+        if lean and core._state.depth == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:
             self.inputs = []
