@@ -179,3 +179,22 @@ def test_gradient_of_one_array_argument_has_its_shape():
     assert r.derivative.shape == (2, 3)
     # central differences of a quadratic: no truncation; round-off eps |f| / h ~ 1e-16 * 55 / 3e-5 ~ 2e-10
     np.testing.assert_allclose(r.derivative, 2 * np.arange(6.0).reshape(2, 3), atol=1e-8)
+
+
+# -- points at or near the edge of the domain -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expr, at", [("x**1.5", "x=0"), ("x**x", "x=1e-300")])
+def test_a_complex_value_at_a_step_is_a_clear_refusal_not_a_crash(capsys, expr, at):
+    """Python's float power gives a complex number left of 0: once a TypeError and exit code 1."""
+    import json
+
+    from diffcompare.cli import main
+
+    code = main(["compare", expr, "--at", at, "--backends", "finite", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    row = json.loads(out)["results"][0]
+    assert row["derivative"] is None and "not real at the finite-difference point" in row["unsupported"]
+    with pytest.raises(DomainError, match="not real"):
+        FiniteDifferences("central").derivative(lambda x: x**1.5, 0.0, order=2)

@@ -276,6 +276,12 @@ class _Counted:
                 "try a smaller step"
             ) from None
         arr = np.asarray(out)
+        if arr.dtype.kind == "c" and not any(np.iscomplexobj(a) for a in args):
+            # Python's float power: (-1e-6) ** 1.5 is a complex number, not an error
+            raise DomainError(
+                f"the function is not real at the finite-difference point {point_text(args)} (outside its "
+                "domain); try a smaller step, or the adaptive or forward scheme"
+            )
         if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
             raise DomainError(
                 f"the function is not finite at a finite-difference point ({point_text(_real(args))}); "
