@@ -291,3 +291,35 @@ def test_prod_along_axes_with_zeros_differentiates_twice(axis, keepdims):
     got = hessian(f)(x).reshape(x.size, x.size) @ u.ravel()
     exact = jacfwd(grad(looped))(x).reshape(x.size, x.size) @ u.ravel()
     assert np.allclose(got, exact, rtol=1e-13, atol=1e-13)  # the same products in another order
+
+
+# ---- the symbolic backend's float evaluation of sympy's derivatives ------------------------------
+
+SYMBOLIC = [  # (expression, point, order, mpmath function): sympy's forms 1 - tanh^2 and 1 - x^2 cancel
+    ("tanh(x)", 20.0, 1, mp.tanh), ("tanh(x)", -20.0, 2, mp.tanh), ("2*tanh(x)", 30.0, 1, lambda t: 2 * mp.tanh(t)),
+    ("tanh(x*x)", 4.0, 2, lambda t: mp.tanh(t * t)), ("arcsin(x)", 1 - 2**-30, 1, mp.asin),
+    ("arccos(x)", -1 + 2**-40, 1, mp.acos), ("arcsin(x)", 1 - 2**-30, 2, mp.asin),
+    ("sigmoid(x)", 40.0, 1, lambda t: 1 / (1 + mp.exp(-t))),
+]
+
+
+@pytest.mark.parametrize("expr, x, order, mpf", SYMBOLIC)
+def test_symbolic_backend_evaluates_sympy_derivatives_without_cancellation(expr, x, order, mpf):
+    from diffcompare.parse import compile_expression
+
+    scale = min(abs(x), 1 - abs(x)) if "arc" in expr else 1.0
+    exact = _reference(mpf, x, order, scale)
+    got = backends.get("symbolic").derivative(compile_expression(expr).function, x, order=order).derivative
+    # sympy's expression, evaluated operation by operation: a handful of roundings (see ULPS)
+    assert _ulps(got, exact) <= ULPS[order], (got, mp.nstr(exact, 17))
+
+
+def test_compare_tanh_at_20_is_green_for_every_exact_method(capsys):
+    import json
+
+    from diffcompare.cli import main
+
+    assert main(["compare", "tanh(x)", "--at", "x=20", "--json"]) == 0
+    rows = {r["backend"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    for name in ("symbolic", "reverse", "forward"):
+        assert rows[name]["rel_error"] <= 8 * EPS, name  # was 1 (0 for 1.7e-17)
