@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,7 +31,17 @@ import numpy as np
 from diffcompare.ad import memory
 from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
-_depth = [0]  # how many traces are open; a new trace gets level _depth + 1
+
+
+class _TraceState(threading.local):
+    """Per thread, how many traces are open: a new trace gets level ``depth + 1``. Levels order one
+    thread's nested transforms; another thread's traces are not nested in them (a shared count let
+    a thread's inner trace take its outer trace's level, and its derivative came out 0)."""
+
+    depth = 0
+
+
+_state = _TraceState()
 
 # Partials that are exactly +1 or -1 (add, sub, neg) are returned as these objects, so the
 # backward pass passes the adjoint on (or negates it) instead of multiplying whole arrays by 1.
@@ -193,22 +204,27 @@ class PausedGC:
     again (every 700 allocations) for nothing, which doubled the cost of scalar code. Reference
     counting frees the tape once its Recording lets go of it (the Recording detaches the tape
     from its trace, so no cycle is left); the collector is restored on the way out.
+    The collector is one per process, so the pause is counted over all threads under a lock: the
+    first to enter pauses it, the last to leave restores it (an unlocked count could leave it off).
     """
 
     def __init__(self) -> None:
         self.depth = 0
         self.was_enabled = False
+        self.lock = threading.Lock()
 
     def __enter__(self) -> None:
-        if self.depth == 0:
-            self.was_enabled = gc.isenabled()
-            gc.disable()
-        self.depth += 1
+        with self.lock:
+            if self.depth == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.depth += 1
 
     def __exit__(self, *exc: Any) -> None:
-        self.depth -= 1
-        if self.depth == 0 and self.was_enabled:
-            gc.enable()
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.was_enabled:
+                gc.enable()
 
 
 _gc_pause = PausedGC()
@@ -234,18 +250,18 @@ class Trace:
     __slots__ = ("deferred", "lean", "level", "tape")
 
     def __init__(self, record: bool = True, lean: bool = False) -> None:
-        self.level = _depth[0] + 1
+        self.level = _state.depth + 1
         self.tape: list[RNode] | None = [] if record else None
         self.lean = lean
         self.deferred = False  # some value on the tape waits to be computed (see Deferred)
 
     def __enter__(self) -> Trace:
-        _depth[0] += 1
+        _state.depth += 1
         _gc_pause.__enter__()  # no cyclic collections while the tape grows
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _depth[0] -= 1
+        _state.depth -= 1
         _gc_pause.__exit__()
 
 

@@ -155,7 +155,7 @@ def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> 
     forms = _PARTIAL_TEXT.get(prim_name)
     if prim_name == "pow" and k == 0:
         return f"{operands[1]} {operands[0]}^({operands[1]} - 1)" if not _is_number(operands[1]) else \
-            _power_partial(operands[0], float(operands[1]))
+            _power_partial(operands[0], float(operands[1].strip("()")))  # a negative constant reads "(-3)"
     if prim_name == "pow" and k == 1:
         return f"{this} ln({operands[0]})"
     if forms is None or k >= len(forms):

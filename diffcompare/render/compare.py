@@ -25,9 +25,14 @@ def table(c: Comparison) -> Any:
     from rich.table import Table
 
     point = render_point(c.variables, c.point)
+    if c.reference_derivative is None:
+        ref = f"reference: {c.reference_method}; no errors measured"
+    else:
+        ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (exact, 50 digits; {c.reference_method}): "
+               f"{fmt(c.reference_derivative, 17)}")
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
-        f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (sympy + mpmath, 50 digits): "
-        f"{fmt(c.reference_derivative, 17)}\nerrors: green <= 1e-12 relative, yellow <= 1e-6, red above"))
+        f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0), yellow <= 1e-6, "
+        "red above; — none"))
     t.add_column("backend", no_wrap=True)
     t.add_column(c.kind, justify="right", overflow="fold")
     t.add_column("abs err", justify="right", no_wrap=True)
@@ -66,6 +71,6 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "point": dict(zip(c.variables, c.point)),
         "kind": c.kind,
         "reference": {"value": c.reference_value, "derivative": c.reference_derivative,
-                      "derivative_digits": digits50(c.reference_derivative)},
+                      "derivative_digits": digits50(c.reference_derivative), "method": c.reference_method},
         "results": results,
     }
