@@ -27,7 +27,7 @@ def derivatives(
     backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme for the stencil of each order "
-                                    "(forward, backward, central, five-point, richardson)."),
+                                    "(forward, backward, central, five-point, richardson, adaptive)."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory, per order)."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact references, and the symbolic backend per order, may take."),
