@@ -146,6 +146,11 @@ def test_error_against_an_infinite_reference():
     assert error_against(inf, 1e300) == (math.inf, math.inf)
 
 
+def test_an_infinite_gradient_entry_is_shown(capsys):
+    code, out, _ = run(capsys, "compare", "x1*x2 + sqrt(x1)", "--at", "x1=0,x2=1", "--backends", "reverse")
+    assert code == 0 and out.count("[inf, 0]") == 2  # the row and the reference (rich ate it as a tag)
+
+
 def test_no_exception_name_reaches_the_user(capsys):
     code, out, err = run(capsys, "compare", "sqrt(x)", "--at", "x=0")  # was "(ZeroDivisionError)"
     assert code == 0 and "Error" not in out + err and "inf" in out
