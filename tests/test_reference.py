@@ -194,6 +194,23 @@ def test_past_its_budget_the_reference_says_so_and_the_backends_still_run(capsys
     assert code == 0 and "reference: timeout after 0.05 s" in out
 
 
+def test_derivatives_past_the_budget_still_show_every_backend(capsys):
+    d = derivatives(fn(horner(40)), 0.5, 2, timeout=0.05)
+    assert d.max_order == 2 and "reference: timeout after 0.05 s" in d.note
+    reverse = [e for e in d.entries if e.backend == "reverse"]
+    assert [e.value for e in reverse] == pytest.approx([4.0, 16.0], rel=1e-6)  # 1/(1-x)^2 and 2/(1-x)^3, nearly
+    assert all(e.abs_error is None and e.digits is None for e in reverse)
+    code, out, _ = run(capsys, "derivatives", horner(40), "--at", "x=0.5", "--order", "2", "--timeout", "0.05")
+    assert code == 0 and "timeout after 0.05 s" in out
+
+
+def test_infinite_reference_in_json(capsys):
+    code, out, _ = run(capsys, "compare", "arcsin(x)", "--at", "x=1", "--json")
+    ref = json.loads(out)["reference"]
+    assert code == 0 and ref["derivative"] is None and ref["derivative_digits"] == "+inf"
+    assert ref["method"] == "infinite (one-sided limit)"
+
+
 def test_a_bad_timeout_is_refused(capsys):
     code, _, err = run(capsys, "compare", "x", "--at", "x=1", "--timeout", "0")
     assert code == 2 and "--timeout" in err
@@ -205,6 +222,12 @@ def test_deep_horner_polynomials_finish_without_recursion_error(degree):
     c = compare(fn(horner(degree)), 0.7)
     assert c.reference_method == "interval"  # degree 60 ended in RecursionError
     assert all(r.rel_error is not None and r.rel_error < 1e-8 for r in c.rows)
+
+
+def test_cube_root_of_a_negative_number_is_real_as_in_numpy():
+    r = exact_reference(np.cbrt, -8.0, "derivative")  # sympy's cbrt is the complex principal root
+    assert r.value == -2 and _close(r.derivative, mpmath.mpf(1) / 12)
+    assert Symbolic().derivative(np.cbrt, -8.0).derivative == pytest.approx(1 / 12, rel=1e-15)
 
 
 def test_the_symbolic_backend_never_returns_finite_garbage_at_a_pole():
