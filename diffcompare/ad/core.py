@@ -664,14 +664,21 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
         return prim.jvp(tangents, ans, *args, **kw)
     tangent = None
     for i, t in enumerate(tangents):
-        if t is not None:
+        # a plain zero tangent (a Jacobian's basis) adds nothing, even through an infinite partial: d(x^y)/dy
+        # at x = 0 is then 0 in forward mode as in reverse mode, where that argument receives no term at all
+        if t is not None and not (t.__class__ in _PLAIN_SCALARS and t == 0):
             term = t * partials[i](ans, *args, **kw)
             tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        tangent = np.zeros(shape_of(ans)) if shape_of(ans) else 0.0
     if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
         from diffcompare.ad.primitives import broadcast_to
 
         tangent = broadcast_to(tangent, np.shape(ans))
     return tangent
+
+
+_PLAIN_SCALARS = (float, int, np.float64)
 
 
 def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:
