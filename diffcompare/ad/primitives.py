@@ -100,7 +100,17 @@ square = _unary("square", lambda x: x * x, np.square)
 reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
+def _foreign(x: Any) -> bool:
+    """Not a real number or array: complex values (the complex step), the symbolic backend's sympy values
+    (alone or in object arrays). Functions with a stable real form compute those by their plain formula."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "biuf"
+    return not isinstance(x, (float, int, np.floating, np.integer))
+
+
 def _sigmoid_impl(x: Any) -> Any:
+    if _foreign(x):
+        return 1.0 / (1.0 + np.exp(-x))
     if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
@@ -373,6 +383,8 @@ defrules(prod,
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if _foreign(x):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     x = np.asarray(x, dtype=float)
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
@@ -844,6 +856,14 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda self, other: op(raw(self), raw(other))
 
 
+def _in_a_list(name: str) -> Callable[[Box], Any]:
+    def method(self: Box) -> Any:
+        raise TracingError(f"np.{name} was given a list (or object array) of traced values, which numpy cannot pass "
+                           f"to the engine: make them one traced array first, np.{name}(np.stack([...]))")
+
+    return method
+
+
 def _install_operators() -> None:
     B = Box
     B.__add__ = lambda s, o: add(s, o)
@@ -880,6 +900,10 @@ def _install_operators() -> None:
     B.T = property(lambda s: transpose(s, None))
     B.ravel = B.flatten = lambda s, order="C": _ravel(s, order)
     B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    # numpy applies np.exp to a list of traced values element by element, through a method named exp
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+                 "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
+        setattr(B, name, _in_a_list(name))
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 
