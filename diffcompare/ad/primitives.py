@@ -668,6 +668,8 @@ def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any
 
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
     """numpy's vector norms, composed of differentiable primitives."""
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord is None or ord == 2:
         return norm(x) if axis is None and not keepdims else sqrt(sum_(mul(x, x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
@@ -711,6 +713,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         if ord is None:  # the 2-norm of all elements, whatever the shape
             r = norm(x)
             return reshape(r, (1,) * nd) if keepdims else r
+        if nd == 1:
+            return _vector_norm(x, ord, None, keepdims)
         axis = tuple(range(nd))
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = tuple(int(a) % nd for a in axes)
