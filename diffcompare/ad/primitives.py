@@ -125,6 +125,21 @@ def _sigmoid_impl(x: Any) -> Any:
 
 
 sigmoid = Primitive("sigmoid", _sigmoid_impl)
+
+
+def _sech_impl(x: Any) -> Any:
+    """1 / cosh(x); 0 where cosh overflows (|x| > 710: sech is below 3e-309 there), without a warning."""
+    if x.__class__ is float or x.__class__ is int:
+        try:
+            return 1.0 / math.cosh(x)
+        except OverflowError:
+            return 0.0
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(x)
+
+
+# not a numpy function: the rules of tanh and sigmoid are written with it (their 1 - tanh^2 and s (1 - s) cancel)
+sech = Primitive("sech", _sech_impl)
 maximum = Primitive("maximum", np.maximum)
 minimum = Primitive("minimum", np.minimum)
 
@@ -144,9 +159,31 @@ defpartials(div, lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans,
 
 
 def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
-    if not isinstance(y, Box) and y.__class__ in (int, float) and y == 2:  # a constant 2 only
+    """y x^(y-1), exact at the kinks and accurate where y - 1 rounds.
+
+    A constant y = 0 gives 0 everywhere (0 x^-1 is nan at x = 0, where x^0 = 1 is flat), and so does
+    y = 0 at x = 0 (JAX's convention), through a safe base so that the next order is not 0 * inf.
+    Where y - 1 is not a float (y = 0.1), x^(y-1) is off by |log x| ulp(y): ~100 ulps at x = 1e300;
+    y ans / x is not, while ans is a normal number (else it under/overflows where x^(y-1) does not).
+    """
+    constant = not isinstance(y, Box) and y.__class__ in (int, float)
+    if constant and y == 2:  # a constant 2 only
         return mul(2.0, x)
-    return mul(y, pow_(x, sub(y, 1.0)))
+    rx = raw(x)
+    if constant and y == 0:
+        return 0.0 if np.ndim(rx) == 0 else np.zeros(np.shape(rx))
+    ry = np.asarray(raw(y))
+    if ans is not None and not np.all((ry - 1.0) + 1.0 == ry):
+        ra = np.abs(np.asarray(raw(ans)))
+        if np.all((ra >= _TINY) & (ra < np.inf) & (np.asarray(rx) != 0)):
+            return mul(y, div(ans, x))
+    flat = (np.asarray(rx) == 0) & (ry == 0)
+    if not flat.any():
+        return mul(y, pow_(x, sub(y, 1.0)))
+    return where(flat, 0.0, mul(y, pow_(where(flat, 1.0, x), sub(y, 1.0))))
+
+
+_TINY = np.finfo(float).tiny  # the smallest normal float
 
 
 def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
@@ -162,20 +199,61 @@ defpartials(neg, _minus_one)
 defpartials(exp, lambda ans, x: ans)
 defpartials(log, lambda ans, x: reciprocal(x))
 defpartials(log1p, lambda ans, x: reciprocal(add(1.0, x)))
-defpartials(expm1, lambda ans, x: add(ans, 1.0))
+defpartials(expm1, lambda ans, x: exp(x))  # not ans + 1: that is 0 where ans rounds to -1 (x < -37)
 defpartials(sin, lambda ans, x: cos(x))
 defpartials(cos, lambda ans, x: neg(sin(x)))
 defpartials(tan, lambda ans, x: add(1.0, mul(ans, ans)))
-defpartials(tanh, lambda ans, x: sub(1.0, mul(ans, ans)))
+
+
+def _sech_squared(x: Any) -> Any:
+    """sech^2 x: 1 - tanh^2 x without the cancellation (0 from |x| > 19, where it is 1.7e-17 and less)."""
+    s = sech(x)
+    return mul(s, s)
+
+
+defpartials(tanh, lambda ans, x: _sech_squared(x))
 defpartials(sinh, lambda ans, x: cosh(x))
 defpartials(cosh, lambda ans, x: sinh(x))
-defpartials(arcsin, lambda ans, x: reciprocal(sqrt(sub(1.0, mul(x, x)))))
-defpartials(arccos, lambda ans, x: neg(reciprocal(sqrt(sub(1.0, mul(x, x))))))
-defpartials(arctan, lambda ans, x: reciprocal(add(1.0, mul(x, x))))
+
+
+def _by_size(x: Any, limit: float, small: Callable[[Any], Any], large: Callable[[Any], Any]) -> Any:
+    """``small(x)`` where |x| < limit, ``large(x)`` elsewhere: two forms of one function, each where it
+    keeps its digits (and those of its derivatives). Being the same function, either is right at every
+    order, so the choice by value needs no convention; each form sees only the values it is chosen for
+    (the others replaced by ``limit``), so no inf or nan of the other form reaches a higher order."""
+    far = np.abs(np.asarray(raw(x))) >= limit
+    if far.all():
+        return large(x)
+    if not far.any():
+        return small(x)
+    return where(far, large(where(far, x, limit)), small(where(far, 0.0, x)))
+
+
+def _one_minus_square(x: Any) -> Any:
+    """1 - x^2: (1 - x)(1 + x) from |x| = 1/2, where 1 - x is exact and 1 - x*x cancels near |x| = 1;
+    1 - x*x below, where its derivative -2x is exact and (1 - x) - (1 + x) would cancel near 0."""
+    return _by_size(x, 0.5, lambda v: sub(1.0, mul(v, v)), lambda v: mul(sub(1.0, v), add(1.0, v)))
+
+
+def _arctan_partial(x: Any) -> Any:
+    """1 / (1 + x^2); as u^2 / (1 + u^2) with u = 1/x for |x| > 1, whose derivatives do not pass through
+    (1 + x^2)^2, which overflows from |x| = 1e77 (arctan'' at 1e100 is -2e-300, not 0)."""
+    def large(v: Any) -> Any:
+        u2 = square(reciprocal(v))
+        return div(u2, add(1.0, u2))
+
+    return _by_size(x, 1.0, lambda v: reciprocal(add(1.0, mul(v, v))), large)
+
+
+defpartials(arcsin, lambda ans, x: reciprocal(sqrt(_one_minus_square(x))))
+defpartials(arccos, lambda ans, x: neg(reciprocal(sqrt(_one_minus_square(x)))))
+defpartials(arctan, lambda ans, x: _arctan_partial(x))
 defpartials(sqrt, lambda ans, x: div(0.5, ans))
 defpartials(square, lambda ans, x: mul(2.0, x))
 defpartials(reciprocal, lambda ans, x: neg(mul(ans, ans)))
-defpartials(sigmoid, lambda ans, x: mul(ans, sub(1.0, ans)))
+# s (1 - s) = sech^2(x / 2) / 4: no cancellation where s rounds to 1 (x > 37), and none in its derivatives
+defpartials(sigmoid, lambda ans, x: mul(0.25, _sech_squared(mul(0.5, x))))
+defpartials(sech, lambda ans, x: neg(mul(ans, tanh(x))))
 
 
 def _abs_partial(ans: Any, x: Any) -> Any:
@@ -354,19 +432,53 @@ def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """d prod / d x_i = the product of the other factors.
 
     ``ans / x`` where no factor is zero; otherwise (a zero factor makes ans / x 0/0) the product of
-    the others is computed directly from the raw values, as a constant: exact at first order.
+    the others is computed directly: from the raw values, as a constant, when this is the last order
+    (numpy's cumprod, fast); from x itself when x is traced at an outer level, so that it differentiates
+    again (the product of the others of [0, 2, 3] is [6, 0, 0], but its derivative is not 0).
     """
     rx = np.asarray(raw(x))
     if not np.any(rx == 0):
         expanded = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
         return div(expanded, x)
+    if rx.ndim == 0:
+        return 1.0
     axes = tuple(range(rx.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = tuple(a % rx.ndim for a in axes)
+    if isinstance(x, Box):
+        return _traced_others(x, axes)
     moved = np.moveaxis(rx, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[: rx.ndim - len(axes)] + (-1,))
     left = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :0:-1]], axis=-1), axis=-1)
     others = (left * right[..., ::-1]).reshape(moved.shape)
     return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+
+
+def _traced_others(x: Box, axes: tuple[int, ...]) -> Any:
+    """The product of the other factors along ``axes``, written with primitives (differentiable again).
+
+    Exclusive prefix and suffix products by doubling (log2 n multiplications of whole arrays), multiplied.
+    """
+    nd = np.ndim(x)
+    kept = tuple(i for i in range(nd) if i not in axes)
+    perm = kept + axes
+    moved = transpose(x, perm)
+    moved_shape = shape_of(moved)
+    n = math.prod(moved_shape[len(kept):])
+    flat = reshape(moved, (-1, n))
+    m = shape_of(flat)[0]
+
+    def exclusive(v: Any) -> Any:  # [1, v0, v0 v1, ...] along the last axis
+        out = concatenate(np.ones((m, 1)), getitem(v, (slice(None), slice(0, n - 1))), axis=1)
+        d = 1
+        while d < n - 1:
+            out = mul(out, concatenate(np.ones((m, d)), getitem(out, (slice(None), slice(0, n - d))), axis=1))
+            d *= 2
+        return out
+
+    backwards = (slice(None), slice(None, None, -1))
+    others = mul(exclusive(flat), getitem(exclusive(getitem(flat, backwards)), backwards))
+    return transpose(reshape(others, moved_shape), tuple(np.argsort(perm)))
 
 
 def _kept_shape(x: Any, axis: Any) -> tuple[int, ...]:
