@@ -100,7 +100,17 @@ square = _unary("square", lambda x: x * x, np.square)
 reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
+def _foreign(x: Any) -> bool:
+    """Not a real number or array: complex values (the complex step), the symbolic backend's sympy values
+    (alone or in object arrays). Functions with a stable real form compute those by their plain formula."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "biuf"
+    return not isinstance(x, (float, int, np.floating, np.integer))
+
+
 def _sigmoid_impl(x: Any) -> Any:
+    if _foreign(x):
+        return 1.0 / (1.0 + np.exp(-x))
     if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
@@ -485,6 +495,8 @@ defrules(prod,
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if _foreign(x):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     x = np.asarray(x, dtype=float)
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
@@ -768,6 +780,8 @@ def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any
 
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
     """numpy's vector norms, composed of differentiable primitives."""
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord is None or ord == 2:
         return norm(x) if axis is None and not keepdims else sqrt(sum_(mul(x, x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
@@ -811,6 +825,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         if ord is None:  # the 2-norm of all elements, whatever the shape
             r = norm(x)
             return reshape(r, (1,) * nd) if keepdims else r
+        if nd == 1:
+            return _vector_norm(x, ord, None, keepdims)
         axis = tuple(range(nd))
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = tuple(int(a) % nd for a in axes)
@@ -956,6 +972,14 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda self, other: op(raw(self), raw(other))
 
 
+def _in_a_list(name: str) -> Callable[[Box], Any]:
+    def method(self: Box) -> Any:
+        raise TracingError(f"np.{name} was given a list (or object array) of traced values, which numpy cannot pass "
+                           f"to the engine: make them one traced array first, np.{name}(np.stack([...]))")
+
+    return method
+
+
 def _install_operators() -> None:
     B = Box
     B.__add__ = lambda s, o: add(s, o)
@@ -992,6 +1016,10 @@ def _install_operators() -> None:
     B.T = property(lambda s: transpose(s, None))
     B.ravel = B.flatten = lambda s, order="C": _ravel(s, order)
     B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    # numpy applies np.exp to a list of traced values element by element, through a method named exp
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+                 "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
+        setattr(B, name, _in_a_list(name))
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 
