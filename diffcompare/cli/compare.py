@@ -17,7 +17,7 @@ def compare(
                                  "(and any registered)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme: forward, backward, central, five-point, "
-                               "complex, richardson."),
+                               "complex, richardson, adaptive (steps chosen by the error estimate)."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact reference and the symbolic backend may each take."),
