@@ -571,14 +571,55 @@ def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], ar
     saves = prim.saves
     if ans.__class__ is Deferred:  # always behind a handle: its value is computed when read
         trace.deferred = True
-        if saves is None:
-            return RArray(ans, trace, RNode(ans, trace, prim, parents, argnums, vals, kw or None))
-    elif saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:
-        return RNode(ans, trace, prim, parents, argnums, vals, kw or None)
-    keep_ans, keep_args = saves(argnums)
-    vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
-                 for v, keep in zip(vals, keep_args))
-    return RArray(ans, trace, RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None))
+        lean = saves is not None
+    else:
+        lean = saves is not None and trace.lean and ans.__class__ is np.ndarray and ans.size >= LEAN_MIN_SIZE
+    keep_ans = True
+    if lean:
+        keep_ans, keep_args = saves(argnums)
+        vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
+                     for v, keep in zip(vals, keep_args))
+    if len(vals) > len(argnums):  # constants among the arguments
+        vals = _copied_constants(vals, argnums)
+    node = RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None)
+    return RArray(ans, trace, node) if lean or ans.__class__ is Deferred else node
+
+
+def _copied_constants(vals: tuple[Any, ...], argnums: tuple[int, ...]) -> tuple[Any, ...]:
+    """``vals`` with a copy of each plain array passed in as a constant (and of those in an index tuple).
+
+    The rules read a row's arguments in the backward pass, after the rest of f has run: the user's code
+    may have changed such an array in place by then (``y = sin(x) * s; s[:] = 5`` gave 5x the gradient).
+    numpy has no version counter to detect that with (torch refuses such a change); a copy costs less
+    than a checksum taken twice, and gives the right gradient instead of an error. Values of the trace
+    are not copied: the user's code holds them only through traced values, which cannot be written to.
+    """
+    out = None
+    for i, v in enumerate(vals):
+        c = v.__class__
+        if c is float or c is int or c is ShapeOnly or i in argnums:
+            continue
+        if c is tuple:
+            if not any(isinstance(e, np.ndarray) for e in v):
+                continue
+            copy = tuple(_copy(e) if isinstance(e, np.ndarray) else e for e in v)
+        elif isinstance(v, np.ndarray):
+            copy = _copy(v)
+        else:
+            continue
+        if out is None:
+            out = list(vals)
+        out[i] = copy
+    return vals if out is None else tuple(out)
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` the user's code cannot reach; a large float64 one in a pooled buffer (one in cache)."""
+    if a.__class__ is np.ndarray and a.dtype is _F64 and a.size >= memory.MIN_SIZE:
+        buf = memory.empty(a.shape)
+        np.copyto(buf, a)
+        return buf
+    return a.copy()
 
 
 class FNode(Box):
@@ -623,14 +664,21 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
         return prim.jvp(tangents, ans, *args, **kw)
     tangent = None
     for i, t in enumerate(tangents):
-        if t is not None:
+        # a plain zero tangent (a Jacobian's basis) adds nothing, even through an infinite partial: d(x^y)/dy
+        # at x = 0 is then 0 in forward mode as in reverse mode, where that argument receives no term at all
+        if t is not None and not (t.__class__ in _PLAIN_SCALARS and t == 0):
             term = t * partials[i](ans, *args, **kw)
             tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        tangent = np.zeros(shape_of(ans)) if shape_of(ans) else 0.0
     if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
         from diffcompare.ad.primitives import broadcast_to
 
         tangent = broadcast_to(tangent, np.shape(ans))
     return tangent
+
+
+_PLAIN_SCALARS = (float, int, np.float64)
 
 
 def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:

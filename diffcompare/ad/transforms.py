@@ -280,9 +280,15 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: b
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
-    """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal."""
+    """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal.
+
+    The user's code runs between the two and may change the primals or the value in place, which the
+    rules read (``exp``'s is its value): the recording keeps copies of its own.
+    """
+    primals = tuple(p.copy() if p.__class__ is np.ndarray else p for p in primals)
     rec = Recording(f, primals, tuple(range(len(primals))), lean=True, who="vjp")
-    return rec.value, lambda ct: tuple(rec.pullback(ct))
+    value = rec.value
+    return (value.copy() if value.__class__ is np.ndarray else value), lambda ct: tuple(rec.pullback(ct))
 
 
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
