@@ -100,7 +100,17 @@ square = _unary("square", lambda x: x * x, np.square)
 reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
+def _foreign(x: Any) -> bool:
+    """Not a real number or array: complex values (the complex step), the symbolic backend's sympy values
+    (alone or in object arrays). Functions with a stable real form compute those by their plain formula."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "biuf"
+    return not isinstance(x, (float, int, np.floating, np.integer))
+
+
 def _sigmoid_impl(x: Any) -> Any:
+    if _foreign(x):
+        return 1.0 / (1.0 + np.exp(-x))
     if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
@@ -485,6 +495,8 @@ defrules(prod,
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if _foreign(x):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     x = np.asarray(x, dtype=float)
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
@@ -496,18 +508,30 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 logsumexp = Primitive("logsumexp", _logsumexp_impl)
 
 
+def _shift(x: Any, axis: Any) -> np.ndarray:
+    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp."""
+    m = np.max(np.asarray(raw(x)), axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
 def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    kept = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
-    return exp(sub(x, kept))
+    """exp(x - m) / sum exp(x - m), m = max x: a few ulps. Not exp(x - ans): ans = log sum exp x is rounded
+    to ulp(ans), which exp turns into a relative error of |ans| ulps (200 at x = 700). Any constant m gives
+    the same function, so the choice by value holds at every order."""
+    e = exp(sub(x, _shift(x, axis)))
+    return div(e, sum_(e, axis=axis, keepdims=True))
 
 
 def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """g * softmax(x), with g and ans put back on x's reduced axes."""
+    """g * softmax(x), with g put back on x's reduced axes."""
     if g.__class__ is not np.ndarray or ans.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
         return mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))
     if axis is not None and not keepdims:  # plain arrays: numpy's broadcasting expands them
-        g, ans = g.reshape(_kept_shape(x, axis)), ans.reshape(_kept_shape(x, axis))
-    return np.exp(x - ans) * g
+        g = g.reshape(_kept_shape(x, axis))
+    e = np.exp(x - _shift(x, axis))
+    e /= e.sum(axis=axis, keepdims=True)
+    e *= g
+    return e
 
 
 defrules(logsumexp, _logsumexp_vjp,
@@ -516,8 +540,9 @@ defrules(logsumexp, _logsumexp_vjp,
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    """Numerically stable softmax along ``axis`` (built on the logsumexp primitive)."""
-    return exp(sub(x, logsumexp(x, axis=axis, keepdims=True)))
+    """Numerically stable softmax along ``axis``: exp(x - m) / sum exp(x - m) with m = max x, to a few ulps
+    (exp(x - logsumexp x) loses |logsumexp x| ulps to the rounding of logsumexp)."""
+    return _softmax_weights(None, x, axis, True)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -588,9 +613,25 @@ defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 # the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
 norm = Primitive("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x))
+
+
+def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
+    """(x, |x|), or (x / m, |x / m|) with m = max |x_i| where |x| under- or overflowed: np.linalg.norm does
+    not rescale (the norm of [1e-200, 3e-200] is 0.0, so x / |x| was inf). x / |x| is the same vector for
+    any constant m > 0, so the choice by value holds at every order."""
+    r = abs(raw(ans)) if np.ndim(raw(ans)) == 0 else _TINY
+    if _TINY <= r < np.inf:
+        return x, ans
+    m = float(np.max(np.abs(np.asarray(raw(x))), initial=0.0))
+    if not 0.0 < m < np.inf:
+        return x, ans
+    u = div(x, m)
+    return u, norm(u)
+
+
 defrules(norm,
-         lambda g, ans, i, x: mul(x, div(g, ans)),
-         lambda t, ans, x: div(sum_(mul(t[0], x)), ans))
+         lambda g, ans, i, x: (lambda u, n: mul(u, div(g, n)))(*_rescaled(ans, x)),
+         lambda t, ans, x: (lambda u, n: div(sum_(mul(t[0], u)), n))(*_rescaled(ans, x)))
 
 
 # ---- what the rules read (a lean tape keeps only that) ----------------------------------------
@@ -768,6 +809,8 @@ def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any
 
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
     """numpy's vector norms, composed of differentiable primitives."""
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord is None or ord == 2:
         return norm(x) if axis is None and not keepdims else sqrt(sum_(mul(x, x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
@@ -811,6 +854,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         if ord is None:  # the 2-norm of all elements, whatever the shape
             r = norm(x)
             return reshape(r, (1,) * nd) if keepdims else r
+        if nd == 1:
+            return _vector_norm(x, ord, None, keepdims)
         axis = tuple(range(nd))
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = tuple(int(a) % nd for a in axes)
@@ -956,6 +1001,14 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda self, other: op(raw(self), raw(other))
 
 
+def _in_a_list(name: str) -> Callable[[Box], Any]:
+    def method(self: Box) -> Any:
+        raise TracingError(f"np.{name} was given a list (or object array) of traced values, which numpy cannot pass "
+                           f"to the engine: make them one traced array first, np.{name}(np.stack([...]))")
+
+    return method
+
+
 def _install_operators() -> None:
     B = Box
     B.__add__ = lambda s, o: add(s, o)
@@ -992,6 +1045,10 @@ def _install_operators() -> None:
     B.T = property(lambda s: transpose(s, None))
     B.ravel = B.flatten = lambda s, order="C": _ravel(s, order)
     B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    # numpy applies np.exp to a list of traced values element by element, through a method named exp
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+                 "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
+        setattr(B, name, _in_a_list(name))
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 

@@ -8,13 +8,14 @@ through :meth:`Recording.backward` with ``accumulate=True``, to show the lecture
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from diffcompare.ad import core, memory
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, tape_row
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, stale_value, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
 from diffcompare.errors import TracingError
@@ -44,6 +45,12 @@ def _call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
         if isinstance(exc.__cause__, TracingError) and not isinstance(exc, TracingError):
             raise exc.__cause__ from None
         raise
+    except RecursionError:
+        if core._state.depth < 2:
+            raise  # f's own recursion, not nested transforms
+        raise TracingError(f"transforms nested {core._state.depth} or more deep ran out of Python's stack "
+                           f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}, about 100 nested grads): "
+                           "nest fewer, or raise the limit with sys.setrecursionlimit") from None
     return _as_output(y, who)
 
 
@@ -58,6 +65,8 @@ def _as_output(y: Any, who: str = "the transform") -> Any:
             _as_output(e, who)
         return np.asarray(y, dtype=float)
     if isinstance(y, Box):
+        if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
+            raise stale_value()
         return y
     if isinstance(y, (float, int, complex, np.number, np.ndarray)) and np.asarray(y).dtype.kind in "fiuc" \
             and not isinstance(y, bool):
