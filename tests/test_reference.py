@@ -135,8 +135,26 @@ def test_an_infinite_derivative_is_that_infinity_and_agrees_with_the_matching_ba
 
 def test_a_derivative_with_different_one_sided_limits_is_undefined():
     r = exact_reference(fn("sqrt(abs(x))"), 0.0, "derivative")  # +inf from the right, -inf from the left
-    assert mpmath.isnan(r.derivative) and r.method == "undefined (limits differ)"
+    assert mpmath.isnan(r.derivative) and r.method == "undefined (the sides differ)"
     assert error_against(r.derivative, 0.0) == (None, None)
+
+
+def test_values_approaching_a_pole_give_its_sign_on_the_side_that_exists():
+    import sympy as sp
+
+    from diffcompare.backends.exact import _approach
+
+    x = sp.Symbol("x", real=True)
+    expr = -x / sp.sqrt(1 - x**2)  # sqrt(1-x*x)' at 1
+    assert _approach(expr, x, {x: 1.0}, -1) is -sp.oo
+    assert _approach(expr, x, {x: 1.0}, +1) is None  # not real right of 1: no side there
+    assert _approach(sp.sin(1 / x), x, {x: 0.0}, +1) is sp.nan  # bounded and oscillating: no verdict
+
+
+@pytest.mark.slow
+def test_where_sympy_limit_is_too_slow_the_values_approaching_the_point_decide():
+    r = exact_reference(fn("abs(tan(sin(arccos(x))))"), 1.0, "derivative")  # sympy's limit ran > 20 s
+    assert r.derivative == -mpmath.inf and r.method == "infinite (one-sided, values approaching the point)"
 
 
 def test_error_against_an_infinite_reference():
