@@ -146,9 +146,22 @@ def test_error_against_an_infinite_reference():
     assert error_against(inf, 1e300) == (math.inf, math.inf)
 
 
+def test_an_infinite_gradient_entry_is_shown(capsys):
+    code, out, _ = run(capsys, "compare", "x1*x2 + sqrt(x1)", "--at", "x1=0,x2=1", "--backends", "reverse")
+    assert code == 0 and out.count("[inf, 0]") == 2  # the row and the reference (rich ate it as a tag)
+
+
 def test_no_exception_name_reaches_the_user(capsys):
     code, out, err = run(capsys, "compare", "sqrt(x)", "--at", "x=0")  # was "(ZeroDivisionError)"
     assert code == 0 and "Error" not in out + err and "inf" in out
+
+
+def test_a_derivative_sympy_leaves_unevaluated_is_zero_away_from_the_step():
+    f = fn("abs(log(x))")  # sympy keeps Derivative(sign(log(x)), x): 0 where log(x) != 0
+    third = exact_reference(f, 1.5, "derivative", order=3)
+    with mpmath.workdps(60):
+        assert third.method == "interval" and _close(third.derivative, 2 / mpmath.mpf(1.5) ** 3)
+    assert mpmath.isnan(exact_reference(f, 1.0, "derivative", order=2).derivative)  # a kink: undefined
 
 
 # -- 6. no crash, no hang ---------------------------------------------------------------------------

@@ -508,18 +508,30 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 logsumexp = Primitive("logsumexp", _logsumexp_impl)
 
 
+def _shift(x: Any, axis: Any) -> np.ndarray:
+    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp."""
+    m = np.max(np.asarray(raw(x)), axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
 def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    kept = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
-    return exp(sub(x, kept))
+    """exp(x - m) / sum exp(x - m), m = max x: a few ulps. Not exp(x - ans): ans = log sum exp x is rounded
+    to ulp(ans), which exp turns into a relative error of |ans| ulps (200 at x = 700). Any constant m gives
+    the same function, so the choice by value holds at every order."""
+    e = exp(sub(x, _shift(x, axis)))
+    return div(e, sum_(e, axis=axis, keepdims=True))
 
 
 def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """g * softmax(x), with g and ans put back on x's reduced axes."""
+    """g * softmax(x), with g put back on x's reduced axes."""
     if g.__class__ is not np.ndarray or ans.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
         return mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))
     if axis is not None and not keepdims:  # plain arrays: numpy's broadcasting expands them
-        g, ans = g.reshape(_kept_shape(x, axis)), ans.reshape(_kept_shape(x, axis))
-    return np.exp(x - ans) * g
+        g = g.reshape(_kept_shape(x, axis))
+    e = np.exp(x - _shift(x, axis))
+    e /= e.sum(axis=axis, keepdims=True)
+    e *= g
+    return e
 
 
 defrules(logsumexp, _logsumexp_vjp,
@@ -528,8 +540,9 @@ defrules(logsumexp, _logsumexp_vjp,
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    """Numerically stable softmax along ``axis`` (built on the logsumexp primitive)."""
-    return exp(sub(x, logsumexp(x, axis=axis, keepdims=True)))
+    """Numerically stable softmax along ``axis``: exp(x - m) / sum exp(x - m) with m = max x, to a few ulps
+    (exp(x - logsumexp x) loses |logsumexp x| ulps to the rounding of logsumexp)."""
+    return _softmax_weights(None, x, axis, True)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -600,9 +613,25 @@ defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 # the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
 norm = Primitive("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x))
+
+
+def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
+    """(x, |x|), or (x / m, |x / m|) with m = max |x_i| where |x| under- or overflowed: np.linalg.norm does
+    not rescale (the norm of [1e-200, 3e-200] is 0.0, so x / |x| was inf). x / |x| is the same vector for
+    any constant m > 0, so the choice by value holds at every order."""
+    r = abs(raw(ans)) if np.ndim(raw(ans)) == 0 else _TINY
+    if _TINY <= r < np.inf:
+        return x, ans
+    m = float(np.max(np.abs(np.asarray(raw(x))), initial=0.0))
+    if not 0.0 < m < np.inf:
+        return x, ans
+    u = div(x, m)
+    return u, norm(u)
+
+
 defrules(norm,
-         lambda g, ans, i, x: mul(x, div(g, ans)),
-         lambda t, ans, x: div(sum_(mul(t[0], x)), ans))
+         lambda g, ans, i, x: (lambda u, n: mul(u, div(g, n)))(*_rescaled(ans, x)),
+         lambda t, ans, x: (lambda u, n: div(sum_(mul(t[0], u)), n))(*_rescaled(ans, x)))
 
 
 # ---- what the rules read (a lean tape keeps only that) ----------------------------------------

@@ -69,7 +69,10 @@ def evaluate_exact(expr: Any, point: dict[Any, float], digits: int = 50) -> Entr
                     if (hi - lo) <= abs(mid) * mpmath.mpf(10) ** -(digits + 2):
                         return Entry(mid, "interval")
         prec *= 2
-    return _decide_with_sympy(expr, point, digits)
+    try:
+        return _decide_with_sympy(expr, point, digits)
+    except (ValueError, TypeError, NotImplementedError, ZeroDivisionError):  # sympy gave up
+        return Entry(mpmath.mpf("nan"), "undefined (sympy could not decide)")
 
 
 # -- the enclosure -----------------------------------------------------------------------------------
@@ -112,6 +115,8 @@ def _walk(expr: Any, point: dict[Any, float], prec: int) -> Any:
             memo[node] = iv.e
         elif node.is_Float:
             memo[node] = iv.mpf(mpmath.mpf(node._mpf_))  # a binary fraction, exact at this precision or wider
+        elif isinstance(node, sp.Derivative):  # sympy could not differentiate it: sign(log(x))'
+            memo[node] = _step_derivative(node, point, prec)
         elif node.is_Number or not node.args:  # zoo, oo, nan, a Float, another constant: sympy decides
             raise _Singular(str(node))
         elif not ready:
@@ -124,6 +129,18 @@ def _walk(expr: Any, point: dict[Any, float], prec: int) -> Any:
                 raise _Singular(str(node.func))
             memo[node] = v
     return memo[expr]
+
+
+def _step_derivative(node: Any, point: dict[Any, float], prec: int) -> Any:
+    """A derivative of sign(u) or Heaviside(u) is 0 where u is away from 0; elsewhere nothing is known."""
+    import sympy as sp
+
+    inner = node.expr
+    if inner.func in (sp.sign, sp.Heaviside):
+        a, b = _ends(_walk(inner.args[0], point, prec))
+        if a > 0 or b < 0:
+            return mpmath.iv.mpf(0)
+    raise _Singular("an unevaluated derivative")
 
 
 def _apply(node: Any, vals: list[Any], prec: int) -> Any:
@@ -233,6 +250,8 @@ def _decide_with_sympy(expr: Any, point: dict[Any, float], digits: int) -> Entry
     """The enclosure gave no answer: substitute the exact rationals and let sympy decide."""
     import sympy as sp
 
+    if expr.has(sp.Derivative):
+        return Entry(mpmath.mpf("nan"), "undefined (sympy could not differentiate)")
     exact = {s: sp.Rational(v) for s, v in point.items()}
     value = expr.xreplace(exact)
     if value.has(sp.DiracDelta):
