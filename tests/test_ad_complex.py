@@ -73,3 +73,9 @@ def test_jvp_and_vjp_still_take_complex_values():
     np.testing.assert_allclose(t, np.exp(Z), rtol=REL)
     _, pullback = ad.vjp(lambda z: z**3, Z)
     np.testing.assert_allclose(pullback(np.ones(2))[0], 3 * Z**2, rtol=REL)
+
+
+@pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning")
+def test_a_list_of_complex_constants_returned_keeps_its_imaginary_part():
+    value, tangent = ad.jvp(lambda x: [1j, 2.0], (1.0,), (1.0,))
+    assert value.tolist() == [1j, 2.0] and tangent.tolist() == [0, 0]

@@ -63,7 +63,8 @@ def _as_output(y: Any, who: str = "the transform") -> Any:
             return stack(*[_as_output(e, who) for e in arr.ravel()]).reshape(arr.shape)
         for e in arr.ravel():
             _as_output(e, who)
-        return np.asarray(y, dtype=float)
+        numbers = np.array(arr.tolist()) if arr.size else np.zeros(arr.shape)
+        return numbers if numbers.dtype.kind in "fc" else numbers.astype(float)  # complex stays complex
     if isinstance(y, Box):
         if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
             raise stale_value()
