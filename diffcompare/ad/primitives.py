@@ -288,9 +288,11 @@ sum_ = Primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis
 reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes))
 def _broadcast_impl(x: Any, shape: tuple[int, ...]) -> Any:
-    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0) or isinstance(x, np.floating):
-        # a scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C;
-        # np.broadcast_to's Python-level checks cost more than the rest of a small gradient
+    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind == "f") \
+            or isinstance(x, np.floating):
+        # a real scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C (complex ones
+        # go to numpy, which keeps them complex); np.broadcast_to's Python-level checks cost more than the
+        # rest of a small gradient
         out = np.ndarray(shape, dtype=float, buffer=np.array([x], dtype=float), strides=(0,) * len(shape))
         out.flags.writeable = False
         return out
