@@ -21,3 +21,10 @@ class Unsupported(DiffcompareError):
 
 class Timeout(DiffcompareError):
     """A computation ran past its budget."""
+
+
+class TracingError(Unsupported, TypeError):
+    """The AD engine cannot differentiate f as written or called; the message says what to change.
+
+    A TypeError too, as numpy's and JAX's refusals of a call are, so ``except TypeError`` still catches it.
+    """

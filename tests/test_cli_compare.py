@@ -71,3 +71,34 @@ def test_bad_input_is_one_line_on_stderr_with_exit_code_2(capsys, argv, words):
     assert out == ""
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert words.lower() in err.lower()
+
+
+def test_compare_shows_the_finite_estimate_and_a_yellow_row_when_it_says_do_not_trust(capsys):
+    import io
+
+    from rich.console import Console
+
+    from diffcompare.analysis.compare import Comparison, Row
+    from diffcompare.backends.base import Result
+    from diffcompare.render.compare import table
+
+    code, out, _ = run(capsys, "compare", "tan(x)", "--at", "x=1.5", "--scheme", "adaptive", "--json")
+    finite = json.loads(out)["results"][0]
+    assert code == 0 and finite["options"]["scheme"] == "adaptive"
+    # the estimate is real: it bounds the measured error, and both are small (fixed richardson: 6e-5)
+    assert finite["abs_error"] <= finite["error_estimate"] <= 1e-12 * abs(finite["derivative"])
+    code, out, _ = run(capsys, "compare", "tan(x)", "--at", "x=1.5", "--scheme", "adaptive")
+    assert code == 0 and " est " in out
+    code, out, _ = run(capsys, "compare", "tan(x)", "--at", "x=1.5")  # central: no estimate, no column
+    assert " est " not in out
+
+    def rendered(estimate):
+        result = Result("finite", 1.0, 2.0, 1e-5, {"scheme": "adaptive"}, evaluations=9, error_estimate=estimate)
+        c = Comparison("f", ("x",), (1.0,), "derivative", 1.0, 2.0, "test", [Row("finite", result, 1e-16, 5e-17)])
+        console = Console(file=io.StringIO(), force_terminal=True, color_system="standard", width=100)
+        console.print(table(c))
+        return console.file.getvalue()
+
+    # a measured error of 5e-17 is green; an estimate of 1e-3 (relative 5e-4) turns the row yellow
+    assert "\x1b[33m" not in rendered(1e-15) and "\x1b[32m" in rendered(1e-15)
+    assert "\x1b[33m" in rendered(1e-3) and "\x1b[32m" not in rendered(1e-3)

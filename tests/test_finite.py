@@ -4,8 +4,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from diffcompare.backends.finite import FiniteDifferences, default_step, difference, richardson, stencil
-from diffcompare.errors import DiffcompareError, DomainError
+from diffcompare.backends.finite import FiniteDifferences, adaptive, default_step, difference, richardson, stencil
+from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 EPS = np.finfo(float).eps
 
@@ -179,3 +179,95 @@ def test_gradient_of_one_array_argument_has_its_shape():
     assert r.derivative.shape == (2, 3)
     # central differences of a quadratic: no truncation; round-off eps |f| / h ~ 1e-16 * 55 / 3e-5 ~ 2e-10
     np.testing.assert_allclose(r.derivative, 2 * np.arange(6.0).reshape(2, 3), atol=1e-8)
+
+
+# -- points at or near the edge of the domain -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expr, at", [("x**1.5", "x=0"), ("x**x", "x=1e-300")])
+def test_a_complex_value_at_a_step_is_a_clear_refusal_not_a_crash(capsys, expr, at):
+    """Python's float power gives a complex number left of 0: once a TypeError and exit code 1."""
+    import json
+
+    from diffcompare.cli import main
+
+    code = main(["compare", expr, "--at", at, "--backends", "finite", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    row = json.loads(out)["results"][0]
+    assert row["derivative"] is None and "not real at the finite-difference point" in row["unsupported"]
+    with pytest.raises(DomainError, match="not real"):
+        FiniteDifferences("central").derivative(lambda x: x**1.5, 0.0, order=2)
+
+
+# -- the adaptive scheme ------------------------------------------------------------------------------------------
+
+
+def test_adaptive_on_tan_near_its_pole_and_on_the_runge_function():
+    """Fixed-step Richardson gives 6e-5 and 1.3e-11 here (its first step is about the distance to the pole)."""
+    fd = FiniteDifferences("adaptive")
+    runge = lambda t: 1 / (1 + 25 * t**2)  # noqa: E731
+    for fn, fn_mp, x in [(np.tan, mpmath.tan, 1.5), (runge, runge, 0.2)]:
+        r = fd.derivative(fn, x)
+        err = rel_error(r.derivative, exact_derivative(fn_mp, x))
+        # the rounding floor of the chosen window: eps |f| / h at h ~ d/100 (tan: |f| = 14, |f'| = 200,
+        # h ~ 1e-4 gives ~1e-13 relative); 1e-12 leaves a factor 10 of room, numdifftools reaches 1.1e-12
+        # and 1.0e-14 on these
+        assert err <= 1e-12
+        assert abs(float(exact_derivative(fn_mp, x)) - r.derivative) <= r.error_estimate
+        assert r.evaluations < 30  # numdifftools' Derivative makes 30 calls
+        assert r.options["scheme"] == "adaptive"
+
+
+@pytest.mark.parametrize("fn, fn_mp, x", [
+    (np.sin, mpmath.sin, np.pi / 3),
+    (np.exp, mpmath.exp, 50.0),
+    (lambda t: np.sin(50 * t), lambda t: mpmath.sin(50 * t), 0.3),
+    (lambda t: 1 / (t - 1.01), lambda t: 1 / (t - mpmath.mpf(1.01)), 1.0),
+    (np.arctan, mpmath.atan, 1e4),
+    (lambda t: np.exp(-1e8 * t), lambda t: mpmath.exp(-mpmath.mpf(1e8) * t), 1e-8),
+    (np.log, mpmath.log, 1e-3),
+    (np.sqrt, mpmath.sqrt, 1e-4),
+    (np.log, mpmath.log, 1e-8),
+    (lambda t: np.tanh(1e8 * t), lambda t: mpmath.tanh(mpmath.mpf(1e8) * t), 1e-8),  # numdifftools, scipy: 1.0
+])
+def test_adaptive_error_estimate_bounds_the_true_error(fn, fn_mp, x):
+    """The estimate is what compare shows beside the error: it must not claim digits that are wrong."""
+    est, err, calls = adaptive(fn, x)
+    true = abs(mpmath.mpf(est) - exact_derivative(fn_mp, x))
+    assert true <= err
+    # and it is not vacuous: within 1e-7 relative here (the worst, tanh(1e8 x), estimates 1e-8: its steps
+    # end near 1e-10, where rounding eps |f| / h is 1e-6 absolute against f' = 4e7)
+    assert err <= 1e-7 * abs(est)
+    assert calls <= 2 * 12 + 2  # the walk's 12 differences and the check's one
+
+
+@pytest.mark.parametrize("fn, fn_mp, x", [(np.log, mpmath.log, 1e-3), (np.sqrt, mpmath.sqrt, 1e-4)])
+def test_adaptive_shrinks_its_steps_to_stay_in_the_domain(fn, fn_mp, x):
+    with pytest.raises(DomainError):  # richardson's fixed first step (0.035) leaves the domain
+        FiniteDifferences("richardson").derivative(fn, x)
+    r = FiniteDifferences("adaptive").derivative(fn, x)
+    assert x - r.options["step"] > 0
+    # the walk ends at steps ~x/64, where the rounding floor eps |f| / h is ~1e-13 relative
+    assert rel_error(r.derivative, exact_derivative(fn_mp, x)) <= 1e-12
+
+
+def test_adaptive_refuses_what_it_cannot_resolve():
+    with pytest.raises(DomainError, match="edge of its domain"):  # every step has x - h < 0
+        adaptive(lambda t: t**1.5, 0.0)
+    with pytest.raises(Unsupported, match="cannot resolve"):  # x**x = 1.0 in floats at every step that works
+        adaptive(lambda t: t**t, 1e-300)
+    # aliasing: sin(1e8 x) sampled on a geometric grid of steps looks smooth; the off-grid check catches it
+    with pytest.raises(Unsupported):
+        adaptive(lambda t: np.sin(1e8 * t), 1e-8)
+
+
+def test_adaptive_gradient_and_smooth_cost():
+    r = FiniteDifferences("adaptive").gradient(lecture, (3.0, -4.0))
+    # smooth: one Richardson window per coordinate at rounding level, 1e-13 relative
+    np.testing.assert_allclose(r.derivative, [-13 / 3, 4.0], rtol=1e-13)
+    assert r.error_estimate is not None and r.error_estimate < 1e-11
+    assert r.evaluations == 2 * (8 + 2) + 1  # 4 differences and the check's one per coordinate, and the value
+    from diffcompare import backends
+
+    assert backends.get("finite", scheme="adaptive").derivative(np.sin, 1.0).options["scheme"] == "adaptive"

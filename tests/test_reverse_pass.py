@@ -203,7 +203,7 @@ def test_an_operation_on_a_constant_array_is_not_deferred(deferred_small):
     def f(x):
         scratch = np.ones(3)
         y = x * scratch  # computed now: the user's array may change before anything reads y
-        scratch[:] = 5.0  # (the gradient still reads scratch as it is then: see the README's caveat)
+        scratch[:] = 5.0  # (the tape row keeps a copy of scratch: see tests/test_in_place.py)
         return np.sum(y * y)
 
     assert ad.value_and_grad(f)(np.array([1.0, 2.0, 3.0]))[0] == 14.0

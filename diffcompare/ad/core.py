@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,7 +31,17 @@ import numpy as np
 from diffcompare.ad import memory
 from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
-_depth = [0]  # how many traces are open; a new trace gets level _depth + 1
+
+
+class _TraceState(threading.local):
+    """Per thread, how many traces are open: a new trace gets level ``depth + 1``. Levels order one
+    thread's nested transforms; another thread's traces are not nested in them (a shared count let
+    a thread's inner trace take its outer trace's level, and its derivative came out 0)."""
+
+    depth = 0
+
+
+_state = _TraceState()
 
 # Partials that are exactly +1 or -1 (add, sub, neg) are returned as these objects, so the
 # backward pass passes the adjoint on (or negates it) instead of multiplying whole arrays by 1.
@@ -170,9 +181,15 @@ class Box:
         return bool(self.value)
 
     def __float__(self) -> float:
-        raise TypeError(
-            "float() of a traced value would drop its derivative; keep it as a number "
-            "(use numpy functions, not math ones, inside a differentiated function)"
+        from diffcompare.errors import TracingError
+
+        # numpy reports this, for y[0] = x[0], np.asarray(x, float) and np.float64(x[0]), as "setting an array
+        # element with a sequence" caused by this error; the transforms raise this one instead
+        raise TracingError(
+            "a traced value was turned into a plain float (float(), a math-module function, np.float64, "
+            "np.asarray(x, float), or y[i] = x[j] into a numpy array), which drops its derivative: use numpy "
+            "functions on it, and build arrays from traced values (np.stack, np.concatenate, np.where, a + b) "
+            "instead of assigning into plain ones"
         )
 
     __complex__ = __int__ = __float__
@@ -193,22 +210,27 @@ class PausedGC:
     again (every 700 allocations) for nothing, which doubled the cost of scalar code. Reference
     counting frees the tape once its Recording lets go of it (the Recording detaches the tape
     from its trace, so no cycle is left); the collector is restored on the way out.
+    The collector is one per process, so the pause is counted over all threads under a lock: the
+    first to enter pauses it, the last to leave restores it (an unlocked count could leave it off).
     """
 
     def __init__(self) -> None:
         self.depth = 0
         self.was_enabled = False
+        self.lock = threading.Lock()
 
     def __enter__(self) -> None:
-        if self.depth == 0:
-            self.was_enabled = gc.isenabled()
-            gc.disable()
-        self.depth += 1
+        with self.lock:
+            if self.depth == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.depth += 1
 
     def __exit__(self, *exc: Any) -> None:
-        self.depth -= 1
-        if self.depth == 0 and self.was_enabled:
-            gc.enable()
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.was_enabled:
+                gc.enable()
 
 
 _gc_pause = PausedGC()
@@ -231,22 +253,33 @@ class Trace:
 
     # ``lean``: record only what the derivative rules read (see Primitive.saves); a tape made to be
     # looked at (the lecture's evaluation trace) keeps every value.
-    __slots__ = ("deferred", "lean", "level", "tape")
+    __slots__ = ("closed", "deferred", "lean", "level", "tape")
 
     def __init__(self, record: bool = True, lean: bool = False) -> None:
-        self.level = _depth[0] + 1
+        self.level = _state.depth + 1
         self.tape: list[RNode] | None = [] if record else None
         self.lean = lean
         self.deferred = False  # some value on the tape waits to be computed (see Deferred)
+        self.closed = False  # its transform has returned: its values are stale (see stale_value)
 
     def __enter__(self) -> Trace:
-        _depth[0] += 1
+        _state.depth += 1
         _gc_pause.__enter__()  # no cyclic collections while the tape grows
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _depth[0] -= 1
+        _state.depth -= 1
+        self.closed = True
         _gc_pause.__exit__()
+
+
+def stale_value() -> Exception:
+    """The error for a traced value used after its transform returned (kept in a global, a list, a closure)."""
+    from diffcompare.errors import TracingError
+
+    return TracingError("a traced value was used after the transform that made it returned (it was kept from inside "
+                        "f, in a global, a list or a closure): it no longer carries a derivative; use what the "
+                        "transform returned, or compute the value again inside the function being differentiated")
 
 
 class RNode(Box):
@@ -270,7 +303,10 @@ class RNode(Box):
         self.kw = kw
         self.grad = None
         self.local = local
-        trace.tape.append(self)
+        try:
+            trace.tape.append(self)
+        except AttributeError:  # the tape was handed to its Recording when the trace closed
+            raise stale_value() from None
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
         return _record(self, self, prim, args, kw)
@@ -555,14 +591,55 @@ def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], ar
     saves = prim.saves
     if ans.__class__ is Deferred:  # always behind a handle: its value is computed when read
         trace.deferred = True
-        if saves is None:
-            return RArray(ans, trace, RNode(ans, trace, prim, parents, argnums, vals, kw or None))
-    elif saves is None or not trace.lean or ans.__class__ is not np.ndarray or ans.size < LEAN_MIN_SIZE:
-        return RNode(ans, trace, prim, parents, argnums, vals, kw or None)
-    keep_ans, keep_args = saves(argnums)
-    vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
-                 for v, keep in zip(vals, keep_args))
-    return RArray(ans, trace, RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None))
+        lean = saves is not None
+    else:
+        lean = saves is not None and trace.lean and ans.__class__ is np.ndarray and ans.size >= LEAN_MIN_SIZE
+    keep_ans = True
+    if lean:
+        keep_ans, keep_args = saves(argnums)
+        vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
+                     for v, keep in zip(vals, keep_args))
+    if len(vals) > len(argnums):  # constants among the arguments
+        vals = _copied_constants(vals, argnums)
+    node = RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None)
+    return RArray(ans, trace, node) if lean or ans.__class__ is Deferred else node
+
+
+def _copied_constants(vals: tuple[Any, ...], argnums: tuple[int, ...]) -> tuple[Any, ...]:
+    """``vals`` with a copy of each plain array passed in as a constant (and of those in an index tuple).
+
+    The rules read a row's arguments in the backward pass, after the rest of f has run: the user's code
+    may have changed such an array in place by then (``y = sin(x) * s; s[:] = 5`` gave 5x the gradient).
+    numpy has no version counter to detect that with (torch refuses such a change); a copy costs less
+    than a checksum taken twice, and gives the right gradient instead of an error. Values of the trace
+    are not copied: the user's code holds them only through traced values, which cannot be written to.
+    """
+    out = None
+    for i, v in enumerate(vals):
+        c = v.__class__
+        if c is float or c is int or c is ShapeOnly or i in argnums:
+            continue
+        if c is tuple:
+            if not any(isinstance(e, np.ndarray) for e in v):
+                continue
+            copy = tuple(_copy(e) if isinstance(e, np.ndarray) else e for e in v)
+        elif isinstance(v, np.ndarray):
+            copy = _copy(v)
+        else:
+            continue
+        if out is None:
+            out = list(vals)
+        out[i] = copy
+    return vals if out is None else tuple(out)
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` the user's code cannot reach; a large float64 one in a pooled buffer (one in cache)."""
+    if a.__class__ is np.ndarray and a.dtype is _F64 and a.size >= memory.MIN_SIZE:
+        buf = memory.empty(a.shape)
+        np.copyto(buf, a)
+        return buf
+    return a.copy()
 
 
 class FNode(Box):
@@ -577,6 +654,8 @@ class FNode(Box):
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> FNode:
         trace = self.trace
+        if trace.closed:
+            raise stale_value()
         vals = []
         tangents: list[Any] = []
         nested = False  # values of lower levels among the arguments: let them record too
@@ -607,14 +686,21 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
         return prim.jvp(tangents, ans, *args, **kw)
     tangent = None
     for i, t in enumerate(tangents):
-        if t is not None:
+        # a plain zero tangent (a Jacobian's basis) adds nothing, even through an infinite partial: d(x^y)/dy
+        # at x = 0 is then 0 in forward mode as in reverse mode, where that argument receives no term at all
+        if t is not None and not (t.__class__ in _PLAIN_SCALARS and t == 0):
             term = t * partials[i](ans, *args, **kw)
             tangent = term if tangent is None else tangent + term
+    if tangent is None:
+        tangent = np.zeros(shape_of(ans)) if shape_of(ans) else 0.0
     if shape_of(tangent) != shape_of(ans):  # an input was broadcast up to the result
         from diffcompare.ad.primitives import broadcast_to
 
         tangent = broadcast_to(tangent, np.shape(ans))
     return tangent
+
+
+_PLAIN_SCALARS = (float, int, np.float64)
 
 
 def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:

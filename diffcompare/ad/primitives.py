@@ -26,6 +26,7 @@ from diffcompare.ad import core as _core
 from diffcompare.ad.core import (
     MINUS_ONE, ONE, Box, Primitive, defpartials, defrules, is_basic_index, shape_of, unbroadcast,
 )
+from diffcompare.errors import TracingError
 
 
 def raw(x: Any) -> Any:
@@ -99,7 +100,17 @@ square = _unary("square", lambda x: x * x, np.square)
 reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
+def _foreign(x: Any) -> bool:
+    """Not a real number or array: complex values (the complex step), the symbolic backend's sympy values
+    (alone or in object arrays). Functions with a stable real form compute those by their plain formula."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "biuf"
+    return not isinstance(x, (float, int, np.floating, np.integer))
+
+
 def _sigmoid_impl(x: Any) -> Any:
+    if _foreign(x):
+        return 1.0 / (1.0 + np.exp(-x))
     if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
@@ -114,6 +125,21 @@ def _sigmoid_impl(x: Any) -> Any:
 
 
 sigmoid = Primitive("sigmoid", _sigmoid_impl)
+
+
+def _sech_impl(x: Any) -> Any:
+    """1 / cosh(x); 0 where cosh overflows (|x| > 710: sech is below 3e-309 there), without a warning."""
+    if x.__class__ is float or x.__class__ is int:
+        try:
+            return 1.0 / math.cosh(x)
+        except OverflowError:
+            return 0.0
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(x)
+
+
+# not a numpy function: the rules of tanh and sigmoid are written with it (their 1 - tanh^2 and s (1 - s) cancel)
+sech = Primitive("sech", _sech_impl)
 maximum = Primitive("maximum", np.maximum)
 minimum = Primitive("minimum", np.minimum)
 
@@ -133,9 +159,31 @@ defpartials(div, lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans,
 
 
 def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
-    if not isinstance(y, Box) and y.__class__ in (int, float) and y == 2:  # a constant 2 only
+    """y x^(y-1), exact at the kinks and accurate where y - 1 rounds.
+
+    A constant y = 0 gives 0 everywhere (0 x^-1 is nan at x = 0, where x^0 = 1 is flat), and so does
+    y = 0 at x = 0 (JAX's convention), through a safe base so that the next order is not 0 * inf.
+    Where y - 1 is not a float (y = 0.1), x^(y-1) is off by |log x| ulp(y): ~100 ulps at x = 1e300;
+    y ans / x is not, while ans is a normal number (else it under/overflows where x^(y-1) does not).
+    """
+    constant = not isinstance(y, Box) and y.__class__ in (int, float)
+    if constant and y == 2:  # a constant 2 only
         return mul(2.0, x)
-    return mul(y, pow_(x, sub(y, 1.0)))
+    rx = raw(x)
+    if constant and y == 0:
+        return 0.0 if np.ndim(rx) == 0 else np.zeros(np.shape(rx))
+    ry = np.asarray(raw(y))
+    if ans is not None and not np.all((ry - 1.0) + 1.0 == ry):
+        ra = np.abs(np.asarray(raw(ans)))
+        if np.all((ra >= _TINY) & (ra < np.inf) & (np.asarray(rx) != 0)):
+            return mul(y, div(ans, x))
+    flat = (np.asarray(rx) == 0) & (ry == 0)
+    if not flat.any():
+        return mul(y, pow_(x, sub(y, 1.0)))
+    return where(flat, 0.0, mul(y, pow_(where(flat, 1.0, x), sub(y, 1.0))))
+
+
+_TINY = np.finfo(float).tiny  # the smallest normal float
 
 
 def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
@@ -151,20 +199,61 @@ defpartials(neg, _minus_one)
 defpartials(exp, lambda ans, x: ans)
 defpartials(log, lambda ans, x: reciprocal(x))
 defpartials(log1p, lambda ans, x: reciprocal(add(1.0, x)))
-defpartials(expm1, lambda ans, x: add(ans, 1.0))
+defpartials(expm1, lambda ans, x: exp(x))  # not ans + 1: that is 0 where ans rounds to -1 (x < -37)
 defpartials(sin, lambda ans, x: cos(x))
 defpartials(cos, lambda ans, x: neg(sin(x)))
 defpartials(tan, lambda ans, x: add(1.0, mul(ans, ans)))
-defpartials(tanh, lambda ans, x: sub(1.0, mul(ans, ans)))
+
+
+def _sech_squared(x: Any) -> Any:
+    """sech^2 x: 1 - tanh^2 x without the cancellation (0 from |x| > 19, where it is 1.7e-17 and less)."""
+    s = sech(x)
+    return mul(s, s)
+
+
+defpartials(tanh, lambda ans, x: _sech_squared(x))
 defpartials(sinh, lambda ans, x: cosh(x))
 defpartials(cosh, lambda ans, x: sinh(x))
-defpartials(arcsin, lambda ans, x: reciprocal(sqrt(sub(1.0, mul(x, x)))))
-defpartials(arccos, lambda ans, x: neg(reciprocal(sqrt(sub(1.0, mul(x, x))))))
-defpartials(arctan, lambda ans, x: reciprocal(add(1.0, mul(x, x))))
+
+
+def _by_size(x: Any, limit: float, small: Callable[[Any], Any], large: Callable[[Any], Any]) -> Any:
+    """``small(x)`` where |x| < limit, ``large(x)`` elsewhere: two forms of one function, each where it
+    keeps its digits (and those of its derivatives). Being the same function, either is right at every
+    order, so the choice by value needs no convention; each form sees only the values it is chosen for
+    (the others replaced by ``limit``), so no inf or nan of the other form reaches a higher order."""
+    far = np.abs(np.asarray(raw(x))) >= limit
+    if far.all():
+        return large(x)
+    if not far.any():
+        return small(x)
+    return where(far, large(where(far, x, limit)), small(where(far, 0.0, x)))
+
+
+def _one_minus_square(x: Any) -> Any:
+    """1 - x^2: (1 - x)(1 + x) from |x| = 1/2, where 1 - x is exact and 1 - x*x cancels near |x| = 1;
+    1 - x*x below, where its derivative -2x is exact and (1 - x) - (1 + x) would cancel near 0."""
+    return _by_size(x, 0.5, lambda v: sub(1.0, mul(v, v)), lambda v: mul(sub(1.0, v), add(1.0, v)))
+
+
+def _arctan_partial(x: Any) -> Any:
+    """1 / (1 + x^2); as u^2 / (1 + u^2) with u = 1/x for |x| > 1, whose derivatives do not pass through
+    (1 + x^2)^2, which overflows from |x| = 1e77 (arctan'' at 1e100 is -2e-300, not 0)."""
+    def large(v: Any) -> Any:
+        u2 = square(reciprocal(v))
+        return div(u2, add(1.0, u2))
+
+    return _by_size(x, 1.0, lambda v: reciprocal(add(1.0, mul(v, v))), large)
+
+
+defpartials(arcsin, lambda ans, x: reciprocal(sqrt(_one_minus_square(x))))
+defpartials(arccos, lambda ans, x: neg(reciprocal(sqrt(_one_minus_square(x)))))
+defpartials(arctan, lambda ans, x: _arctan_partial(x))
 defpartials(sqrt, lambda ans, x: div(0.5, ans))
 defpartials(square, lambda ans, x: mul(2.0, x))
 defpartials(reciprocal, lambda ans, x: neg(mul(ans, ans)))
-defpartials(sigmoid, lambda ans, x: mul(ans, sub(1.0, ans)))
+# s (1 - s) = sech^2(x / 2) / 4: no cancellation where s rounds to 1 (x > 37), and none in its derivatives
+defpartials(sigmoid, lambda ans, x: mul(0.25, _sech_squared(mul(0.5, x))))
+defpartials(sech, lambda ans, x: neg(mul(ans, tanh(x))))
 
 
 def _abs_partial(ans: Any, x: Any) -> Any:
@@ -343,19 +432,53 @@ def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """d prod / d x_i = the product of the other factors.
 
     ``ans / x`` where no factor is zero; otherwise (a zero factor makes ans / x 0/0) the product of
-    the others is computed directly from the raw values, as a constant: exact at first order.
+    the others is computed directly: from the raw values, as a constant, when this is the last order
+    (numpy's cumprod, fast); from x itself when x is traced at an outer level, so that it differentiates
+    again (the product of the others of [0, 2, 3] is [6, 0, 0], but its derivative is not 0).
     """
     rx = np.asarray(raw(x))
     if not np.any(rx == 0):
         expanded = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
         return div(expanded, x)
+    if rx.ndim == 0:
+        return 1.0
     axes = tuple(range(rx.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = tuple(a % rx.ndim for a in axes)
+    if isinstance(x, Box):
+        return _traced_others(x, axes)
     moved = np.moveaxis(rx, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[: rx.ndim - len(axes)] + (-1,))
     left = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([np.ones(flat.shape[:-1] + (1,)), flat[..., :0:-1]], axis=-1), axis=-1)
     others = (left * right[..., ::-1]).reshape(moved.shape)
     return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+
+
+def _traced_others(x: Box, axes: tuple[int, ...]) -> Any:
+    """The product of the other factors along ``axes``, written with primitives (differentiable again).
+
+    Exclusive prefix and suffix products by doubling (log2 n multiplications of whole arrays), multiplied.
+    """
+    nd = np.ndim(x)
+    kept = tuple(i for i in range(nd) if i not in axes)
+    perm = kept + axes
+    moved = transpose(x, perm)
+    moved_shape = shape_of(moved)
+    n = math.prod(moved_shape[len(kept):])
+    flat = reshape(moved, (-1, n))
+    m = shape_of(flat)[0]
+
+    def exclusive(v: Any) -> Any:  # [1, v0, v0 v1, ...] along the last axis
+        out = concatenate(np.ones((m, 1)), getitem(v, (slice(None), slice(0, n - 1))), axis=1)
+        d = 1
+        while d < n - 1:
+            out = mul(out, concatenate(np.ones((m, d)), getitem(out, (slice(None), slice(0, n - d))), axis=1))
+            d *= 2
+        return out
+
+    backwards = (slice(None), slice(None, None, -1))
+    others = mul(exclusive(flat), getitem(exclusive(getitem(flat, backwards)), backwards))
+    return transpose(reshape(others, moved_shape), tuple(np.argsort(perm)))
 
 
 def _kept_shape(x: Any, axis: Any) -> tuple[int, ...]:
@@ -372,6 +495,8 @@ defrules(prod,
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if _foreign(x):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     x = np.asarray(x, dtype=float)
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
@@ -383,18 +508,30 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 logsumexp = Primitive("logsumexp", _logsumexp_impl)
 
 
+def _shift(x: Any, axis: Any) -> np.ndarray:
+    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp."""
+    m = np.max(np.asarray(raw(x)), axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
 def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    kept = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
-    return exp(sub(x, kept))
+    """exp(x - m) / sum exp(x - m), m = max x: a few ulps. Not exp(x - ans): ans = log sum exp x is rounded
+    to ulp(ans), which exp turns into a relative error of |ans| ulps (200 at x = 700). Any constant m gives
+    the same function, so the choice by value holds at every order."""
+    e = exp(sub(x, _shift(x, axis)))
+    return div(e, sum_(e, axis=axis, keepdims=True))
 
 
 def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """g * softmax(x), with g and ans put back on x's reduced axes."""
+    """g * softmax(x), with g put back on x's reduced axes."""
     if g.__class__ is not np.ndarray or ans.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
         return mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))
     if axis is not None and not keepdims:  # plain arrays: numpy's broadcasting expands them
-        g, ans = g.reshape(_kept_shape(x, axis)), ans.reshape(_kept_shape(x, axis))
-    return np.exp(x - ans) * g
+        g = g.reshape(_kept_shape(x, axis))
+    e = np.exp(x - _shift(x, axis))
+    e /= e.sum(axis=axis, keepdims=True)
+    e *= g
+    return e
 
 
 defrules(logsumexp, _logsumexp_vjp,
@@ -403,8 +540,9 @@ defrules(logsumexp, _logsumexp_vjp,
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    """Numerically stable softmax along ``axis`` (built on the logsumexp primitive)."""
-    return exp(sub(x, logsumexp(x, axis=axis, keepdims=True)))
+    """Numerically stable softmax along ``axis``: exp(x - m) / sum exp(x - m) with m = max x, to a few ulps
+    (exp(x - logsumexp x) loses |logsumexp x| ulps to the rounding of logsumexp)."""
+    return _softmax_weights(None, x, axis, True)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -475,9 +613,25 @@ defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 # the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
 norm = Primitive("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x))
+
+
+def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
+    """(x, |x|), or (x / m, |x / m|) with m = max |x_i| where |x| under- or overflowed: np.linalg.norm does
+    not rescale (the norm of [1e-200, 3e-200] is 0.0, so x / |x| was inf). x / |x| is the same vector for
+    any constant m > 0, so the choice by value holds at every order."""
+    r = abs(raw(ans)) if np.ndim(raw(ans)) == 0 else _TINY
+    if _TINY <= r < np.inf:
+        return x, ans
+    m = float(np.max(np.abs(np.asarray(raw(x))), initial=0.0))
+    if not 0.0 < m < np.inf:
+        return x, ans
+    u = div(x, m)
+    return u, norm(u)
+
+
 defrules(norm,
-         lambda g, ans, i, x: mul(x, div(g, ans)),
-         lambda t, ans, x: div(sum_(mul(t[0], x)), ans))
+         lambda g, ans, i, x: (lambda u, n: mul(u, div(g, n)))(*_rescaled(ans, x)),
+         lambda t, ans, x: (lambda u, n: div(sum_(mul(t[0], u)), n))(*_rescaled(ans, x)))
 
 
 # ---- what the rules read (a lean tape keeps only that) ----------------------------------------
@@ -529,9 +683,257 @@ pow_.into = _pow_into
 
 
 # ---- numpy dispatch -----------------------------------------------------------------------
+# Every keyword numpy accepts is either honoured or refused by name (issue 12 item 1): a keyword the
+# traced version ignored gave numpy's answer's look-alike with a wrong value or gradient.
+_NO = np._NoValue  # numpy's "not given" default
+
+
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
     return lambda *args, **kw: fn(*[raw(a) for a in args], **kw)
 
+
+def _refuse(fname: str, keyword: str, way_out: str) -> TracingError:
+    return TracingError(f"np.{fname}: keyword '{keyword}' is not supported under differentiation; {way_out}")
+
+
+def _check_out(fname: str, out: Any) -> None:
+    if out is not None:
+        raise _refuse(fname, "out", f"assign the result instead (y = np.{fname}(...)), which keeps its derivative")
+
+
+def _dtype_of(a: Any) -> Any:
+    """The dtype the engine computes ``a`` in (a traced value's without computing what was deferred)."""
+    if isinstance(a, (list, tuple)):
+        return np.result_type(*[_dtype_of(e) for e in a]) if a else _F64
+    if isinstance(a, Box):
+        return a.dtype
+    return np.result_type(a, float)
+
+
+def _check_dtype(fname: str, a: Any, dtype: Any) -> None:
+    """A dtype is honoured when it is the one the engine computes in; any other would change the values."""
+    if dtype is not None and np.dtype(dtype) != _dtype_of(a):
+        raise _refuse(fname, "dtype", f"the engine computes in {_dtype_of(a)}: leave dtype out, and convert "
+                                      "the result after differentiating")
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _given(v: Any) -> bool:
+    return v is not _NO
+
+
+def _keepdims(keepdims: Any) -> bool:
+    return bool(keepdims) if _given(keepdims) else False
+
+
+def _axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _masked(a: Any, mask: Any, fill: float) -> Any:
+    """``a`` with the elements ``where=`` leaves out replaced by ``fill``, the reduction's identity (a constant,
+    so they get no gradient). The mask must broadcast to ``a``'s shape, as numpy requires."""
+    mask = np.asarray(raw(mask), dtype=bool)
+    shape = shape_of(a)
+    if np.broadcast_shapes(mask.shape, shape) != shape:
+        raise ValueError(f"where= mask of shape {mask.shape} does not broadcast to the array's shape {shape}")
+    return where(np.broadcast_to(mask, shape), a, fill)
+
+
+def _has_mask(w: Any) -> bool:
+    return _given(w) and w is not True
+
+
+def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
+         where: Any = _NO) -> Any:
+    _check_out("sum", out)
+    _check_dtype("sum", a, dtype)
+    if _has_mask(where):
+        a = _masked(a, where, 0.0)
+    total = sum_(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
+    return add(total, initial) if _given(initial) else total
+
+
+def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
+          where: Any = _NO) -> Any:
+    _check_out("prod", out)
+    _check_dtype("prod", a, dtype)
+    if _has_mask(where):
+        a = _masked(a, where, 1.0)
+    p = prod(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
+    return mul(p, initial) if _given(initial) else p
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements a reduction over ``axis`` takes in each result element."""
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return math.prod(shape[a] for a in axes)
+
+
+def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, *,
+          where: Any = _NO) -> Any:
+    _check_out("mean", out)
+    _check_dtype("mean", a, dtype)
+    axis, kd = _axis(axis), _keepdims(keepdims)
+    if _has_mask(where):  # the mean of the selected elements: their sum over their count (nan where none, as numpy)
+        mask = np.broadcast_to(np.asarray(raw(where), dtype=bool), shape_of(a))
+        count = np.sum(mask, axis=axis, keepdims=kd).astype(float)
+        return div(sum_(_masked(a, mask, 0.0), axis=axis, keepdims=kd), count)
+    return div(sum_(a, axis=axis, keepdims=kd), float(_count(shape_of(a), axis)))
+
+
+def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any]:
+    """np.max / np.min: ``initial`` joins the reduction as one more candidate (through maximum/minimum, so a tie
+    with it shares the gradient, as ties do); ``where`` leaves elements out (numpy then requires ``initial``)."""
+
+    def call(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
+             where: Any = _NO) -> Any:
+        _check_out(prim.name, out)
+        axis, kd = _axis(axis), _keepdims(keepdims)
+        if _has_mask(where):
+            if not _given(initial):
+                raise ValueError(f"reduction operation '{pair.name}' does not have an identity, so to use a "
+                                 "where mask one has to specify 'initial'")
+            a = _masked(a, where, fill)
+        if _given(initial) and 0 in shape_of(a):  # nothing but the initial value: a constant
+            return getattr(np, prim.name)(np.empty(shape_of(a)), axis=axis, keepdims=kd, initial=raw(initial))
+        r = prim(a, axis=axis, keepdims=kd)
+        return pair(r, initial) if _given(initial) else r
+
+    return call
+
+
+def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
+    """numpy's vector norms, composed of differentiable primitives."""
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    if ord is None or ord == 2:
+        return norm(x) if axis is None and not keepdims else sqrt(sum_(mul(x, x), axis=axis, keepdims=keepdims))
+    if ord == np.inf:
+        return amax(abs_(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return amin(abs_(x), axis=axis, keepdims=keepdims)
+    if ord == 0:  # the count of nonzeros: piecewise constant, no derivative
+        return np.sum(raw(x) != 0, axis=axis, keepdims=keepdims).astype(float)
+    if ord == 1:
+        return sum_(abs_(x), axis=axis, keepdims=keepdims)
+    return pow_(sum_(pow_(abs_(x), float(ord)), axis=axis, keepdims=keepdims), 1.0 / ord)
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:
+    """numpy's matrix norms over ``axes`` (row, col); the singular-value ones are refused."""
+    row, col = axes
+    if ord is None or ord == "fro":
+        r = norm(x) if len(shape_of(x)) == 2 else sqrt(sum_(mul(x, x), axis=axes))
+    elif ord in (1, -1):  # the largest (smallest) column sum of |x|
+        reduce = amax if ord == 1 else amin
+        r = reduce(sum_(abs_(x), axis=row), axis=col - 1 if col > row else col)
+    elif ord in (np.inf, -np.inf):  # the largest (smallest) row sum of |x|
+        reduce = amax if ord == np.inf else amin
+        r = reduce(sum_(abs_(x), axis=col), axis=row - 1 if row > col else row)
+    elif ord in (2, -2, "nuc"):
+        raise _refuse("linalg.norm", "ord", f"ord={ord!r} of a matrix (from its singular values) has no "
+                                            "derivative rule here; use ord='fro', 1 or inf")
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+    if keepdims:
+        shape = list(shape_of(x))
+        shape[row] = shape[col] = 1
+        r = reshape(r, tuple(shape))
+    return r
+
+
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    nd = len(shape_of(x))
+    axis = _axis(axis)
+    if axis is None:
+        if ord is None:  # the 2-norm of all elements, whatever the shape
+            r = norm(x)
+            return reshape(r, (1,) * nd) if keepdims else r
+        if nd == 1:
+            return _vector_norm(x, ord, None, keepdims)
+        axis = tuple(range(nd))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(int(a) % nd for a in axes)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+def _transpose(a: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return transpose(a, None)
+    nd = len(shape_of(a))
+    return transpose(a, tuple(int(i) % nd for i in axes))  # the VJP inverts them: negative axes normalized
+
+
+def _c_order(fname: str, order: Any) -> None:
+    if order != "C":
+        raise _refuse(fname, "order", "only C order is supported on traced values; leave order out")
+
+
+def _reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Any:
+    _c_order("reshape", order)
+    shape = newshape if newshape is not None else shape
+    return reshape(a, tuple(shape) if isinstance(shape, list) else shape)
+
+
+def _ravel(a: Any, order: str = "C") -> Any:
+    _c_order("ravel", order)
+    return reshape(a, (-1,))
+
+
+def _joined(fname: str, prim: Primitive) -> Callable[..., Any]:
+    def call(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+        _check_out(fname, out)
+        _check_dtype(fname, list(arrays), dtype)
+        if axis is None:
+            if prim is stack:
+                raise TypeError("'NoneType' object cannot be interpreted as an integer")  # numpy's own refusal
+            return concatenate(*[reshape(a, (-1,)) for a in arrays], axis=0)  # numpy: flattened first
+        return prim(*arrays, axis=axis)
+
+    return call
+
+
+def _where(condition: Any, x: Any = _NO, y: Any = _NO) -> Any:
+    if not _given(x) and not _given(y):
+        return np.where(raw(condition))  # the indices of the nonzeros: no derivative
+    if not (_given(x) and _given(y)):
+        raise ValueError("either both or neither of x and y should be given")
+    return where(raw(condition), x, y)
+
+
+FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.sum: _sum, np.mean: _mean, np.prod: _prod,
+    np.max: _extreme(amax, maximum, -np.inf), np.amax: _extreme(amax, maximum, -np.inf),
+    np.min: _extreme(amin, minimum, np.inf), np.amin: _extreme(amin, minimum, np.inf),
+    np.dot: lambda a, b, out=None: (_check_out("dot", out), dot(a, b))[1],
+    np.transpose: _transpose,
+    np.reshape: _reshape,
+    np.ravel: _ravel,
+    np.concatenate: _joined("concatenate", concatenate),
+    np.stack: _joined("stack", stack),
+    np.where: _where,
+    np.broadcast_to: lambda array, shape, subok=False: broadcast_to(array, tuple(np.atleast_1d(shape))),
+    # squeeze and expand_dims are reshapes; numpy works out the new shape on an empty stand-in
+    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(shape_of(raw(a)), bool), _axis(axis)).shape),
+    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(shape_of(raw(a)), bool), _axis(axis)).shape),
+    np.linalg.norm: _norm,
+    np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)),
+    np.size: lambda a, axis=None: np.size(raw(a), axis),
+    np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
+    np.ones_like: lambda a, *args, **kw: np.ones_like(raw(a), *args, **kw),
+    np.argmax: _nondiff(np.argmax), np.argmin: _nondiff(np.argmin),
+    np.allclose: _nondiff(np.allclose), np.isclose: _nondiff(np.isclose),
+    np.all: _nondiff(np.all), np.any: _nondiff(np.any),
+}
 
 UFUNCS: dict[Any, Callable[..., Any]] = {
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.divide: div,
@@ -547,81 +949,64 @@ for _uf in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.n
             np.logical_and, np.logical_or, np.logical_not, np.trunc):
     UFUNCS[_uf] = _nondiff(_uf)
 
+# ufunc keywords that cannot change the values the engine computes: memory order, subclass passing
+_UFUNC_HARMLESS = {"order": None, "subok": None}
+# and those honoured at their default only
+_UFUNC_DEFAULTS = {"casting": "same_kind", "where": True, "signature": None, "axes": None, "axis": None,
+                   "keepdims": False}
+
+
+def _is_default(v: Any, default: Any) -> bool:
+    return v is default or (isinstance(v, (str, bool, np.bool_)) and v == default)
+
 
 def dispatch_ufunc(ufunc: Any, method: str, inputs: Any, kwargs: dict[str, Any]) -> Any:
     fn = UFUNCS.get(ufunc)
-    if fn is None or method != "__call__" or kwargs.get("out") is not None:
-        raise TypeError(f"numpy.{ufunc.__name__} ({method}) is not differentiable by diffcompare; "
-                        "supported: " + ", ".join(sorted(u.__name__ for u in UFUNCS)))
-    kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting") or v is None}
-    if kwargs:
-        raise TypeError(f"numpy.{ufunc.__name__} with {sorted(kwargs)} is not supported on traced values")
+    name = ufunc.__name__
+    if fn is None:
+        raise TracingError(f"numpy.{name} is not differentiable by diffcompare; "
+                           "supported: " + ", ".join(sorted(u.__name__ for u in UFUNCS)))
+    if method != "__call__":
+        raise TracingError(f"np.{name}.{method} is not supported under differentiation; call np.{name} itself "
+                           "(or np.sum, np.prod, np.max for its reductions)")
+    out = kwargs.get("out")
+    if out is not None:
+        outs = out if isinstance(out, tuple) else (out,)
+        if any(o is i for o in outs for i in inputs):
+            raise TracingError(f"an in-place update of an array by a traced value (`a += x`, or np.{name}(..., "
+                               "out=a)) cannot hold the derivative: write `a = a + x` (a new array) instead")
+        raise _refuse(name, "out", f"assign the result instead (y = np.{name}(...)), which keeps its derivative")
+    for k, v in kwargs.items():
+        if k == "out" or k in _UFUNC_HARMLESS:
+            continue
+        if k == "dtype":
+            _check_dtype(name, list(inputs), v)
+        elif k not in _UFUNC_DEFAULTS:
+            raise TypeError(f"'{k}' is an invalid keyword to ufunc '{name}'")  # numpy's own refusal
+        elif not _is_default(v, _UFUNC_DEFAULTS[k]):
+            raise _refuse(name, k, f"only {k}={_UFUNC_DEFAULTS[k]!r} is supported on traced values")
     return fn(*inputs)
-
-
-def _reduction(prim: Primitive) -> Callable[..., Any]:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, **kw: Any) -> Any:
-        if out is not None or kw.get("where") is not None:
-            raise TypeError(f"np.{prim.name} with out= or where= is not supported on traced values")
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        return prim(a, axis=axis, keepdims=bool(keepdims))
-
-    return call
-
-
-def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, **kw: Any) -> Any:
-    total = _reduction(sum_)(a, axis=axis, keepdims=keepdims)
-    count = np.size(raw(a)) // max(np.size(raw(total)), 1) if axis is not None else np.size(raw(a))
-    return div(total, float(count))
-
-
-def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    if ord not in (None, 2, "fro") or axis is not None:
-        raise TypeError("np.linalg.norm on traced values supports only the 2-norm over all elements")
-    return norm(x)
-
-
-def _reshape(a: Any, shape: Any = None, *args: Any, **kw: Any) -> Any:
-    shape = kw.get("newshape", shape)
-    return reshape(a, tuple(shape) if isinstance(shape, list) else shape)
-
-
-FUNCTIONS: dict[Any, Callable[..., Any]] = {
-    np.sum: _reduction(sum_), np.mean: _mean, np.prod: _reduction(prod),
-    np.max: _reduction(amax), np.amax: _reduction(amax), np.min: _reduction(amin), np.amin: _reduction(amin),
-    np.dot: lambda a, b, out=None: dot(a, b),
-    np.transpose: lambda a, axes=None: transpose(a, tuple(axes) if axes is not None else None),
-    np.reshape: _reshape,
-    np.ravel: lambda a, order="C": reshape(a, (-1,)),
-    np.concatenate: lambda arrays, axis=0, **kw: concatenate(*arrays, axis=axis),
-    np.stack: lambda arrays, axis=0, **kw: stack(*arrays, axis=axis),
-    np.where: lambda c, x, y: where(raw(c), x, y),
-    np.broadcast_to: lambda a, shape, **kw: broadcast_to(a, tuple(np.atleast_1d(shape))),
-    # squeeze and expand_dims are reshapes; numpy works out the new shape on an empty stand-in
-    np.squeeze: lambda a, axis=None: reshape(a, np.squeeze(np.empty(shape_of(raw(a)), bool), axis).shape),
-    np.expand_dims: lambda a, axis: reshape(a, np.expand_dims(np.empty(shape_of(raw(a)), bool), axis).shape),
-    np.linalg.norm: _norm,
-    np.shape: lambda a: np.shape(raw(a)), np.ndim: lambda a: np.ndim(raw(a)),
-    np.size: lambda a, axis=None: np.size(raw(a), axis),
-    np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
-    np.ones_like: lambda a, *args, **kw: np.ones_like(raw(a), *args, **kw),
-    np.sign: _nondiff(np.sign), np.argmax: _nondiff(np.argmax), np.argmin: _nondiff(np.argmin),
-    np.allclose: _nondiff(np.allclose), np.isclose: _nondiff(np.isclose),
-    np.all: _nondiff(np.all), np.any: _nondiff(np.any),
-}
 
 
 def dispatch_function(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     fn = FUNCTIONS.get(func)
     if fn is None:
-        raise TypeError(f"numpy.{getattr(func, '__name__', func)} is not differentiable by diffcompare; "
-                        "see diffcompare.ad.primitives.FUNCTIONS for what is")
+        raise TracingError(f"numpy.{getattr(func, '__name__', func)} is not differentiable by diffcompare; "
+                           "see diffcompare.ad.primitives.FUNCTIONS for what is")
     return fn(*args, **kwargs)
 
 
 # ---- operators and methods of traced values ------------------------------------------------
 def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda self, other: op(raw(self), raw(other))
+
+
+def _in_a_list(name: str) -> Callable[[Box], Any]:
+    def method(self: Box) -> Any:
+        raise TracingError(f"np.{name} was given a list (or object array) of traced values, which numpy cannot pass "
+                           f"to the engine: make them one traced array first, np.{name}(np.stack([...]))")
+
+    return method
 
 
 def _install_operators() -> None:
@@ -648,17 +1033,22 @@ def _install_operators() -> None:
     B.__ge__ = _compare(operator.ge)
     B.__eq__ = _compare(operator.eq)
     B.__ne__ = _compare(operator.ne)
-    B.sum = lambda s, axis=None, keepdims=False: _reduction(sum_)(s, axis=axis, keepdims=keepdims)
-    B.mean = lambda s, axis=None, keepdims=False: _mean(s, axis=axis, keepdims=keepdims)
-    B.prod = lambda s, axis=None, keepdims=False: _reduction(prod)(s, axis=axis, keepdims=keepdims)
-    B.max = lambda s, axis=None, keepdims=False: _reduction(amax)(s, axis=axis, keepdims=keepdims)
-    B.min = lambda s, axis=None, keepdims=False: _reduction(amin)(s, axis=axis, keepdims=keepdims)
-    B.dot = lambda s, o: dot(s, o)
-    B.reshape = lambda s, *shape: reshape(s, shape[0] if len(shape) == 1 else shape)
-    B.transpose = lambda s, *axes: transpose(s, (axes[0] if len(axes) == 1 else axes) or None)
+    # the methods take numpy's arguments, in ndarray's order, through the same checks as the functions
+    B.sum = lambda s, *a, **k: _sum(s, *a, **k)
+    B.mean = lambda s, *a, **k: _mean(s, *a, **k)
+    B.prod = lambda s, *a, **k: _prod(s, *a, **k)
+    B.max = lambda s, *a, **k: FUNCTIONS[np.max](s, *a, **k)
+    B.min = lambda s, *a, **k: FUNCTIONS[np.min](s, *a, **k)
+    B.dot = lambda s, o, out=None: FUNCTIONS[np.dot](s, o, out)
+    B.reshape = lambda s, *shape, order="C", copy=None: _reshape(s, shape[0] if len(shape) == 1 else shape, order)
+    B.transpose = lambda s, *axes: _transpose(s, (axes[0] if len(axes) == 1 else axes) or None)
     B.T = property(lambda s: transpose(s, None))
-    B.ravel = B.flatten = lambda s: reshape(s, (-1,))
+    B.ravel = B.flatten = lambda s, order="C": _ravel(s, order)
     B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    # numpy applies np.exp to a list of traced values element by element, through a method named exp
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+                 "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
+        setattr(B, name, _in_a_list(name))
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 

@@ -76,9 +76,15 @@ def _pow(a: float, b: float) -> tuple[float, float, float] | None:
         return None  # negative bases and 0 ** y: the general rule's conventions
     try:
         ans = a**b
+        if (b - 1.0) + 1.0 != b and _TINY <= abs(ans) < _INF:  # y - 1 rounds: as the general rule, y ans / x
+            return ans, b * (ans / a), ans * math.log(a)
         return ans, b * a ** (b - 1), ans * math.log(a)
     except OverflowError:  # the general rule gives numpy's inf (or a finite product) instead
         return None
+
+
+_TINY = 2.2250738585072014e-308  # the smallest normal float
+_INF = math.inf
 
 
 _UNARY: dict[Any, tuple[P.Primitive, Callable[[float], tuple[float, float]]]] = {}
@@ -187,8 +193,8 @@ def _install() -> None:
         return math.log(x), 1.0 / x
 
     def tanh(x: float) -> tuple[float, float]:
-        y = math.tanh(x)
-        return y, 1.0 - y * y
+        s = P.sech(x)  # as the general rule: sech^2, not 1 - tanh^2 (which cancels)
+        return math.tanh(x), s * s
 
     def sqrt(x: float) -> tuple[float, float]:
         y = math.sqrt(x)

@@ -8,15 +8,17 @@ through :meth:`Recording.backward` with ``accumulate=True``, to show the lecture
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from diffcompare.ad import memory
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, _depth, paused_gc, shape_of, tape_row
+from diffcompare.ad import core, memory
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, stale_value, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
+from diffcompare.errors import TracingError
 
 
 def _as_input(x: Any) -> Any:
@@ -31,23 +33,99 @@ def _as_input(x: Any) -> Any:
     return arr.astype(float) if arr.dtype.kind in "biu" else arr
 
 
-def _as_output(y: Any) -> Any:
-    """Lists, tuples and object arrays of traced values become one traced array."""
+def _call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
+    """``f(*args)`` as one traced value, or a refusal that says what f did wrong (see :func:`_as_output`).
+
+    numpy reports a traced value assigned into a plain array (``y[0] = x[0]``) as "setting an array
+    element with a sequence", with the engine's own explanation as the cause: that explanation is raised.
+    """
+    try:
+        y = f(*args)
+    except ValueError as exc:
+        if isinstance(exc.__cause__, TracingError) and not isinstance(exc, TracingError):
+            raise exc.__cause__ from None
+        raise
+    except RecursionError:
+        if core._state.depth < 2:
+            raise  # f's own recursion, not nested transforms
+        raise TracingError(f"transforms nested {core._state.depth} or more deep ran out of Python's stack "
+                           f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}, about 100 nested grads): "
+                           "nest fewer, or raise the limit with sys.setrecursionlimit") from None
+    return _as_output(y, who)
+
+
+def _as_output(y: Any, who: str = "the transform") -> Any:
+    """Lists, tuples and object arrays of traced values become one traced array; what is not a number
+    (None from a missing ``return``, a str, a dict, a bool) is refused, never differentiated as 0."""
     if isinstance(y, (list, tuple)) or (isinstance(y, np.ndarray) and y.dtype == object):
         arr = np.asarray(y, dtype=object)
         if any(isinstance(e, Box) for e in arr.ravel()):
-            return stack(*[_as_output(e) for e in arr.ravel()]).reshape(arr.shape)
+            return stack(*[_as_output(e, who) for e in arr.ravel()]).reshape(arr.shape)
+        for e in arr.ravel():
+            _as_output(e, who)
         return np.asarray(y, dtype=float)
-    return y
+    if isinstance(y, Box):
+        if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
+            raise stale_value()
+        return y
+    if isinstance(y, (float, int, complex, np.number, np.ndarray)) and np.asarray(y).dtype.kind in "fiuc" \
+            and not isinstance(y, bool):
+        return y
+    raise TracingError(f"{who} needs f to return {_NEEDS.get(who, 'a number or an array of numbers')}; "
+                       f"f returned {_described(y)}")
+
+
+_NEEDS = {"grad": "a float or a 0-d array", "value_and_grad": "a float or a 0-d array"}
+
+
+def _described(y: Any) -> str:
+    """What f returned, in the user's terms, with the likely slip."""
+    if y is None:
+        return "None (did you forget a `return`?)"
+    if isinstance(y, (bool, np.bool_)) or (isinstance(y, np.ndarray) and y.dtype == bool):
+        return f"a bool ({y!r}): a comparison has no derivative; return the number it compares"
+    return f"a {type(y).__name__} ({y!r:.40})"
 
 
 def _zeros_like(x: Any) -> Any:
     x = raw(x)
-    return 0.0 if isinstance(x, float) else np.zeros(np.shape(x))
+    return 0.0 if isinstance(x, float) else np.zeros(np.shape(x), np.result_type(x, float))
 
 
 def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _is_complex(x: Any) -> bool:
+    """Complex dtype, read from a traced value's dtype (without computing what was deferred)."""
+    c = x.__class__
+    if c is float or c is int:
+        return False
+    return (x.dtype if isinstance(x, Box) else np.result_type(x)).kind == "c"
+
+
+def _check_complex_input(who: str, x: Any, holomorphic: bool) -> None:
+    """As JAX: complex inputs only with ``holomorphic=True`` (f promised holomorphic), and then only complex.
+
+    The rules compute df/dz as if f were holomorphic, so without that promise the real part of a complex
+    derivative would be all that is left of it after a float Jacobian: never give that silently.
+    """
+    if _is_complex(_as_input(x)) == holomorphic:
+        return
+    if holomorphic:
+        raise TracingError(f"{who}(f, holomorphic=True) needs complex inputs; this one is real: pass it as "
+                           "complex (x + 0j), or drop holomorphic=True")
+    raise TracingError(f"{who} got a complex input: if f is holomorphic, pass {who}(f, holomorphic=True) for "
+                       "df/dz; otherwise use jvp or vjp, which take complex tangents and cotangents")
+
+
+def _check_argnums(who: str, argnums: tuple[int, ...], nargs: int) -> None:
+    """Every argnum names a positional argument of this call (as JAX checks, instead of an IndexError)."""
+    for i in argnums:
+        if not -nargs <= i < nargs:
+            raise TracingError(f"{who}(f, argnums={i}) differentiates with respect to positional argument {i}, "
+                               f"but f was called with {nargs} positional argument(s): pass that argument, "
+                               "or choose argnums among them")
 
 
 class Recording:
@@ -59,10 +137,14 @@ class Recording:
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
-                 lean: bool = False) -> None:
+                 lean: bool = False, who: str = "record", holomorphic: bool | None = None) -> None:
         self.argnums = _argnums_tuple(argnums)
+        _check_argnums(who, self.argnums, len(args))
         args = list(args)
-        if lean and _depth[0] == 0:
+        if holomorphic is not None:
+            for i in self.argnums:
+                _check_complex_input(who, args[i], holomorphic)
+        if lean and core._state.depth == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:
             self.inputs = []
@@ -70,7 +152,10 @@ class Recording:
                 node = RNode(_as_input(args[i]), trace)
                 args[i] = node
                 self.inputs.append(node)
-            out = _as_output(f(*args))
+            out = _call(f, args, who)
+            if holomorphic is False and _is_complex(out):
+                raise TracingError(f"{who} needs f to return real values; f returned complex ones: if f is "
+                                   f"holomorphic, pass {who}(f, holomorphic=True) for df/dz, otherwise use vjp")
         self.trace = trace
         # the tape now belongs to this Recording: detached from the trace, no node <-> trace
         # cycle keeps it alive after the Recording is gone (reference counting frees it at once)
@@ -158,13 +243,14 @@ def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
 
 
 def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int],
-               with_value: bool) -> tuple[Any, Any]:
+               with_value: bool, holomorphic: bool = False) -> tuple[Any, Any]:
     """One lean recording of a scalar-output ``f``: (f's value if ``with_value`` else None, gradient).
 
     Without the value, what only the value needed is never computed, and is let go of before the
     reverse pass (so that its arrays can be reused in it).
     """
-    rec = Recording(f, args, argnums, lean=True)
+    rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad",
+                    holomorphic=holomorphic)
     if rec.output_shape != ():
         raise ValueError(
             f"grad only applies to scalar-output functions; this one returns shape "
@@ -174,18 +260,22 @@ def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequen
     return value, _pick(rec.pullback(1.0, last=True), argnums)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                   holomorphic: bool = False) -> Callable[..., tuple[Any, Any]]:
     """``f``'s value and its gradient with respect to ``argnums`` (scalar-output functions)."""
 
     @paused_gc
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
-        return _gradients(f, args, argnums, with_value=True)
+        return _gradients(f, args, argnums, with_value=True, holomorphic=holomorphic)
 
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The gradient of a scalar-output ``f`` with respect to argument(s) ``argnums``, as JAX's.
+
+    Complex inputs and outputs only with ``holomorphic=True`` (JAX's promise that f is holomorphic): then
+    the result is the complex derivative df/dz.
 
     Only what the derivative rules read is computed: on large arrays, the part of f after the last
     value a rule needs (the loss's final sums and scalings, often most of f) never runs.
@@ -193,20 +283,30 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
 
     @paused_gc
     def grad_f(*args: Any) -> Any:
-        return _gradients(f, args, argnums, with_value=False)[1]
+        return _gradients(f, args, argnums, with_value=False, holomorphic=holomorphic)[1]
 
     return grad_f
 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
-    """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal."""
-    rec = Recording(f, primals, tuple(range(len(primals))), lean=True)
-    return rec.value, lambda ct: tuple(rec.pullback(ct))
+    """``(f(*primals), pullback)``; ``pullback(cotangent)`` gives one cotangent per primal.
+
+    The user's code runs between the two and may change the primals or the value in place, which the
+    rules read (``exp``'s is its value): the recording keeps copies of its own.
+    """
+    primals = tuple(p.copy() if p.__class__ is np.ndarray else p for p in primals)
+    rec = Recording(f, primals, tuple(range(len(primals))), lean=True, who="vjp")
+    value = rec.value
+    return (value.copy() if value.__class__ is np.ndarray else value), lambda ct: tuple(rec.pullback(ct))
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)`` in one forward pass."""
+    return _jvp(f, primals, tangents, "jvp")
 
 
 @paused_gc
-def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """``(f(*primals), J @ tangents)`` in one forward pass."""
+def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], who: str) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise ValueError("jvp needs one tangent per primal")
     with Trace(record=False) as trace:
@@ -217,7 +317,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
             if shape_of(raw(t)) != shape_of(raw(p)):
                 raise ValueError(f"tangent shape {shape_of(raw(t))} does not match primal shape {shape_of(raw(p))}")
             args.append(FNode(p, t, trace))
-        out = _as_output(f(*args))
+        out = _call(f, args, who)
     if isinstance(out, FNode) and out.trace is trace:
         tangent = out.tangent
         if tangent is None:
@@ -248,7 +348,7 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     if any(isinstance(p, Box) for p in parts):
         j = stack(*parts, axis=0)
     else:
-        j = np.stack([np.asarray(p, dtype=float) for p in parts], axis=0)
+        j = np.stack([np.asarray(p, dtype=np.result_type(p, float)) for p in parts], axis=0)  # complex stays
     if lead == "in":  # rows are inputs: (n_in, *out_shape) -> out_shape + in_shape
         j = j.reshape((int(np.prod(in_shape)),) + out_shape)
         nd = len(out_shape)
@@ -257,21 +357,24 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     return j.reshape(out_shape + in_shape)
 
 
-def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int]) -> Callable[..., Any]:
+def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int],
+                holomorphic: bool) -> Callable[..., Any]:
     """For a tuple of argnums, as JAX: a tuple with one result per argument."""
-    parts = [transform(f, i) for i in argnums]
+    parts = [transform(f, i, holomorphic) for i in argnums]
     return lambda *args: tuple(p(*args) for p in parts)
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacfwd, f, argnums)
+        return _per_argnum(jacfwd, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
+        _check_argnums("jacfwd", (argnums,), len(args))
         args = list(args)
         x = _as_input(args[argnums])
+        _check_complex_input("jacfwd", x, holomorphic)
 
         def g(xi: Any) -> Any:
             a = list(args)
@@ -280,24 +383,24 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
 
         cols, out = [], None
         for e in _basis(raw(x)):
-            out, t = jvp(g, (x,), (e,))
+            out, t = _jvp(g, (x,), (e,), "jacfwd")
             cols.append(t)
         if not cols:  # an empty input: one pass for the output's shape
-            out = jvp(g, (x,), (_zeros_like(x),))[0]
+            out = _jvp(g, (x,), (_zeros_like(x),), "jacfwd")[0]
         out_shape = shape_of(raw(out))
         return _stack_results(cols, out_shape, shape_of(raw(x)), "in")
 
     return jac
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one recording, one VJP per output element."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacrev, f, argnums)
+        return _per_argnum(jacrev, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        return _jacrev_from(Recording(f, args, argnums, lean=True))
+        return _jacrev_from(Recording(f, args, argnums, lean=True, who="jacrev", holomorphic=holomorphic))
 
     return jac
 
@@ -309,31 +412,41 @@ def _jacrev_from(rec: Recording) -> Any:
     return _stack_results(rows, out_shape, shape_of(raw(rec.inputs[0].value)), "out")
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """jacfwd when there are fewer inputs than outputs, jacrev otherwise (decided per call)."""
     if not isinstance(argnums, int):
-        return _per_argnum(jacobian, f, argnums)
+        return _per_argnum(jacobian, f, argnums, holomorphic)
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums, lean=True)
+        rec = Recording(f, args, argnums, lean=True, who="jacobian", holomorphic=holomorphic)
         n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
         if n_in < n_out:
-            return jacfwd(f, argnums)(*args)
+            return jacfwd(f, argnums, holomorphic)(*args)
         return _jacrev_from(rec)  # the recording is already made: one pullback per output
 
     return jac
 
 
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
     """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass.
 
     For a tuple of argnums, as JAX: the blocks ``H[i][j]`` = d^2 f / d arg_i d arg_j, nested tuples.
     """
+    nums = _argnums_tuple(argnums)
     if not isinstance(argnums, int):
-        blocks = [[jacfwd(jacrev(f, i), j) for j in argnums] for i in argnums]
-        return lambda *args: tuple(tuple(b(*args) for b in row) for row in blocks)
-    return jacfwd(jacrev(f, argnums), argnums)
+        blocks = [[jacfwd(jacrev(f, i, holomorphic), j, holomorphic) for j in argnums] for i in argnums]
+        h = lambda *args: tuple(tuple(b(*args) for b in row) for row in blocks)
+    else:
+        h = jacfwd(jacrev(f, argnums, holomorphic), argnums, holomorphic)
+
+    def hess(*args: Any) -> Any:
+        _check_argnums("hessian", nums, len(args))  # refusals name hessian, not the transforms inside
+        for i in nums:
+            _check_complex_input("hessian", args[i], holomorphic)
+        return h(*args)
+
+    return hess
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 
 from diffcompare import backends as registry
 from diffcompare.backends.base import Result, as_args, evaluate
-from diffcompare.errors import DiffcompareError, DomainError, Unsupported
+from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
 DEFAULT_BACKENDS = ("finite", "symbolic", "reverse", "forward")
 
@@ -32,26 +32,47 @@ class Comparison:
     variables: tuple[str, ...]
     point: tuple[Any, ...]
     kind: str  # "derivative" (one scalar variable) or "gradient"
-    reference_value: Any
-    reference_derivative: Any  # mpmath numbers (50 digits), or an object array of them
+    reference_value: Any  # None when the reference could not be had (timeout)
+    reference_derivative: Any  # mpmath numbers (50 digits, ±inf, nan undefined), or an object array of them
+    reference_method: str  # how it was decided: "interval", "exact zero (sympy)", ..., "timeout after 10 s"
     rows: list[Row] = field(default_factory=list)
 
 
-def error_against(reference: Any, approx: Any) -> tuple[float, float | None]:
+def check_timeout(timeout: float) -> float:
+    """``--timeout`` must be a positive, finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise DiffcompareError(f"--timeout must be a positive, finite number of seconds, not {timeout!r}")
+    return float(timeout)
+
+
+def error_against(reference: Any, approx: Any) -> tuple[float | None, float | None]:
     """Absolute and relative error of ``approx`` in the 2-norm, computed in the reference's precision.
 
     The float64 answer is converted exactly (every double is a finite binary fraction), so an
-    error of 1e-17 is reported as such and not rounded to 0.
+    error of 1e-17 is reported as such and not rounded to 0. A zero reference has no relative
+    error (None). An infinite reference entry is matched by the same infinity (error 0) and by
+    nothing else (error inf). An undefined (nan) or missing reference measures nothing: (None, None).
     """
     import mpmath
 
+    if reference is None:
+        return None, None
     ref = np.atleast_1d(np.asarray(reference, dtype=object)).ravel()
     got = np.atleast_1d(np.asarray(approx, dtype=float)).ravel()
     if ref.shape != got.shape:
         raise DiffcompareError(f"cannot compare shapes {ref.shape} and {got.shape}")
     with mpmath.workdps(50):
-        diff = mpmath.sqrt(mpmath.fsum((mpmath.mpf(float(g)) - mpmath.mpf(r)) ** 2 for g, r in zip(got, ref)))
-        norm = mpmath.sqrt(mpmath.fsum(mpmath.mpf(r) ** 2 for r in ref))
+        refs = [mpmath.mpf(r) for r in ref]
+        if any(mpmath.isnan(r) for r in refs):
+            return None, None
+        terms = []
+        for g, r in zip(got, refs):
+            g = mpmath.mpf(float(g))
+            terms.append(0 if mpmath.isinf(r) and g == r else (g - r) ** 2)
+        diff = mpmath.sqrt(mpmath.fsum(terms))
+        norm = mpmath.sqrt(mpmath.fsum(r**2 for r in refs))
+        if mpmath.isinf(norm):
+            return float(diff), (0.0 if diff == 0 else float("inf") if mpmath.isinf(diff) else None)
         return float(diff), (float(diff / norm) if norm != 0 else None)
 
 
@@ -63,28 +84,45 @@ def compare(
     variables: Sequence[str] | None = None,
     backends: Sequence[str] = DEFAULT_BACKENDS,
     options: dict[str, dict[str, Any]] | None = None,
+    timeout: float | None = None,
 ) -> Comparison:
     """Differentiate ``f`` at ``point`` with each backend; errors against the symbolic 50-digit reference.
 
     One scalar variable gives derivatives, anything else gradients. ``options`` maps a backend
-    name to the options it is created with (``{"finite": {"scheme": "complex"}}``).
+    name to the options it is created with (``{"finite": {"scheme": "complex"}}``). The reference
+    (and the symbolic backend) get ``timeout`` seconds each (default ``REFERENCE_TIMEOUT``); past it
+    the backends still run and their errors are None.
     """
-    from diffcompare.backends.symbolic import reference
+    from diffcompare.backends.symbolic import REFERENCE_TIMEOUT, budgeted_reference, run_sympy
 
     args = as_args(point)
     evaluate(f, args)  # a point outside the domain is bad input, before any backend runs
     kind = "derivative" if len(args) == 1 and isinstance(args[0], float) else "gradient"
     names = tuple(variables) if variables else tuple(f"x{i + 1}" for i in range(len(args)))
-    ref_value, ref_derivative = reference(f, point, kind=kind)
-    out = Comparison(name, names, args, kind, ref_value, ref_derivative)
+    budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
+    try:
+        ref = budgeted_reference(f, point, kind=kind, timeout=budget)
+        out = Comparison(name, names, args, kind, ref.value, ref.derivative, ref.method)
+    except (DomainError, Unsupported):
+        raise
+    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+        out = Comparison(name, names, args, kind, None, None, str(exc).removeprefix("reference: "))
     for backend in backends:
         differentiator = registry.get(backend, **(options or {}).get(backend, {}))
+        run = differentiator.derivative if kind == "derivative" else differentiator.gradient
         try:
-            result = (differentiator.derivative(f, point) if kind == "derivative"
-                      else differentiator.gradient(f, point))
-        except (Unsupported, DomainError) as exc:  # e.g. a finite-difference point outside the domain
+            if backend == "symbolic":  # sympy: in a worker process, stopped at the budget
+                result = run_sympy(run, f, point, timeout=budget)
+            else:
+                result = run(f, point)
+        except (Unsupported, DomainError, Timeout) as exc:  # e.g. a finite-difference point outside the domain
             out.rows.append(Row(backend, None, unsupported=str(exc)))
             continue
-        abs_err, rel_err = error_against(ref_derivative, result.derivative)
+        except DiffcompareError as exc:
+            if backend != "symbolic":
+                raise
+            out.rows.append(Row(backend, None, unsupported=str(exc)))  # too deep for sympy
+            continue
+        abs_err, rel_err = error_against(out.reference_derivative, result.derivative)
         out.rows.append(Row(backend, result, abs_err, rel_err))
     return out

@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from diffcompare import backends as registry
-from diffcompare.backends.base import Result, as_args, evaluate
-from diffcompare.errors import DiffcompareError, DomainError, Unsupported
+from diffcompare.backends.base import Result, as_args, evaluate, point_text
+from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
 __all__ = ["BACKENDS", "MAX_ORDER", "Derivatives", "Entry", "correct_digits", "derivatives"]
 
@@ -58,9 +60,10 @@ class Derivatives:
     point: tuple[float, ...]
     value: float
     max_order: int
-    reference: dict[int, Any]  # order -> 50-digit mpf (or object array: gradient / Hessian)
+    reference: dict[int, Any]  # order -> 50-digit mpf (±inf, nan undefined; object array: gradient / Hessian)
+    reference_method: dict[int, str] = field(default_factory=dict)  # order -> how it was decided
     entries: list[Entry] = field(default_factory=list)
-    note: str | None = None  # why fewer orders than asked were computed, if so
+    note: str | None = None  # why fewer orders than asked were computed, or why no errors were measured
 
     def at(self, order: int) -> list[Entry]:
         """The entries of one order, in backend order."""
@@ -107,9 +110,22 @@ def _one(compute: Callable[[], Result], entry: Entry, reference: Any) -> Entry:
         return _measure(entry, compute(), reference)
     except Unsupported as exc:
         entry.failed = f"unsupported: {exc}"
-    except DomainError as exc:  # e.g. a finite-difference point outside the domain
+    except (DomainError, Timeout) as exc:  # e.g. a finite-difference point outside the domain
+        entry.failed = str(exc)
+    except DiffcompareError as exc:  # the symbolic backend: too deep for sympy
+        if entry.backend != "symbolic":
+            raise
         entry.failed = str(exc)
     return entry
+
+
+def _references(f: Callable[..., Any], args: Sequence[float], order: int) -> list[Any]:
+    """The exact reference of each order 1..``order`` (gradient and Hessian for several variables)."""
+    from diffcompare.backends.symbolic import exact_reference
+
+    if len(args) > 1:
+        return [exact_reference(f, tuple(args), kind="gradient" if k == 1 else "hessian") for k in range(1, order + 1)]
+    return [exact_reference(f, args[0], kind="derivative", order=k) for k in range(1, order + 1)]
 
 
 def derivatives(
@@ -121,14 +137,17 @@ def derivatives(
     variables: Sequence[str] | None = None,
     backends: Sequence[str] = BACKENDS,
     finite_options: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Derivatives:
-    """Orders 1..``order`` of ``f`` at ``point`` by each backend, errors against sympy at 50 digits.
+    """Orders 1..``order`` of ``f`` at ``point`` by each backend, errors against the exact reference.
 
     One scalar variable: the k-th derivative for each k. Several: the gradient (order 1) and the
     Hessian (order 2). ``finite_options`` configure the finite-difference backend (``scheme``,
-    ``step``).
+    ``step``). The references of all orders get ``timeout`` seconds together, the symbolic backend
+    that much per order (default ``REFERENCE_TIMEOUT``); past it the other backends still run, unmeasured.
     """
-    from diffcompare.backends.symbolic import reference
+    from diffcompare.analysis.compare import check_timeout
+    from diffcompare.backends.symbolic import REFERENCE_TIMEOUT, run_sympy
 
     args = as_args(point)
     if not all(isinstance(a, float) for a in args):
@@ -141,24 +160,38 @@ def derivatives(
     names = tuple(variables) if variables else (("x",) if not several else tuple(f"x{i + 1}" for i in range(len(args))))
     differentiators = {b: registry.get(b, **(finite_options or {}) if b == "finite" else {}) for b in backends}
     out = Derivatives(name, names, tuple(args), value, order, {})
+    budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
+    try:
+        refs = run_sympy(_references, f, args, order, timeout=budget)
+    except (DomainError, Unsupported):
+        raise
+    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+        refs = [None] * order
+        out.note = f"reference: {exc}; no errors measured"
     for k in range(1, order + 1):
         kind = ("gradient" if k == 1 else "hessian") if several else "derivative"
-        try:
-            _, ref = reference(f, args, kind=kind) if several else reference(f, args[0], kind=kind, order=k)
-        except DomainError as exc:
-            if k == 1:
-                raise  # no first derivative here: bad input
+        ref = refs[k - 1]
+        if ref is not None and k > 1 and _undefined(ref.derivative):
             out.max_order = k - 1  # e.g. abs at 0: f' = sign exists, f'' is a Dirac delta
-            out.note = f"order {k} and above not computed: {exc}"
+            out.note = (f"order {k} and above not computed: the exact derivative of order {k} is undefined "
+                        f"at {point_text(args, names)} ({ref.method})")
             break
-        out.reference[k] = ref
+        out.reference[k] = None if ref is None else ref.derivative
+        out.reference_method[k] = "—" if ref is None else ref.method
         for b, d in differentiators.items():
             entry = Entry(b, k, kind)
             if kind == "derivative":
-                compute = (lambda d=d, k=k: d.derivative(f, args[0], order=k))
+                run = (lambda d=d, k=k: d.derivative(f, args[0], order=k))
             elif kind == "gradient":
-                compute = (lambda d=d: d.gradient(f, args))
+                run = (lambda d=d: d.gradient(f, args))
             else:
-                compute = (lambda d=d: d.hessian(f, args))
-            out.entries.append(_one(compute, entry, ref))
+                run = (lambda d=d: d.hessian(f, args))
+            compute = (lambda run=run: run_sympy(run, timeout=budget)) if b == "symbolic" else run
+            out.entries.append(_one(compute, entry, out.reference[k]))
     return out
+
+
+def _undefined(value: Any) -> bool:
+    import mpmath
+
+    return any(mpmath.isnan(v) for v in np.ravel(np.asarray(value, dtype=object)))

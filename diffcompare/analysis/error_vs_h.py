@@ -117,6 +117,7 @@ class ErrorVsH:
     measure: str  # in words, what abs_error measures
     value: Any  # f(point) at 50 digits
     reference: Any  # the exact derivative / gradient / partial at 50 digits
+    reference_method: str  # how the reference was decided ("interval", "exact zero (sympy)", ...)
     h: list[float]
     schemes: list[SchemeCurve] = field(default_factory=list)
     references: list[ReferenceLine] = field(default_factory=list)
@@ -356,18 +357,21 @@ def error_vs_h(
     points: int = 60,
     schemes: Sequence[str] = SCHEMES,
     references: Sequence[str] = ("reverse", "symbolic"),
+    timeout: float | None = None,
 ) -> ErrorVsH:
     """The error of each finite-difference scheme at every step of a log grid, against 50 digits.
 
     One scalar variable: the derivative. Several: the gradient, whose error is the 2-norm of the
     error vector (relative: divided by the norm of the exact gradient), or with ``component`` the
     partial derivative in that variable alone. ``references`` are methods without a step, whose
-    single error is drawn as a flat line.
+    single error is drawn as a flat line. The exact reference, and the symbolic line, get
+    ``timeout`` seconds each (default ``REFERENCE_TIMEOUT``).
     """
     from diffcompare import backends as registry
     from diffcompare.analysis.compare import error_against
-    from diffcompare.backends.symbolic import reference
-    from diffcompare.errors import Unsupported
+    from diffcompare.analysis.compare import check_timeout
+    from diffcompare.backends.symbolic import REFERENCE_TIMEOUT, budgeted_reference, run_sympy
+    from diffcompare.errors import Timeout, Unsupported
 
     t0 = time.perf_counter()
     grid = step_grid(h_min, h_max, points)
@@ -382,14 +386,16 @@ def error_vs_h(
     evaluate(f, args)  # a point outside the domain is bad input, before any work
     scalar = len(args) == 1 and isinstance(args[0], float)
     kind_ref = "derivative" if scalar else "gradient"
-    try:
-        value, exact = reference(f, point if scalar else args, kind=kind_ref)
-    except ZeroDivisionError:  # sympy's evalf of a pole, e.g. d/dx sqrt(x) at 0
-        exact = None
+    budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
+    ref_all = budgeted_reference(f, point if scalar else args, kind=kind_ref, timeout=budget)
+    value, exact = ref_all.value, ref_all.derivative
     exact_flat = np.atleast_1d(np.asarray(exact, dtype=object)).ravel()
-    if exact is None or not all(_finite(v) for v in exact_flat):
-        raise DomainError(f"the {kind_ref} of {name} is not finite at {point_text(args, names)}: "
-                          "there is no exact value to measure errors against")
+    if not all(_finite(v) for v in exact_flat):
+        import mpmath
+
+        shown = ", ".join(mpmath.nstr(v, 6).replace("nan", "undefined") for v in exact_flat)
+        raise DomainError(f"the exact {kind_ref} of {name} at {point_text(args, names)} is not finite: {shown} "
+                          f"({ref_all.method}); there is no value to measure step errors against")
     if component is not None:
         if component not in names:
             raise DiffcompareError(f"--component {component!r} is not a variable; choose one of {', '.join(names)}")
@@ -407,14 +413,15 @@ def error_vs_h(
     scale = max(max(abs(float(flat[i])) for i in coords), 1.0)
     partials = _partials(f, args, coords)
     out = ErrorVsH(name, names, tuple(float(v) for v in flat), kind, component, measure, value,
-                   ref[0] if len(coords) == 1 else ref, [float(v) for v in grid])
+                   ref[0] if len(coords) == 1 else ref, ref_all.method, [float(v) for v in grid])
     for s in schemes:
         out.schemes.append(_curve(s, partials, grid, ref, scale, ref_norm))
     for backend in references:
         diff = registry.get(backend)
+        run = (lambda d=diff: d.derivative(f, point) if scalar else d.gradient(f, args))
         try:
-            result = diff.derivative(f, point) if scalar else diff.gradient(f, args)
-        except Unsupported as exc:
+            result = run_sympy(run, timeout=budget) if backend == "symbolic" else run()
+        except (Unsupported, Timeout) as exc:
             out.references.append(ReferenceLine(backend, None, None, None, unsupported=str(exc)))
             continue
         got = np.atleast_1d(np.asarray(result.derivative, dtype=float)).ravel()[coords]

@@ -147,9 +147,11 @@ def _label(node: Any, operands: Sequence[str], labels: dict[str, str]) -> str:
 
 
 def _atomic(text: str) -> bool:
-    """A name, a number, or one call ``f(...)`` whose parentheses enclose all the rest."""
+    """A name, a number (a negative one comes parenthesized), or one call ``f(...)`` enclosing all the rest."""
     if not any(c in text for c in " +-*/^@|"):
         return True
+    if text.startswith("(-") and text.endswith(")") and not any(c in text[2:-1] for c in " ()+-*/^@|"):
+        return True  # "(-3)": already wrapped by _operand_names
     head = text.find("(")
     if head <= 0 or not text.endswith(")") or not text[:head].isidentifier():
         return False

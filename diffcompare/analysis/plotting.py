@@ -83,6 +83,14 @@ def parse_range(text: str, option: str = "--range") -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _samples(lo: float, hi: float, n: int) -> np.ndarray:
+    """n evenly spaced points of [lo, hi]; np.linspace's hi - lo overflows past 1.8e308 (NaN samples)."""
+    if np.isfinite(hi - lo):
+        return np.linspace(lo, hi, n)
+    t = np.linspace(0.0, 1.0, n)
+    return lo * (1.0 - t) + hi * t  # each term stays within [lo, hi]: no overflow
+
+
 def _check(order: int, points: int, limit: int) -> None:
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise DiffcompareError(f"--order must be a whole number from 1 to {MAX_ORDER}, not {order!r}")
@@ -148,7 +156,7 @@ def curves(
         raise DiffcompareError(f"mode must be forward or reverse, not {mode!r}")
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise DiffcompareError(f"the range [{lo}, {hi}] is empty or not finite")
-    xs = np.linspace(lo, hi, points)
+    xs = _samples(lo, hi, points)
     _check_elementwise(f, xs)
     series: dict[int, np.ndarray] = {}
     g = f
@@ -181,8 +189,8 @@ def field(
     from diffcompare.ad import transforms as T
 
     _check(1, points, MAX_GRID)
-    xs = np.linspace(*xrange, points)
-    ys = np.linspace(*yrange, points)
+    xs = _samples(*xrange, points)
+    ys = _samples(*yrange, points)
     X, Y = np.meshgrid(xs, ys)
     ones, zeros = np.ones_like(X), np.zeros_like(X)
     with np.errstate(all="ignore"):

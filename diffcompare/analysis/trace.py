@@ -54,10 +54,10 @@ _OP_TEXT: dict[str, str] = {
 _PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
     "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
     "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
-    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("1 - {v}^2",),
+    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("sech({a})^2",),
     "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
-    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("{v} (1 - {v})",),
-    "log1p": ("1/(1 + {a})",), "expm1": ("{v} + 1",), "arctan": ("1/(1 + {a}^2)",),
+    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("sech({a}/2)^2 / 4",),
+    "log1p": ("1/(1 + {a})",), "expm1": ("exp({a})",), "arctan": ("1/(1 + {a}^2)",),
     "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
 }
 
@@ -155,7 +155,7 @@ def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> 
     forms = _PARTIAL_TEXT.get(prim_name)
     if prim_name == "pow" and k == 0:
         return f"{operands[1]} {operands[0]}^({operands[1]} - 1)" if not _is_number(operands[1]) else \
-            _power_partial(operands[0], float(operands[1]))
+            _power_partial(operands[0], float(operands[1].strip("()")))  # a negative constant reads "(-3)"
     if prim_name == "pow" and k == 1:
         return f"{this} ln({operands[0]})"
     if forms is None or k >= len(forms):

@@ -15,9 +15,17 @@ scheme          first derivative                            accuracy  default st
 ``five-point``  ``(-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / 12h``  4   ``eps^(1/5)``
 ``complex``     ``Im f(x + ih) / h`` (no subtraction)       2         ``1e-20``
 ``richardson``  central differences at ``h, h/2, h/4, h/8`` extrapolated to ``h -> 0``  8  ``0.035``
+``adaptive``    the same tableau, with the steps chosen by its error estimate     8  ``0.035`` down
 ==============  ==========================================  ========  ===================
 
 All steps are relative: multiplied by ``max(|x_i|, 1)`` per coordinate.
+
+The fixed-step schemes fail where ``f`` changes on a scale much smaller than ``max(|x|, 1)``: a pole
+near ``x`` (``tan`` at 1.5), fast oscillation, a point near the edge of the domain. ``adaptive``
+(:func:`adaptive`) starts at Richardson's step and walks down a sequence of steps, letting the
+tableau's error estimate choose (see :func:`_adaptive_core`); it reports that estimate in
+:attr:`Result.error_estimate`. It is the only scheme with no fixed step, so ``error-vs-h`` does not
+draw it (:data:`SCHEMES` lists the schemes with a step; :data:`ALL_SCHEMES` adds it).
 
 The complex step passes complex numbers into ``f``: it is exact to rounding for analytic code,
 but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not complex-step safe
@@ -26,12 +34,13 @@ but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not
 Cost: every call of ``f`` is counted in :attr:`Result.evaluations`, including the one that gives
 the value. A gradient over ``n`` inputs costs ``n + 1`` calls (forward/backward, the value is
 reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``8n + 1``
-(richardson).
+(richardson); ``adaptive`` costs 8 to 24 calls per coordinate, as many as its steps need.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -48,7 +57,7 @@ from diffcompare.backends.base import (
     point_text,
     unflatten_args,
 )
-from diffcompare.errors import DiffcompareError, DomainError
+from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 __all__ = [
     "SCHEMES",
@@ -56,12 +65,15 @@ __all__ = [
     "default_step",
     "difference",
     "exact_step",
+    "ALL_SCHEMES",
+    "adaptive",
     "richardson",
     "stencil",
 ]
 
 EPS = float(np.finfo(float).eps)
-SCHEMES = ("forward", "backward", "central", "five-point", "complex", "richardson")
+SCHEMES = ("forward", "backward", "central", "five-point", "complex", "richardson")  # each has a step h
+ALL_SCHEMES = SCHEMES + ("adaptive",)
 
 # Order of the truncation error of each scheme's stencil (complex step: Im f(x+ih)/h = f' - h^2 f'''/6).
 _ACCURACY = {"forward": 1, "backward": 1, "central": 2, "five-point": 4, "complex": 2}
@@ -74,11 +86,18 @@ COMPLEX_STEP = 1e-20
 # eps^(1/(8+k)). Fewer than 4 levels cannot reach 1e-13; 5 would cost as much as scipy (11 calls).
 RICHARDSON_LEVELS = 4
 RICHARDSON_RELATIVE_STEP = 0.035
+# Adaptive: at most 12 central differences (24 calls of f; numdifftools' Derivative makes 30). Two
+# differences at h and h/2 that disagree by more than 10% are outside the range where the h^2 series
+# means anything (for a pole at distance d that is h > ~d/3), so the walk jumps 32x smaller steps at
+# once instead of halving: 12 differences then reach 8 decades below the first step (sin(1e8 x)).
+ADAPTIVE_MAX_STEPS = 12
+ADAPTIVE_JUMP = 32
+ADAPTIVE_CONSISTENT = 0.1
 
 
 def _check_scheme(scheme: str) -> None:
-    if scheme not in SCHEMES:
-        raise DiffcompareError(f"unknown finite-difference scheme {scheme!r}; allowed: {', '.join(SCHEMES)}")
+    if scheme not in ALL_SCHEMES:
+        raise DiffcompareError(f"unknown finite-difference scheme {scheme!r}; allowed: {', '.join(ALL_SCHEMES)}")
 
 
 def _check_order(order: int) -> None:
@@ -105,7 +124,7 @@ def default_step(scheme: str, x: float = 0.0, order: int = 1) -> float:
     scale = max(abs(float(x)), 1.0)
     if scheme == "complex" and order == 1:
         return COMPLEX_STEP * scale
-    if scheme == "richardson":
+    if scheme in ("richardson", "adaptive"):  # adaptive starts where richardson works
         ratio = EPS ** (1.0 / (order + 2 * RICHARDSON_LEVELS)) / EPS ** (1.0 / (1 + 2 * RICHARDSON_LEVELS))
         h = RICHARDSON_RELATIVE_STEP * ratio * scale
     else:
@@ -166,7 +185,7 @@ def _apply(g: Callable[[float], Any], h: float, weights, order: int, center: Any
     total: Any = 0.0
     for o, w in weights:
         gv = center if (o == 0 and center is not None) else g(o * h)
-        total = total + float(w) * np.asarray(gv, dtype=float)
+        total = total + float(w) * (gv if isinstance(gv, float) else np.asarray(gv, dtype=float))
     return total / h**order
 
 
@@ -238,6 +257,172 @@ def richardson(
     return float(best), float(err), calls[0]
 
 
+def _amax(a: Any) -> float:
+    """``max |a|``; scalars (the common case) without numpy's reductions, which cost a microsecond each."""
+    return abs(float(a)) if isinstance(a, float) else float(np.max(np.abs(a))) if np.size(a) else 0.0
+
+
+def _adaptive_core(
+    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
+) -> tuple[Any, Any, float, int]:
+    """:func:`_adaptive_walk` with numpy's floating-point warnings off: a non-finite difference is checked for."""
+    with np.errstate(all="ignore"):
+        return _adaptive_walk(g, x, h, order, center)
+
+
+def _adaptive_walk(
+    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
+) -> tuple[Any, Any, float, int]:
+    """Richardson's tableau on steps chosen by its own error estimate: (estimate, error estimate, step, steps).
+
+    Central differences ``D(h)`` are taken at ``h, h/2, h/4, ...``; the tableau runs over the last
+    four. Its error estimate is the change made by the last extrapolation, floored by rounding
+    (``2 eps |f| sum|w| / h^order`` at the smallest step); the estimate with the smallest error is
+    returned. The walk adapts to the scale on which ``f`` changes:
+
+    * a step whose points leave the domain (an exception, a complex or non-finite value) is retried
+      at ``|x|/8`` if the edge may lie between ``x - h`` and ``x``, else 32x smaller;
+    * two differences at ``h`` and ``h/2`` that disagree by more than 10% (and more than rounding)
+      mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down;
+    * it stops once a full window's truncation estimate is under the rounding floor (smaller steps
+      only add rounding), after two full windows that do not improve on the best, or after
+      ``ADAPTIVE_MAX_STEPS`` differences; the chosen window is then checked (``check``);
+    * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported).
+    """
+    _, weights = _scheme_stencil("central", order)
+    spread = sum(abs(float(w)) for _, w in weights)
+    size = [0.0]  # largest |f| at the current step's points: sets the rounding floor
+
+    def gv(t: float) -> Any:
+        v = g(t)
+        if not isinstance(v, float):
+            a = np.asarray(v)
+            if a.dtype.kind == "c" or not np.all(np.isfinite(a)):
+                raise DomainError("not real or not finite")
+        elif not math.isfinite(v):
+            raise DomainError("not finite")
+        size[0] = max(size[0], _amax(v))
+        return v
+
+    if center is not None:
+        size[0] = _amax(center)
+    base = size[0]
+    tried = 0
+
+    def difference_at(step: float) -> Any:
+        """The central difference at ``step``, or None where a point leaves the domain."""
+        nonlocal tried
+        tried += 1
+        size[0] = base
+        try:
+            d = _apply(gv, step, weights, order, center)
+        except (DomainError, FloatingPointError, ZeroDivisionError, OverflowError, ValueError, TypeError):
+            return None
+        return d if math.isfinite(_amax(d)) else None
+
+    def extrapolate(window: list[tuple[float, Any]]) -> tuple[Any, Any, Any]:
+        est, change = _tableau([v for _, v in window], [s for s, _ in window])
+        floor = 2.0 * EPS * spread * size[0] / window[-1][0] ** order
+        return est, change, floor
+
+    def best_step(candidate: tuple) -> float:
+        return candidate[4][-1][0]  # the smallest step of its window
+
+    def check(candidate: tuple) -> tuple[Any, Any, float, int] | None:
+        """The candidate with its error estimate widened by the check, or None if it fails the check.
+
+        One more difference at a step off the window's grid (its smallest step / sqrt 2) replaces
+        the window's largest: the two extrapolations must agree within their estimates. Steps in a
+        geometric sequence can alias a fast oscillation into a smooth-looking one; this catches it.
+        """
+        top, est, err, step, win = candidate
+        h_check = exact_step(x, best_step(candidate) / np.sqrt(2.0))
+        d = difference_at(h_check)
+        if d is None:
+            return None
+        alt, _, alt_floor = extrapolate(win[1:] + [(h_check, d)])
+        gap = np.abs(alt - est)
+        if _amax(gap) > 4 * max(top, _amax(alt_floor)):
+            candidate[2] = np.maximum(err, gap)
+            return None
+        return finish(est, np.maximum(err, gap), step)
+
+    def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
+        # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
+        # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
+        if _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
+            raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: no step down to "
+                              f"{step:.3g} gave a consistent estimate (its error estimate {_amax(err):.2g} "
+                              "exceeds it)")
+        return est, err, step, tried
+
+    window: list[tuple[float, Any]] = []
+    best: list | None = None  # [max error, estimate, error, step, window]
+    rejected = None
+    worse = 0
+    while tried < ADAPTIVE_MAX_STEPS and h > 0.0:
+        d = difference_at(h)
+        if d is None:
+            window = []
+            h = exact_step(x, abs(x) / 8 if 0.0 < abs(x) < h else h / ADAPTIVE_JUMP)
+            continue
+        window = (window + [(h, d)])[-RICHARDSON_LEVELS:]
+        h = exact_step(x, h / 2)
+        if len(window) < 2:
+            continue
+        est, change, floor = extrapolate(window)
+        jump = _amax(window[-1][1] - window[-2][1])
+        if jump > ADAPTIVE_CONSISTENT * max(_amax(window[-1][1]), _amax(window[-2][1])) \
+                and jump > 100 * floor:  # far outside the Taylor range: no candidate, no use halving from here
+            window = []
+            h = exact_step(x, h / ADAPTIVE_JUMP)
+            continue
+        err = np.maximum(change, floor)
+        if best is None or _amax(err) < best[0]:
+            best, worse = [_amax(err), est, err, window[0][0], list(window)], 0
+        elif len(window) == RICHARDSON_LEVELS:
+            worse += 1
+        if len(window) == RICHARDSON_LEVELS and (_amax(change) <= floor or worse >= 2):
+            checked = check(best)
+            if checked is not None:
+                return checked
+            rejected = best
+            best, window, worse = None, [], 0
+            h = exact_step(x, best_step(rejected) / np.sqrt(2.0) / ADAPTIVE_JUMP)
+    if best is not None:  # out of differences before a window settled: check the best one seen
+        checked = check(best)
+        if checked is not None:
+            return checked
+        rejected = best
+    if rejected is None:
+        raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {h:.3g}: "
+                          "at the edge of its domain, try the forward or backward scheme")
+    # nothing passed the check: no digit of the estimate is vouched for
+    return finish(rejected[1], np.maximum(rejected[2], np.abs(rejected[1])), rejected[3])
+
+
+def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, order: int = 1
+             ) -> tuple[float, float, int]:
+    """Central differences with Richardson extrapolation on steps chosen by the error estimate.
+
+    Returns (estimate, error estimate, calls of ``f1d``). ``h`` is the first step (default: the
+    richardson one); see :func:`_adaptive_core` for how the steps are walked. Smooth functions cost
+    8 calls, as :func:`richardson` does; near poles, domain edges and fast oscillation up to 24.
+    """
+    _check_order(order)
+    x = float(x)
+    h = default_step("adaptive", x, order) if h is None else float(h)
+    calls = [0]
+
+    def g(t: float) -> float:
+        calls[0] += 1
+        return f1d(x + t)
+
+    center = g(0.0) if order % 2 == 0 else None
+    best, err, _, _ = _adaptive_core(g, x, h, order, center)
+    return float(best), float(err), calls[0]
+
+
 def difference(f1d: Callable[[float], float], x: float, h: float, scheme: str, order: int = 1) -> float:
     """One scheme's estimate of ``f1d^(order)(x)`` at the step ``h``, used exactly as given.
 
@@ -275,7 +460,15 @@ class _Counted:
                 f"a finite-difference point leaves the function's domain ({point_text(_real(args))}): {exc}; "
                 "try a smaller step"
             ) from None
+        if isinstance(out, float) and math.isfinite(out):  # the common case, without numpy's reductions
+            return out
         arr = np.asarray(out)
+        if arr.dtype.kind == "c" and not any(np.iscomplexobj(a) for a in args):
+            # Python's float power: (-1e-6) ** 1.5 is a complex number, not an error
+            raise DomainError(
+                f"the function is not real at the finite-difference point {point_text(args)} (outside its "
+                "domain); try a smaller step, or the adaptive or forward scheme"
+            )
         if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
             raise DomainError(
                 f"the function is not finite at a finite-difference point ({point_text(_real(args))}); "
@@ -299,8 +492,10 @@ class FiniteDifferences:
 
     Hessians use central second differences (diagonal: ``(f(x+h) - 2f(x) + f(x-h)) / h^2``, mixed:
     the 4-point formula) at step ``eps^(1/4)``, ``2n^2 + 1`` calls; richardson extrapolates them over
-    four steps. Derivatives of order ``k >= 2`` use the scheme's stencil of order ``k`` (the complex
-    step falls back to central), and lose digits with ``k``: that is the point.
+    four steps (so does adaptive). Derivatives of order ``k >= 2`` use the scheme's stencil of order
+    ``k`` (the complex step falls back to central), and lose digits with ``k``: that is the point.
+    For "adaptive", ``step`` is the first step of its walk, and the step reported is the largest of
+    the window it chose.
     """
 
     name = "finite"
@@ -346,6 +541,9 @@ class FiniteDifferences:
         if self.scheme == "richardson":
             best, err, _ = _richardson_core(g, xi, h, 1, value)
             return best, err, h
+        if self.scheme == "adaptive":
+            best, err, h, _ = _adaptive_core(g, xi, h, 1)
+            return best, err, h
         _, weights = _scheme_stencil(self.scheme, 1)
         return _apply(g, h, weights, 1, value), None, h
 
@@ -365,7 +563,7 @@ class FiniteDifferences:
     def _options(self, steps: list[float], **extra: Any) -> dict[str, Any]:
         opts: dict[str, Any] = {"scheme": self.scheme}
         opts["step"] = steps[0] if len(steps) == 1 else [float(s) for s in steps]
-        if self.scheme == "richardson":
+        if self.scheme in ("richardson", "adaptive"):
             opts["levels"] = RICHARDSON_LEVELS
         opts.update(extra)
         return opts
@@ -396,6 +594,11 @@ class FiniteDifferences:
             d, error, _ = _richardson_core(lambda t: f1d(x0 + t), x0, h, order, value)
             d, error = float(d), float(error)
             used = "richardson"
+        elif self.scheme == "adaptive":
+            h = self._step(x0, order)
+            d, error, h, _ = _adaptive_core(lambda t: f1d(x0 + t), x0, h, order, value if order % 2 == 0 else None)
+            d, error = float(d), float(error)
+            used = "adaptive"
         else:
             h = self._step(x0, order, "central" if self.scheme == "complex" else None)
             used, weights = _scheme_stencil(self.scheme, order)
@@ -403,7 +606,7 @@ class FiniteDifferences:
         opts = {"scheme": used, "step": h, "order": order}
         if used != self.scheme:
             opts["requested_scheme"] = self.scheme
-        if self.scheme == "richardson":
+        if self.scheme in ("richardson", "adaptive"):
             opts["levels"] = RICHARDSON_LEVELS
         return Result(self.name, value, d, time.perf_counter() - t0, opts,
                       evaluations=fc.calls, error_estimate=error)
@@ -442,7 +645,7 @@ class FiniteDifferences:
             raise DiffcompareError("hessian needs a scalar output; use jacobian of the gradient")
         value = float(value)
         flat = flatten_args(args)
-        scheme = "richardson" if self.scheme == "richardson" else "central"
+        scheme = "richardson" if self.scheme in ("richardson", "adaptive") else "central"
         steps = np.array([self._step(float(xi), 2, scheme) for xi in flat])
         error = None
         if scheme == "richardson":

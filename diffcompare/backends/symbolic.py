@@ -8,8 +8,8 @@ expression as the function runs. What cannot be traced is reported as :class:`Un
 
 The derivative expressions are returned in :attr:`Result.expression` and their size
 (``sympy.count_ops``) in :attr:`Result.expression_size`: watching that number grow is the lesson on
-expression swell. :func:`reference` evaluates them at 50 significant digits at the *exact* binary
-value of the float point: the ground truth for every error measurement.
+expression swell. :func:`exact_reference` evaluates them at the *exact* binary value of the float point, every
+literal exact too, proved to 50 significant digits: the ground truth for every error measurement.
 
 sympy is imported lazily (inside functions) so that importing this module stays cheap.
 """
@@ -19,14 +19,16 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.base import Function, Result, as_args, evaluate, point_text
+from diffcompare.backends.base import Function, Result, as_args, evaluate
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
-__all__ = ["SymBool", "SymValue", "Symbolic", "reference", "trace"]
+__all__ = ["REFERENCE_TIMEOUT", "Reference", "SymBool", "SymValue", "Symbolic", "budgeted_reference",
+           "exact_reference", "reference", "trace"]
 
 _BRANCH = "the symbolic backend cannot decide `if`/`while` on a value that depends on the input: "
 
@@ -38,7 +40,12 @@ def _sympy():
 
 
 def _to_expr(v: Any) -> Any:
-    """A sympy expression for a SymValue or a plain number; integral floats become exact integers."""
+    """A sympy expression for a SymValue or a plain number.
+
+    A float enters as the exact rational value of its binary expansion (0.5 -> 1/2, 1.3 ->
+    5854679515581645/4503599627370496): a sympy Float would let sympy fold ``exp(x + 0.5)`` into
+    ``Float(exp(0.5))*exp(x)`` at 53 bits, and the reference would inherit that rounding.
+    """
     sp = _sympy()
     if isinstance(v, SymValue):
         return v.expr
@@ -50,7 +57,9 @@ def _to_expr(v: Any) -> Any:
         return sp.Integer(int(v))
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        return sp.Integer(int(f)) if f.is_integer() and abs(f) < 2**53 else sp.Float(f)  # exact binary value
+        if not np.isfinite(f):
+            raise DomainError(f"the symbolic backend cannot use the non-finite constant {f}")
+        return sp.Rational(f)  # exact: every finite double is a binary fraction
     if isinstance(v, np.ndarray) and v.ndim == 0:
         return _to_expr(v.item())
     if isinstance(v, SymBool):
@@ -311,10 +320,9 @@ class Trace:
     def __init__(self, output: Any, symbols: list[Any], values: list[float], args: tuple[Any, ...]):
         self.output, self.symbols, self.values, self.args = output, symbols, values, args
 
-    def subs(self, digits: int | None = None) -> dict[Any, Any]:
-        """The point as exact sympy Floats (``digits`` significant digits keep the binary value exactly)."""
-        sp = _sympy()
-        return {s: sp.Float(v, digits or 30) for s, v in zip(self.symbols, self.values)}
+    def point(self) -> dict[Any, float]:
+        """Each symbol's float value (its exact binary value is what the reference substitutes)."""
+        return dict(zip(self.symbols, self.values))
 
     def outputs(self) -> list[Any]:
         """The output's expressions, flattened."""
@@ -365,49 +373,39 @@ def trace(f: Function, x: Any) -> Trace:
 # -- numbers ---------------------------------------------------------------------------------------
 
 
-def _number(expr: Any, subs: dict[Any, Any], digits: int, args: Sequence[Any]) -> Any:
-    """``expr`` at the point, as a sympy Float of ``digits`` digits; DomainError if not a finite real."""
-    sp = _sympy()
-    v = sp.sympify(expr).evalf(digits, subs=subs)
-    if not v.is_number:
-        v = sp.sympify(expr).xreplace(subs).evalf(digits)
-    re, im = v.as_real_imag()
-    infinite = v.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or not re.is_finite
-    if infinite or (im != 0 and abs(im) > 10 ** (-digits) * max(1, abs(re))):
-        raise DomainError(f"the derivative is not a finite real number at {point_text(args)}: {v}")
-    return re
-
-
-def _floats(exprs: Sequence[Any], symbols: Sequence[Any], values: Sequence[float], subs, args) -> np.ndarray:
+def _floats(exprs: Sequence[Any], point: dict[Any, float]) -> np.ndarray:
     """The derivative expression evaluated in float64, operation by operation, as a program would.
 
     So the symbolic row's error is real: a swollen expression accumulates rounding like any other
-    float code (the exact value is ``reference``'s job). An expression with an operation outside
-    the small table below (DiracDelta, say) is evaluated by sympy at 20 digits instead.
+    float code (the exact value is ``reference``'s job). Operations follow numpy's IEEE rules, so a
+    pole gives inf or nan, never a number. An expression with an operation outside the small table
+    below (DiracDelta, say) gets its exact value rounded once instead.
     """
-    env = {sym: float(v) for sym, v in zip(symbols, values)}
+    from diffcompare.backends.exact import evaluate_exact
+
     out = []
     for e in exprs:
         try:
             with np.errstate(all="ignore"):
-                out.append(_eval_float64(e, env))
-        except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError):
-            out.append(float(_number(e, subs, 20, args)))
+                out.append(_eval_float64(e, point))
+        except KeyError:
+            out.append(float(evaluate_exact(e, point, 20).value))
     return np.array(out, dtype=float)
 
 
 def _float_ops() -> dict[Any, Any]:
-    import math
-
     sp = _sympy()
-    return {sp.sin: math.sin, sp.cos: math.cos, sp.tan: math.tan, sp.exp: math.exp, sp.log: math.log,
-            sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh, sp.asin: math.asin,
-            sp.acos: math.acos, sp.atan: math.atan, sp.Abs: abs,
-            sp.sign: lambda v: float(np.sign(v))}
+    return {sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.exp: np.exp, sp.log: np.log,
+            sp.tanh: np.tanh, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.asin: np.arcsin,
+            sp.acos: np.arccos, sp.atan: np.arctan, sp.asinh: np.arcsinh, sp.acosh: np.arccosh,
+            sp.atanh: np.arctanh, sp.Abs: np.abs, sp.sign: np.sign, sp.atan2: np.arctan2}
 
 
 def _eval_float64(expr: Any, env: dict[Any, float]) -> float:
-    """Post-order walk with a memo on shared subexpressions (no recursion: trees can be deep)."""
+    """Post-order walk with a memo on shared subexpressions (no recursion: trees can be deep).
+
+    Values are numpy float64, so 0**-0.5 is inf and (-1)**0.5 is nan, as in the user's numpy code.
+    """
     sp = _sympy()
     ops = _float_ops()
     memo: dict[Any, float] = {}
@@ -417,26 +415,50 @@ def _eval_float64(expr: Any, env: dict[Any, float]) -> float:
         if node in memo:
             continue
         if node.is_Symbol:
-            memo[node] = env[node]
+            memo[node] = np.float64(env[node])
         elif node.is_Number or node in (sp.pi, sp.E):
-            memo[node] = float(node)
+            memo[node] = np.float64(float(node))
         elif not ready:
             stack.append((node, True))
             stack.extend((a, False) for a in node.args if a not in memo)
         else:
             vals = [memo[a] for a in node.args]
             if node.is_Add:
-                memo[node] = float(sum(vals))
+                memo[node] = _sum(node, memo)
             elif node.is_Mul:
-                p = 1.0
+                p = np.float64(1.0)
                 for v in vals:
                     p *= v
                 memo[node] = p
             elif node.is_Pow:
-                memo[node] = float(vals[0] ** vals[1])
+                memo[node] = np.power(vals[0], vals[1])
             else:
-                memo[node] = float(ops[node.func](*vals))  # KeyError: not in the table
-    return memo[expr]
+                memo[node] = np.float64(ops[node.func](*vals))  # KeyError: not in the table
+    return float(memo[expr])
+
+
+def _sum(node: Any, memo: dict[Any, Any]) -> Any:
+    """An Add's value, with a pair ``c - c u^2`` taken as ``c (1 - u)(1 + u)``, or ``c sech(w)^2`` when
+    u = tanh(w). sympy writes tanh' as 1 - tanh^2 and arcsin' with 1 - x^2, which cancel in float64:
+    tanh' at 20 came out 0 (it is 1.7e-17), arcsin' at 1 - 2^-30 lost half its digits."""
+    sp = _sympy()
+    terms = node.args
+    for c in terms:
+        if not c.is_Number:
+            continue
+        for t in terms:
+            k, sq = t.as_coeff_Mul()
+            if k == -c and sq.is_Pow and sq.exp == 2:
+                u = sq.base
+                if u.func is sp.tanh:
+                    with np.errstate(over="ignore"):
+                        s = 1.0 / np.cosh(memo[u.args[0]])  # 0 where cosh overflows: sech^2 < 1e-600 there
+                    pair = s * s
+                else:
+                    pair = (1.0 - memo[u]) * (1.0 + memo[u])
+                rest = [memo[a] for a in terms if a is not c and a is not t]
+                return np.float64(memo[c] * pair + sum(rest))
+    return np.float64(sum(memo[a] for a in terms))
 
 
 def _shape_gradient(flat: np.ndarray, args: Sequence[Any]) -> Any:
@@ -504,7 +526,7 @@ class Symbolic:
             sp = _sympy()
             expr = sp.simplify(expr)
             entries = list(expr) if hasattr(expr, "shape") else [expr]
-        numbers = _floats(entries, tr.symbols, tr.values, tr.subs(), args)
+        numbers = _floats(entries, tr.point())
         seconds = time.perf_counter() - t0
         if kind == "derivative":
             derivative: Any = float(numbers[0])
@@ -539,49 +561,116 @@ class Symbolic:
         return self._run(f, x, "hessian")
 
 
-def reference(f: Function, x: Any, kind: str = "gradient", order: int = 1, digits: int = 50) -> tuple[Any, Any]:
-    """The exact derivative at the exact binary value of the float point, to ``digits`` digits.
+#: seconds the reference may take before the commands give up on it (``--timeout`` overrides)
+REFERENCE_TIMEOUT = 10.0
 
-    Returns ``(value, derivative)`` as mpmath ``mpf`` numbers; array-shaped results are numpy object
-    arrays of ``mpf`` in the layout of :class:`Symbolic` (``kind`` one of derivative, gradient,
-    jacobian, hessian). Nothing passes through float64: the point enters as
-    ``sympy.Float(x, digits)`` (which keeps the binary expansion of ``x`` exactly) and sympy's
-    ``evalf`` works at ``digits`` digits with its own guard digits.
+
+@dataclass
+class Reference:
+    """The exact value and derivative at the point, and how the derivative's entries were decided.
+
+    ``value`` and ``derivative`` are mpmath numbers (``±inf`` infinite, ``nan`` undefined) or numpy
+    object arrays of them in the layout of :class:`Symbolic`; ``method`` summarises
+    :mod:`diffcompare.backends.exact`'s verdicts (``interval``, ``exact zero (sympy)``, ...).
     """
-    import mpmath
+
+    value: Any
+    derivative: Any
+    method: str
+
+
+def exact_reference(f: Function, x: Any, kind: str = "gradient", order: int = 1, digits: int = 50) -> Reference:
+    """The exact derivative at the exact binary value of the float point, proved to ``digits`` digits.
+
+    Nothing passes through float64: literals and the point enter as exact rationals and each entry
+    is enclosed by interval arithmetic (or decided exactly by sympy), see :mod:`diffcompare.backends.exact`.
+    No time limit: commands use :func:`budgeted_reference`.
+    """
+    from diffcompare.backends.exact import evaluate_exact, summary
 
     args = as_args(x)
     evaluate(f, args)
     tr = trace(f, args if len(args) > 1 else args[0])
     _, entries, out_shape = _derivatives(tr, kind, order)
-    subs = tr.subs(digits)
-
-    def mp(expr: Any) -> Any:
-        try:
-            v = _number(expr, subs, digits, args)
-            with mpmath.workdps(digits):
-                r = mpmath.mpf(v._mpf_) if hasattr(v, "_mpf_") else mpmath.mpf(str(v))
-        except (ZeroDivisionError, ValueError, TypeError) as exc:  # a pole of the derivative: 1/sqrt(0)
-            why = str(exc) or type(exc).__name__
-            raise DomainError(f"the exact derivative is not finite at {point_text(args)} ({why})") from None
-        if not mpmath.isfinite(r):
-            raise DomainError(f"the exact derivative is not finite at {point_text(args)}")
-        return r
-
-    outs = tr.outputs()
-    values = [mp(o) for o in outs]
+    point = tr.point()
+    values = [evaluate_exact(o, point, digits).value for o in tr.outputs()]
     value: Any = values[0] if out_shape == () else np.array(values, dtype=object).reshape(out_shape)
+    found = [evaluate_exact(e, point, digits) for e in entries]
     numbers = np.empty(len(entries), dtype=object)
-    for i, e in enumerate(entries):
-        numbers[i] = mp(e)
+    for i, entry in enumerate(found):
+        numbers[i] = entry.value
+    method = summary([e.method for e in found])
     if kind == "derivative":
-        return value, numbers[0]
+        return Reference(value, numbers[0], method)
     if kind == "gradient":
         if len(args) == 1:
-            return value, numbers[0] if isinstance(args[0], float) else numbers.reshape(np.shape(args[0]))
-        return value, numbers
+            return Reference(value, numbers[0] if isinstance(args[0], float) else numbers.reshape(np.shape(args[0])),
+                             method)
+        return Reference(value, numbers, method)
     n = len(tr.symbols)
     if kind == "jacobian":
         m = int(np.prod(out_shape)) if out_shape else 1
-        return value, _shape_square(numbers.reshape(m, n), args, out_shape)
-    return value, _shape_square(numbers.reshape(n, n), args, np.shape(args[0]) if len(args) == 1 else ())
+        return Reference(value, _shape_square(numbers.reshape(m, n), args, out_shape), method)
+    return Reference(value, _shape_square(numbers.reshape(n, n), args, np.shape(args[0]) if len(args) == 1 else ()),
+                     method)
+
+
+def _deep(fn: Any, *args: Any, **kw: Any) -> Any:
+    """``fn`` in the budget's worker process, where sympy may recurse deeper on a deeply nested expression."""
+    import sys
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    return fn(*args, **kw)
+
+
+def run_sympy(fn: Any, *args: Any, timeout: float, **kw: Any) -> Any:
+    """``fn(*args, **kw)`` (sympy work) in a worker process stopped after ``timeout`` seconds.
+
+    sympy cannot be interrupted from inside Python and may recurse past Python's limit on a deeply
+    nested expression; here both end as one-line errors: ``Timeout("timeout after 10 s")`` or
+    :class:`DiffcompareError`.
+    """
+    from diffcompare.analysis.budget import run_with_budget
+    from diffcompare.errors import Timeout
+
+    _warm_up()
+    try:
+        return run_with_budget(_deep, fn, *args, timeout=timeout, **kw)
+    except Timeout:
+        raise Timeout(f"timeout after {timeout:g} s") from None
+    except RecursionError:
+        raise DiffcompareError("the expression is nested too deeply for sympy") from None
+    except RuntimeError as exc:  # the worker died (out of memory, or its stack overflowed)
+        raise DiffcompareError(str(exc)) from None
+
+
+_WARM: list[bool] = []
+
+
+def _warm_up() -> None:
+    """Import sympy and the parts diff and count_ops load lazily, once, so forked workers inherit them
+    (otherwise every worker pays for them, and the symbolic row's time with it)."""
+    if not _WARM:
+        Symbolic().derivative(lambda t: np.sin(t) * t**2 / (1 + np.exp(t)), 0.5)
+        _WARM.append(True)
+
+
+def budgeted_reference(f: Function, x: Any, kind: str = "gradient", order: int = 1,
+                       timeout: float = REFERENCE_TIMEOUT) -> Reference:
+    """:func:`exact_reference` under :func:`run_sympy`'s budget; its errors say they are the reference's."""
+    from diffcompare.errors import Timeout
+
+    try:
+        return run_sympy(exact_reference, f, x, kind=kind, order=order, timeout=timeout)
+    except Timeout as exc:
+        raise Timeout(f"reference: {exc}") from None
+    except (DomainError, Unsupported):
+        raise
+    except DiffcompareError as exc:
+        raise DiffcompareError(f"reference: {exc}") from None
+
+
+def reference(f: Function, x: Any, kind: str = "gradient", order: int = 1, digits: int = 50) -> tuple[Any, Any]:
+    """``(value, derivative)`` of :func:`exact_reference`, in this process and without a time limit."""
+    r = exact_reference(f, x, kind, order, digits)
+    return r.value, r.derivative

@@ -17,8 +17,10 @@ def compare(
                                  "(and any registered)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme: forward, backward, central, five-point, "
-                               "complex, richardson."),
+                               "complex, richardson, adaptive (steps chosen by the error estimate)."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
+    timeout: float = typer.Option(10.0, "--timeout",
+                                  help="Seconds the exact reference and the symbolic backend may each take."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Every backend on one function at one point: value, derivative, error against a 50-digit reference, cost, time."""
@@ -33,7 +35,7 @@ def compare(
         raise DiffcompareError("--backends is empty")
     finite_options = {"scheme": scheme} | ({"step": step} if step is not None else {})
     result = run(expression.function, point, name=expression.text, variables=expression.variables,
-                 backends=names, options={"finite": finite_options})
+                 backends=names, options={"finite": finite_options}, timeout=timeout)
     if as_json:
         print_json(render.to_json(result))
     else:

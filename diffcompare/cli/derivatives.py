@@ -27,8 +27,10 @@ def derivatives(
     backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme for the stencil of each order "
-                                    "(forward, backward, central, five-point, richardson)."),
+                                    "(forward, backward, central, five-point, richardson, adaptive)."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory, per order)."),
+    timeout: float = typer.Option(10.0, "--timeout",
+                                  help="Seconds the exact references, and the symbolic backend per order, may take."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Derivatives of order 1..k by nested AD, sympy and finite differences, each against a 50-digit reference.
@@ -45,7 +47,7 @@ def derivatives(
     if order is None:
         order = 3 if len(point) == 1 else 2
     result = run(expression.function, point, order, name=expression.text, variables=expression.variables,
-                 backends=_backends(backends), finite_options=finite)
+                 backends=_backends(backends), finite_options=finite, timeout=timeout)
     if as_json:
         print_json(render.to_json(result))
     else:

@@ -29,6 +29,8 @@ def error_vs_h(
                                     help="Also save a log-log figure (.png/.svg/.pdf, needs matplotlib)."),
     as_csv: bool = typer.Option(False, "--csv",
                                 help="Print the curves as CSV (scheme,h,derivative,abs_error,rel_error)."),
+    timeout: float = typer.Option(10.0, "--timeout",
+                                  help="Seconds the exact reference and the symbolic line may each take."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Error of every finite-difference scheme against the step h: the V of truncation and round-off.
@@ -60,7 +62,7 @@ def error_vs_h(
     expression, point = load_function(expr, at, variables)
     result = run(expression.function, point if len(point) > 1 else point[0], name=expression.text,
                  variables=expression.variables, component=component, h_min=h_min, h_max=h_max,
-                 points=points, schemes=names)
+                 points=points, schemes=names, timeout=timeout)
     if plot is not None:
         render.save_plot(result, plot)
     if as_json:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from diffcompare.analysis.compare import Comparison
 from diffcompare.render import cost_text, fmt
 from diffcompare.render import digits50
@@ -21,29 +23,56 @@ def _error_style(rel: float | None, abs_err: float | None) -> str:
     return "green" if e <= _GOOD else ("yellow" if e <= _BAD else "red")
 
 
+def _estimate(r: Any) -> float | None:
+    """The backend's own error estimate relative to its answer (absolute where the answer is 0)."""
+    if r.error_estimate is None:
+        return None
+    size = float(np.linalg.norm(np.ravel(np.asarray(r.derivative, dtype=float))))
+    return float(r.error_estimate) / size if size > 0 else float(r.error_estimate)
+
+
+def _row_style(r: Any) -> str | None:
+    """Yellow where the backend's own estimate says more than half the digits may be wrong."""
+    est = _estimate(r)
+    return "yellow" if est is not None and est > _BAD else None
+
+
 def table(c: Comparison) -> Any:
+    from rich.markup import escape  # "[inf, 0]" would read as a style tag
     from rich.table import Table
 
     point = render_point(c.variables, c.point)
+    estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)
+    if c.reference_derivative is None:
+        ref = f"reference: {c.reference_method}; no errors measured"
+    else:
+        ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (exact, 50 digits; {c.reference_method}): "
+               f"{escape(fmt(c.reference_derivative, 17))}")
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
-        f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (sympy + mpmath, 50 digits): "
-        f"{fmt(c.reference_derivative, 17)}\nerrors: green <= 1e-12 relative, yellow <= 1e-6, red above"))
+        f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0), yellow <= 1e-6, "
+        "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
+                                "exceeds 1e-6" if estimates else "")))
     t.add_column("backend", no_wrap=True)
     t.add_column(c.kind, justify="right", overflow="fold")
     t.add_column("abs err", justify="right", no_wrap=True)
     t.add_column("rel err", justify="right", no_wrap=True)
+    if estimates:  # finite richardson and adaptive
+        t.add_column("est", justify="right", no_wrap=True)
     t.add_column("cost", overflow="fold")
     t.add_column("µs", justify="right", no_wrap=True)
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, f"[dim]{row.unsupported}[/dim]", "—", "—", "—", "—")
+            t.add_row(row.backend, f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
             continue
         style = _error_style(row.rel_error, row.abs_error)
+        untrusted = _row_style(r)
+        if untrusted and style in ("green", "dim"):
+            style = untrusted
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
-        t.add_row(name, fmt(r.derivative, 12),
-                  f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]",
-                  cost_text(r), f"{r.seconds * 1e6:.0f}")
+        errors = [f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]"]
+        t.add_row(name, escape(fmt(r.derivative, 12)), *errors, *([fmt(_estimate(r), 1)] if estimates else []),
+                  cost_text(r), f"{r.seconds * 1e6:.0f}", style=untrusted)
     return t
 
 
@@ -54,11 +83,13 @@ def to_json(c: Comparison) -> dict[str, Any]:
         entry: dict[str, Any] = {"backend": row.backend, "unsupported": row.unsupported}
         if r is not None:
             entry.update(value=r.value, derivative=r.derivative, abs_error=row.abs_error,
-                         rel_error=row.rel_error, seconds=r.seconds, evaluations=r.evaluations,
+                         rel_error=row.rel_error, error_estimate=r.error_estimate, seconds=r.seconds,
+                         evaluations=r.evaluations,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
                          expression=None if r.expression is None else str(r.expression))
         else:
-            entry.update(value=None, derivative=None, abs_error=None, rel_error=None, seconds=None)
+            entry.update(value=None, derivative=None, abs_error=None, rel_error=None, error_estimate=None,
+                         seconds=None)
         results.append(entry)
     return {
         "function": c.function,
@@ -66,6 +97,6 @@ def to_json(c: Comparison) -> dict[str, Any]:
         "point": dict(zip(c.variables, c.point)),
         "kind": c.kind,
         "reference": {"value": c.reference_value, "derivative": c.reference_derivative,
-                      "derivative_digits": digits50(c.reference_derivative)},
+                      "derivative_digits": digits50(c.reference_derivative), "method": c.reference_method},
         "results": results,
     }

@@ -56,7 +56,7 @@ def table(r: ErrorVsH) -> Any:
         box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,  # fits 80 columns
         title=f"error vs step h: {what} of {r.function} at {_point(r)}",
         caption=(
-            f"exact {r.kind} (sympy + mpmath, 50 digits): {fmt(r.reference, 17)}\nerror: {r.measure}\n"
+            f"exact {r.kind} (50 digits; {r.reference_method}): {fmt(r.reference, 17)}\nerror: {r.measure}\n"
             f"best: the smallest error measured on the grid (partly luck). robust: the minimum of the fitted "
             f"model E(h) = A·h^p + B·h^q (running median, two log-log lines). theory: h* = eps^(1/(a+1))·max(|x|,1),"
             f" error eps^(a/(a+1)) (complex: error eps for any h below h*). slopes: fitted (expected). "
@@ -102,6 +102,8 @@ def _e(v: float | None) -> str:
     """Two significant digits with a short exponent (7.3e-9), so that the table fits 80 columns."""
     if v is None:
         return "—"
+    if not math.isfinite(v):  # a nan or inf answer (AD's 0*inf at a kink)
+        return str(v)
     mantissa, exponent = f"{v:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
@@ -161,6 +163,7 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         "value": r.value,
         "reference": r.reference,
         "reference_digits": digits50(r.reference),
+        "reference_method": r.reference_method,
         "h": r.h,
         "best_scheme": _best_scheme(r),
         "schemes": schemes,

@@ -8,6 +8,13 @@ from typing import Mapping, Sequence
 MARKERS = "*o+x#@%&"
 
 
+def _fraction(v: float, lo: float, hi: float) -> float:
+    """Where v lies in [lo, hi], 0 to 1; halved first when hi - lo overflows (a range like ±1e308)."""
+    if math.isfinite(hi - lo):
+        return (v - lo) / (hi - lo)
+    return (v / 2 - lo / 2) / (hi / 2 - lo / 2)
+
+
 def line_plot(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
@@ -40,12 +47,12 @@ def line_plot(
     y0, y1 = min(ally), max(ally)
     x1 = x1 if x1 > x0 else x0 + 1
     y1 = y1 if y1 > y0 else y0 + 1
-    def label(v: float, log: bool) -> str:
-        if not log and abs(v) < 1e-3 * (y1 - y0):  # below the labels' resolution: it is 0
+    def label(v: float, log: bool, lo: float, hi: float) -> str:
+        if not log and abs(v) / 2 < 1e-3 * (hi / 2 - lo / 2):  # below its axis' resolution: it is 0
             v = 0.0
         return f"1e{v:+.0f}" if log else f"{v:.3g}"
 
-    ylab = [label(y1, logy), label((y0 + y1) / 2, logy), label(y0, logy)]
+    ylab = [label(y1, logy, y0, y1), label(y0 / 2 + y1 / 2, logy, y0, y1), label(y0, logy, y0, y1)]
     pad = max(len(s) for s in ylab)
     if width is None:
         import shutil
@@ -57,8 +64,8 @@ def line_plot(
         for x, y in p:
             if x is None or y is None:
                 continue
-            c = round((x - x0) / (x1 - x0) * (width - 1))
-            r = height - 1 - round((y - y0) / (y1 - y0) * (height - 1))
+            c = round(_fraction(x, x0, x1) * (width - 1))
+            r = height - 1 - round(_fraction(y, y0, y1) * (height - 1))
             grid[r][c] = mark
     lines = [title] if title else []
     if ylabel:
@@ -67,7 +74,7 @@ def line_plot(
         tick = ylab[0] if i == 0 else ylab[1] if i == height // 2 else ylab[2] if i == height - 1 else ""
         lines.append(f"{tick:>{pad}} |" + "".join(row))
     lines.append(" " * pad + " +" + "-" * width)
-    left, right = label(x0, logx), label(x1, logx)
+    left, right = label(x0, logx, x0, x1), label(x1, logx, x0, x1)
     lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right)
     if xlabel:
         lines.append(" " * (pad + 2) + xlabel.center(width))

@@ -1,0 +1,307 @@
+"""The exact reference: a sympy expression's value at an exact point, proved right, and how it was decided.
+
+Every error diffcompare prints is measured against this, so nothing here is assumed: the point and
+every literal are exact rationals (the binary values of the floats the backends compute with), and a
+number is accepted only when an interval enclosure (mpmath's ``iv`` arithmetic, outward rounded)
+pins it to ``digits`` significant digits. The precision doubles until it does. An enclosure that
+keeps containing 0 or a pole is handed to sympy's exact arithmetic: substituting the rationals
+decides an exact zero (``1/3 - 1/3``) or an infinity (``1/sqrt(0)``), whose sign comes from the
+one-sided limits (``arcsin'`` at 1 is +inf from the left; there is no right side).
+
+Each entry records its ``method``: ``interval``, ``exact zero (interval)`` (the enclosure is the
+single point 0), ``exact zero (sympy)``, ``infinite (one-sided limit)``, ``infinite (limit)``,
+``undefined (limits differ)`` or ``undefined (sympy)``. Infinite entries are mpmath ``±inf``,
+undefined ones ``nan``.
+
+This module runs sympy and can take long on a swollen expression: callers run it under
+:func:`diffcompare.analysis.budget.run_with_budget`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import mpmath
+
+__all__ = ["Entry", "evaluate_exact", "summary"]
+
+# bits of the first enclosure and the last: 4096 bits resolve a cancellation of ~1200 digits
+# (tanh(x*x)' at 15.67 cancels 212 digits); what still straddles 0 there goes to sympy
+_FIRST_PREC, _LAST_PREC = 256, 4096
+
+
+class _Singular(Exception):
+    """The enclosure touches a pole, a branch point or the edge of a domain at this precision."""
+
+
+class Entry:
+    """One exact number: an mpmath value (``±inf`` infinite, ``nan`` undefined) and how it was decided."""
+
+    __slots__ = ("value", "method")
+
+    def __init__(self, value: Any, method: str):
+        self.value, self.method = value, method
+
+    def __repr__(self) -> str:
+        return f"Entry({self.value}, {self.method!r})"
+
+
+def summary(methods: Sequence[str]) -> str:
+    """The distinct methods, in first-seen order: ``interval`` or ``interval, exact zero (sympy)``."""
+    return ", ".join(dict.fromkeys(methods))
+
+
+def evaluate_exact(expr: Any, point: dict[Any, float], digits: int = 50) -> Entry:
+    """``expr`` (a sympy expression over the symbols of ``point``) at the exact binary values of ``point``."""
+    prec = _FIRST_PREC
+    while prec <= _LAST_PREC:
+        try:
+            lo, hi = _enclose(expr, point, prec)
+        except _Singular:
+            lo = hi = None
+        if lo is not None:
+            if lo == 0 and hi == 0:
+                return Entry(mpmath.mpf(0), "exact zero (interval)")
+            if lo > 0 or hi < 0:
+                with mpmath.workprec(prec):
+                    mid = (lo + hi) / 2
+                    if (hi - lo) <= abs(mid) * mpmath.mpf(10) ** -(digits + 2):
+                        return Entry(mid, "interval")
+        prec *= 2
+    try:
+        return _decide_with_sympy(expr, point, digits)
+    except (ValueError, TypeError, NotImplementedError, ZeroDivisionError):  # sympy gave up
+        return Entry(mpmath.mpf("nan"), "undefined (sympy could not decide)")
+
+
+# -- the enclosure -----------------------------------------------------------------------------------
+
+
+def _ends(v: Any) -> tuple[Any, Any]:
+    return mpmath.mpf(v._mpi_[0]), mpmath.mpf(v._mpi_[1])
+
+
+def _enclose(expr: Any, point: dict[Any, float], prec: int) -> tuple[Any, Any]:
+    """Endpoints of an interval that contains the exact value; ``_Singular`` where there is no finite one."""
+    iv = mpmath.iv
+    saved = iv.prec
+    iv.prec = prec
+    try:
+        with mpmath.workprec(prec):
+            return _ends(_walk(expr, point, prec))
+    finally:
+        iv.prec = saved
+
+
+def _walk(expr: Any, point: dict[Any, float], prec: int) -> Any:
+    """Post-order walk with a memo on shared subexpressions (no recursion: Horner trees are deep)."""
+    import sympy as sp
+
+    iv = mpmath.iv
+    memo: dict[Any, Any] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        if node.is_Symbol:
+            memo[node] = iv.mpf(point[node])  # exact: prec >= 53
+        elif node.is_Rational:
+            memo[node] = iv.mpf(int(node.p)) / iv.mpf(int(node.q)) if node.q != 1 else iv.mpf(int(node.p))
+        elif node is sp.pi:
+            memo[node] = iv.pi
+        elif node is sp.E:
+            memo[node] = iv.e
+        elif node.is_Float:
+            memo[node] = iv.mpf(mpmath.mpf(node._mpf_))  # a binary fraction, exact at this precision or wider
+        elif isinstance(node, sp.Derivative):  # sympy could not differentiate it: sign(log(x))'
+            memo[node] = _step_derivative(node, point, prec)
+        elif node.is_Number or not node.args:  # zoo, oo, nan, a Float, another constant: sympy decides
+            raise _Singular(str(node))
+        elif not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in memo)
+        else:
+            v = _apply(node, [memo[a] for a in node.args], prec)
+            a, b = _ends(v)
+            if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+                raise _Singular(str(node.func))
+            memo[node] = v
+    return memo[expr]
+
+
+def _step_derivative(node: Any, point: dict[Any, float], prec: int) -> Any:
+    """A derivative of sign(u) or Heaviside(u) is 0 where u is away from 0; elsewhere nothing is known."""
+    import sympy as sp
+
+    inner = node.expr
+    if inner.func in (sp.sign, sp.Heaviside):
+        a, b = _ends(_walk(inner.args[0], point, prec))
+        if a > 0 or b < 0:
+            return mpmath.iv.mpf(0)
+    raise _Singular("an unevaluated derivative")
+
+
+def _apply(node: Any, vals: list[Any], prec: int) -> Any:
+    import sympy as sp
+
+    iv = mpmath.iv
+    if node.is_Add:
+        out = vals[0]
+        for v in vals[1:]:
+            out = out + v
+        return out
+    if node.is_Mul:
+        out = vals[0]
+        for v in vals[1:]:
+            out = out * v
+        return out
+    if node.is_Pow:
+        return _power(node, vals[0], vals[1])
+    x = vals[0]
+    a, b = _ends(x)
+    f = node.func
+    if f is sp.exp:
+        return iv.exp(x)
+    if f is sp.log:
+        _need(a > 0)
+        return iv.log(x)
+    if f in (sp.sin, sp.cos, sp.tan):
+        return {sp.sin: iv.sin, sp.cos: iv.cos, sp.tan: iv.tan}[f](x)
+    if f is sp.Abs:
+        return abs(x)
+    if f is sp.sign:
+        if a > 0 or b < 0:
+            return iv.mpf(1 if a > 0 else -1)
+        _need(a == 0 and b == 0)
+        return iv.mpf(0)
+    if f in (sp.Max, sp.Min):
+        ends = [_ends(v) for v in vals]
+        pick = max if f is sp.Max else min
+        return iv.mpf([pick(e[0] for e in ends), pick(e[1] for e in ends)])
+    if f is sp.atan2:
+        ya, yb = _ends(vals[0])
+        xa, _ = _ends(vals[1])
+        _need(xa > 0 or ya > 0 or yb < 0)  # away from the branch cut on the negative x axis and from (0, 0)
+        return iv.atan2(vals[0], vals[1])
+    if f is sp.Heaviside:
+        if a > 0 or b < 0:
+            return iv.mpf(1 if a > 0 else 0)
+        raise _Singular("Heaviside at 0")
+    if f is sp.DiracDelta:
+        _need(a > 0 or b < 0)
+        return iv.mpf(0)
+    if f is sp.cosh:
+        if a <= 0 <= b:
+            return iv.mpf([1, _round(mpmath.cosh(max(-a, b)), prec, up=True)])
+        lo, hi = sorted((abs(a), abs(b)))
+        return _monotone(mpmath.cosh, lo, hi, prec)
+    if f in (sp.asin, sp.acos, sp.atanh):
+        _need(-1 <= a and b <= 1 and (f is not sp.atanh or (-1 < a and b < 1)))
+    if f is sp.acosh:
+        _need(a >= 1)
+    monotone = {sp.sinh: mpmath.sinh, sp.tanh: mpmath.tanh, sp.asin: mpmath.asin, sp.atan: mpmath.atan,
+                sp.acos: mpmath.acos, sp.asinh: mpmath.asinh, sp.atanh: mpmath.atanh, sp.acosh: mpmath.acosh}
+    if f in monotone:
+        return _monotone(monotone[f], a, b, prec)
+    raise _Singular(f"no enclosure for {f}")  # sympy decides
+
+
+def _need(ok: bool) -> None:
+    if not ok:
+        raise _Singular("outside the domain at this precision")
+
+
+def _round(v: Any, prec: int, up: bool) -> Any:
+    """``v`` (computed with 30 guard bits) moved outward by 2^-prec relative: covers mpmath's few-ulp error."""
+    step = abs(v) * mpmath.ldexp(1, -prec)
+    return v + step if up else v - step
+
+
+def _monotone(fn: Any, a: Any, b: Any, prec: int) -> Any:
+    """The image of [a, b] under a monotone function, rounded outward."""
+    with mpmath.workprec(prec + 30):
+        lo, hi = sorted((fn(a), fn(b)))
+    return mpmath.iv.mpf([_round(lo, prec, up=False), _round(hi, prec, up=True)])
+
+
+def _power(node: Any, base: Any, exponent: Any) -> Any:
+    iv = mpmath.iv
+    e = node.args[1]
+    a, b = _ends(base)
+    if e.is_Integer:
+        n = int(e)
+        if n < 0:
+            _need(a > 0 or b < 0)
+        return base ** n
+    if e.is_Rational and e.q == 2:  # sqrt and its odd powers
+        _need(a > 0 if e < 0 else a >= 0)
+        root = iv.sqrt(base)
+        return root ** int(e.p)
+    _need(a > 0)  # sympy's x**r is complex for x < 0: only a positive base has a real power
+    return iv.exp(exponent * iv.log(base))
+
+
+# -- exact decisions ----------------------------------------------------------------------------------
+
+
+def _decide_with_sympy(expr: Any, point: dict[Any, float], digits: int) -> Entry:
+    """The enclosure gave no answer: substitute the exact rationals and let sympy decide."""
+    import sympy as sp
+
+    if expr.has(sp.Derivative):
+        return Entry(mpmath.mpf("nan"), "undefined (sympy could not differentiate)")
+    exact = {s: sp.Rational(v) for s, v in point.items()}
+    value = expr.xreplace(exact)
+    if value.has(sp.DiracDelta):
+        return Entry(mpmath.mpf("nan"), "undefined (sympy)")
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return _infinite(expr, exact)
+    if value == 0 or value.equals(0) is True:
+        return Entry(mpmath.mpf(0), "exact zero (sympy)")
+    if value.is_extended_real is False:
+        return Entry(mpmath.mpf("nan"), "undefined (sympy: not real)")
+    try:  # a form the enclosure could not handle (a constant it does not know): one more try on the number
+        lo, hi = _enclose(value, {}, _LAST_PREC)
+    except _Singular:
+        return Entry(mpmath.mpf("nan"), "undefined (sympy could not decide)")
+    with mpmath.workprec(_LAST_PREC):
+        mid = (lo + hi) / 2
+        if (lo > 0 or hi < 0) and (hi - lo) <= abs(mid) * mpmath.mpf(10) ** -(digits + 2):
+            return Entry(mid, "interval")
+    return Entry(mpmath.mpf("nan"), "undefined (sympy could not decide)")
+
+
+def _infinite(expr: Any, exact: dict[Any, Any]) -> Entry:
+    """The sign of an infinite value from one-sided limits in each variable it depends on.
+
+    A side whose limit is not real (outside the domain, as right of 1 for ``arcsin``) does not
+    count; all remaining sides must agree, or the value is undefined (``1/x`` at 0).
+    """
+    import sympy as sp
+
+    found: set[Any] = set()
+    one_sided = False
+    for s in sorted(expr.free_symbols, key=str):
+        others = {t: v for t, v in exact.items() if t != s}
+        e = expr.xreplace(others)
+        for side in ("+", "-"):
+            try:
+                lim = sp.limit(e, s, exact[s], side)
+            except (NotImplementedError, ValueError, TypeError, RecursionError):
+                return Entry(mpmath.mpf("nan"), "undefined (sympy found no limit)")
+            if lim.is_extended_real is not True:
+                one_sided = True
+                continue
+            found.add(lim)
+    if len(found) != 1:
+        return Entry(mpmath.mpf("nan"), "undefined (limits differ)" if found else "undefined (no real limit)")
+    lim = found.pop()
+    how = "one-sided limit" if one_sided else "limit"
+    if lim is sp.oo or lim is -sp.oo:
+        return Entry(mpmath.mpf("inf") if lim is sp.oo else mpmath.mpf("-inf"), f"infinite ({how})")
+    if lim.free_symbols:
+        return Entry(mpmath.mpf("nan"), "undefined (sympy found no limit)")
+    finite = evaluate_exact(lim, {}, 50)
+    return Entry(finite.value, f"{how} ({finite.method})")
