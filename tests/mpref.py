@@ -510,6 +510,7 @@ class Evaluator:
         c[0] = value
         c[1] = (mpmath.inf if positive else -mpmath.inf) * mpmath.sign(a.c[1])
         self.tag("infinite")
+        self.tag("infinite-adjoint")
         return Series(c, [abs(value) + TINY / EPS, mpmath.inf])
 
     # -- unary functions
@@ -577,14 +578,21 @@ class Evaluator:
         if name == "tanh":
             if abs(x) > 1:  # 1 - tanh^2 in float64 loses more than a few ulps beyond here
                 self.tag("tanh-tail")
-            c, d = _riccati(a.c, mpmath.tanh(x), lambda c, k: (1 if k == 0 else 0) - _conv(c, c, k))
-            return _chain(a, c, d)
+            # tanh = sinh/cosh, tanh' = 1/cosh^2: products only (1 - tanh^2 cancels to 0 at 710 even here)
+            _, ch = _sincos(a.c, True)
+            inv = recip(ch)
+            d = _cauchy(inv, inv)
+            return _chain(a, _from_derivative(a, mpmath.tanh(x), d), d)
         if name == "sigmoid":
             if x > 1.5:  # s(1 - s) in float64 loses more than a few ulps beyond here
                 self.tag("sigmoid-tail")
-            s0 = 1 / (1 + mpmath.exp(-x))
-            c, d = _riccati(a.c, s0, lambda c, k: c[k] - _conv(c, c, k))
-            return _chain(a, c, d)
+            # s = 1/(1 + e), s' = e s^2 with e = exp(-a): products only (s(1 - s) cancels at 710 even here)
+            if x < -354:  # e^(2x) subnormal: sympy's exp(-x)/(1 + exp(-x))**2 loses digits, then all of them
+                self.tag("symbolic-sigmoid-tail")
+            e = _exp_series([-v for v in a.c])
+            sig = recip([1 + e[0]] + e[1:])
+            d = _cauchy(e, _cauchy(sig, sig))
+            return _chain(a, _from_derivative(a, sig[0], d), d)
         if name == "abs":
             if x == 0:
                 self.tag("kink")
@@ -674,6 +682,11 @@ def reference(text: str, variables: Sequence[str], point: Sequence[float], hessi
     Proven by convergence, not assumed: evaluated at ``prec`` and twice that, raised until two evaluations
     agree to 2^-(prec/2) of the error scale and share their exact zeros (sigmoid''(-1e-300) = 1.25e-301
     is 0 at 320 bits: 1 - 2s cancels 1000 bits)."""
+    # tiny or huge coordinates and constants cancel against O(1) terms (1 - 2 sigmoid(1e-300)): as many
+    # more bits as their exponents span
+    spread = [abs(math.frexp(v)[1]) for v in list(point) + [c for c in Evaluator(text, variables)._consts.values()
+                                                              if c is not None] if v != 0]
+    prec += 2 * max(spread, default=0)
     lo = _reference(text, variables, point, hessian, order, prec)
     for _ in range(5):
         hi = _reference(text, variables, point, hessian, order, 2 * prec)

@@ -32,6 +32,8 @@ then delete the entry from ``KNOWN`` and the main tests check those inputs too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import io
 import json
 import math
@@ -74,6 +76,11 @@ KNOWN: dict[str, str] = {
                          "estimate 0, result 0, exact 2e-300)",
     "fd-near-singularity": "issue 11 item 7: the finite-difference stencil straddles a singular point or kink "
                            "(its step is larger than the distance to it) and the error estimate does not see it",
+    "infinite-adjoint": "NEW (issue 11 items 3/5): reverse mode multiplies an infinite adjoint by a zero partial: "
+                        "sqrt(2*x - x*x) at 0 gives nan (forward AD and the exact value: +inf)",
+    "symbolic-sigmoid-tail": "NEW (symbolic): sympy writes sigmoid' as exp(-x)/(1 + exp(-x))**2; below x = -354 the "
+                             "power is subnormal and then 0: sigmoid(x) at -360 rel err 2.9e-12, at -400 gives 0 "
+                             "(exact 1.9e-174; reverse AD is right)",
     "value-underflow": "NEW (symbolic): sympy writes d/dx x**y as y*x**y/x; where x**y underflows the symbolic "
                        "row is 0 ((x)**(arctan(z)) at x=1.69e-290, z=2.51: 0, exact 3.4e-56; AD is right)",
     # not a bug: the first-order reference cannot tell a zero derivative from a kink there
@@ -610,7 +617,9 @@ class KnownBug(Exception):
 
 
 # bugs of one backend: only the targets that run it skip their inputs
-ONLY_FOR = {"value-underflow": {"symbolic", "compare", "derivatives", "error-vs-h"}}
+ONLY_FOR = {"value-underflow": {"symbolic", "compare", "derivatives", "error-vs-h"},
+            "symbolic-sigmoid-tail": {"symbolic", "compare", "derivatives", "error-vs-h"},
+            "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
 
 
 def _known(case: Case, target: str) -> list[str]:
@@ -676,6 +685,31 @@ def _property(target: str, category: str, examples: int, strict: bool) -> None:
 def test_differential(target: str, category: str) -> None:
     """Every target on every category of cases agrees with the mpmath reference within its tolerance."""
     _property(target, category, EXAMPLES.get(target, DEFAULT_EXAMPLES), strict=True)
+
+
+EVERY_POINTS = [0.3, -0.7, 0.999, 2.5, -1.7, 1.0, -1.0, 0.0, 20.0, -40.0, 40.0, 710.0, -745.0, 1e-300, 1e22, 1e300]
+CHEAP = ["reverse", "forward", "grad", "jacfwd", "hessian", "symbolic", "finite-central", "finite-richardson",
+         "finite-adaptive"]
+
+
+@pytest.mark.parametrize("target", CHEAP)
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function(name: str, target: str) -> None:
+    """Each whitelisted function alone and composed, at points across (and at the edge of) its domain, through
+    every backend: the random draws of the default run need not meet them all."""
+    cases = _every_cases(name)
+    if target == "symbolic":  # sympy costs ~30 ms a case: the plain function only
+        cases = [c for c in cases if c.text == f"{name}(x)"]
+    for case in cases:
+        run_case(target, dataclasses.replace(case, tags=set(case.tags)), strict=True)
+    assert len(cases) >= 5
+
+
+@functools.lru_cache(maxsize=None)
+def _every_cases(name: str) -> list[Case]:
+    made = (_make_case("every", text, ["x"], [x])
+            for text in (f"{name}(x)", f"{name}(x)*x + 1.5", f"{name}(2*x - x*x)") for x in EVERY_POINTS)
+    return [c for c in made if c is not None]
 
 
 @pytest.mark.slow
@@ -770,6 +804,8 @@ KNOWN_CASES = [
     ("reference-53-bit", "compare", "sin(exp(x + 0.5))", [10.0]),
     ("crash", "error-vs-h", "arcsin(x)", [1.0]),
     ("fd-near-singularity", "finite-richardson", "abs(x)", [1e-8]),
+    ("infinite-adjoint", "reverse", "sqrt(2*x - x*x)", [0.0]),
+    ("symbolic-sigmoid-tail", "symbolic", "sigmoid(x)", [-400.0]),
     ("value-underflow", "symbolic", "x**arctan(z)", [1.691579423298529e-290, 1.0, 2.51]),
     ("fd-estimate-floor", "finite-richardson", "(x - 1.25)**3", [1.25]),
     ("fd-estimate-floor", "finite-richardson", "x*x", [1e-300]),
