@@ -153,6 +153,12 @@ def test_methods_take_the_same_keywords():
     np.testing.assert_allclose(g, [1.5 + 2.0, 1.0, 1.5 + 0.5, 1.0], rtol=1e-15)
     with pytest.raises(TracingError, match="keyword 'out'"):
         ad.grad(lambda x: x.sum(out=np.empty(())))(X)
+    with pytest.raises(TracingError, match=r"^np\.reshape: keyword 'order'"):
+        ad.grad(lambda x: np.sum(x.reshape(2, 2, order="F") * SQ))(X)
+    with pytest.raises(TracingError, match=r"^np\.ravel: keyword 'order'"):
+        ad.grad(lambda x: np.sum(x.reshape(2, 2).ravel("F") * X))(X)
+    g = ad.grad(lambda x: np.sum(x.reshape(2, 2).transpose(-1, 0) * SQ))(X)  # negative axes, as numpy
+    np.testing.assert_array_equal(g, SQ.T.ravel())
 
 
 # ---- ufuncs: numpy's keywords on every differentiable ufunc ----------------------------------------

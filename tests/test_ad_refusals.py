@@ -57,3 +57,109 @@ def test_argnums_beyond_the_arguments_names_the_argument(transform):
         getattr(ad, transform)(lambda x: x * x, argnums=1)(2.0)
     with pytest.raises(TracingError, match=r"argnums=2\)"):
         getattr(ad, transform)(lambda x, y: x * y, argnums=(0, 2))(2.0, 3.0)
+
+
+# ---- item 8: each error a sentence in the user's terms, with the way out --------------------------------
+X = np.array([0.5, -1.2, 2.0, 0.3])
+
+
+def test_a_traced_value_kept_after_its_transform_returned_is_refused():
+    kept = []
+
+    def f(x):
+        kept.append(x)
+        return x * x
+
+    ad.grad(f)(1.0)
+    ad.jvp(f, (1.0,), (1.0,))
+    stale = "^a traced value was used after the transform that made it returned .* compute the value again inside"
+    for old in kept:  # reverse (an RNode) and forward (an FNode)
+        with pytest.raises(TracingError, match=stale):
+            ad.grad(lambda y, old=old: old * y)(2.0)
+        with pytest.raises(TracingError, match=stale):
+            ad.jvp(lambda y, old=old: np.sin(old) + y, (2.0,), (1.0,))
+        with pytest.raises(TracingError, match=stale):
+            ad.grad(lambda y, old=old: old)(2.0)  # returned as it is: not f's value at y
+
+
+def test_in_place_update_of_a_plain_array_says_write_a_new_one():
+    def f(x):
+        acc = np.zeros(4)
+        acc += x
+        return np.sum(acc)
+
+    with pytest.raises(TracingError, match=r"^an in-place update .*`a \+= x`.* write `a = a \+ x`"):
+        ad.grad(f)(X)
+
+
+def _assign(x):
+    y = np.zeros(4)
+    y[0] = x[0]
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [
+    _assign,
+    lambda x: np.sum(np.asarray(x, float)),
+    lambda x: np.float64(x[0]),
+    lambda x: float(x[0]),
+], ids=["y[0] = x[0]", "np.asarray(x, float)", "np.float64(x[0])", "float(x[0])"])
+def test_turning_a_traced_value_into_a_plain_number_says_so(f):
+    # numpy's own words for three of them were "setting an array element with a sequence"
+    with pytest.raises(TracingError, match=r"^a traced value was turned into a plain float .* instead of assigning"):
+        ad.grad(f)(X)
+
+
+def test_a_list_of_traced_values_given_to_a_ufunc_suggests_np_stack():
+    with pytest.raises(TracingError, match=r"^np\.exp was given a list .* np\.exp\(np\.stack\(\[\.\.\.\]\)\)"):
+        ad.grad(lambda x: np.sum(np.exp([x[0], x[1]])))(X)
+    g = ad.grad(lambda x: np.sum(np.exp(np.stack([x[0], x[1]]))))(X)  # the way out works
+    np.testing.assert_allclose(g, [np.exp(0.5), np.exp(-1.2), 0, 0], rtol=1e-15)
+
+
+def test_concatenate_with_axis_none_flattens_as_numpy():
+    m = X.reshape(2, 2)
+    f = lambda m: np.sum(np.concatenate([m, 2 * m], axis=None) * np.arange(8.0))
+    assert ad.value_and_grad(f)(m)[0] == pytest.approx(f(m), rel=1e-15)
+    np.testing.assert_array_equal(ad.grad(f)(m), np.arange(4.0).reshape(2, 2) + 2 * np.arange(4.0, 8.0).reshape(2, 2))
+
+
+def test_nesting_past_pythons_stack_is_a_clear_error():
+    g = lambda x: x * x
+    for _ in range(210):
+        g = ad.grad(g)
+    with pytest.raises(TracingError, match=r"^transforms nested \d+ or more deep ran out of Python's stack .* "
+                                           r"sys\.setrecursionlimit$"):
+        g(1.0)
+
+
+def test_f_recursing_by_itself_is_not_blamed_on_nesting():
+    def f(x):
+        return f(x)
+
+    with pytest.raises(RecursionError):
+        ad.grad(f)(1.0)
+
+
+def test_symbolic_backend_differentiates_dc_sigmoid_and_dc_logsumexp():
+    # they used to say "cannot turn `x` into a float"; the symbolic derivative is evaluated in float64
+    # operation by operation, so it agrees with the closed forms to a few ulps: 1e-14 relative
+    from diffcompare import backends
+
+    sym = backends.get("symbolic")
+    s = 1 / (1 + np.exp(-0.3))
+    assert float(sym.derivative(lambda x: ad.sigmoid(x), 0.3).derivative) == pytest.approx(s * (1 - s), rel=1e-14)
+    x = np.array([0.3, -2.0, 1.0])
+    np.testing.assert_allclose(sym.gradient(lambda x: ad.logsumexp(x), x).derivative,
+                               np.exp(x) / np.sum(np.exp(x)), rtol=1e-14)
+    np.testing.assert_allclose(sym.gradient(lambda x: np.sum(ad.sigmoid(x)), x).derivative,
+                               np.exp(-x) / (1 + np.exp(-x)) ** 2, rtol=1e-14)
+
+
+def test_dc_sigmoid_keeps_the_imaginary_part_of_a_complex_step():
+    # Im f(x + ih) / h = f'(x) + O(h^2): at h = 1e-20 exact up to the rounding of a few complex operations,
+    # so 1e-14 relative (it used to be 0: the imaginary part was cast away)
+    h = 1e-20
+    assert ad.sigmoid(0.3 + h * 1j).imag / h == pytest.approx(np.exp(-0.3) / (1 + np.exp(-0.3)) ** 2, rel=1e-14)
+    assert ad.logsumexp(np.array([0.3 + h * 1j, 1.0])).imag / h == pytest.approx(
+        np.exp(0.3) / (np.exp(0.3) + np.e), rel=1e-14)

@@ -155,6 +155,32 @@ def test_scalar_fast_path_and_general_rules_give_the_same_bits():
             assert fast == general == forward, (f, x)
 
 
+BINARY = [  # (name, f(x, y), the same in mpmath, points): both partial derivatives, at extreme arguments
+    ("div", lambda x, y: x / y, lambda x, y: x / y, [(1e-300, 1e10), (3.0, 7.0), (1e300, 1e-5)]),
+    ("mul", lambda x, y: x * y, lambda x, y: x * y, [(1e-200, 1e150), (-3.0, 7.0)]),
+    ("pow", lambda x, y: x**y, lambda x, y: x**y, [(1e300, 0.1), (0.5, 700.0), (7.0, -0.1), (1e-300, 0.5)]),
+    ("logsumexp", lambda x, y: dc.logsumexp(np.stack([x, y])), lambda x, y: mp.log(mp.exp(x) + mp.exp(y)),
+     [(-800.0, 0.0), (700.0, 710.0), (1.0, 1.0 + 1e-10)]),
+    ("norm", lambda x, y: np.linalg.norm(np.stack([x, y])), lambda x, y: mp.sqrt(x * x + y * y),
+     [(1e-200, 3e-200), (3.0, 4.0), (1e200, 1e-200), (1e200, 3e200)]),  # numpy's norm: 0.0, 5, 1e200, inf
+]
+
+
+@pytest.mark.parametrize("name, f, mpf, points", BINARY, ids=[b[0] for b in BINARY])
+def test_binary_rules_match_a_160_digit_reference(name, f, mpf, points):
+    for x, y in points:
+        with mp.workdps(160):
+            X, Y = mp.mpf(x), mp.mpf(y)
+            exact = [mp.diff(lambda t, Y=Y: mpf(t, Y), X, h=(abs(X) or 1) * mp.mpf(10) ** -40),
+                     mp.diff(lambda t, X=X: mpf(X, t), Y, h=(abs(Y) or 1) * mp.mpf(10) ** -40)]
+        with np.errstate(all="ignore"):
+            both = (jacrev(f, (0, 1))(x, y), jacfwd(f, (0, 1))(x, y))
+        for got in both:
+            for g, e in zip(got, exact):
+                if 2.2250738585072014e-308 <= abs(float(e)) < math.inf:
+                    assert _ulps(float(g), e) <= ULPS[1], (name, x, y, got, [mp.nstr(v, 17) for v in exact])
+
+
 # ---- kinks: forward == reverse == README, at every order -------------------------------------------
 
 def _all_modes(f, x):
@@ -213,26 +239,28 @@ def test_a_variable_exponent_keeps_its_mixed_derivative():
     assert h[1, 1] == pytest.approx(math.log(2.0) ** 2, rel=4 * EPS)
 
 
-KINKS = [  # (f, x, first derivative by the README's convention, second derivative)
-    (np.abs, 0.0, 1.0, 0.0),
-    (lambda x: np.maximum(x, 0.0), 0.0, 0.5, 0.0),
-    (lambda x: np.minimum(x, 0.0), 0.0, 0.5, 0.0),
-    (lambda x: np.maximum(x * x, x), 0.0, 0.5, 1.0),  # each side half: 0.5 (2x + 1), then 0.5 * 2
-    (lambda x: np.max(np.stack([x, 2.0 * x, 0.0 * x])), 0.0, 1.0, 0.0),  # three tied: (1 + 2 + 0) / 3
-    (lambda x: np.min(np.stack([x * x, 0.0 * x])), 0.0, 0.0, 1.0),
-    (lambda x: np.where(x >= 0, x**3, -x), 0.0, 0.0, 0.0),
-    (lambda x: np.abs(x) ** 3, 0.0, 0.0, 0.0),
-    (lambda x: x * np.abs(x), 0.0, 0.0, 2.0),  # the right derivative of 2|x| at 0
+KINKS = [  # (f, x, first derivative by the README's convention, second, third)
+    (np.abs, 0.0, 1.0, 0.0, 0.0),
+    (lambda x: np.maximum(x, 0.0), 0.0, 0.5, 0.0, 0.0),
+    (lambda x: np.minimum(x, 0.0), 0.0, 0.5, 0.0, 0.0),
+    (lambda x: np.maximum(x * x, x), 0.0, 0.5, 1.0, 0.0),  # each side half: 0.5 (2x + 1), then 0.5 * 2
+    (lambda x: np.max(np.stack([x, 2.0 * x, 0.0 * x])), 0.0, 1.0, 0.0, 0.0),  # three tied: (1 + 2 + 0) / 3
+    (lambda x: np.min(np.stack([x * x, 0.0 * x])), 0.0, 0.0, 1.0, 0.0),
+    (lambda x: np.where(x >= 0, x**3, -x), 0.0, 0.0, 0.0, 6.0),
+    (lambda x: np.abs(x) ** 3, 0.0, 0.0, 0.0, 6.0),  # 3|x|^2 sign x, 6|x|, 6 sign x: the right derivatives
+    (lambda x: x * np.abs(x), 0.0, 0.0, 2.0, 0.0),  # the right derivative of 2|x| at 0
 ]
 
 
-@pytest.mark.parametrize("f, x, d1, d2", KINKS)
-def test_kinks_follow_the_readme_in_every_mode_and_order(f, x, d1, d2):
+@pytest.mark.parametrize("f, x, d1, d2, d3", KINKS)
+def test_kinks_follow_the_readme_in_every_mode_and_order(f, x, d1, d2, d3):
     for name, d in _all_modes(f, x).items():
         assert d == d1, name
     second = [hessian(f)(x), derivative(f, 2, "reverse")(x), derivative(f, 2, "forward")(x),
               jacrev(jacfwd(f))(x), backends.get("forward").derivative(f, x, order=2).derivative]
     assert all(s == d2 for s in second), second
+    third = [derivative(f, 3, "reverse")(x), derivative(f, 3, "forward")(x), jacfwd(hessian(f))(x)]
+    assert all(t == d3 for t in third), third
 
 
 def test_sqrt_at_zero_is_inf_in_every_mode_and_the_same_at_order_two():
@@ -323,3 +351,23 @@ def test_compare_tanh_at_20_is_green_for_every_exact_method(capsys):
     rows = {r["backend"]: r for r in json.loads(capsys.readouterr().out)["results"]}
     for name in ("symbolic", "reverse", "forward"):
         assert rows[name]["rel_error"] <= 8 * EPS, name  # was 1 (0 for 1.7e-17)
+
+
+def test_softmax_and_the_hessian_of_logsumexp_keep_their_digits_at_large_arguments():
+    x = np.array([700.0, 710.0, -5.0])
+    with mp.workdps(60):
+        e = [mp.exp(mp.mpf(v)) for v in x]
+        p = [v / sum(e) for v in e]
+    for got, exact in zip(dc.softmax(x), p):
+        if exact > 1e-300:
+            assert _ulps(got, exact) <= 4  # exp, a sum and a division; was ~200 ulps (x - logsumexp x rounds)
+    h = hessian(dc.logsumexp)(x)  # diag(p) - p p^T
+    for i in range(3):
+        for j in range(3):
+            exact = (p[i] if i == j else 0) - p[i] * p[j]
+            if i == j == 1:
+                # p1 (1 - p1) with p1 = 0.99995 is formed as p1 - p1^2 by differentiating the weights: its
+                # absolute error is that of a rounding of p1 (1 - p1 is not stored anywhere); not a few ulps
+                assert abs(h[i, j] - float(exact)) <= 8 * EPS * float(p[1])
+            elif abs(exact) > 1e-300:
+                assert _ulps(h[i, j], exact) <= ULPS[2], (i, j, h[i, j], mp.nstr(exact, 17))

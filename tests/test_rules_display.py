@@ -49,3 +49,12 @@ def test_terminal_plot_axis_labels_use_their_own_axis():
     assert out.splitlines()[-2].split() == ["-6", "6"]
     wide = line_plot({"f": ([-1e308, 1e308], [-1e308, 1e308])}, width=30)
     assert "-1e+308" in wide and "0" in wide.splitlines()[10]  # the middle tick: (y0 + y1) / 2 without overflow
+
+
+@pytest.mark.parametrize("expr, text, value", [("tanh(x)", "sech(v_0)^2", 1.6993417021166355e-17),
+                                               ("expm1(x)", "exp(v_0)", 4.851651954097903e+08)])
+def test_a_partial_reads_as_the_rule_computes_it(expr, text, value):
+    """The formula beside a partial is the rule's own form (1 - v^2 would print 0 beside 1.7e-17 at 20)."""
+    e = compile_expression(expr)
+    (edge,) = computational_graph(e.function, (20.0,), e.variables, expr).edges
+    assert edge.partial_expr == text and edge.partial == pytest.approx(value, rel=1e-15)

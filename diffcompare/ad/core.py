@@ -181,9 +181,15 @@ class Box:
         return bool(self.value)
 
     def __float__(self) -> float:
-        raise TypeError(
-            "float() of a traced value would drop its derivative; keep it as a number "
-            "(use numpy functions, not math ones, inside a differentiated function)"
+        from diffcompare.errors import TracingError
+
+        # numpy reports this, for y[0] = x[0], np.asarray(x, float) and np.float64(x[0]), as "setting an array
+        # element with a sequence" caused by this error; the transforms raise this one instead
+        raise TracingError(
+            "a traced value was turned into a plain float (float(), a math-module function, np.float64, "
+            "np.asarray(x, float), or y[i] = x[j] into a numpy array), which drops its derivative: use numpy "
+            "functions on it, and build arrays from traced values (np.stack, np.concatenate, np.where, a + b) "
+            "instead of assigning into plain ones"
         )
 
     __complex__ = __int__ = __float__
@@ -247,13 +253,14 @@ class Trace:
 
     # ``lean``: record only what the derivative rules read (see Primitive.saves); a tape made to be
     # looked at (the lecture's evaluation trace) keeps every value.
-    __slots__ = ("deferred", "lean", "level", "tape")
+    __slots__ = ("closed", "deferred", "lean", "level", "tape")
 
     def __init__(self, record: bool = True, lean: bool = False) -> None:
         self.level = _state.depth + 1
         self.tape: list[RNode] | None = [] if record else None
         self.lean = lean
         self.deferred = False  # some value on the tape waits to be computed (see Deferred)
+        self.closed = False  # its transform has returned: its values are stale (see stale_value)
 
     def __enter__(self) -> Trace:
         _state.depth += 1
@@ -262,7 +269,17 @@ class Trace:
 
     def __exit__(self, *exc: object) -> None:
         _state.depth -= 1
+        self.closed = True
         _gc_pause.__exit__()
+
+
+def stale_value() -> Exception:
+    """The error for a traced value used after its transform returned (kept in a global, a list, a closure)."""
+    from diffcompare.errors import TracingError
+
+    return TracingError("a traced value was used after the transform that made it returned (it was kept from inside "
+                        "f, in a global, a list or a closure): it no longer carries a derivative; use what the "
+                        "transform returned, or compute the value again inside the function being differentiated")
 
 
 class RNode(Box):
@@ -286,7 +303,10 @@ class RNode(Box):
         self.kw = kw
         self.grad = None
         self.local = local
-        trace.tape.append(self)
+        try:
+            trace.tape.append(self)
+        except AttributeError:  # the tape was handed to its Recording when the trace closed
+            raise stale_value() from None
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Box:
         return _record(self, self, prim, args, kw)
@@ -638,6 +658,8 @@ class FNode(Box):
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> FNode:
         trace = self.trace
+        if trace.closed:
+            raise stale_value()
         vals = []
         tangents: list[Any] = []
         nested = False  # values of lower levels among the arguments: let them record too

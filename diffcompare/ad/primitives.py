@@ -100,7 +100,17 @@ square = _unary("square", lambda x: x * x, np.square)
 reciprocal = Primitive("reciprocal", lambda x: _div_impl(1.0, x))
 
 
+def _foreign(x: Any) -> bool:
+    """Not a real number or array: complex values (the complex step), the symbolic backend's sympy values
+    (alone or in object arrays). Functions with a stable real form compute those by their plain formula."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "biuf"
+    return not isinstance(x, (float, int, np.floating, np.integer))
+
+
 def _sigmoid_impl(x: Any) -> Any:
+    if _foreign(x):
+        return 1.0 / (1.0 + np.exp(-x))
     if x.__class__ is int:
         x = float(x)
     if x.__class__ is float:
@@ -278,9 +288,11 @@ sum_ = Primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis
 reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes))
 def _broadcast_impl(x: Any, shape: tuple[int, ...]) -> Any:
-    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0) or isinstance(x, np.floating):
-        # a scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C;
-        # np.broadcast_to's Python-level checks cost more than the rest of a small gradient
+    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind == "f") \
+            or isinstance(x, np.floating):
+        # a real scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C (complex ones
+        # go to numpy, which keeps them complex); np.broadcast_to's Python-level checks cost more than the
+        # rest of a small gradient
         out = np.ndarray(shape, dtype=float, buffer=np.array([x], dtype=float), strides=(0,) * len(shape))
         out.flags.writeable = False
         return out
@@ -485,6 +497,8 @@ defrules(prod,
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if _foreign(x):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     x = np.asarray(x, dtype=float)
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
@@ -496,18 +510,30 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 logsumexp = Primitive("logsumexp", _logsumexp_impl)
 
 
+def _shift(x: Any, axis: Any) -> np.ndarray:
+    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp."""
+    m = np.max(np.asarray(raw(x)), axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
 def _softmax_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    kept = ans if (axis is None or keepdims) else reshape(ans, _kept_shape(x, axis))
-    return exp(sub(x, kept))
+    """exp(x - m) / sum exp(x - m), m = max x: a few ulps. Not exp(x - ans): ans = log sum exp x is rounded
+    to ulp(ans), which exp turns into a relative error of |ans| ulps (200 at x = 700). Any constant m gives
+    the same function, so the choice by value holds at every order."""
+    e = exp(sub(x, _shift(x, axis)))
+    return div(e, sum_(e, axis=axis, keepdims=True))
 
 
 def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """g * softmax(x), with g and ans put back on x's reduced axes."""
+    """g * softmax(x), with g put back on x's reduced axes."""
     if g.__class__ is not np.ndarray or ans.__class__ is not np.ndarray or x.__class__ is not np.ndarray:
         return mul(_expand_reduced(g, x, axis, keepdims), _softmax_weights(ans, x, axis, keepdims))
     if axis is not None and not keepdims:  # plain arrays: numpy's broadcasting expands them
-        g, ans = g.reshape(_kept_shape(x, axis)), ans.reshape(_kept_shape(x, axis))
-    return np.exp(x - ans) * g
+        g = g.reshape(_kept_shape(x, axis))
+    e = np.exp(x - _shift(x, axis))
+    e /= e.sum(axis=axis, keepdims=True)
+    e *= g
+    return e
 
 
 defrules(logsumexp, _logsumexp_vjp,
@@ -516,8 +542,9 @@ defrules(logsumexp, _logsumexp_vjp,
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    """Numerically stable softmax along ``axis`` (built on the logsumexp primitive)."""
-    return exp(sub(x, logsumexp(x, axis=axis, keepdims=True)))
+    """Numerically stable softmax along ``axis``: exp(x - m) / sum exp(x - m) with m = max x, to a few ulps
+    (exp(x - logsumexp x) loses |logsumexp x| ulps to the rounding of logsumexp)."""
+    return _softmax_weights(None, x, axis, True)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -588,9 +615,25 @@ defrules(dot, _dot_vjp, _bilinear_jvp(dot))
 
 # the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
 norm = Primitive("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x))
+
+
+def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
+    """(x, |x|), or (x / m, |x / m|) with m = max |x_i| where |x| under- or overflowed: np.linalg.norm does
+    not rescale (the norm of [1e-200, 3e-200] is 0.0, so x / |x| was inf). x / |x| is the same vector for
+    any constant m > 0, so the choice by value holds at every order."""
+    r = abs(raw(ans)) if np.ndim(raw(ans)) == 0 else _TINY
+    if _TINY <= r < np.inf:
+        return x, ans
+    m = float(np.max(np.abs(np.asarray(raw(x))), initial=0.0))
+    if not 0.0 < m < np.inf:
+        return x, ans
+    u = div(x, m)
+    return u, norm(u)
+
+
 defrules(norm,
-         lambda g, ans, i, x: mul(x, div(g, ans)),
-         lambda t, ans, x: div(sum_(mul(t[0], x)), ans))
+         lambda g, ans, i, x: (lambda u, n: mul(u, div(g, n)))(*_rescaled(ans, x)),
+         lambda t, ans, x: (lambda u, n: div(sum_(mul(t[0], u)), n))(*_rescaled(ans, x)))
 
 
 # ---- what the rules read (a lean tape keeps only that) ----------------------------------------
@@ -655,6 +698,12 @@ def _refuse(fname: str, keyword: str, way_out: str) -> TracingError:
     return TracingError(f"np.{fname}: keyword '{keyword}' is not supported under differentiation; {way_out}")
 
 
+def _check_out_dtype(fname: str, a: Any, out: Any, dtype: Any) -> None:
+    """out= refused, dtype= honoured only when it is the engine's (called only when one of them is given)."""
+    _check_out(fname, out)
+    _check_dtype(fname, a, dtype)
+
+
 def _check_out(fname: str, out: Any) -> None:
     if out is not None:
         raise _refuse(fname, "out", f"assign the result instead (y = np.{fname}(...)), which keeps its derivative")
@@ -684,7 +733,7 @@ def _given(v: Any) -> bool:
 
 
 def _keepdims(keepdims: Any) -> bool:
-    return bool(keepdims) if _given(keepdims) else False
+    return keepdims is not _NO and bool(keepdims)
 
 
 def _axis(axis: Any) -> Any:
@@ -702,27 +751,27 @@ def _masked(a: Any, mask: Any, fill: float) -> Any:
 
 
 def _has_mask(w: Any) -> bool:
-    return _given(w) and w is not True
+    return w is not _NO and w is not True
 
 
 def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
          where: Any = _NO) -> Any:
-    _check_out("sum", out)
-    _check_dtype("sum", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("sum", a, out, dtype)
     if _has_mask(where):
         a = _masked(a, where, 0.0)
     total = sum_(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
-    return add(total, initial) if _given(initial) else total
+    return total if initial is _NO else add(total, initial)
 
 
 def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
           where: Any = _NO) -> Any:
-    _check_out("prod", out)
-    _check_dtype("prod", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("prod", a, out, dtype)
     if _has_mask(where):
         a = _masked(a, where, 1.0)
     p = prod(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
-    return mul(p, initial) if _given(initial) else p
+    return p if initial is _NO else mul(p, initial)
 
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
@@ -735,8 +784,8 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 
 def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, *,
           where: Any = _NO) -> Any:
-    _check_out("mean", out)
-    _check_dtype("mean", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("mean", a, out, dtype)
     axis, kd = _axis(axis), _keepdims(keepdims)
     if _has_mask(where):  # the mean of the selected elements: their sum over their count (nan where none, as numpy)
         mask = np.broadcast_to(np.asarray(raw(where), dtype=bool), shape_of(a))
@@ -751,23 +800,26 @@ def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any
 
     def call(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
              where: Any = _NO) -> Any:
-        _check_out(prim.name, out)
+        if out is not None:
+            _check_out(prim.name, out)
         axis, kd = _axis(axis), _keepdims(keepdims)
         if _has_mask(where):
             if not _given(initial):
                 raise ValueError(f"reduction operation '{pair.name}' does not have an identity, so to use a "
                                  "where mask one has to specify 'initial'")
             a = _masked(a, where, fill)
-        if _given(initial) and 0 in shape_of(a):  # nothing but the initial value: a constant
+        if initial is not _NO and 0 in shape_of(a):  # nothing but the initial value: a constant
             return getattr(np, prim.name)(np.empty(shape_of(a)), axis=axis, keepdims=kd, initial=raw(initial))
         r = prim(a, axis=axis, keepdims=kd)
-        return pair(r, initial) if _given(initial) else r
+        return r if initial is _NO else pair(r, initial)
 
     return call
 
 
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:
     """numpy's vector norms, composed of differentiable primitives."""
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord is None or ord == 2:
         return norm(x) if axis is None and not keepdims else sqrt(sum_(mul(x, x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
@@ -811,6 +863,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         if ord is None:  # the 2-norm of all elements, whatever the shape
             r = norm(x)
             return reshape(r, (1,) * nd) if keepdims else r
+        if nd == 1:
+            return _vector_norm(x, ord, None, keepdims)
         axis = tuple(range(nd))
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = tuple(int(a) % nd for a in axes)
@@ -846,8 +900,8 @@ def _ravel(a: Any, order: str = "C") -> Any:
 
 def _joined(fname: str, prim: Primitive) -> Callable[..., Any]:
     def call(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-        _check_out(fname, out)
-        _check_dtype(fname, list(arrays), dtype)
+        if out is not None or dtype is not None:
+            _check_out_dtype(fname, list(arrays), out, dtype)
         if axis is None:
             if prim is stack:
                 raise TypeError("'NoneType' object cannot be interpreted as an integer")  # numpy's own refusal
@@ -956,6 +1010,14 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda self, other: op(raw(self), raw(other))
 
 
+def _in_a_list(name: str) -> Callable[[Box], Any]:
+    def method(self: Box) -> Any:
+        raise TracingError(f"np.{name} was given a list (or object array) of traced values, which numpy cannot pass "
+                           f"to the engine: make them one traced array first, np.{name}(np.stack([...]))")
+
+    return method
+
+
 def _install_operators() -> None:
     B = Box
     B.__add__ = lambda s, o: add(s, o)
@@ -992,6 +1054,10 @@ def _install_operators() -> None:
     B.T = property(lambda s: transpose(s, None))
     B.ravel = B.flatten = lambda s, order="C": _ravel(s, order)
     B.squeeze = lambda s, axis=None: FUNCTIONS[np.squeeze](s, axis)
+    # numpy applies np.exp to a list of traced values element by element, through a method named exp
+    for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+                 "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
+        setattr(B, name, _in_a_list(name))
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 

@@ -8,13 +8,14 @@ through :meth:`Recording.backward` with ``accumulate=True``, to show the lecture
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from diffcompare.ad import core, memory
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, tape_row
+from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, stale_value, tape_row
 from diffcompare.ad.reverse import backward
 from diffcompare.ad.primitives import raw, stack
 from diffcompare.errors import TracingError
@@ -44,6 +45,12 @@ def _call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
         if isinstance(exc.__cause__, TracingError) and not isinstance(exc, TracingError):
             raise exc.__cause__ from None
         raise
+    except RecursionError:
+        if core._state.depth < 2:
+            raise  # f's own recursion, not nested transforms
+        raise TracingError(f"transforms nested {core._state.depth} or more deep ran out of Python's stack "
+                           f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}, about 100 nested grads): "
+                           "nest fewer, or raise the limit with sys.setrecursionlimit") from None
     return _as_output(y, who)
 
 
@@ -56,8 +63,11 @@ def _as_output(y: Any, who: str = "the transform") -> Any:
             return stack(*[_as_output(e, who) for e in arr.ravel()]).reshape(arr.shape)
         for e in arr.ravel():
             _as_output(e, who)
-        return np.asarray(y, dtype=float)
+        numbers = np.array(arr.tolist()) if arr.size else np.zeros(arr.shape)
+        return numbers if numbers.dtype.kind in "fc" else numbers.astype(float)  # complex stays complex
     if isinstance(y, Box):
+        if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
+            raise stale_value()
         return y
     if isinstance(y, (float, int, complex, np.number, np.ndarray)) and np.asarray(y).dtype.kind in "fiuc" \
             and not isinstance(y, bool):
@@ -90,7 +100,7 @@ def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
 def _is_complex(x: Any) -> bool:
     """Complex dtype, read from a traced value's dtype (without computing what was deferred)."""
     c = x.__class__
-    if c is float or c is int:
+    if c is float or c is int or ((c is RNode or c is FNode) and x.value.__class__ is float):
         return False
     return (x.dtype if isinstance(x, Box) else np.result_type(x)).kind == "c"
 
@@ -134,7 +144,8 @@ class Recording:
         args = list(args)
         if holomorphic is not None:
             for i in self.argnums:
-                _check_complex_input(who, args[i], holomorphic)
+                if holomorphic or args[i].__class__ is not float:  # a float is real: nothing to check
+                    _check_complex_input(who, args[i], holomorphic)
         if lean and core._state.depth == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:

@@ -54,10 +54,10 @@ _OP_TEXT: dict[str, str] = {
 _PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
     "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
     "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
-    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("1 - {v}^2",),
+    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("sech({a})^2",),
     "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
-    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("{v} (1 - {v})",),
-    "log1p": ("1/(1 + {a})",), "expm1": ("{v} + 1",), "arctan": ("1/(1 + {a}^2)",),
+    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("sech({a}/2)^2 / 4",),
+    "log1p": ("1/(1 + {a})",), "expm1": ("exp({a})",), "arctan": ("1/(1 + {a}^2)",),
     "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
 }
 

@@ -38,6 +38,7 @@ def _row_style(r: Any) -> str | None:
 
 
 def table(c: Comparison) -> Any:
+    from rich.markup import escape  # "[inf, 0]" would read as a style tag
     from rich.table import Table
 
     point = render_point(c.variables, c.point)
@@ -46,7 +47,7 @@ def table(c: Comparison) -> Any:
         ref = f"reference: {c.reference_method}; no errors measured"
     else:
         ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (exact, 50 digits; {c.reference_method}): "
-               f"{fmt(c.reference_derivative, 17)}")
+               f"{escape(fmt(c.reference_derivative, 17))}")
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
         f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0), yellow <= 1e-6, "
         "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
@@ -70,7 +71,7 @@ def table(c: Comparison) -> Any:
             style = untrusted
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
         errors = [f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]"]
-        t.add_row(name, fmt(r.derivative, 12), *errors, *([fmt(_estimate(r), 1)] if estimates else []),
+        t.add_row(name, escape(fmt(r.derivative, 12)), *errors, *([fmt(_estimate(r), 1)] if estimates else []),
                   cost_text(r), f"{r.seconds * 1e6:.0f}", style=untrusted)
     return t
 

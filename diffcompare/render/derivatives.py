@@ -35,6 +35,7 @@ def _heading(kind: str, k: int) -> str:
 
 
 def table(d: Derivatives) -> Any:
+    from rich.markup import escape  # "[inf, 0]" would read as a style tag
     from rich.table import Table
 
     point = render_point(d.variables, d.point)
@@ -52,7 +53,7 @@ def table(d: Derivatives) -> Any:
         rows = d.at(k)
         kind = rows[0].kind if rows else "derivative"
         t.add_row(f"[bold]{k}[/bold]", f"[bold]{_heading(kind, k)}[/bold]",
-                  f"[bold]{fmt(d.reference[k], 15)}[/bold]", "", "",
+                  f"[bold]{escape(fmt(d.reference[k], 15))}[/bold]", "", "",
                   f"reference ({d.reference_method.get(k, 'exact')})", "",
                   end_section=False)
         for e in rows:
@@ -60,7 +61,7 @@ def table(d: Derivatives) -> Any:
                 t.add_row("", _label(e), f"[dim]{e.failed}[/dim]", "—", "—", "—", "—")
                 continue
             s = _style(e.digits)
-            t.add_row("", _label(e), fmt(e.value, 15), f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
+            t.add_row("", _label(e), escape(fmt(e.value, 15)), f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
                       f"[{s}]{'—' if e.digits is None else f'{e.digits:.1f}'}[/{s}]", cost_text(e),
                       f"{e.seconds * 1e3:.2f}")
         t.add_section()
