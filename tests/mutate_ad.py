@@ -20,6 +20,7 @@ Usage, from the repository root (one core: mutants run one after another)::
     python tests/mutate_ad.py --files scalar.py --kinds arith,const --list
     python tests/mutate_ad.py --thin const=6,compare=6     # every 6th constant and comparison only
     python tests/mutate_ad.py --only 'scalar.py:72:37:arith' --report survivors.txt
+    python tests/mutate_ad.py --rerun mutate_ad_report.txt --report again.txt   # the survivors, after new tests
 
 Not a test module (pytest collects ``test_*.py`` only).
 """
@@ -42,9 +43,9 @@ PACKAGE = "diffcompare/ad"
 # the engine's tests, those that kill most mutants soonest first; the million-operation tape (5 s, a
 # recursion check) is left out to keep each run short; the pool's and the threads' tests only for the
 # files that hold the pool, the trace levels and the transforms
-RULE_TESTS = ["tests/test_scalar_rules.py", "tests/test_primitives.py", "tests/test_ad_engine.py",
-              "tests/test_reverse_pass.py", "tests/test_in_place.py", "tests/test_ad_refusals.py",
-              "tests/test_ad_complex.py"]
+RULE_TESTS = ["tests/test_scalar_rules.py", "tests/test_primitive_values.py", "tests/test_primitives.py",
+              "tests/test_ad_engine.py", "tests/test_reverse_pass.py", "tests/test_in_place.py",
+              "tests/test_ad_refusals.py", "tests/test_ad_complex.py"]
 TESTS = [*RULE_TESTS, "tests/test_memory.py", "tests/test_threads.py"]
 TESTS_FOR = {"primitives.py": RULE_TESTS, "scalar.py": RULE_TESTS}
 DESELECT = ["tests/test_ad_engine.py::test_a_million_operation_tape_needs_no_recursion"]
@@ -217,6 +218,8 @@ def main() -> None:
     ap.add_argument("--files", help="comma-separated files of diffcompare/ad (default: all)")
     ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds of mutant")
     ap.add_argument("--only", help="comma-separated mutant ids (file:line:col:kind) to run")
+    ap.add_argument("--rerun", help="run again the survivors listed in this report (found by their line's text, "
+                                    "so that they are found after the code around them moved)")
     ap.add_argument("--thin", help="run every k-th mutant of a kind only, e.g. const=6,compare=6")
     ap.add_argument("--limit", type=int, help="run at most this many mutants")
     ap.add_argument("--timeout", type=float, help="seconds per mutant (default: 5x the unmutated run)")
@@ -231,6 +234,15 @@ def main() -> None:
     if args.only:
         wanted = set(args.only.split(","))
         mutants = [m for m in mutants if m.id in wanted]
+    if args.rerun:
+        wanted = set()
+        for entry in Path(args.rerun).read_text(encoding="utf-8").splitlines()[1:]:
+            head, _, line = entry.partition("    | ")
+            mid, _, text = head.partition(" -> ")
+            file, _, col, kind = mid.split(":")
+            wanted.add((file, int(col), kind, text, line))
+        sources = {f: (ROOT / PACKAGE / f).read_bytes() for f in files}
+        mutants = [m for m in mutants if (m.file, m.col, m.kind, m.text, line_of(sources[m.file], m)) in wanted]
     if args.thin:
         every = {kind: int(k) for kind, k in (item.split("=") for item in args.thin.split(","))}
         seen = dict.fromkeys(every, -1)

@@ -73,3 +73,15 @@ def test_jvp_and_vjp_still_take_complex_values():
     np.testing.assert_allclose(t, np.exp(Z), rtol=REL)
     _, pullback = ad.vjp(lambda z: z**3, Z)
     np.testing.assert_allclose(pullback(np.ones(2))[0], 3 * Z**2, rtol=REL)
+
+
+@pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning")
+def test_a_list_of_complex_constants_returned_keeps_its_imaginary_part():
+    value, tangent = ad.jvp(lambda x: [1j, 2.0], (1.0,), (1.0,))
+    assert value.tolist() == [1j, 2.0] and tangent.tolist() == [0, 0]
+
+
+@pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning")
+def test_a_complex_0d_cotangent_broadcast_back_stays_complex():
+    (g,) = ad.vjp(lambda z: np.sum(z), Z)[1](np.array(1j))
+    assert g.tolist() == [1j, 1j]

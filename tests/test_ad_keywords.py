@@ -153,6 +153,12 @@ def test_methods_take_the_same_keywords():
     np.testing.assert_allclose(g, [1.5 + 2.0, 1.0, 1.5 + 0.5, 1.0], rtol=1e-15)
     with pytest.raises(TracingError, match="keyword 'out'"):
         ad.grad(lambda x: x.sum(out=np.empty(())))(X)
+    with pytest.raises(TracingError, match=r"^np\.reshape: keyword 'order'"):
+        ad.grad(lambda x: np.sum(x.reshape(2, 2, order="F") * SQ))(X)
+    with pytest.raises(TracingError, match=r"^np\.ravel: keyword 'order'"):
+        ad.grad(lambda x: np.sum(x.reshape(2, 2).ravel("F") * X))(X)
+    g = ad.grad(lambda x: np.sum(x.reshape(2, 2).transpose(-1, 0) * SQ))(X)  # negative axes, as numpy
+    np.testing.assert_array_equal(g, SQ.T.ravel())
 
 
 # ---- ufuncs: numpy's keywords on every differentiable ufunc ----------------------------------------
@@ -199,3 +205,13 @@ def test_ufunc_keywords_are_honoured_or_refused_by_name(u):
             f, x = _ufunc_call(u, **{keyword: value})
             with pytest.raises(TracingError, match=rf"^np\.{u.__name__}: keyword '{keyword}' is not supported"):
                 ad.grad(lambda x, f=f: np.sum(f(x)))(x)
+
+
+@pytest.mark.parametrize("func", [np.sum, np.prod, np.max, np.min, np.mean], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_where_and_initial_combine_with_axis_and_keepdims(func, axis, keepdims):
+    kw = {"axis": axis, "keepdims": keepdims, "where": MMASK}
+    if func is not np.mean:
+        kw["initial"] = {np.sum: 0.25, np.prod: -1.5, np.max: 0.1, np.min: 0.2}[func]  # no ties with M's values
+    _value_and_derivatives_match_numpy(lambda x: func(x, **kw), M)

@@ -135,8 +135,26 @@ def test_an_infinite_derivative_is_that_infinity_and_agrees_with_the_matching_ba
 
 def test_a_derivative_with_different_one_sided_limits_is_undefined():
     r = exact_reference(fn("sqrt(abs(x))"), 0.0, "derivative")  # +inf from the right, -inf from the left
-    assert mpmath.isnan(r.derivative) and r.method == "undefined (limits differ)"
+    assert mpmath.isnan(r.derivative) and r.method == "undefined (the sides differ)"
     assert error_against(r.derivative, 0.0) == (None, None)
+
+
+def test_values_approaching_a_pole_give_its_sign_on_the_side_that_exists():
+    import sympy as sp
+
+    from diffcompare.backends.exact import _approach
+
+    x = sp.Symbol("x", real=True)
+    expr = -x / sp.sqrt(1 - x**2)  # sqrt(1-x*x)' at 1
+    assert _approach(expr, x, {x: 1.0}, -1) is -sp.oo
+    assert _approach(expr, x, {x: 1.0}, +1) is None  # not real right of 1: no side there
+    assert _approach(sp.sin(1 / x), x, {x: 0.0}, +1) is sp.nan  # bounded and oscillating: no verdict
+
+
+@pytest.mark.slow
+def test_where_sympy_limit_is_too_slow_the_values_approaching_the_point_decide():
+    r = exact_reference(fn("abs(tan(sin(arccos(x))))"), 1.0, "derivative")  # sympy's limit ran > 20 s
+    assert r.derivative == -mpmath.inf and r.method == "infinite (one-sided, values approaching the point)"
 
 
 def test_error_against_an_infinite_reference():
@@ -194,6 +212,23 @@ def test_past_its_budget_the_reference_says_so_and_the_backends_still_run(capsys
     assert code == 0 and "reference: timeout after 0.05 s" in out
 
 
+def test_derivatives_past_the_budget_still_show_every_backend(capsys):
+    d = derivatives(fn(horner(40)), 0.5, 2, timeout=0.05)
+    assert d.max_order == 2 and "reference: timeout after 0.05 s" in d.note
+    reverse = [e for e in d.entries if e.backend == "reverse"]
+    assert [e.value for e in reverse] == pytest.approx([4.0, 16.0], rel=1e-6)  # 1/(1-x)^2 and 2/(1-x)^3, nearly
+    assert all(e.abs_error is None and e.digits is None for e in reverse)
+    code, out, _ = run(capsys, "derivatives", horner(40), "--at", "x=0.5", "--order", "2", "--timeout", "0.05")
+    assert code == 0 and "timeout after 0.05 s" in out
+
+
+def test_infinite_reference_in_json(capsys):
+    code, out, _ = run(capsys, "compare", "arcsin(x)", "--at", "x=1", "--json")
+    ref = json.loads(out)["reference"]
+    assert code == 0 and ref["derivative"] is None and ref["derivative_digits"] == "+inf"
+    assert ref["method"] == "infinite (one-sided limit)"
+
+
 def test_a_bad_timeout_is_refused(capsys):
     code, _, err = run(capsys, "compare", "x", "--at", "x=1", "--timeout", "0")
     assert code == 2 and "--timeout" in err
@@ -205,6 +240,13 @@ def test_deep_horner_polynomials_finish_without_recursion_error(degree):
     c = compare(fn(horner(degree)), 0.7)
     assert c.reference_method == "interval"  # degree 60 ended in RecursionError
     assert all(r.rel_error is not None and r.rel_error < 1e-8 for r in c.rows)
+
+
+def test_cube_root_of_a_negative_number_is_real_as_in_numpy():
+    r = exact_reference(np.cbrt, -8.0, "derivative")  # sympy's cbrt is the complex principal root
+    with mpmath.workdps(80):
+        assert r.value == -2 and _close(r.derivative, mpmath.mpf(1) / 12)
+    assert Symbolic().derivative(np.cbrt, -8.0).derivative == pytest.approx(1 / 12, rel=1e-15)
 
 
 def test_the_symbolic_backend_never_returns_finite_garbage_at_a_pole():

@@ -457,6 +457,7 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
     lean = trace.lean and prim.into is not None
     defer = lean
     waiting = False  # a deferred value among the arguments
+    held = False
     for i, a in enumerate(args):
         if isinstance(a, Box):
             if a.trace is trace:
@@ -474,8 +475,10 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
                 defer = defer and _ours(a_value, a_row)
                 continue
             nested = True
-        elif a.__class__ is np.ndarray:
-            defer = False  # an array the user's code holds: it could change before a deferred result is read
+        elif a.__class__ is not float and (a.__class__ is tuple or isinstance(a, np.ndarray)):
+            held = True  # an array of the user's code (or an index holding one): the row keeps a copy
+            if a.__class__ is not tuple:
+                defer = False  # an array the user's code holds: it could change before a deferred result is read
         vals.append(a)
     if nested:  # lower levels get plain values: what was deferred is computed first
         ans = prim(*(forced(tuple(vals)) if waiting else vals), **kw)
@@ -490,7 +493,7 @@ def _record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict
             if waiting:
                 vals = forced(vals)
             ans = prim.impl(*vals, **kw)
-    return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw)
+    return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw, held)
 
 
 _F64 = np.dtype(np.float64)
@@ -586,8 +589,9 @@ LEAN_MIN_SIZE = 1 << 14
 
 
 def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], argnums: tuple[int, ...],
-         vals: tuple[Any, ...], kw: dict[str, Any] | None) -> Box:
-    """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read."""
+         vals: tuple[Any, ...], kw: dict[str, Any] | None, held: bool = False) -> Box:
+    """A new tape row for ``ans``; on a lean tape, an array result keeps only what the rules read.
+    ``held``: plain arrays of the user's code among the arguments (see :func:`_copied_constants`)."""
     saves = prim.saves
     if ans.__class__ is Deferred:  # always behind a handle: its value is computed when read
         trace.deferred = True
@@ -599,7 +603,7 @@ def _row(ans: Any, trace: Trace, prim: Primitive, parents: tuple[RNode, ...], ar
         keep_ans, keep_args = saves(argnums)
         vals = tuple(v if keep or (v.__class__ is not np.ndarray and v.__class__ is not Deferred) else ShapeOnly(v)
                      for v, keep in zip(vals, keep_args))
-    if len(vals) > len(argnums):  # constants among the arguments
+    if held:
         vals = _copied_constants(vals, argnums)
     node = RNode(ans if keep_ans else None, trace, prim, parents, argnums, vals, kw or None)
     return RArray(ans, trace, node) if lean or ans.__class__ is Deferred else node

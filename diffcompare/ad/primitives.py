@@ -288,9 +288,11 @@ sum_ = Primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis
 reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes))
 def _broadcast_impl(x: Any, shape: tuple[int, ...]) -> Any:
-    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0) or isinstance(x, np.floating):
-        # a scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C;
-        # np.broadcast_to's Python-level checks cost more than the rest of a small gradient
+    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim == 0 and x.dtype.kind == "f") \
+            or isinstance(x, np.floating):
+        # a real scalar (a sum's cotangent, most often): a read-only zero-stride view, built in C (complex ones
+        # go to numpy, which keeps them complex); np.broadcast_to's Python-level checks cost more than the
+        # rest of a small gradient
         out = np.ndarray(shape, dtype=float, buffer=np.array([x], dtype=float), strides=(0,) * len(shape))
         out.flags.writeable = False
         return out
@@ -696,6 +698,12 @@ def _refuse(fname: str, keyword: str, way_out: str) -> TracingError:
     return TracingError(f"np.{fname}: keyword '{keyword}' is not supported under differentiation; {way_out}")
 
 
+def _check_out_dtype(fname: str, a: Any, out: Any, dtype: Any) -> None:
+    """out= refused, dtype= honoured only when it is the engine's (called only when one of them is given)."""
+    _check_out(fname, out)
+    _check_dtype(fname, a, dtype)
+
+
 def _check_out(fname: str, out: Any) -> None:
     if out is not None:
         raise _refuse(fname, "out", f"assign the result instead (y = np.{fname}(...)), which keeps its derivative")
@@ -704,7 +712,10 @@ def _check_out(fname: str, out: Any) -> None:
 def _dtype_of(a: Any) -> Any:
     """The dtype the engine computes ``a`` in (a traced value's without computing what was deferred)."""
     if isinstance(a, (list, tuple)):
-        return np.result_type(*[_dtype_of(e) for e in a]) if a else _F64
+        dtype = _F64
+        for e in a:  # one at a time: np.result_type takes at most 64 arguments
+            dtype = np.promote_types(dtype, _dtype_of(e))
+        return dtype
     if isinstance(a, Box):
         return a.dtype
     return np.result_type(a, float)
@@ -725,7 +736,7 @@ def _given(v: Any) -> bool:
 
 
 def _keepdims(keepdims: Any) -> bool:
-    return bool(keepdims) if _given(keepdims) else False
+    return keepdims is not _NO and bool(keepdims)
 
 
 def _axis(axis: Any) -> Any:
@@ -743,27 +754,27 @@ def _masked(a: Any, mask: Any, fill: float) -> Any:
 
 
 def _has_mask(w: Any) -> bool:
-    return _given(w) and w is not True
+    return w is not _NO and w is not True
 
 
 def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
          where: Any = _NO) -> Any:
-    _check_out("sum", out)
-    _check_dtype("sum", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("sum", a, out, dtype)
     if _has_mask(where):
         a = _masked(a, where, 0.0)
     total = sum_(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
-    return add(total, initial) if _given(initial) else total
+    return total if initial is _NO else add(total, initial)
 
 
 def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
           where: Any = _NO) -> Any:
-    _check_out("prod", out)
-    _check_dtype("prod", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("prod", a, out, dtype)
     if _has_mask(where):
         a = _masked(a, where, 1.0)
     p = prod(a, axis=_axis(axis), keepdims=_keepdims(keepdims))
-    return mul(p, initial) if _given(initial) else p
+    return p if initial is _NO else mul(p, initial)
 
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
@@ -776,8 +787,8 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 
 def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _NO, *,
           where: Any = _NO) -> Any:
-    _check_out("mean", out)
-    _check_dtype("mean", a, dtype)
+    if out is not None or dtype is not None:
+        _check_out_dtype("mean", a, out, dtype)
     axis, kd = _axis(axis), _keepdims(keepdims)
     if _has_mask(where):  # the mean of the selected elements: their sum over their count (nan where none, as numpy)
         mask = np.broadcast_to(np.asarray(raw(where), dtype=bool), shape_of(a))
@@ -792,17 +803,18 @@ def _extreme(prim: Primitive, pair: Primitive, fill: float) -> Callable[..., Any
 
     def call(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NO, initial: Any = _NO,
              where: Any = _NO) -> Any:
-        _check_out(prim.name, out)
+        if out is not None:
+            _check_out(prim.name, out)
         axis, kd = _axis(axis), _keepdims(keepdims)
         if _has_mask(where):
             if not _given(initial):
                 raise ValueError(f"reduction operation '{pair.name}' does not have an identity, so to use a "
                                  "where mask one has to specify 'initial'")
             a = _masked(a, where, fill)
-        if _given(initial) and 0 in shape_of(a):  # nothing but the initial value: a constant
+        if initial is not _NO and 0 in shape_of(a):  # nothing but the initial value: a constant
             return getattr(np, prim.name)(np.empty(shape_of(a)), axis=axis, keepdims=kd, initial=raw(initial))
         r = prim(a, axis=axis, keepdims=kd)
-        return pair(r, initial) if _given(initial) else r
+        return r if initial is _NO else pair(r, initial)
 
     return call
 
@@ -891,8 +903,8 @@ def _ravel(a: Any, order: str = "C") -> Any:
 
 def _joined(fname: str, prim: Primitive) -> Callable[..., Any]:
     def call(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> Any:
-        _check_out(fname, out)
-        _check_dtype(fname, list(arrays), dtype)
+        if out is not None or dtype is not None:
+            _check_out_dtype(fname, list(arrays), out, dtype)
         if axis is None:
             if prim is stack:
                 raise TypeError("'NoneType' object cannot be interpreted as an integer")  # numpy's own refusal

@@ -63,7 +63,8 @@ def _as_output(y: Any, who: str = "the transform") -> Any:
             return stack(*[_as_output(e, who) for e in arr.ravel()]).reshape(arr.shape)
         for e in arr.ravel():
             _as_output(e, who)
-        return np.asarray(y, dtype=float)
+        numbers = np.array(arr.tolist()) if arr.size else np.zeros(arr.shape)
+        return numbers if numbers.dtype.kind in "fc" else numbers.astype(float)  # complex stays complex
     if isinstance(y, Box):
         if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
             raise stale_value()
@@ -99,7 +100,7 @@ def _argnums_tuple(argnums: int | Sequence[int]) -> tuple[int, ...]:
 def _is_complex(x: Any) -> bool:
     """Complex dtype, read from a traced value's dtype (without computing what was deferred)."""
     c = x.__class__
-    if c is float or c is int:
+    if c is float or c is int or ((c is RNode or c is FNode) and x.value.__class__ is float):
         return False
     return (x.dtype if isinstance(x, Box) else np.result_type(x)).kind == "c"
 
@@ -143,7 +144,8 @@ class Recording:
         args = list(args)
         if holomorphic is not None:
             for i in self.argnums:
-                _check_complex_input(who, args[i], holomorphic)
+                if holomorphic or args[i].__class__ is not float:  # a float is real: nothing to check
+                    _check_complex_input(who, args[i], holomorphic)
         if lean and core._state.depth == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
         with Trace(lean=lean) as trace:

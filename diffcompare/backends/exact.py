@@ -9,8 +9,9 @@ decides an exact zero (``1/3 - 1/3``) or an infinity (``1/sqrt(0)``), whose sign
 one-sided limits (``arcsin'`` at 1 is +inf from the left; there is no right side).
 
 Each entry records its ``method``: ``interval``, ``exact zero (interval)`` (the enclosure is the
-single point 0), ``exact zero (sympy)``, ``infinite (one-sided limit)``, ``infinite (limit)``,
-``undefined (limits differ)`` or ``undefined (sympy)``. Infinite entries are mpmath ``±inf``,
+single point 0), ``exact zero (sympy)``, ``infinite (one-sided limit)``, ``infinite (two-sided
+limit)``, ``infinite (one-sided, values approaching the point)`` (sympy's limit gave no answer in
+time), ``undefined (the sides differ)`` or ``undefined (...)``. Infinite entries are mpmath ``±inf``,
 undefined ones ``nan``.
 
 This module runs sympy and can take long on a swollen expression: callers run it under
@@ -257,7 +258,7 @@ def _decide_with_sympy(expr: Any, point: dict[Any, float], digits: int) -> Entry
     if value.has(sp.DiracDelta):
         return Entry(mpmath.mpf("nan"), "undefined (sympy)")
     if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-        return _infinite(expr, exact)
+        return _infinite(expr, exact, point)
     if value == 0 or value.equals(0) is True:
         return Entry(mpmath.mpf(0), "exact zero (sympy)")
     if value.is_extended_real is False:
@@ -273,35 +274,99 @@ def _decide_with_sympy(expr: Any, point: dict[Any, float], digits: int) -> Entry
     return Entry(mpmath.mpf("nan"), "undefined (sympy could not decide)")
 
 
-def _infinite(expr: Any, exact: dict[Any, Any]) -> Entry:
-    """The sign of an infinite value from one-sided limits in each variable it depends on.
+def _infinite(expr: Any, exact: dict[Any, Any], point: dict[Any, float]) -> Entry:
+    """The sign of an infinite value from the one-sided limits in each variable it depends on.
 
-    A side whose limit is not real (outside the domain, as right of 1 for ``arcsin``) does not
-    count; all remaining sides must agree, or the value is undefined (``1/x`` at 0).
+    Each limit is sympy's (``sp.limit``, given ``_LIMIT_SECONDS``); where sympy takes longer or gives
+    up, the values approaching the point decide (:func:`_approach`), and the method says so. A side
+    whose values are not real (outside the domain, as right of 1 for ``arcsin``) does not count; all
+    remaining sides must agree, or the value is undefined (``sqrt(abs(x))'`` at 0).
     """
     import sympy as sp
 
     found: set[Any] = set()
-    one_sided = False
+    one_sided = approached = False
     for s in sorted(expr.free_symbols, key=str):
-        others = {t: v for t, v in exact.items() if t != s}
-        e = expr.xreplace(others)
-        for side in ("+", "-"):
+        e = expr.xreplace({t: v for t, v in exact.items() if t != s})
+        for side in (1, -1):
             try:
-                lim = sp.limit(e, s, exact[s], side)
-            except (NotImplementedError, ValueError, TypeError, RecursionError):
-                return Entry(mpmath.mpf("nan"), "undefined (sympy found no limit)")
-            if lim.is_extended_real is not True:
+                lim = _limit(e, s, exact[s], "+" if side > 0 else "-")
+            except (_LimitTimeout, NotImplementedError, ValueError, TypeError, RecursionError):
+                lim = _approach(expr, s, point, side)
+                approached = True
+            if lim is None or lim.is_extended_real is not True:
                 one_sided = True
                 continue
             found.add(lim)
+    how = ("one-sided" if one_sided else "two-sided") + (", values approaching the point" if approached else " limit")
     if len(found) != 1:
-        return Entry(mpmath.mpf("nan"), "undefined (limits differ)" if found else "undefined (no real limit)")
+        return Entry(mpmath.mpf("nan"), "undefined (the sides differ)" if found else "undefined (no real limit)")
     lim = found.pop()
-    how = "one-sided limit" if one_sided else "limit"
     if lim is sp.oo or lim is -sp.oo:
         return Entry(mpmath.mpf("inf") if lim is sp.oo else mpmath.mpf("-inf"), f"infinite ({how})")
-    if lim.free_symbols:
+    if lim.free_symbols or lim.has(sp.nan, sp.zoo):
         return Entry(mpmath.mpf("nan"), "undefined (sympy found no limit)")
     finite = evaluate_exact(lim, {}, 50)
     return Entry(finite.value, f"{how} ({finite.method})")
+
+
+# seconds each sympy limit may take before the values approaching the point decide instead
+_LIMIT_SECONDS = 2.0
+
+
+class _LimitTimeout(BaseException):
+    """Raised by the alarm inside sympy's limit (a BaseException, so sympy's ``except Exception`` lets it by)."""
+
+
+def _limit(e: Any, s: Any, x0: Any, side: str) -> Any:
+    import signal
+    import threading
+
+    import sympy as sp
+
+    if threading.current_thread() is not threading.main_thread():  # no alarms off the main thread
+        return sp.limit(e, s, x0, side)
+
+    def alarm(*_: Any) -> None:
+        raise _LimitTimeout
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, _LIMIT_SECONDS)
+    try:
+        return sp.limit(e, s, x0, side)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _approach(expr: Any, s: Any, point: dict[Any, float], side: int) -> Any:
+    """+oo or -oo if ``expr`` at x0 + side·2^-k·max(|x0|, 1), k = 40, 80, 160, keeps one sign and grows
+    at least 2^10-fold per step (as a pole's values do); None if that side is outside the domain;
+    ``nan`` if neither.
+
+    Evidence rather than proof: used only where sympy's limit gives no answer in time.
+    """
+    import sympy as sp
+
+    x0 = mpmath.mpf(point[s])
+    values = []
+    for k in (40, 80, 160):
+        with mpmath.workprec(400):
+            near = dict(point)
+            near[s] = x0 + side * mpmath.ldexp(max(abs(x0), 1), -k)  # exact at 400 bits
+        try:
+            lo, hi = _enclose(expr, near, 512)
+        except _Singular:
+            values.append(None)
+            continue
+        values.append((lo, hi))
+    if all(v is None for v in values):
+        return None
+    if any(v is None for v in values) or not all(lo > 0 or hi < 0 for lo, hi in values):
+        return sp.nan
+    signs = {1 if lo > 0 else -1 for lo, _ in values}
+    sizes = [min(abs(lo), abs(hi)) for lo, hi in values]
+    grows = all(b > a * 2**10 for a, b in zip(sizes, sizes[1:]))
+    if len(signs) != 1 or not grows:
+        return sp.nan
+    return sp.oo if signs.pop() > 0 else -sp.oo

@@ -115,7 +115,7 @@ def _ufunc_table() -> dict[str, Any]:
         "arccosh": sp.acosh,
         "arctanh": sp.atanh,
         "sqrt": sp.sqrt,
-        "cbrt": sp.cbrt,
+        "cbrt": lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3),  # numpy's real root (sympy's is complex)
         "absolute": sp.Abs,
         "fabs": sp.Abs,
         "sign": sp.sign,
