@@ -66,3 +66,13 @@ def test_lists_of_traced_values_returned_or_passed_are_stacked_along_a_new_first
     assert same(ad.jacrev(f)(x), J) and same(ad.jacfwd(f)(x), J)
     g = lambda x: np.sum(np.array([x[0], x[1] * x[1]], dtype=object) * np.array([2.0, 1.0]))
     assert same(ad.grad(lambda x: g(x))(x), [2.0, 2.0 * x[1]])
+
+
+def test_numpy_functions_without_rules_are_refused_by_name():
+    from diffcompare.errors import TracingError
+
+    x = np.array([0.5, 1.5])
+    with pytest.raises(TracingError, match="numpy.arctan2 is not differentiable"):
+        ad.grad(lambda x: np.sum(np.arctan2(x, 1.0)))(x)
+    with pytest.raises(TracingError, match="numpy.cumsum is not differentiable"):
+        ad.grad(lambda x: np.sum(np.cumsum(x)))(x)
