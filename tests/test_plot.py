@@ -141,3 +141,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("lo, hi, points", [(-2 * np.pi, 2 * np.pi, 401), (-np.pi, np.pi, 401), (0, np.pi, 5)])
+def test_a_sample_where_the_derivative_is_zero_is_still_elementwise(lo, hi, points):
+    # the help's own example: f' = exp(x)(sin x + cos x) = 0 at the sample 3*pi/4, where the check's two
+    # JVPs are rounding residues of cancelling terms that differ from each other
+    c = curves(f_of("exp(x)*sin(x)"), lo, hi, order=1, points=points)
+    exact = np.exp(c.xs) * (np.sin(c.xs) + np.cos(c.xs))
+    scale = np.max(np.abs(exact))
+    assert np.allclose(c.series[1], exact, rtol=0, atol=1e-14 * scale)  # AD rules: a few ulps of max |f'|
