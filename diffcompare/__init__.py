@@ -4,7 +4,7 @@
 (``diffcompare.backends``) and the exceptions. sympy is imported only when a symbolic backend runs.
 """
 
-from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeout, Unsupported
+from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeout, TracingError, Unsupported
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'diffcompare' has no attribute {name!r}")
 
 __all__ = [
-    "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "Unsupported",
+    "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "TracingError", "Unsupported",
     "__version__", "backends", "check_grads", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian",
     "jacrev", "jvp",
     "logsumexp", "record", "sigmoid", "softmax", "value_and_grad", "vjp",

@@ -205,3 +205,13 @@ def test_ufunc_keywords_are_honoured_or_refused_by_name(u):
             f, x = _ufunc_call(u, **{keyword: value})
             with pytest.raises(TracingError, match=rf"^np\.{u.__name__}: keyword '{keyword}' is not supported"):
                 ad.grad(lambda x, f=f: np.sum(f(x)))(x)
+
+
+@pytest.mark.parametrize("func", [np.sum, np.prod, np.max, np.min, np.mean], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_where_and_initial_combine_with_axis_and_keepdims(func, axis, keepdims):
+    kw = {"axis": axis, "keepdims": keepdims, "where": MMASK}
+    if func is not np.mean:
+        kw["initial"] = {np.sum: 0.25, np.prod: -1.5, np.max: 0.1, np.min: 0.2}[func]  # no ties with M's values
+    _value_and_derivatives_match_numpy(lambda x: func(x, **kw), M)

@@ -274,3 +274,28 @@ def test_adaptive_gradient_and_smooth_cost():
     from diffcompare import backends
 
     assert backends.get("finite", scheme="adaptive").derivative(np.sin, 1.0).options["scheme"] == "adaptive"
+
+
+@pytest.mark.slow
+def test_adaptive_estimate_bounds_the_error_at_1650_random_points():
+    """11 functions (poles, edges, oscillation) at 150 random points each: the estimate never claims a wrong digit."""
+    rng = np.random.default_rng(1)
+    cases = [
+        (np.sin, mpmath.cos, (-3, 3)), (np.exp, mpmath.exp, (-3, 3)),
+        (np.arctan, lambda t: 1 / (1 + t**2), (-3, 3)), (np.tanh, lambda t: 1 / mpmath.cosh(t) ** 2, (-3, 3)),
+        (lambda t: 1 / (1 + 25 * t**2), lambda t: -50 * t / (1 + 25 * t**2) ** 2, (-3, 3)),
+        (np.tan, lambda t: 1 / mpmath.cos(t) ** 2, (-3, 3)), (np.log, lambda t: 1 / t, "log"),
+        (np.sqrt, lambda t: 1 / (2 * mpmath.sqrt(t)), "log"),
+        (lambda t: np.sin(30 * t), lambda t: 30 * mpmath.cos(30 * t), (-3, 3)),
+        (lambda t: 1 / (t - 0.5), lambda t: -1 / (t - mpmath.mpf(0.5)) ** 2, (-3, 3)),
+        (lambda t: t * np.sin(1 / t), lambda t: mpmath.sin(1 / t) - mpmath.cos(1 / t) / t, (0.001, 3)),
+    ]
+    worst = 0.0
+    for fn, dfn, where in cases:
+        for _ in range(150):
+            x = float(10 ** rng.uniform(-6, 1)) if where == "log" else float(rng.uniform(*where))
+            est, err, _ = adaptive(fn, x)
+            exact = dfn(mpmath.mpf(x))
+            assert abs(mpmath.mpf(est) - exact) <= err, (x, est, err)
+            worst = max(worst, rel_error(est, exact))
+    assert worst <= 1e-11  # measured 4.4e-12

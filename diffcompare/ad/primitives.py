@@ -712,7 +712,10 @@ def _check_out(fname: str, out: Any) -> None:
 def _dtype_of(a: Any) -> Any:
     """The dtype the engine computes ``a`` in (a traced value's without computing what was deferred)."""
     if isinstance(a, (list, tuple)):
-        return np.result_type(*[_dtype_of(e) for e in a]) if a else _F64
+        dtype = _F64
+        for e in a:  # one at a time: np.result_type takes at most 64 arguments
+            dtype = np.promote_types(dtype, _dtype_of(e))
+        return dtype
     if isinstance(a, Box):
         return a.dtype
     return np.result_type(a, float)
