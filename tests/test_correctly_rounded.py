@@ -35,3 +35,14 @@ def test_compare_shows_the_correctly_rounded_zero_green_and_says_so_in_json():
     assert out.exit_code == 0, out.output
     row = json.loads(out.output)["results"][0]
     assert row["correctly_rounded"] is True and row["derivative"] == 0.0
+
+
+def test_a_reference_beyond_the_float_range_is_printed_as_itself_not_as_zero():
+    import mpmath
+
+    from diffcompare.render import fmt
+
+    with mpmath.workdps(50):
+        assert fmt(mpmath.mpf("1.0306143491844599e-868"), 17) == "1.0306143491844599e-868"
+        assert fmt(-mpmath.mpf(2) ** 5000, 6) == "-1.41247e1505"
+        assert fmt(mpmath.mpf("0.5"), 17) == "0.5" and fmt(mpmath.mpf(0), 17) == "0"

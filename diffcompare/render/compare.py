@@ -84,7 +84,8 @@ def to_json(c: Comparison) -> dict[str, Any]:
         entry: dict[str, Any] = {"backend": row.backend, "unsupported": row.unsupported}
         if r is not None:
             entry.update(value=r.value, derivative=r.derivative, abs_error=row.abs_error,
-                         rel_error=row.rel_error, correctly_rounded=row.correctly_rounded, error_estimate=r.error_estimate, seconds=r.seconds,
+                         rel_error=row.rel_error, correctly_rounded=row.correctly_rounded,
+                         error_estimate=r.error_estimate, seconds=r.seconds,
                          evaluations=r.evaluations,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
                          expression=None if r.expression is None else str(r.expression))
