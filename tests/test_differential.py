@@ -546,8 +546,7 @@ def t_derivatives(case: Case) -> None:
                 exact, err = [v for row in ref.hess for v in row], [v for row in ref.hess_err for v in row]
             tool = o["reference_digits"]
             tool = [v for row in tool for v in row] if tool and isinstance(tool[0], list) else tool
-            # the JSON's reference_digits are str(mpf): 15 digits (a bug of its own, see test below)
-            check_reference(f"derivatives order {k} reference {case}", case, tool, exact, err, digits=13)
+            check_reference(f"derivatives order {k} reference {case}", case, tool, exact, err)
             for row in o["results"]:
                 if row["value"] is None or row["backend"] == "finite":
                     continue  # finite differences of order k: checked at order 1 by the compare target
@@ -769,13 +768,16 @@ def test_reference_on_known_values(text: str, x: tuple, exact: list[str]) -> Non
         assert got == want or abs(got - want) <= 1e-15 * abs(want)
 
 
-@pytest.mark.xfail(strict=False, reason="NEW, found by this suite: derivatives --json reference_digits is str(mpf), "
-                   "15 digits instead of 50 (render/derivatives.py)")
 def test_derivatives_json_reference_has_50_digits() -> None:
+    """reference_digits keep the reference's 50 digits (they were str(mpf): 15), for a scalar and a Hessian."""
     code, out, _ = _cli("derivatives", "cos(x)", "--at", "x=1", "--order", "1", "--json")
     assert code == 0
     digits = json.loads(out)["orders"][0]["reference_digits"]
     assert len(digits.lstrip("-0.").replace(".", "")) >= 45, digits
+    code, out, _ = _cli("derivatives", "x*sin(y)", "--at", "x=1,y=2", "--vars", "x,y", "--order", "2", "--json")
+    assert code == 0
+    hess = json.loads(out)["orders"][1]["reference_digits"]
+    assert len(hess[0][1].lstrip("-0.").replace(".", "")) >= 45, hess  # cos(2)
 
 
 # -- one targeted case per known bug: XPASS means the fix landed; then delete its KNOWN entry, and the case stays
