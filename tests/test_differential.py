@@ -78,17 +78,12 @@ KNOWN: dict[str, str] = {
                            "(its step is larger than the distance to it) and the error estimate does not see it",
     "infinite-adjoint": "NEW (issue 11 items 3/5): reverse mode multiplies an infinite adjoint by a zero partial: "
                         "sqrt(2*x - x*x) at 0 gives nan (forward AD and the exact value: +inf)",
-    "symbolic-sigmoid-tail": "NEW (symbolic): sympy writes sigmoid' as exp(-x)/(1 + exp(-x))**2; below x = -354 the "
-                             "power is subnormal and then 0: sigmoid(x) at -360 rel err 2.9e-12, at -400 gives 0 "
-                             "(exact 1.9e-174; reverse AD is right)",
     "crash": "NEW (issue 11 item 6 residue): derivatives exits 1 with OverflowError at huge points (x at 2.9e300)",
     "infinite": "NEW: the adaptive finite scheme returns 0.0, no estimate, where the derivative is -inf "
                 "(acos(x - 0.1 + 1) at 0.1)",
     "pow-exponent-rounding": "NEW (symbolic): sympy's x**(p-1) rounds p-1: ((x)**0.1)**2 at 3.45e-170 rel err 2.2e-14",
     # not a bug: u**u with u -> 0 from below exists only at the point; this reference takes the constant's limit
     "pow-variable-base-nonpositive": "not a bug: the reference cannot decide u**u at u = 0",
-    "value-underflow": "NEW (symbolic): sympy writes d/dx x**y as y*x**y/x; where x**y underflows the symbolic "
-                       "row is 0 ((x)**(arctan(z)) at x=1.69e-290, z=2.51: 0, exact 3.4e-56; AD is right)",
     # not a bug: the first-order reference cannot tell a zero derivative from a kink there
     "zero-tangent-at-singularity": "not a bug: the argument of sqrt/arcsin/arccos/abs sits at its singular point "
                                    "with a zero first-order tangent: the derivative may be 0 or not exist (a kink: "
@@ -628,8 +623,6 @@ class KnownBug(Exception):
 # bugs of one backend: only the targets that run it skip their inputs
 ONLY_FOR = {"infinite": {"finite-adaptive"},
             "pow-exponent-rounding": {"symbolic", "compare", "derivatives", "error-vs-h"},
-            "value-underflow": {"symbolic", "compare", "derivatives", "error-vs-h"},
-            "symbolic-sigmoid-tail": {"symbolic", "compare", "derivatives", "error-vs-h"},
             "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
 
 
