@@ -76,8 +76,6 @@ KNOWN: dict[str, str] = {
                          "estimate 0, result 0, exact 2e-300)",
     "fd-near-singularity": "issue 11 item 7: the finite-difference stencil straddles a singular point or kink "
                            "(its step is larger than the distance to it) and the error estimate does not see it",
-    "infinite-adjoint": "NEW (issue 11 items 3/5): reverse mode multiplies an infinite adjoint by a zero partial: "
-                        "sqrt(2*x - x*x) at 0 gives nan (forward AD and the exact value: +inf)",
     "symbolic-sigmoid-tail": "NEW (symbolic): sympy writes sigmoid' as exp(-x)/(1 + exp(-x))**2; below x = -354 the "
                              "power is subnormal and then 0: sigmoid(x) at -360 rel err 2.9e-12, at -400 gives 0 "
                              "(exact 1.9e-174; reverse AD is right)",
