@@ -99,3 +99,27 @@ def test_a_nan_factor_stays_nan():
     assert np.isnan(ad.grad(np.sqrt)(-1.0))
     assert np.isnan(ad.jacrev(np.sqrt)(np.array([-1.0, 4.0]))[0, 0])
     assert np.isnan(ad.jacfwd(np.sqrt)(np.array([-1.0, 4.0]))[0, 0])
+
+
+# ---- partials beyond the float64 range ------------------------------------------------------------------
+
+def _x_to_the_x_derivative(x: float) -> float:
+    """d/dx x^x = x^x (1 + log x), at 60 digits, rounded once."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        t = mpmath.mpf(x)
+        return float(t**t * (1 + mpmath.log(t)))
+
+
+@pytest.mark.parametrize("x", [5e-324, 1e-310, 1e-300])
+def test_x_to_the_x_at_tiny_x_in_every_mode(x):
+    """pow's d/dx is y x^(y-1) = y ans / x; ans / x alone overflows at x = 5e-324 (AD gave inf; exact -743.44).
+    (y ans) / x for |y| <= 1 cannot overflow first. 4 ulps: three roundings (y ans, / x, + ans log x) and the
+    1 + log x sum, which does not cancel here (|log x| > 690)."""
+    exact = _x_to_the_x_derivative(x)
+    f = lambda t: t**t  # noqa: E731
+    got = [ad.grad(f)(x), ad.jvp(f, (x,), (1.0,))[1],
+           ad.grad(lambda v: np.sum(v**v))(np.array([x]))[0], ad.jacfwd(lambda v: v**v)(np.array([x]))[0, 0]]
+    for g in got:
+        assert abs(g - exact) <= 4 * np.spacing(abs(exact)), (got, exact)

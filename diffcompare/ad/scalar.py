@@ -79,7 +79,7 @@ def _pow(a: float, b: float) -> tuple[float, float, float] | None:
     try:
         ans = a**b
         if (b - 1.0) + 1.0 != b and _TINY <= abs(ans) < _INF:  # y - 1 rounds: as the general rule, y ans / x
-            return ans, b * (ans / a), ans * math.log(a)
+            return ans, ((b * ans) / a if -1.0 <= b <= 1.0 else b * (ans / a)), ans * math.log(a)
         return ans, b * a ** (b - 1), ans * math.log(a)
     except OverflowError:  # the general rule gives numpy's inf (or a finite product) instead
         return None
