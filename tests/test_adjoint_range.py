@@ -72,6 +72,19 @@ def test_a_zero_tangent_through_an_infinite_factor_of_a_product():
     assert ad.grad(f, argnums=1)(1.0, INF) == 1.0
 
 
+def test_a_uniform_zero_cotangent_through_an_infinite_partial():
+    """sum(0 * sqrt(x)): the sum's cotangent reaches sqrt as the lazy constant 0 (a Scaled uniform array)."""
+    f = lambda x: np.sum(0.0 * np.sqrt(x)) + x[0]  # noqa: E731
+    np.testing.assert_array_equal(ad.grad(f)(np.array([0.0, 1.0])), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("jac", [ad.jacfwd, ad.jacrev], ids=["jacfwd", "jacrev"])
+def test_an_infinite_constant_factor_is_not_folded_into_a_zero_cotangent(jac):
+    """x * inf: the reverse pass folds a constant partial into the adjoint's factor; inf must not meet the
+    basis' zeros there. Exact Jacobian: inf on the diagonal, 0 off it."""
+    np.testing.assert_array_equal(jac(lambda x: x * INF)(np.array([1.0, 2.0])), [[INF, 0.0], [0.0, INF]])
+
+
 def test_array_partial_computed_in_place_meets_a_zero_cotangent():
     """log at 0: its partial 1/x is a fresh array the reverse pass multiplies into; off the diagonal 0."""
     np.testing.assert_array_equal(ad.jacrev(np.log)(np.array([0.0, 1.0])), [[INF, 0.0], [0.0, 1.0]])
