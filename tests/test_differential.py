@@ -67,17 +67,22 @@ REF_DIGITS = 45  # the tool's reference promises 50 digits; 45 leaves room for i
 # -- known bugs: name -> (reason naming the issue item, the reference tags / signatures that select it) ----------
 
 KNOWN: dict[str, str] = {
-    "pow-partial-out-of-range": "issue 11 item 4: pow rule y*x^(y-1) under/overflows although the product does not",
-    "partial-out-of-range": "NEW (issue 11 item 4 family): a local partial (a/b^2 of a division, f'(x)) is beyond the "
-                            "float64 range while the derivative is not; AD multiplies the partial first "
-                            "(x/x**x at 100: AD 1e-200, exact -5.6e-198)",
+    # not fixable in a float64 reverse pass: the adjoint that carries the partial is itself beyond the range
+    "pow-partial-out-of-range": "issue 11 item 4, not fixable in float64 reverse mode: the pow partial y*x^(y-1) is "
+                                "beyond the float64 range and so is the adjoint it sends on (exp(x)**-3 at 200: the "
+                                "adjoint of exp(x) is -3e^-800, which underflows, while the derivative -7.95e-261 "
+                                "does not). Fixed: the rule's own overflow (x**x at 5e-324: ans/x = inf; now "
+                                "(y*ans)/x for |y| <= 1)",
+    "partial-out-of-range": "issue 11 item 4 family, not fixable in float64 reverse mode: a local partial (a/b^2 of a "
+                            "division, f'(x)) is beyond the float64 range and so is the adjoint it sends on (x/x**x "
+                            "at 100: the adjoint of x**x is -x/(x**x)^2 = -1e-398, below the smallest subnormal, "
+                            "while the derivative -5.6e-198 is not; AD gives 1e-200, the other term). Division's "
+                            "d/dy is already -(ans/y); forward mode would need a written-out division JVP",
     "fd-estimate-floor": "NEW (issue 11 item 7 family): richardson's rounding floor is eps*|f(x)|/h; where f(x) is "
                          "~0 but the stencil values are not, the estimate is ~0 while the error is not (x*x at 1e-300: "
                          "estimate 0, result 0, exact 2e-300)",
     "fd-near-singularity": "issue 11 item 7: the finite-difference stencil straddles a singular point or kink "
                            "(its step is larger than the distance to it) and the error estimate does not see it",
-    "infinite-adjoint": "NEW (issue 11 items 3/5): reverse mode multiplies an infinite adjoint by a zero partial: "
-                        "sqrt(2*x - x*x) at 0 gives nan (forward AD and the exact value: +inf)",
     "crash": "NEW (issue 11 item 6 residue): derivatives exits 1 with OverflowError at huge points (x at 2.9e300)",
     "infinite": "NEW: the adaptive finite scheme returns 0.0, no estimate, where the derivative is -inf "
                 "(acos(x - 0.1 + 1) at 0.1)",
@@ -795,7 +800,7 @@ KNOWN_CASES = [
     ("sigmoid-tail", "reverse", "sigmoid(x)", [40.0]),
     ("expm1-left-tail", "grad", "expm1(x)", [-40.0]),
     ("pow-partial-out-of-range", "grad", "exp(x)**-3", [200.0]),
-    ("pow-partial-out-of-range", "reverse", "x**x", [5e-324]),
+    ("pow-partial-overflow-first", "reverse", "x**x", [5e-324]),  # fixed: ans/x overflowed before y*
     ("partial-out-of-range", "reverse", "x/x**x", [100.0]),
     ("fixed-pow-exponent-rounding", "reverse", "x**0.1", [1e-300]),
     ("pow-zero-exponent-at-zero", "reverse", "x**0", [0.0]),
