@@ -83,7 +83,6 @@ KNOWN: dict[str, str] = {
                          "estimate 0, result 0, exact 2e-300)",
     "fd-near-singularity": "issue 11 item 7: the finite-difference stencil straddles a singular point or kink "
                            "(its step is larger than the distance to it) and the error estimate does not see it",
-    "crash": "NEW (issue 11 item 6 residue): derivatives exits 1 with OverflowError at huge points (x at 2.9e300)",
     "infinite": "NEW: the adaptive finite scheme returns 0.0, no estimate, where the derivative is -inf "
                 "(acos(x - 0.1 + 1) at 0.1)",
     "pow-exponent-rounding": "NEW (symbolic): sympy's x**(p-1) rounds p-1: ((x)**0.1)**2 at 3.45e-170 rel err 2.2e-14",
