@@ -39,7 +39,7 @@ def _row_style(r: Any) -> str | None:
 
 def table(c: Comparison) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     point = render_point(c.variables, c.point)
     estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)

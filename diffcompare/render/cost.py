@@ -50,7 +50,7 @@ def _passes_header(kind: str) -> str:
 def table(report: CostReport) -> Any:
     """The rows (one per method and size), then the slopes, the machine and the notes."""
     from rich.console import Group
-    from rich.table import Table
+    from diffcompare.render.layout import Table
     from rich.text import Text
 
     from rich import box
@@ -116,7 +116,7 @@ def _ordered(report: CostReport) -> list[Row]:
 
 
 def slopes_table(report: CostReport) -> Any:
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     t = Table(title=f"fitted log-log slopes: {report.slopes_of}")
     t.add_column("method", no_wrap=True)
@@ -133,7 +133,7 @@ def slopes_table(report: CostReport) -> Any:
 
 def winners_table(report: CostReport) -> Any:
     """The (n, m) grid: which of jacfwd and jacrev wins each cell, and by how much."""
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     cross = report.summary["crossover"]
     ns = sorted({c.n for c in cross.cells})

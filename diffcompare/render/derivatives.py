@@ -36,7 +36,7 @@ def _heading(kind: str, k: int) -> str:
 
 def table(d: Derivatives) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     point = render_point(d.variables, d.point)
     t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
