@@ -341,3 +341,46 @@ def test_slopes_of_a_report_are_finite_or_none():
     for slope in report.slopes.values():
         assert slope is None or math.isfinite(slope)
     assert report.slope_points["forward"] == 3
+
+
+def _jacobian_report_with_skips():
+    from diffcompare.analysis.cost import CostReport, Row
+    from diffcompare.analysis.cost_jacobian import _plane_slopes
+    from diffcompare.analysis.cost_timing import machine
+
+    report = CostReport("jacobian", "tanh_linear", "tanh(A @ x)", 2.0, machine(), reference="jacrev")
+    for n, m, fwd in ((1, 1, 1e-4), (1, 4, 1e-4), (4, 1, 2e-4), (4, 4, None), (1024, 256, None), (1024, 1024, None)):
+        report.rows.append(Row("jacfwd", n, m, seconds=fwd, evaluations=n, ratio_to_f=1.0) if fwd else
+                           Row("jacfwd", n, m, status=f"skipped: predicted {n * m / 100:.3g} s > 2 s"))
+        report.rows.append(Row("jacrev", n, m, seconds=1e-4, evaluations=m, ratio_to_f=1.0))
+    _plane_slopes(report)
+    report.summary["crossover"] = crossover([(r.n, r.m, r.seconds, report.rows[i + 1].seconds)
+                                            for i, r in enumerate(report.rows) if r.method == "jacfwd"])
+    return report
+
+
+def test_jacobian_skip_notes_name_n_and_m():
+    from rich.console import Console
+
+    from diffcompare.render.cost import table
+
+    console = Console(width=120, record=True, file=__import__("io").StringIO())
+    console.print(table(_jacobian_report_with_skips()))
+    text = console.export_text()
+    # two cells at n = 1024 skipped with different predictions: each note says which m it is
+    assert "jacfwd at n=1024, m=256: skipped: predicted 2.62e+03 s" in text
+    assert "jacfwd at n=1024, m=1024: skipped: predicted 1.05e+04 s" in text
+
+
+def test_jacobian_heatmap_labels_skipped_cells():
+    pytest.importorskip("matplotlib")
+    from diffcompare.render.cost import _heatmap
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig = _heatmap(plt, _jacobian_report_with_skips())
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    xlabel = fig.axes[0].get_xlabel()
+    plt.close(fig)
+    assert sum("skipped" in t for t in texts) == 3  # (4, 4), (1024, 256), (1024, 1024): none left blank
+    assert "hatched: not measured" in xlabel

@@ -265,3 +265,67 @@ def test_plot_file_or_a_clear_message_without_matplotlib(tmp_path, capsys):
         assert not target.exists()
     else:
         assert code == 0 and target.stat().st_size > 0
+
+
+# -- the star, zeros, overlapping curves and the words of the caption (issue 13 item 5) -----------------
+
+
+def _table_text(result, columns=80):
+    from rich.console import Console
+
+    from diffcompare.render.error_vs_h import table
+
+    console = Console(width=columns, record=True, file=io.StringIO())
+    console.print(table(result))
+    return console.export_text()
+
+
+@pytest.mark.parametrize("f, point, component", [
+    (lambda x1, x2: x1**2 * x2 + np.sin(x1), (1.0, 2.0), "x2"),  # complex step exact at every step
+    (np.abs, 0.0, None),  # central exact at every step, five-point 3.3e-17
+])
+def test_the_star_sits_on_a_robust_error_that_is_shown(f, point, component):
+    from diffcompare.render.error_vs_h import _best_scheme
+
+    names = ("x1", "x2") if component else None
+    r = error_vs_h(f, point, variables=names, component=component, points=24, references=())
+    star = curve(r, _best_scheme(r))
+    assert star.robust_abs_error is not None
+    assert star.robust_abs_error == min(c.robust_abs_error for c in r.schemes if c.robust_abs_error is not None)
+    for line in _table_text(r).splitlines():
+        if "★" in line:
+            assert line.split()[4] != "—", line  # scheme ★ best_h best robust_h robust ...
+
+
+def test_exact_zero_prints_as_0_and_identical_curves_share_one_label(capsys):
+    assert main(["error-vs-h", "x1**2*x2 + sin(x1)", "--at", "x1=1,x2=2", "--component", "x2",
+                 "--points", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "0.0e0" not in out
+    # the complex step is exact like AD and symbolic: one line, all three named, none hidden
+    assert "complex = reverse AD = symbolic" in out
+    assert "complex: exact (error 0) at all 24 steps" in out
+
+
+def test_the_caption_names_the_error_the_column_and_axis_show(sin_curves):
+    from diffcompare.render.error_vs_h import error_words
+
+    assert error_words(sin_curves).startswith("relative error |approx − exact| / |exact| of the derivative")
+    text = _table_text(sin_curves, 120)
+    assert "rel err" in text and "relative error |approx − exact| / |exact|" in text and "|error| of" not in text
+    zero = error_vs_h(lambda x: (x - 1) ** 2, 1.0, points=12, references=())  # exact 0: absolute
+    assert error_words(zero).startswith("absolute error |approx − exact| of the derivative")
+
+
+def test_no_python_exception_name_in_a_schemes_note(capsys):
+    # issue 11 item 6: x**1.5 left of 0 is complex in Python's power; the note says so in words
+    assert main(["error-vs-h", "x**1.5", "--at", "x=0", "--points", "12", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "Error" not in out and "float()" not in out
+    assert "not real there" in out
+
+
+def test_adaptive_scheme_has_no_single_step(capsys):
+    assert main(["error-vs-h", "--schemes", "central,adaptive"]) == 2
+    err = capsys.readouterr().err
+    assert "adaptive scheme chooses its own step" in err and "unknown scheme" not in err and err.count("\n") == 1

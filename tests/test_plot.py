@@ -141,3 +141,53 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("lo, hi, points", [(-2 * np.pi, 2 * np.pi, 401), (-np.pi, np.pi, 401), (0, np.pi, 5)])
+def test_a_sample_where_the_derivative_is_zero_is_still_elementwise(lo, hi, points):
+    # the help's own example: f' = exp(x)(sin x + cos x) = 0 at the sample 3*pi/4, where the check's two
+    # JVPs are rounding residues of cancelling terms that differ from each other
+    c = curves(f_of("exp(x)*sin(x)"), lo, hi, order=1, points=points)
+    exact = np.exp(c.xs) * (np.sin(c.xs) + np.cos(c.xs))
+    scale = np.max(np.abs(exact))
+    assert np.allclose(c.series[1], exact, rtol=0, atol=1e-14 * scale)  # AD rules: a few ulps of max |f'|
+
+
+# -- undefined samples and poles (issue 13 item 8) -------------------------------------------------------
+
+
+def _axis_lines(text):
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.strip().startswith("+--"))
+    return lines[:i], lines[i + 1]
+
+
+def test_x_axis_is_the_requested_range_even_where_f_is_undefined():
+    from diffcompare.render.plot import curves_text
+
+    text = curves_text(curves(f_of("log(x)"), -2, 5, order=2, points=401), width=60)
+    _, xaxis = _axis_lines(text)
+    assert xaxis.split() == ["-2", "5"]  # was "0.0125 ... 5": the defined part only
+    assert "undefined at 115 of 401 samples (-2 ≤ x ≤ -0.005)" in text
+
+
+def test_a_pole_is_clipped_and_marked_not_stretching_the_axis():
+    from diffcompare.render.plot import curves_text, y_limits
+
+    c = curves(f_of("1/x"), -1, 1, points=401)
+    lo, hi = y_limits(c)
+    # bulk: 5th..95th percentiles of f = 1/x (±10) and f' = -1/x^2 (-400 .. -1), padded by a quarter
+    assert -600 < lo < -400 and 0 < hi < 200
+    text = curves_text(c, width=60)
+    rows, xaxis = _axis_lines(text)
+    assert xaxis.split() == ["-1", "1"]
+    assert "^" in rows[-20] and "v" in rows[-1]  # clipped samples marked on the edges
+    assert "y clipped to" in text and "undefined at 1 of 401 samples (x = 0)" in text
+    assert sum("*" in r for r in rows) >= 5  # f is a curve, not a flat line (it spanned 1 row of 20 before)
+
+
+def test_a_smooth_function_is_not_clipped():
+    from diffcompare.render.plot import y_limits
+
+    assert y_limits(curves(f_of("exp(x)"), 0, 10, points=101)) is None
+    assert y_limits(curves(f_of("sin(x)"), -6, 6, order=3, points=101)) is None

@@ -114,7 +114,7 @@ class ErrorVsH:
     point: tuple[float, ...]
     kind: str  # "derivative", "gradient" (error = 2-norm of the error vector) or "partial"
     component: str | None
-    measure: str  # in words, what abs_error measures
+    measure: str  # in words, the quantity whose error is measured ("the derivative", "d f / d x2", ...)
     value: Any  # f(point) at 50 digits
     reference: Any  # the exact derivative / gradient / partial at 50 digits
     reference_method: str  # how the reference was decided ("interval", "exact zero (sympy)", ...)
@@ -274,6 +274,17 @@ def richardson_raw(g: Callable[[float], float], x: float, h: float) -> float:
     return float(best)
 
 
+def _why_not(exc: Exception) -> str:
+    """Why f failed at a step, in words: no Python exception name reaches the user."""
+    if "complex" in str(exc):  # x**1.5 at x < 0: Python's power gives a complex number
+        return "f is not real there: outside its real domain"
+    if isinstance(exc, ZeroDivisionError):
+        return "f divides by zero there"
+    if isinstance(exc, OverflowError):
+        return "f overflows there"
+    return "f is not defined there"
+
+
 def _estimate(partials, h: float, scheme: str) -> tuple[np.ndarray | None, str | None]:
     """Each coordinate's difference quotient at ``h``; None (and why) if ``f`` fails or is not finite."""
     out = np.empty(len(partials))
@@ -284,7 +295,7 @@ def _estimate(partials, h: float, scheme: str) -> tuple[np.ndarray | None, str |
     except DiffcompareError:
         raise
     except (ArithmeticError, ValueError, TypeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, _why_not(exc)
     if not np.all(np.isfinite(out)):
         return None, None
     return out, None
@@ -331,7 +342,13 @@ def _curve(scheme: str, partials, grid: np.ndarray, ref: Any, scale: float, ref_
     fit_e = [abs_e[j] for j in ok if abs_e[j] < limit]
     model = fit_error_model(fit_h, fit_e)
     zeros = sum(1 for j in ok if abs_e[j] == 0)
-    if model is None:
+    if model is None and zeros == len(ok) >= 2 * _MIN_SEGMENT:
+        # exact at every step it was evaluated (central differences of |x| at 0, a formula linear in the
+        # variable): there is nothing to fit, and the robust error is 0, at any step up to the largest
+        curve.robust_h, curve.robust_abs_error = max(float(grid[j]) for j in ok), 0.0
+        curve.robust_rel_error = 0.0 if ref_norm > 0 else None
+        curve.note = f"exact (error 0) at all {zeros} steps"
+    elif model is None:
         curve.note = "too few usable steps to fit the error model" + (
             f" (the error is exactly 0 at {zeros} steps)" if zeros else "")
     else:
@@ -376,6 +393,9 @@ def error_vs_h(
     t0 = time.perf_counter()
     grid = step_grid(h_min, h_max, points)
     for s in schemes:
+        if s == "adaptive":
+            raise DiffcompareError("the adaptive scheme chooses its own step at each point, so it has no error-vs-h "
+                                   f"curve (compare shows its error and estimate); choose from {', '.join(SCHEMES)}")
         if s not in SCHEMES:
             raise DiffcompareError(f"unknown scheme {s!r}; allowed: {', '.join(SCHEMES)}")
     args = as_args(point)
@@ -401,12 +421,11 @@ def error_vs_h(
             raise DiffcompareError(f"--component {component!r} is not a variable; choose one of {', '.join(names)}")
         coords = [names.index(component)]
         kind = "derivative" if n == 1 else "partial"
-        measure = f"|error| of d f / d {component}"
+        measure = f"d f / d {component}"
     elif n == 1:
-        coords, kind, measure = [0], "derivative", "|error| of the derivative"
+        coords, kind, measure = [0], "derivative", "the derivative"
     else:
-        coords, kind = list(range(n)), "gradient"
-        measure = "2-norm of the gradient's error vector (relative: / 2-norm of the exact gradient)"
+        coords, kind, measure = list(range(n)), "gradient", "the gradient (error: 2-norm of the error vector)"
     ref = exact_flat[coords]
     ref_norm = float(error_against(ref, np.zeros(len(coords)))[0])
     flat = flatten_args(args)

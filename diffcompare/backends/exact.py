@@ -277,7 +277,7 @@ def _decide_with_sympy(expr: Any, point: dict[Any, float], digits: int) -> Entry
 def _infinite(expr: Any, exact: dict[Any, Any], point: dict[Any, float]) -> Entry:
     """The sign of an infinite value from the one-sided limits in each variable it depends on.
 
-    Each limit is sympy's (``sp.limit``, given ``_LIMIT_SECONDS``); where sympy takes longer or gives
+    Each limit is sympy's (``sp.limit``, given ``_LIMIT_SECONDS`` of CPU); where sympy takes longer or gives
     up, the values approaching the point decide (:func:`_approach`), and the method says so. A side
     whose values are not real (outside the domain, as right of 1 for ``arcsin``) does not count; all
     remaining sides must agree, or the value is undefined (``sqrt(abs(x))'`` at 0).
@@ -310,7 +310,7 @@ def _infinite(expr: Any, exact: dict[Any, Any], point: dict[Any, float]) -> Entr
     return Entry(finite.value, f"{how} ({finite.method})")
 
 
-# seconds each sympy limit may take before the values approaching the point decide instead
+# CPU seconds each sympy limit may take before the values approaching the point decide instead
 _LIMIT_SECONDS = 2.0
 
 
@@ -330,13 +330,14 @@ def _limit(e: Any, s: Any, x0: Any, side: str) -> Any:
     def alarm(*_: Any) -> None:
         raise _LimitTimeout
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, _LIMIT_SECONDS)
+    # CPU time, not wall time: a loaded machine must not change which method decides
+    previous = signal.signal(signal.SIGPROF, alarm)
+    signal.setitimer(signal.ITIMER_PROF, _LIMIT_SECONDS)
     try:
         return sp.limit(e, s, x0, side)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _approach(expr: Any, s: Any, point: dict[Any, float], side: int) -> Any:

@@ -29,7 +29,12 @@ def fmt(x: Any, digits: int = 6) -> str:
         return x
     arr = np.asarray(x, dtype=object if _is_mp(x) else None)
     if arr.ndim == 0:
-        v = float(arr.item()) if not isinstance(arr.item(), (int,)) else arr.item()
+        item = arr.item()
+        v = float(item) if not isinstance(item, (int,)) else item
+        if _is_mp(item) and (v == 0 or math.isinf(v)) and item != v:  # beyond float64's range: 1.6e-868
+            import mpmath
+
+            return mpmath.nstr(item, digits, min_fixed=0, max_fixed=0).replace("e-0", "e-").replace("e+", "e")
         return "nan" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}g}"
     if arr.ndim == 1:
         return "[" + ", ".join(fmt(v, digits) for v in arr) + "]"

@@ -49,7 +49,8 @@ def table(c: Comparison) -> Any:
         ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (exact, 50 digits; {c.reference_method}): "
                f"{escape(fmt(c.reference_derivative, 17))}")
     t = Table(title=f"{c.kind} of {c.function} at {point}", caption=(
-        f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0), yellow <= 1e-6, "
+        f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0) or the float nearest the "
+        "exact value, yellow <= 1e-6, "
         "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
                                 "exceeds 1e-6" if estimates else "")))
     t.add_column("backend", no_wrap=True)
@@ -65,7 +66,7 @@ def table(c: Comparison) -> Any:
         if r is None:
             t.add_row(row.backend, f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
             continue
-        style = _error_style(row.rel_error, row.abs_error)
+        style = "green" if row.correctly_rounded else _error_style(row.rel_error, row.abs_error)
         untrusted = _row_style(r)
         if untrusted and style in ("green", "dim"):
             style = untrusted
@@ -83,7 +84,8 @@ def to_json(c: Comparison) -> dict[str, Any]:
         entry: dict[str, Any] = {"backend": row.backend, "unsupported": row.unsupported}
         if r is not None:
             entry.update(value=r.value, derivative=r.derivative, abs_error=row.abs_error,
-                         rel_error=row.rel_error, error_estimate=r.error_estimate, seconds=r.seconds,
+                         rel_error=row.rel_error, correctly_rounded=row.correctly_rounded,
+                         error_estimate=r.error_estimate, seconds=r.seconds,
                          evaluations=r.evaluations,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
                          expression=None if r.expression is None else str(r.expression))

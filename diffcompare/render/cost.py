@@ -86,8 +86,10 @@ def table(report: CostReport) -> Any:
         cells = [r.method, str(r.k if report.kind == "memory" else r.n)]
         if report.kind == "jacobian":
             cells.append(str(r.m))
-        if r.status != "ok":
-            skipped.append(f"{r.method} at {cells[1]}: {r.status}")
+        if r.status != "ok":  # name every size, so two skipped cells never read alike
+            where = f"k={r.k}" if report.kind == "memory" else f"n={r.n}" + (
+                f", m={r.m}" if report.kind == "jacobian" else "")
+            skipped.append(f"{r.method} at {where}: {r.status}")
         time_cell = seconds_text(r.seconds) if r.status == "ok" else f"[dim]{r.status.split(':')[0]}[/dim]"
         cells += [time_cell, fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
         if report.kind == "hessian":
@@ -276,6 +278,14 @@ def _heatmap(plt: Any, report: CostReport) -> Any:
         if c.winner is not None:
             ax.text(ms.index(c.m), ns.index(c.n), {"jacfwd": "fwd", "jacrev": "rev", "tie": "tie"}[c.winner],
                     ha="center", va="center", fontsize=7)
+        else:  # a blank cell would read as "no difference": say which time is missing and why
+            missing = "\n".join(name for name, t in (("fwd", c.jacfwd), ("rev", c.jacrev)) if t is None)
+            ax.add_patch(plt.Rectangle((ms.index(c.m) - 0.5, ns.index(c.n) - 0.5), 1, 1, fill=False,
+                                       hatch="///", edgecolor="0.6", lw=0))
+            ax.text(ms.index(c.m), ns.index(c.n), f"{missing}\nskipped", ha="center", va="center", fontsize=6,
+                    color="0.3")
+    if any(c.winner is None for c in cross.cells):
+        ax.set_xlabel(f"m (outputs)\nhatched: not measured (predicted past the budget of {report.budget:g} s per cell)")
     if cross.ratio is not None:
         # the fitted crossover n = ratio * m, drawn in the index coordinates of the log-spaced grid
         mm = np.geomspace(ms[0], ms[-1], 50)

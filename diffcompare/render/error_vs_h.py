@@ -14,6 +14,7 @@ from diffcompare.render import point as render_point
 
 # an error of exactly 0 cannot sit on a log axis: it is drawn here (below any float64 rounding error)
 ZERO_FLOOR = 1e-18
+_MARKERS = "osD^vxP<>"  # one per drawn curve in the PNG
 _REFERENCE_LABEL = {"reverse": "reverse AD", "forward": "forward AD", "symbolic": "symbolic"}
 
 
@@ -27,13 +28,39 @@ def _errors(r: ErrorVsH, c: SchemeCurve) -> list[float | None]:
 
 
 def _best_scheme(r: ErrorVsH) -> str | None:
-    """The scheme whose robust (fitted) optimum is smallest: the one to use for this function.
+    """The scheme whose robust optimum is smallest: the one to use for this function.
 
-    A scheme without a fitted model (its error is exactly 0 almost everywhere) is rated by its raw minimum.
+    Only a scheme with a robust error is rated (the star sits on a number, never on "—"); a tie (several
+    exact) goes to the fewest calls of f, then to the order of the table.
     """
-    rated = [(c.robust_abs_error if c.robust_abs_error is not None else c.best_abs_error, c.scheme)
-             for c in r.schemes if c.best_abs_error is not None]
-    return min(rated)[1] if rated else None
+    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
+             for i, c in enumerate(r.schemes) if c.robust_abs_error is not None]
+    return min(rated)[3] if rated else None
+
+
+def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
+    """The curves to draw, label -> errors on ``r.h`` (0 drawn at ZERO_FLOOR; AD and symbolic flat).
+
+    Identical curves would hide each other (complex step exact like AD: all on the floor), so they are
+    drawn once under a joint label "complex = reverse AD = symbolic".
+    """
+    drawn: dict[tuple, list[str]] = {}
+    for c in r.schemes:
+        drawn.setdefault(tuple(_floor(e) for e in _errors(r, c)), []).append(c.scheme)
+    for ref in r.references:
+        err = ref.rel_error if _use_relative(r) else ref.abs_error
+        if err is not None:
+            drawn.setdefault(tuple([_floor(err)] * len(r.h)), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
+    return {" = ".join(labels): list(errs) for errs, labels in drawn.items()}
+
+
+def error_words(r: ErrorVsH) -> str:
+    """What the error column and the plots' y axis measure, in the unit they show."""
+    bar = "‖" if r.kind == "gradient" else "|"
+    diff = f"{bar}approx − exact{bar}"
+    if _use_relative(r):
+        return f"relative error {diff} / {bar}exact{bar} of {r.measure}"
+    return f"absolute error {diff} of {r.measure} (the exact value is 0: no relative error)"
 
 
 def _signed(measured: float | None) -> str:
@@ -56,7 +83,7 @@ def table(r: ErrorVsH) -> Any:
         box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,  # fits 80 columns
         title=f"error vs step h: {what} of {r.function} at {_point(r)}",
         caption=(
-            f"exact {r.kind} (50 digits; {r.reference_method}): {fmt(r.reference, 17)}\nerror: {r.measure}\n"
+            f"exact {r.kind} (50 digits; {r.reference_method}): {fmt(r.reference, 17)}\nerror: {error_words(r)}\n"
             f"best: the smallest error measured on the grid (partly luck). robust: the minimum of the fitted "
             f"model E(h) = A·h^p + B·h^q (running median, two log-log lines). theory: h* = eps^(1/(a+1))·max(|x|,1),"
             f" error eps^(a/(a+1)) (complex: error eps for any h below h*). slopes: fitted (expected). "
@@ -102,6 +129,8 @@ def _e(v: float | None) -> str:
     """Two significant digits with a short exponent (7.3e-9), so that the table fits 80 columns."""
     if v is None:
         return "—"
+    if v == 0:
+        return "0"  # exact, not "0.0e0"
     if not math.isfinite(v):  # a nan or inf answer (AD's 0*inf at a kink)
         return str(v)
     mantissa, exponent = f"{v:.1e}".split("e")
@@ -112,16 +141,7 @@ def plot_text(r: ErrorVsH, width: int = 72, height: int = 20) -> str:
     """log10 error against log10 h in characters: the V of each scheme, AD and symbolic as flat lines."""
     from diffcompare.render.termplot import line_plot
 
-    series: dict[str, tuple[list[float], list[float]]] = {}
-    for c in r.schemes:
-        series[c.scheme] = (c.h, [_floor(e) for e in _errors(r, c)])
-    flat: dict[float, list[str]] = {}  # methods with the same error share one line
-    for ref in r.references:
-        err = ref.rel_error if _use_relative(r) else ref.abs_error
-        if err is not None:
-            flat.setdefault(_floor(err), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
-    for err, labels in flat.items():
-        series[" = ".join(labels)] = (r.h, [err] * len(r.h))
+    series = {label: (r.h, errs) for label, errs in _series(r).items()}
     unit = "relative" if _use_relative(r) else "absolute"
     text = line_plot(series, logx=True, logy=True, width=width, height=height, xlabel="step h",
                      ylabel=f"{unit} error", title=f"{unit} error of each scheme against the step h")
@@ -202,39 +222,48 @@ def _num(v: float | None) -> str:
 
 
 def save_plot(r: ErrorVsH, path: str) -> None:
-    """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring)."""
+    """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring).
+
+    Each scheme has its own marker so that curves crossing or running together stay distinguishable;
+    identical curves are drawn once with a joint label; AD and symbolic are flat lines named in the legend.
+    """
     from diffcompare.render.figures import pyplot
 
     plt = pyplot()
     rel = _use_relative(r)
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for c in r.schemes:
-        errs = [_floor(e) for e in _errors(r, c)]
-        pts = [(h, e) for h, e in zip(c.h, errs) if e is not None]
-        (line,) = ax.loglog([p[0] for p in pts], [p[1] for p in pts], ".-", lw=1, ms=3,
-                            label=f"{c.scheme} (slope {c.accuracy})")
-        best = c.best_rel_error if rel else c.best_abs_error
-        robust = c.robust_rel_error if rel else c.robust_abs_error
-        if best is not None:
-            ax.plot([c.best_h], [max(best, ZERO_FLOOR)], "o", mfc="none", color=line.get_color(), ms=8)
-        if robust is not None:
-            ax.plot([c.robust_h], [robust], "*", color=line.get_color(), ms=12)
-    flat: dict[float, list[str]] = {}  # methods with the same error share one line
-    for ref in r.references:
-        err = ref.rel_error if rel else ref.abs_error
-        if err is not None:
-            flat.setdefault(max(err, ZERO_FLOOR), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
-    for err, labels in flat.items():
-        ax.axhline(err, ls="--", lw=1, color="gray")
-        ax.annotate(" = ".join(labels) + " (no step)", (r.h[0], err), textcoords="offset points",
-                    xytext=(2, 3), fontsize=8, color="gray")
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    curves = {c.scheme: c for c in r.schemes}
+    drawn = _series(r)
+    for k, (label, errs) in enumerate(drawn.items()):
+        names = label.split(" = ")
+        pts = [(h, e) for h, e in zip(r.h, errs) if e is not None]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        if names[0] not in curves:  # only AD / symbolic: a flat line without a step
+            ax.loglog(xs, ys, "--", lw=1, color="gray", label=f"{label} (no step)")
+            continue
+        slopes = ", ".join(f"slope {curves[n].accuracy}" for n in names if n in curves)
+        # earlier curves wider and with larger markers: a curve running under a later one still shows
+        later = len(drawn) - 1 - k
+        (line,) = ax.loglog(xs, ys, "-", marker=_MARKERS[k % len(_MARKERS)], lw=1 + 0.4 * later,
+                            ms=3.5 + 0.8 * later, mfc="none", label=f"{label} ({slopes})")
+        for name in names:
+            c = curves.get(name)
+            if c is None:
+                continue
+            best = c.best_rel_error if rel else c.best_abs_error
+            robust = c.robust_rel_error if rel else c.robust_abs_error
+            if best is not None:
+                ax.plot([c.best_h], [max(best, ZERO_FLOOR)], "o", mfc="none", color=line.get_color(), ms=9)
+            if robust is not None:
+                ax.plot([c.robust_h], [max(robust, ZERO_FLOOR)], "*", color=line.get_color(), ms=12)
     ax.axhline(2.220446049250313e-16, ls=":", lw=0.8, color="black")
     ax.set_xlabel("step h")
     ax.set_ylabel("relative error" if rel else "absolute error")
-    ax.set_title(f"{r.function} at {_point(r)}: {r.measure}\n"
-                 "star: robust optimum (fitted model), ring: raw measured minimum, dotted: eps", fontsize=9)
+    zero = f", 0 drawn at {ZERO_FLOOR:.0e}" if _has_zero(r) else ""
+    ax.set_title(f"{r.function} at {_point(r)}\n{error_words(r)}\n"
+                 f"star: robust optimum (fitted model), ring: raw measured minimum, dotted: eps{zero}", fontsize=9)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

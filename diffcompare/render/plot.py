@@ -29,14 +29,67 @@ def series_name(k: int, variable: str = "x") -> str:
     return "f" + ("'" * k if k <= 3 else f"^({k})") + f"({variable})"
 
 
+def y_limits(c: Curves) -> tuple[float, float] | None:
+    """y limits for the bulk of the curves, or None when every finite value fits without squashing.
+
+    Near a pole a few samples are orders of magnitude larger than the rest and would flatten every
+    curve; the limits are the 5th..95th percentiles of each series (their union), padded by a quarter
+    of that span, used only when some value lies more than one span beyond them. What falls outside
+    is clipped and marked, never dropped silently.
+    """
+    finite = [v[np.isfinite(v)] for v in c.series.values()]
+    finite = [v for v in finite if v.size]
+    if not finite:
+        return None
+    lo = min(float(np.percentile(v, 5)) for v in finite)
+    hi = max(float(np.percentile(v, 95)) for v in finite)
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    every = np.concatenate(finite)
+    if every.min() >= lo - span and every.max() <= hi + span:
+        return None
+    return lo - span / 4, hi + span / 4
+
+
+def clipped_text(c: Curves, limits: tuple[float, float] | None) -> str | None:
+    """How many samples lie beyond the y limits, in words (None if nothing is clipped)."""
+    if limits is None:
+        return None
+    every = np.concatenate([v[np.isfinite(v)] for v in c.series.values()])
+    above, below = int(np.sum(every > limits[1])), int(np.sum(every < limits[0]))
+    return (f"y clipped to {fmt(limits[0], 3)} .. {fmt(limits[1], 3)} (a pole or steep end): "
+            f"{above} values above (^), {below} below (v)")
+
+
+def _undefined_runs(c: Curves) -> list[tuple[int, int]]:
+    """Runs of consecutive samples where f or a derivative is undefined: (first, last + 1) indices."""
+    bad = ~np.all([np.isfinite(v) for v in c.series.values()], axis=0)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(int), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def undefined_text(c: Curves, most: int = 4) -> str | None:
+    """Where on the range f or a derivative is undefined: the spans of consecutive undefined samples."""
+    runs = _undefined_runs(c)
+    if not runs:
+        return None
+    spans = []
+    for a, b in runs:  # samples a .. b-1 are undefined
+        lo, hi = fmt(float(c.xs[a]), 4), fmt(float(c.xs[b - 1]), 4)
+        spans.append(f"{c.variable} = {lo}" if a == b - 1 else f"{lo} ≤ {c.variable} ≤ {hi}")
+    more = f" and {len(spans) - most} more spans" if len(spans) > most else ""
+    return (f"undefined at {sum(b - a for a, b in runs)} of {c.xs.size} samples ({', '.join(spans[:most])}{more}): "
+            "shown as gaps")
+
+
 def curves_text(c: Curves, width: int | None = None, height: int = 20) -> str:
     from diffcompare.render.termplot import line_plot
 
     series = {series_name(k, c.variable): (c.xs.tolist(), c.series[k].tolist()) for k in sorted(c.series)}
     title = f"{c.function} and its derivatives by {c.mode}-mode AD ({c.xs.size} samples, one pass per order)"
-    lines = [line_plot(series, width=width, height=height, xlabel=c.variable, title=title)]
-    if c.undefined:
-        lines.append(f"undefined at {c.undefined} of {c.xs.size} samples: shown as gaps")
+    limits = y_limits(c)
+    lines = [line_plot(series, width=width, height=height, xlabel=c.variable, title=title,
+                       xlim=(float(c.xs[0]), float(c.xs[-1])), ylim=limits)]
+    lines += [t for t in (clipped_text(c, limits), undefined_text(c)) if t]
     return "\n".join(lines)
 
 
@@ -88,11 +141,25 @@ def save_curves(c: Curves, path: str) -> None:
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    limits = y_limits(c)
     for k in sorted(c.series):
-        ax.plot(c.xs, c.series[k], label=series_name(k, c.variable) + (" (AD)" if k else ""))
+        (line,) = ax.plot(c.xs, c.series[k], label=series_name(k, c.variable) + (" (AD)" if k else ""))
+        if limits is not None:  # clipped samples: a triangle on the edge, pointing the way the curve went
+            for keep, edge, mark in ((c.series[k] > limits[1], limits[1], "^"),
+                                     (c.series[k] < limits[0], limits[0], "v")):
+                ax.plot(c.xs[keep], np.full(int(keep.sum()), edge), mark, color=line.get_color(), ms=4, clip_on=False)
+    step = (c.xs[-1] - c.xs[0]) / max(c.xs.size - 1, 1)
+    for a, b in _undefined_runs(c):  # the undefined part of the range, shaded
+        ax.axvspan(c.xs[a] - step / 2, c.xs[b - 1] + step / 2, color="0.85", lw=0)
     ax.axhline(0, color="0.7", linewidth=0.8)
+    ax.set_xlim(c.xs[0], c.xs[-1])
+    if limits is not None:
+        ax.set_ylim(*limits)
     ax.set_xlabel(c.variable)
-    ax.set_title(f"{c.function} and its derivatives, by {c.mode}-mode AD")
+    notes = [t for t in (clipped_text(c, limits), undefined_text(c)) if t]
+    ax.set_title(f"{c.function} and its derivatives, by {c.mode}-mode AD"
+                 + "".join("\n" + n.replace(": shown as gaps", ": shaded") for n in notes),
+                 fontsize=8 if notes else None)
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()

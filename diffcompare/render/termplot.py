@@ -25,12 +25,16 @@ def line_plot(
     xlabel: str = "",
     ylabel: str = "",
     title: str = "",
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> str:
     """Scatter each series' points on a character grid; one marker per series, a legend below.
 
     Non-finite points (and non-positive ones on a log axis) are skipped, so gaps stay visible.
     Axis labels show the data range (as powers of ten on log axes). ``width`` is the plotting area;
-    by default, what fits the terminal (at most 72 columns) beside the axis labels.
+    by default, what fits the terminal (at most 72 columns) beside the axis labels. ``xlim`` fixes the x
+    axis (the whole requested range, even where nothing is defined); ``ylim`` fixes the y axis and
+    points beyond it are drawn on its edge as ``^`` (above) or ``v`` (below): clipped, not lost.
     """
 
     def tx(v: float, log: bool) -> float | None:
@@ -43,8 +47,8 @@ def line_plot(
     ally = [y for p in pts.values() for x, y in p if x is not None and y is not None]
     if not allx:
         return f"{title}\n(nothing to plot: no finite points)"
-    x0, x1 = min(allx), max(allx)
-    y0, y1 = min(ally), max(ally)
+    x0, x1 = (min(allx), max(allx)) if xlim is None else (tx(xlim[0], logx), tx(xlim[1], logx))
+    y0, y1 = (min(ally), max(ally)) if ylim is None else (tx(ylim[0], logy), tx(ylim[1], logy))
     x1 = x1 if x1 > x0 else x0 + 1
     y1 = y1 if y1 > y0 else y0 + 1
     def label(v: float, log: bool, lo: float, hi: float) -> str:
@@ -64,7 +68,12 @@ def line_plot(
         for x, y in p:
             if x is None or y is None:
                 continue
+            if not x0 <= x <= x1:
+                continue
             c = round(_fraction(x, x0, x1) * (width - 1))
+            if y > y1 or y < y0:  # clipped: on the edge, marked by direction
+                grid[0 if y > y1 else height - 1][c] = "^" if y > y1 else "v"
+                continue
             r = height - 1 - round(_fraction(y, y0, y1) * (height - 1))
             grid[r][c] = mark
     lines = [title] if title else []
