@@ -157,3 +157,13 @@ def test_cli_plot_writes_the_loss_curve(tmp_path, capsys):
     path = tmp_path / "loss.svg"
     assert main(["backprop", "--steps", "10", "--backends", "reverse", "--plot", str(path)]) == 0
     assert path.read_text().lstrip().startswith("<?xml")
+
+
+def test_loss_plot_uses_a_log_axis_for_a_loss_falling_by_orders_of_magnitude():
+    from diffcompare.render.backprop import loss_plot
+
+    text = loss_plot([1.04e-3, 2e-4, 3e-5, 1e-6, 4.3e-8])
+    assert "E (log scale)" in text
+    # on a linear axis the last three losses share the bottom row; on a log axis each has its own
+    rows = [line for line in text.splitlines() if "|" in line]
+    assert len([r for r in rows if "*" in r]) == 5

@@ -384,3 +384,23 @@ def test_jacobian_heatmap_labels_skipped_cells():
     plt.close(fig)
     assert sum("skipped" in t for t in texts) == 3  # (4, 4), (1024, 256), (1024, 1024): none left blank
     assert "hatched: not measured" in xlabel
+
+
+def test_cost_curves_legends_sit_below_the_panels():
+    # inside the panel the Hessian's legend covered the hvp line: below it covers nothing
+    pytest.importorskip("matplotlib")
+    from diffcompare.analysis.cost import CostReport, Row
+    from diffcompare.analysis.cost_timing import machine
+    from diffcompare.render.cost import _curves
+    from diffcompare.render.figures import pyplot
+
+    report = CostReport("hessian", "sines", "sum of sines", 2.0, machine())
+    for method in ("f", "reverse-over-forward", "hvp", "finite"):
+        for n in (4, 16, 64):
+            report.rows.append(Row(method, n, seconds=1e-5 * n, ratio_to_f=float(n)))
+    plt = pyplot()
+    fig = _curves(plt, report)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+    plt.close(fig)

@@ -81,6 +81,12 @@ KNOWN: dict[str, str] = {
     "symbolic-sigmoid-tail": "NEW (symbolic): sympy writes sigmoid' as exp(-x)/(1 + exp(-x))**2; below x = -354 the "
                              "power is subnormal and then 0: sigmoid(x) at -360 rel err 2.9e-12, at -400 gives 0 "
                              "(exact 1.9e-174; reverse AD is right)",
+    "crash": "NEW (issue 11 item 6 residue): derivatives exits 1 with OverflowError at huge points (x at 2.9e300)",
+    "infinite": "NEW: the adaptive finite scheme returns 0.0, no estimate, where the derivative is -inf "
+                "(acos(x - 0.1 + 1) at 0.1)",
+    "pow-exponent-rounding": "NEW (symbolic): sympy's x**(p-1) rounds p-1: ((x)**0.1)**2 at 3.45e-170 rel err 2.2e-14",
+    # not a bug: u**u with u -> 0 from below exists only at the point; this reference takes the constant's limit
+    "pow-variable-base-nonpositive": "not a bug: the reference cannot decide u**u at u = 0",
     "value-underflow": "NEW (symbolic): sympy writes d/dx x**y as y*x**y/x; where x**y underflows the symbolic "
                        "row is 0 ((x)**(arctan(z)) at x=1.69e-290, z=2.51: 0, exact 3.4e-56; AD is right)",
     # not a bug: the first-order reference cannot tell a zero derivative from a kink there
@@ -92,11 +98,11 @@ KNOWN: dict[str, str] = {
 }
 # the crashes item 6 lists, by the text of their error: an exception matching one is that known bug
 KNOWN_CRASHES = ["not 'complex'", "NoneType.__format__", "unsupported format string passed to NoneType",
-                 "not enough values to unpack", "could not convert string to float"]
+                 "not enough values to unpack", "could not convert string to float", "Numerical result out of range"]
 # tags that only matter for some targets: AD rules are not used by finite differences
 RULE_TAGS = {"out-of-range", "partial-out-of-range", "pow-exponent-rounding", "tanh-tail", "sigmoid-tail",
              "expm1-left-tail", "pow-partial-out-of-range", "pow-zero-exponent-at-zero", "pow-integer-at-zero",
-             "pow-variable-base-nonpositive", "infinite"}
+             "pow-variable-base-nonpositive"}
 
 COUNTS: Counter = Counter()
 
@@ -301,11 +307,12 @@ def check_ad(what: str, got: Any, exact: Any, err: Any, ulps: float = AD_ULPS) -
 
 def central_bound(case: Case, i: int, h: float) -> Any:
     """Truncation + rounding bound of a central difference of step h in coordinate i (see module docstring)."""
-    d = mpref.taylor(case.text, case.variables, case.point, i, 5)
+    d = mpref.taylor(case.text, case.variables, case.point, i, 9)
     h = _mp(h)
-    trunc = abs(d[3]) * h**2 / 6 + abs(d[5]) * h**4 / 120
+    # the odd Taylor terms the stencil keeps, to h^8: ((x+3)**3)**3 at -3 has only the 9th
+    trunc = mpmath.fsum(abs(d[k]) * h ** (k - 1) / mpmath.factorial(k) for k in (3, 5, 7, 9))
     # the two values are rounded at their own size, ~ sum_k |f^(k)| h^k / k!, not at |f(x)|
-    stencil = mpmath.fsum(abs(d[k]) * h**k / mpmath.factorial(k) for k in range(4))
+    stencil = mpmath.fsum(abs(d[k]) * h**k / mpmath.factorial(k) for k in range(10))
     rounding = EPS * (case.ref.value_err + stencil) / h
     return FD_SAFETY * (trunc + rounding)
 
@@ -494,6 +501,9 @@ def t_compare(case: Case) -> None:
     doc = _run_json(case, "compare", case.text, *_at(case), "--json")
     if doc is None:
         return
+    if str(doc["reference"].get("method", "")).startswith("timeout"):
+        _event("compare: the reference timed out (said so)")
+        return
     with mpmath.workprec(mpref.PREC):  # our checks at the reference's precision
         exact = case.ref.grad
         check_reference(f"compare reference {case}", case, doc["reference"]["derivative_digits"], exact,
@@ -617,7 +627,9 @@ class KnownBug(Exception):
 
 
 # bugs of one backend: only the targets that run it skip their inputs
-ONLY_FOR = {"value-underflow": {"symbolic", "compare", "derivatives", "error-vs-h"},
+ONLY_FOR = {"infinite": {"finite-adaptive"},
+            "pow-exponent-rounding": {"symbolic", "compare", "derivatives", "error-vs-h"},
+            "value-underflow": {"symbolic", "compare", "derivatives", "error-vs-h"},
             "symbolic-sigmoid-tail": {"symbolic", "compare", "derivatives", "error-vs-h"},
             "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
 
@@ -790,22 +802,25 @@ KNOWN_CASES = [
     ("pow-partial-out-of-range", "grad", "exp(x)**-3", [200.0]),
     ("pow-partial-out-of-range", "reverse", "x**x", [5e-324]),
     ("partial-out-of-range", "reverse", "x/x**x", [100.0]),
-    ("pow-exponent-rounding", "reverse", "x**0.1", [1e-300]),
+    ("fixed-pow-exponent-rounding", "reverse", "x**0.1", [1e-300]),
     ("pow-zero-exponent-at-zero", "reverse", "x**0", [0.0]),
     ("pow-integer-at-zero", "hessian", "x**1", [0.0]),
     ("pow-fractional-at-zero", "finite-central", "acos(x**0.5)", [0.0]),
     ("pow-fractional-at-zero", "compare", "x**1.5", [0.0]),
-    ("pow-variable-base-nonpositive", "jacfwd", "(x*x)**(x*x)", [0.0]),
-    ("infinite", "symbolic", "arcsin(x)", [1.0]),
-    ("infinite", "compare", "sqrt(1 - x*x)", [1.0]),
+    ("fixed-pow-variable-base-nonpositive", "jacfwd", "(x*x)**(x*x)", [0.0]),
+    ("fixed-infinite", "symbolic", "arcsin(x)", [1.0]),
+    ("fixed-infinite", "compare", "sqrt(1 - x*x)", [1.0]),
     ("reference-exact-zero", "compare", "4*x*(1 - x)", [0.5]),
     ("reference-exact-zero", "compare", "exp(x**2 - 2*x)", [1.0]),
     ("reference-53-bit", "compare", "pi**x", [20.0]),
     ("reference-53-bit", "compare", "sin(exp(x + 0.5))", [10.0]),
-    ("crash", "error-vs-h", "arcsin(x)", [1.0]),
+    ("fixed-crash", "error-vs-h", "arcsin(x)", [1.0]),
     ("fd-near-singularity", "finite-richardson", "abs(x)", [1e-8]),
     ("infinite-adjoint", "reverse", "sqrt(2*x - x*x)", [0.0]),
     ("symbolic-sigmoid-tail", "symbolic", "sigmoid(x)", [-400.0]),
+    ("infinite", "finite-adaptive", "acos(x - 0.1 + 1)", [0.1]),
+    ("crash", "derivatives", "x", [2.8816732002797674e+300]),
+    ("pow-exponent-rounding", "symbolic", "((x)**(0.1))**(2)", [3.4544502254079445e-170]),
     ("value-underflow", "symbolic", "x**arctan(z)", [1.691579423298529e-290, 1.0, 2.51]),
     ("fd-estimate-floor", "finite-richardson", "(x - 1.25)**3", [1.25]),
     ("fd-estimate-floor", "finite-richardson", "x*x", [1e-300]),

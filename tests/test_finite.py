@@ -299,3 +299,12 @@ def test_adaptive_estimate_bounds_the_error_at_1650_random_points():
             assert abs(mpmath.mpf(est) - exact) <= err, (x, est, err)
             worst = max(worst, rel_error(est, exact))
     assert worst <= 1e-11  # measured 4.4e-12
+
+
+@pytest.mark.parametrize("scheme", ["central", "five-point", "richardson", "adaptive"])
+def test_a_huge_point_does_not_overflow_the_step_power(scheme):
+    """h^order alone overflows at x = 3e300 (h ~ 1e296: Python's float power raises OverflowError);
+    the quotient is divided by h one order at a time, so d/dx of 2x is 2 there and d^3/dx^3 is 0."""
+    fd = FiniteDifferences(scheme=scheme)
+    assert fd.derivative(lambda x: 2 * x, 2.88e300).derivative == pytest.approx(2.0, rel=1e-6)
+    assert fd.derivative(lambda x: 2 * x, 2.88e300, order=3).derivative == pytest.approx(0.0, abs=1e-6)

@@ -191,3 +191,11 @@ def test_a_smooth_function_is_not_clipped():
 
     assert y_limits(curves(f_of("exp(x)"), 0, 10, points=101)) is None
     assert y_limits(curves(f_of("sin(x)"), -6, 6, order=3, points=101)) is None
+
+
+def test_field_text_names_the_saved_image_instead_of_suggesting_out(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "contour.png"
+    assert main(["plot", "x1**2 - x2**2", "--range", "-2:2", "--points", "11", "--out", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "add --out" not in out and f"contour lines with arrows: in {target}" in out

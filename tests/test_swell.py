@@ -161,3 +161,24 @@ def test_swell_plot_writes_a_file(tmp_path, capsys) -> None:
     path = tmp_path / "swell.png"
     assert main(["swell", "--n", "3", "--plot", str(path)]) == 0
     assert path.stat().st_size > 1000  # a real PNG, not an empty file
+
+
+def test_swell_plot_marks_where_a_curve_stopped_at_its_timeout() -> None:
+    pytest.importorskip("matplotlib")
+    from diffcompare.render.figures import pyplot
+    from diffcompare.render.swell import figure
+
+    result = swell(3, timeout=30)
+    result.rows[2].timed_out.append("expand")  # as if expanding at n = 3 had run out of time
+    for row in result.rows[2:]:
+        row.simplified_count_ops = None
+    plt = pyplot()
+    fig = figure(plt, result)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    from matplotlib.text import Annotation
+
+    notes = [t.get_text() for t in ax.get_children() if isinstance(t, Annotation)]
+    plt.close(fig)
+    assert "expanded, count_ops (timeout at n = 3)" in labels
+    assert notes == ["timeout (> 30 s)"]  # only the curve that stopped is marked

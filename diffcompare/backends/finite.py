@@ -180,13 +180,21 @@ def _scheme_stencil(scheme: str, order: int) -> tuple[str, list[tuple[int, Fract
     return used, stencil(order, range(-p, p + 1))
 
 
+def _over_power(value: Any, h: float, order: int) -> Any:
+    """``value / h^order`` one division at a time: ``h^order`` alone overflows (h = 1e296 at x = 3e300,
+    Python's float power then raises) or underflows where the quotient itself is a float."""
+    for _ in range(order):
+        value = value / h
+    return value
+
+
 def _apply(g: Callable[[float], Any], h: float, weights, order: int, center: Any = None) -> Any:
     """``sum w_j g(o_j h) / h^order``; ``center`` is ``g(0)`` if already known (it is then not re-evaluated)."""
     total: Any = 0.0
     for o, w in weights:
         gv = center if (o == 0 and center is not None) else g(o * h)
         total = total + float(w) * (gv if isinstance(gv, float) else np.asarray(gv, dtype=float))
-    return total / h**order
+    return _over_power(total, h, order)
 
 
 def _tableau(estimates: Sequence[Any], steps: Sequence[float]) -> tuple[Any, Any]:
@@ -225,7 +233,7 @@ def _richardson_core(
     magnitude = center if size is None else size()
     if magnitude is not None:
         spread = sum(abs(float(w)) for _, w in weights)
-        floor = 2.0 * EPS * spread * np.abs(np.asarray(magnitude, dtype=float)) / steps[-1] ** order
+        floor = _over_power(2.0 * EPS * spread * np.abs(np.asarray(magnitude, dtype=float)), steps[-1], order)
         err = np.maximum(err, floor)
     return best, err, steps
 
@@ -325,7 +333,7 @@ def _adaptive_walk(
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = 2.0 * EPS * spread * noise / window[-1][0] ** order
+        floor = _over_power(2.0 * EPS * spread * noise, window[-1][0], order)
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
@@ -519,7 +527,7 @@ class FiniteDifferences:
         if scheme == "complex" and order == 1:
             return self.step
         h = exact_step(xi, self.step)
-        if h == 0.0 or h**order == 0.0:  # x + h == x, or h^order underflows: the quotient is 0/0
+        if h == 0.0 or math.isinf(_over_power(1.0, h, order)):  # x + h == x, or h^order underflows: the quotient is 0/0
             raise DiffcompareError(f"the step {self.step:g} is too small at x={xi:g} for order {order} "
                                    "(x + h rounds to x, or h^order underflows); use a larger --step")
         return h

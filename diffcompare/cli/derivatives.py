@@ -149,7 +149,7 @@ def plot(
         elif as_csv:
             print(render.field_csv(result), end="")
         else:
-            print(render.field_text(result))
+            print(render.field_text(result, saved=out))
     elif len(names) == 1:
         if yrange is not None:
             raise DiffcompareError("--yrange is for functions of two variables")

@@ -75,7 +75,7 @@ def error_vs_h(
         out = console()
         out.print(render.table(result))
         if not no_plot:
-            out.print(render.plot_text(result, width=max(40, min(100, out.width - 12))), markup=False,
+            out.print(render.plot_text(result, width=max(20, min(100, out.width - 12))), markup=False,
                       highlight=False)
         if plot is not None:
             out.print(f"saved {plot}")

@@ -110,7 +110,9 @@ def loss_plot(losses: list[float]) -> str:
     from diffcompare.render.termplot import line_plot
 
     steps = list(range(len(losses)))
-    return line_plot({"loss": (steps, losses)}, xlabel="step", ylabel="E", title="loss during training")
+    log = all(v > 0 for v in losses)  # the loss falls by orders of magnitude: only a log axis shows it
+    return line_plot({"loss": (steps, losses)}, xlabel="step", ylabel="E" + (" (log scale)" if log else ""),
+                     logy=log, title="loss during training")
 
 
 def save_loss_plot(losses: list[float], path: str) -> None:
@@ -119,6 +121,8 @@ def save_loss_plot(losses: list[float], path: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(range(len(losses)), losses, marker="." if len(losses) < 60 else None)
+    if all(v > 0 for v in losses):  # 1e-3 down to 4e-8: a linear axis shows a flat line after a few steps
+        ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss E = ½(t − y)²")
     ax.set_title("backprop example: loss under gradient descent (η = 0.5)")

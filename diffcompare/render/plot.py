@@ -89,7 +89,12 @@ def curves_text(c: Curves, width: int | None = None, height: int = 20) -> str:
     limits = y_limits(c)
     lines = [line_plot(series, width=width, height=height, xlabel=c.variable, title=title,
                        xlim=(float(c.xs[0]), float(c.xs[-1])), ylim=limits)]
-    lines += [t for t in (clipped_text(c, limits), undefined_text(c)) if t]
+    import shutil
+    import textwrap
+
+    columns = shutil.get_terminal_size((80, 24)).columns  # notes wrap at words, never mid-number
+    lines += [textwrap.fill(t, width=max(40, columns - 1), subsequent_indent="  ", break_long_words=False)
+              for t in (clipped_text(c, limits), undefined_text(c)) if t]
     return "\n".join(lines)
 
 
@@ -109,8 +114,11 @@ def arrow(gx: float, gy: float, scale: float) -> str:
     return ARROWS[round(math.atan2(gy, gx) / (math.pi / 4)) % 8]
 
 
-def field_text(fl: Field, cols: int = 60, rows: int = 18) -> str:
-    """The level map above the arrow map (each ``cols`` x ``rows`` characters, top row = largest y)."""
+def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = None) -> str:
+    """The level map above the arrow map (each ``cols`` x ``rows`` characters, top row = largest y).
+
+    ``saved``: the image already written by ``--out``, named instead of suggesting ``--out``.
+    """
     v = _resample(fl.values, rows, cols)
     gx, gy = _resample(fl.grad_x, rows, cols), _resample(fl.grad_y, rows, cols)
     finite = v[np.isfinite(v)]
@@ -132,7 +140,8 @@ def field_text(fl: Field, cols: int = 60, rows: int = 18) -> str:
     out.append(axes)
     if fl.undefined:
         out.append(f"undefined at {fl.undefined} of {fl.values.size} grid points: left blank")
-    out.append("contour lines with arrows: add --out FILE.png (matplotlib)")
+    out.append(f"contour lines with arrows: in {saved}" if saved else
+               "contour lines with arrows: add --out FILE.png (matplotlib)")
     return "\n".join(out)
 
 

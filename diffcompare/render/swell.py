@@ -160,22 +160,40 @@ def plot(s: Swell, path: Path) -> None:
     from diffcompare.render.figures import pyplot
 
     plt = pyplot()
+    fig = figure(plt, s)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(plt: Any, s: Swell) -> Any:
+    """The swell figure; a curve that stopped at a sympy timeout ends in an x and says so in the legend."""
     ns = [r.n for r in s.rows]
     series = [
-        ("l_n as a tree (nodes)", "expression_tree_size", "C0", "--"),
-        ("d/dx l_n as a tree (nodes)", "derivative_tree_size", "C0", "-"),
-        ("d/dx l_n as a DAG (nodes)", "derivative_dag_size", "C2", "-"),
-        ("sympy diff, count_ops", "sympy_derivative_count_ops", "C1", "-"),
-        ("expanded, count_ops", "simplified_count_ops", "C4", ":"),
-        ("after cse, ops", "cse_size", "C5", "-."),
-        ("AD tape, ops", "ad_tape_ops", "C3", "--"),
+        # label, row field, the sympy cells that produce it (a timeout there ends the curve), colour, style
+        ("l_n as a tree (nodes)", "expression_tree_size", (), "C0", "--"),
+        ("d/dx l_n as a tree (nodes)", "derivative_tree_size", (), "C0", "-"),
+        ("d/dx l_n as a DAG (nodes)", "derivative_dag_size", (), "C2", "-"),
+        ("sympy diff, count_ops", "sympy_derivative_count_ops", ("sympy_diff", "sympy_derivative_count_ops"), "C1",
+         "-"),
+        ("expanded, count_ops", "simplified_count_ops", ("expand",), "C4", ":"),
+        ("after cse, ops", "cse_size", ("cse",), "C5", "-."),
+        ("AD tape, ops", "ad_tape_ops", (), "C3", "--"),
     ]
     fig, ax = plt.subplots(figsize=(8, 5))
-    for label, key, colour, style in series:
+    for label, key, cells, colour, style in series:
         pts = [(n, float(getattr(r, key))) for n, r in zip(ns, s.rows)
                if getattr(r, key) is not None and getattr(r, key) > 0]
+        stop = next((r.n for r in s.rows if any(c in r.timed_out for c in cells)), None)
+        if stop is not None:  # a curve that just stops reads as "no more growth": mark where it gave up
+            label += f" (timeout at n = {stop})"
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, marker="o", ms=3, label=label)
+            if stop is not None:
+                ax.plot([stop], [pts[-1][1]], "x", color=colour, ms=10, mew=2)
+                ax.annotate(f"timeout (> {s.timeout:g} s)", (stop, pts[-1][1]), textcoords="offset points",
+                            xytext=(6, -4), fontsize=7, color=colour)
+        elif stop is not None:  # timed out at the first n: nothing to draw, but the legend says why
+            ax.plot([], [], style, color=colour, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("n (logistic map step)")
     ax.set_ylabel("size")
@@ -183,5 +201,4 @@ def plot(s: Swell, path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

@@ -54,7 +54,10 @@ def line_plot(
     def label(v: float, log: bool, lo: float, hi: float) -> str:
         if not log and abs(v) / 2 < 1e-3 * (hi / 2 - lo / 2):  # below its axis' resolution: it is 0
             v = 0.0
-        return f"1e{v:+.0f}" if log else f"{v:.3g}"
+        if log:  # 10^v with two digits: mid-axis labels between powers of ten stay distinct (3.2e-4)
+            mantissa, exponent = f"{10.0 ** v:.1e}".split("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        return f"{v:.3g}"
 
     ylab = [label(y1, logy, y0, y1), label(y0 / 2 + y1 / 2, logy, y0, y1), label(y0, logy, y0, y1)]
     pad = max(len(s) for s in ylab)
