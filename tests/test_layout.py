@@ -150,3 +150,17 @@ def test_reproduce_wrapped_notes_are_indented_and_keep_their_words(monkeypatch, 
     for line in lines[start + 1:]:
         if line.strip() and not re.match(r"\[\d+\] ", line.lstrip()):
             assert line.startswith("    "), f"a wrapped note restarts at column 1: {line!r}"
+
+
+def test_hessian_is_labelled_rows_one_number_per_cell(monkeypatch, capsys):
+    """`derivatives "sin(x*y) + z**2/y"` at 80 columns: each entry on its own line beside its label."""
+    text = text_at(record(monkeypatch, capsys, COMMANDS["derivatives hessian"]), 80)
+    rows = {}
+    for line in text.splitlines():
+        m = re.search(r"(∂²?f/∂\w+(?:∂\w+|²)?)\s*│\s*(\S+)\s*│", line)
+        if m:
+            rows.setdefault(m.group(1), m.group(2))
+    assert rows["∂f/∂y"] == "-2.66614683654714" and rows["∂²f/∂x∂y"] == "-2.23474169019851"
+    assert set(rows) == {"∂f/∂x", "∂f/∂y", "∂f/∂z", "∂²f/∂x²", "∂²f/∂x∂y", "∂²f/∂x∂z", "∂²f/∂y²",
+                         "∂²f/∂y∂z", "∂²f/∂z²"}
+    assert "[[" not in text  # no matrix folded into a cell

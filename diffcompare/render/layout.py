@@ -93,6 +93,15 @@ class Table(RichTable):
             column._index = j
             part.columns.append(column)
         part.title = part.caption = None
+        rest = part.columns[min(self.key_columns, len(indices)):]
+        keep = [r for r in range(len(self.rows)) if any(not _empty(c._cells[r]) for c in rest if r < len(c._cells))]
+        if rest and len(keep) < len(self.rows):  # rows with nothing in this part's columns: left out
+            ends = {r for r in range(len(self.rows)) if self.rows[r].end_section}
+            for column in part.columns:
+                column._cells = [column._cells[r] for r in keep]
+            part.rows = [copy.copy(self.rows[r]) for r in keep]
+            for row, r, nxt in zip(part.rows, keep, keep[1:] + [len(self.rows)]):
+                row.end_section = any(e in ends for e in range(r, nxt))  # a section ends where a left-out one did
         return part
 
     def _split(self, console: Console, width: int) -> list[Table]:
