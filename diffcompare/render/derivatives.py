@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import cost_text, fmt
+from diffcompare.render import cost_text, fmt, labelled
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -34,28 +34,6 @@ def _heading(kind: str, k: int) -> str:
     return "∇f" if kind == "gradient" else "∇²f (Hessian)"
 
 
-def entries(kind: str, variables: list[str], value: Any) -> list[tuple[str, Any]]:
-    """A gradient or Hessian as labelled numbers, one per cell: (``∂f/∂x``, v), (``∂²f/∂x∂y``, v) ...
-
-    The Hessian is symmetric: its upper triangle (i <= j) is shown, the errors cover the whole matrix.
-    A scalar derivative is one unlabelled entry."""
-    import numpy as np
-
-    if value is None or kind == "derivative":
-        return [("", value)]
-    arr = np.asarray(value, dtype=object)
-    if kind == "gradient" and arr.ndim == 1 and len(arr) == len(variables):
-        return [(f"∂f/∂{v}", arr[i]) for i, v in enumerate(variables)]
-    if arr.ndim == 2 and arr.shape == (len(variables), len(variables)):
-        out = []
-        for i, u in enumerate(variables):
-            for j in range(i, len(variables)):
-                w = variables[j]
-                out.append((f"∂²f/∂{u}²" if i == j else f"∂²f/∂{u}∂{w}", arr[i, j]))
-        return out
-    return [("", value)]
-
-
 def table(d: Derivatives) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
 
@@ -63,7 +41,7 @@ def table(d: Derivatives) -> Any:
 
     point = render_point(d.variables, d.point)
     kinds = [(d.at(k)[0].kind if d.at(k) else "derivative") for k in range(1, d.max_order + 1)]
-    labelled = any(kind != "derivative" for kind in kinds)
+    has_entries = any(kind != "derivative" for kind in kinds)
     t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})", key_columns=2,
               caption="digits: correct significant digits against the exact reference (proved to 50 digits; "
               "absolute where it is 0; 16 = all of float64)" + (
@@ -71,7 +49,7 @@ def table(d: Derivatives) -> Any:
                   else "") + (f"\n{d.note}" if d.note else ""))
     t.add_column("order", justify="right")
     t.add_column("backend")
-    if labelled:
+    if has_entries:
         t.add_column("entry")
     t.add_column("value", justify="right")  # one number per cell: never folded (render.layout)
     t.add_column("abs error", justify="right")
@@ -80,9 +58,9 @@ def table(d: Derivatives) -> Any:
     t.add_column("ms", justify="right")
 
     def add(order: str, backend: str, value: Any, rest: list[str], kind: str, bold: bool = False) -> None:
-        for i, (label, v) in enumerate(entries(kind, list(d.variables), value)):
+        for i, (label, v) in enumerate(labelled(kind, list(d.variables), value)):
             cell = escape(fmt(v, 15)) if not isinstance(v, str) else v
-            cells = [order if i == 0 else "", backend if i == 0 else "", *([label] if labelled else []),
+            cells = [order if i == 0 else "", backend if i == 0 else "", *([label] if has_entries else []),
                      f"[bold]{cell}[/bold]" if bold else cell, *(rest if i == 0 else [""] * len(rest))]
             t.add_row(*cells)
 
