@@ -58,7 +58,8 @@ def table(report: CostReport) -> Any:
     what = "peak memory" if report.kind == "memory" else f"cost of the {report.kind}"
     title = f"{what}: {report.function} ({report.description})"
     # no vertical rules and compact padding, so that every column fits an 80-column terminal
-    t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+    t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,  # split: keep method, n, m
+              key_columns=3 if report.kind == "jacobian" else 2,
               caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
               f"· agreement: max relative difference from {report.reference}")
     size = "k (depth)" if report.kind == "memory" else "n"
