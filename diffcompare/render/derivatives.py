@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import cost_text, fmt, labelled
+from diffcompare.render import cost_text, digits50, fmt, labelled
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -90,8 +90,7 @@ def to_json(d: Derivatives) -> dict[str, Any]:
             "order": k,
             "kind": rows[0].kind if rows else "derivative",
             "reference": d.reference[k],
-            "reference_digits": None if d.reference[k] is None else str(ref.item()) if ref.ndim == 0
-            else [[str(v) for v in r] for r in ref] if ref.ndim == 2 else [str(v) for v in ref],
+            "reference_digits": None if d.reference[k] is None else digits50(ref.item() if ref.ndim == 0 else ref),
             "reference_method": d.reference_method.get(k),
             "results": [{
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
