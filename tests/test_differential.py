@@ -85,7 +85,6 @@ KNOWN: dict[str, str] = {
                            "(its step is larger than the distance to it) and the error estimate does not see it",
     "infinite": "NEW: the adaptive finite scheme returns 0.0, no estimate, where the derivative is -inf "
                 "(acos(x - 0.1 + 1) at 0.1)",
-    "pow-exponent-rounding": "NEW (symbolic): sympy's x**(p-1) rounds p-1: ((x)**0.1)**2 at 3.45e-170 rel err 2.2e-14",
     # not a bug: u**u with u -> 0 from below exists only at the point; this reference takes the constant's limit
     "pow-variable-base-nonpositive": "not a bug: the reference cannot decide u**u at u = 0",
     # not a bug: the first-order reference cannot tell a zero derivative from a kink there
@@ -626,7 +625,6 @@ class KnownBug(Exception):
 
 # bugs of one backend: only the targets that run it skip their inputs
 ONLY_FOR = {"infinite": {"finite-adaptive"},
-            "pow-exponent-rounding": {"symbolic", "compare", "derivatives", "error-vs-h"},
             "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
 
 
