@@ -44,7 +44,8 @@ def table(d: Derivatives) -> Any:
     has_entries = any(kind != "derivative" for kind in kinds)
     t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})", key_columns=2,
               caption="digits: correct significant digits against the exact reference (proved to 50 digits; "
-              "absolute where it is 0; 16 = all of float64)" + (
+              "absolute where it is 0; 16 = all of float64; green also where the answer is the float nearest the exact "
+              "value, as 0 is for 1e-347)" + (
                   "; a Hessian shows its upper triangle, its errors are over all entries" if "hessian" in kinds
                   else "") + (f"\n{d.note}" if d.note else ""))
     t.add_column("order", justify="right")
@@ -71,7 +72,7 @@ def table(d: Derivatives) -> Any:
             if e.failed:
                 add("", _label(e), f"[dim]{e.failed}[/dim]", ["—", "—", "—", "—"], "derivative")
                 continue
-            s = _style(e.digits)
+            s = "green" if e.correctly_rounded else _style(e.digits)
             add("", _label(e), e.value, [f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
                                          f"[{s}]{'—' if e.digits is None else f'{e.digits:.1f}'}[/{s}]",
                                          cost_text(e), f"{e.seconds * 1e3:.2f}"], kind)
@@ -94,7 +95,8 @@ def to_json(d: Derivatives) -> dict[str, Any]:
             "reference_method": d.reference_method.get(k),
             "results": [{
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
-                "digits": e.digits, "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
+                "digits": e.digits, "correctly_rounded": e.correctly_rounded,
+                "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
                 "expression_size": e.expression_size, "options": e.options, "failed": e.failed,
             } for e in rows],
         })
