@@ -136,3 +136,16 @@ def test_x_to_the_x_at_tiny_x_in_every_mode(x):
            ad.grad(lambda v: np.sum(v**v))(np.array([x]))[0], ad.jacfwd(lambda v: v**v)(np.array([x]))[0, 0]]
     for g in got:
         assert abs(g - exact) <= 4 * np.spacing(abs(exact)), (got, exact)
+
+
+def test_has_nan_sees_a_nan_and_nothing_else():
+    """The cheap check (c . c) that guards the rare path: infinities of both signs and squares that overflow
+    are not nan; one nan anywhere (2-D, complex, float32) is."""
+    assert not core.has_nan(np.array([INF, -INF, 1e300, -1e300, 0.0]))
+    assert not core.has_nan(np.zeros((0, 3)))
+    for dtype in (np.float64, np.float32, np.complex128):
+        a = np.ones((3, 4), dtype=dtype)
+        assert not core.has_nan(a)
+        a[2, 1] = np.nan
+        assert core.has_nan(a)
+        assert core.has_nan(a.T)

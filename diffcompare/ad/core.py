@@ -695,7 +695,7 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
         if t is not None and not (t.__class__ in _PLAIN_SCALARS and t == 0):
             d = partials[i](ans, *args, **kw)
             term = t * d
-            if term.__class__ is np.ndarray and term.dtype.kind in "fc" and np.isnan(term).any():
+            if term.__class__ is np.ndarray and term.dtype.kind in "fc" and has_nan(term):
                 term = zero_times_inf(term, t, d)
             tangent = term if tangent is None else tangent + term
     if tangent is None:
@@ -709,6 +709,19 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
 
 _PLAIN_SCALARS = (float, int, np.float64)
 _NAN_CHECKED = (float, np.float64, complex, np.complex128)
+
+
+def has_nan(c: np.ndarray) -> bool:
+    """Whether an array holds a nan, cheaply: for float64 one BLAS pass with no temporary (c . c is nan iff an
+    element is: squares are >= 0, so infinities never cancel), about a third of np.isnan(c).any()'s time."""
+    if c.dtype == _F64:
+        r = c.reshape(-1)
+        s = r.dot(r)
+        return s != s
+    return bool(np.isnan(c).any())
+
+
+_F64 = np.dtype(np.float64)
 
 
 def zero_times_inf(c: Any, g: Any, d: Any) -> Any:
@@ -751,13 +764,13 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
         # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
         # instead of allocating the product (on large arrays, fresh pages cost more than the math)
         c, fresh = np.multiply(g, d, out=d), True
-        if np.isnan(c).any():  # 0 * inf: the factor was overwritten, so compute it again (rare)
+        if has_nan(c):  # 0 * inf: the factor was overwritten, so compute it again (rare)
             c = zero_times_inf(c, g, partials[i](node.value, *args, **kw))
         d = None  # its values are now the product's
     else:
         c, fresh = g * d, True
         if c.__class__ in _NAN_CHECKED and c != c or (c.__class__ is np.ndarray and c.dtype.kind in "fc"
-                                                      and np.isnan(c).any()):
+                                                      and has_nan(c)):
             c = zero_times_inf(c, g, d)
     if c.__class__ is not float:
         c2 = unbroadcast(c, args[i])

@@ -22,7 +22,7 @@ import numpy as np
 from diffcompare.ad import core, memory
 from diffcompare.ad.core import (
     MINUS_ONE, ONE, Box, Deferred, RNode, force, forced, is_basic_index, pull_back, shape_of, unbroadcast,
-    zero_times_inf,
+    has_nan, zero_times_inf,
 )
 from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
@@ -171,11 +171,11 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
                 return None
             if fresh and a.shape == g.arr.shape:
                 prod = np.multiply(a, g.arr, out=a)
-                if np.isnan(prod).any():  # 0 * inf: the partial was overwritten, so compute it again (rare)
+                if has_nan(prod):  # 0 * inf: the partial was overwritten, so compute it again (rare)
                     prod = zero_times_inf(prod, g.arr, prim.partials[i](node.value, *args, **(node.kw or {})))
             else:  # g's shape is the result's; a broadcasts to it
                 prod = np.multiply(g.arr, a, out=memory.empty(g.arr.shape))
-                if np.isnan(prod).any():
+                if has_nan(prod):
                     prod = zero_times_inf(prod, g.arr, a)
             c = Scaled(prod, g.k * k, True)
         last_a = a

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad import primitives as P
-from diffcompare.ad.core import Box, RNode, zero_times_inf
+from diffcompare.ad.core import Box, RNode, has_nan, zero_times_inf
 
 _FLOAT = float
 _INT = int
@@ -226,7 +226,7 @@ def _times(t: Any, d: float) -> Any:
     c = t * d
     if c.__class__ is _FLOAT and c != c:
         return zero_times_inf(c, t, d)
-    if c.__class__ is np.ndarray and c.dtype.kind in "fc" and np.isnan(c).any():
+    if c.__class__ is np.ndarray and c.dtype.kind in "fc" and has_nan(c):
         return zero_times_inf(c, t, d)
     return c
 
