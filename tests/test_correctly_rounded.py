@@ -46,3 +46,13 @@ def test_a_reference_beyond_the_float_range_is_printed_as_itself_not_as_zero():
         assert fmt(mpmath.mpf("1.0306143491844599e-868"), 17) == "1.0306143491844599e-868"
         assert fmt(-mpmath.mpf(2) ** 5000, 6) == "-1.41247e1505"
         assert fmt(mpmath.mpf("0.5"), 17) == "0.5" and fmt(mpmath.mpf(0), 17) == "0"
+
+
+def test_derivatives_mark_a_correctly_rounded_zero_in_json():
+    # tanh'(400) = sech^2(400) ~ 4 e^-800 ~ 7e-348: the nearest float is 0
+    runner = CliRunner()
+    out = runner.invoke(app, ["derivatives", "tanh(x)", "--at", "x=400", "--order", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    results = json.loads(out.output)["orders"][0]["results"]
+    exact = [r for r in results if r["backend"] in ("reverse", "forward", "symbolic")]
+    assert exact and all(r["value"] == 0.0 and r["correctly_rounded"] for r in exact)

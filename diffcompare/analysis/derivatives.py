@@ -45,6 +45,7 @@ class Entry:
     abs_error: float | None = None
     rel_error: float | None = None
     digits: float | None = None  # correct significant digits, 0..16
+    correctly_rounded: bool = False  # the float nearest the exact value: no float answer is closer
     seconds: float | None = None
     evaluations: int | None = None
     tape_ops: int | None = None
@@ -93,10 +94,11 @@ def _check_order(order: int, several: bool) -> None:
 
 
 def _measure(entry: Entry, result: Result, reference: Any) -> Entry:
-    from diffcompare.analysis.compare import error_against
+    from diffcompare.analysis.compare import correctly_rounded, error_against
 
     entry.value = result.derivative
     entry.abs_error, entry.rel_error = error_against(reference, result.derivative)
+    entry.correctly_rounded = correctly_rounded(reference, result.derivative)
     entry.digits = correct_digits(entry.abs_error, entry.rel_error)
     entry.seconds = result.seconds
     entry.evaluations, entry.tape_ops, entry.expression_size = (
