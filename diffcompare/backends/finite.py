@@ -93,6 +93,7 @@ RICHARDSON_RELATIVE_STEP = 0.035
 ADAPTIVE_MAX_STEPS = 12
 ADAPTIVE_JUMP = 32
 ADAPTIVE_CONSISTENT = 0.1
+ADAPTIVE_MIN_ULPS = 64  # the smallest step, in units in the last place of x (see _adaptive_walk)
 
 
 def _check_scheme(scheme: str) -> None:
@@ -221,21 +222,85 @@ def _richardson_steps(h: float, x: float) -> list[float]:
 
 def _richardson_core(
     g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
-    size: Callable[[], Any] | None = None,
 ):
-    """Tableau over the central differences of ``g``; ``size() ~ |f|`` sets the rounding floor (default: center)."""
+    """Tableau over the central differences of ``g``: (estimate, error estimate, steps).
+
+    The error estimate is the tableau's last change, floored by rounding and widened by a one-sided
+    check (:func:`_one_sided_gap`) when ``center`` (``g(0)``) is known for a first derivative.
+    """
     steps = _richardson_steps(h, x)
     _, weights = _scheme_stencil("central", order)
-    estimates = [_apply(g, s, weights, order, center) for s in steps]
+    largest = [0.0]  # max |f| over the stencil's points (f(x) only where the stencil weights it)
+    values: dict[float, Any] = {}
+
+    def gm(t: float) -> Any:
+        v = g(t)
+        values[t] = v
+        largest[0] = max(largest[0], _amax(v))
+        return v
+
+    if center is not None and any(o == 0 for o, _ in weights):
+        largest[0] = _amax(center)
+    estimates = [_apply(gm, s, weights, order, center) for s in steps]
     best, err = _tableau(estimates, steps)
-    # rounding floor: eps * |f| through the stencil at the smallest step, times ~2 for the tableau
-    # (its weight on the smallest step is 4^6 / (3 * 15 * 63) = 1.44, the others add about 0.5)
-    magnitude = center if size is None else size()
-    if magnitude is not None:
-        spread = sum(abs(float(w)) for _, w in weights)
-        floor = _over_power(2.0 * EPS * spread * np.abs(np.asarray(magnitude, dtype=float)), steps[-1], order)
-        err = np.maximum(err, floor)
+    # rounding floor: eps * max|f(x + o h)| through the stencil at the smallest step, times ~2 for the
+    # tableau (its weights sum to ~1.44 + 0.5, each level's rounding is at most the smallest step's).
+    # max over the stencil, not |f(x)|: where f(x) ~ 0 and its neighbours are not ((x - 1.25)^3 at
+    # 1.25, x*x at 1e-300) |f(x)| would put the floor at 0 while the differences cancel large values.
+    spread = sum(abs(float(w)) for _, w in weights)
+    floor = _over_power(2.0 * EPS * spread * largest[0], steps[-1], order)
+    err = np.maximum(err, floor)
+    err = np.maximum(err, _divergence(estimates, best, floor))
+    if order == 1 and center is not None:
+        # the forward differences also subtract f(x): their rounding floor includes it
+        floor1 = _over_power(2.0 * EPS * max(largest[0], _amax(center)), steps[-1], order)
+        err = np.maximum(err, _one_sided_gap(best, err, center, values, steps, floor1))
     return best, err, steps
+
+
+def _divergence(estimates: Sequence[Any], best: Any, floor: Any) -> Any:
+    """``inf`` where the central differences do not converge, else 0.
+
+    In the Taylor range ``D(h) - D(h/2)`` shrinks ~4x per halving; a difference that grows (above 16x the
+    rounding floor, where it is not noise) means the steps straddle a pole or kink (1/x at 0.016, steps from
+    0.035: D = 1032, 19980, -5570, -4211, exact -3906), and the tableau's last change is no error bound.
+    Nor is anything else these values give: at 1/512 (all steps beyond the pole) D ~ 1/h^2 grows without
+    sign of the exact -262144, and their spread (8.8e4) is under the error (3.5e5). So: no digit vouched for.
+    """
+    d = [np.asarray(e, dtype=float) for e in estimates]
+    deltas = [np.abs(a - b) for a, b in zip(d, d[1:])]
+    growing = np.zeros(np.shape(best), dtype=bool)
+    for prev, nxt in zip(deltas, deltas[1:]):
+        growing = growing | ((nxt > prev) & (nxt > 16.0 * floor))
+    return np.where(growing, np.inf, 0.0)
+
+
+def _one_sided_gap(best: Any, err: Any, center: Any, values: dict[float, Any], steps: Sequence[float],
+                   floor: Any) -> Any:
+    """The disagreement between ``best`` and the one-sided extrapolation of the same points, where it is
+    beyond both estimates; else 0. No extra call of ``f``: ``(f(x + h_i) - f(x)) / h_i`` reuses the stencil.
+
+    A stencil that straddles a kink or singular point (``abs`` at 1e-8, steps from 0.035) gives smooth-looking
+    central differences (x/h) whose tableau changes little; the forward differences, which never cross a
+    point left of x, give another answer. Two extrapolations that are each right within their estimates
+    cannot differ by more than the sum; when they do, one is outside its Taylor range and the gap is the
+    honest size of the error.
+    """
+    forward = [(np.asarray(values[s], dtype=float) - np.asarray(center, dtype=float)) / s for s in steps]
+    # forward differences have an error series in h, h^2, ...; Neville in h (ratio 2 per level)
+    prev = [forward[0]]
+    for i in range(1, len(forward)):
+        row = [forward[i]]
+        for j in range(1, i + 1):
+            row.append(row[j - 1] + (row[j - 1] - prev[j - 1]) / (steps[i - j] / steps[i] - 1.0))
+        prev = row
+    one_sided = prev[-1]
+    # rounding: each forward difference is off by <= 2 eps max|f| / h_i <= ``floor``; the Neville
+    # weights in h (ratio 2, 4 levels: -1/21, 2/3, -8/3, 64/21) sum to 6.4 in magnitude, so 8x the floor
+    own = np.maximum(np.abs(prev[-1] - prev[-2]), 8.0 * floor)
+    gap = np.abs(one_sided - best)
+    # 4x: both estimates are conservative by construction; a gap under 4x their sum is not evidence
+    return np.where(gap > 4.0 * (own + err), gap, 0.0)
 
 
 def richardson(
@@ -251,17 +316,16 @@ def richardson(
     _check_order(order)
     x = float(x)
     h = default_step("richardson", x, order) if h is None else float(h)
-    calls, last = [0], [0.0]
+    calls = [0]
 
     def g(t: float) -> float:
         calls[0] += 1
-        last[0] = f1d(x + t)
-        return last[0]
+        return f1d(x + t)
 
     center = None
     if order % 2 == 0:  # even-order central stencils weight f(x) itself
         center = g(0.0)
-    best, err, _ = _richardson_core(g, x, h, order, center, size=lambda: last[0])
+    best, err, _ = _richardson_core(g, x, h, order, center)
     return float(best), float(err), calls[0]
 
 
@@ -294,7 +358,8 @@ def _adaptive_walk(
       mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down;
     * it stops once a full window's truncation estimate is under the rounding floor (smaller steps
       only add rounding), after two full windows that do not improve on the best, or after
-      ``ADAPTIVE_MAX_STEPS`` differences; the chosen window is then checked (``check``);
+      ``ADAPTIVE_MAX_STEPS`` differences or below ``ADAPTIVE_MIN_ULPS`` ulps of x; the chosen window is
+      then checked (``check``);
     * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported).
     """
     _, weights = _scheme_stencil("central", order)
@@ -316,11 +381,13 @@ def _adaptive_walk(
         size[0] = _amax(center)
     base = size[0]
     tried = 0
+    smallest = h  # the smallest step tried, for the message
 
     def difference_at(step: float) -> Any:
         """The central difference at ``step``, or None where a point leaves the domain."""
-        nonlocal tried
+        nonlocal tried, smallest
         tried += 1
+        smallest = min(smallest, step)
         size[0] = base
         try:
             d = _apply(gv, step, weights, order, center)
@@ -361,7 +428,7 @@ def _adaptive_walk(
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
         # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
         # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
-        if _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
+        if not math.isfinite(_amax(err)) or _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
             raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: no step down to "
                               f"{step:.3g} gave a consistent estimate (its error estimate {_amax(err):.2g} "
                               "exceeds it)")
@@ -371,7 +438,11 @@ def _adaptive_walk(
     best: list | None = None  # [max error, estimate, error, step, window]
     rejected = None
     worse = 0
-    while tried < ADAPTIVE_MAX_STEPS and h > 0.0:
+    # a step of a few ulps of x is no step: x + h rounds, f sees the same argument on both sides (acos(x - 0.1 + 1)
+    # at 0.1 gives differences of exactly 0 below 1e-16 while its derivative is -inf); below 64 ulps the argument
+    # carries fewer than 6 bits of the step, and the walk stops
+    min_step = ADAPTIVE_MIN_ULPS * float(np.spacing(abs(x)))
+    while tried < ADAPTIVE_MAX_STEPS and h >= min_step and h > 0.0:
         d = difference_at(h)
         if d is None:
             window = []
@@ -406,7 +477,7 @@ def _adaptive_walk(
             return checked
         rejected = best
     if rejected is None:
-        raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {h:.3g}: "
+        raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
                           "at the edge of its domain, try the forward or backward scheme")
     # nothing passed the check: no digit of the estimate is vouched for
     return finish(rejected[1], np.maximum(rejected[2], np.abs(rejected[1])), rejected[3])
