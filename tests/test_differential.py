@@ -616,7 +616,7 @@ TARGETS: dict[str, Any] = {
 FINITE = {"finite-central", "finite-richardson", "finite-adaptive"}
 # cost of one case (sympy or a whole command per case): fewer examples in the default run
 EXAMPLES = {"symbolic": 4, "compare": 3, "derivatives": 3, "error-vs-h": 2, "trace": 4}
-DEFAULT_EXAMPLES = 12
+DEFAULT_EXAMPLES = 8  # x 13 targets x 4 categories; the slow run (-m slow) draws 220 each
 SLOW_EXAMPLES = int(os.environ.get("DIFFTEST_SLOW_EXAMPLES", 220))  # 13 targets x 4 categories x 220 = 11,440
 
 
