@@ -1,0 +1,58 @@
+"""Guards of the AD engine that mutation testing (tests/mutate_ad.py) found unguarded: each test is a
+behaviour a user sees, and fails when the guard is deleted."""
+
+import numpy as np
+import pytest
+
+from diffcompare.ad import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from diffcompare.errors import TracingError
+
+
+def test_a_forward_tracer_kept_after_jacfwd_is_refused_when_used_again():
+    kept = []
+
+    def f(x):
+        kept.append(x)
+        return x * 2.0
+
+    np.testing.assert_array_equal(jacfwd(f)(np.array([1.0, 2.0])), 2.0 * np.eye(2))
+    with pytest.raises(TracingError, match="used after the transform"):
+        kept[0] * 3.0
+
+
+@pytest.mark.parametrize("x", [3, 3.0, np.float32(3.0), np.int64(3)])
+def test_a_scalar_input_gives_a_python_float_gradient(x):
+    # the scalar fast path: a number in, a plain float out (not a 0-d array), exact
+    g = grad(lambda t: t * t)(x)
+    assert type(g) is float and g == 6.0
+    v, g = value_and_grad(lambda t: t * t)(x)
+    assert type(v) is float and v == 9.0 and type(g) is float and g == 6.0
+
+
+def test_a_cotangent_of_the_wrong_shape_is_refused_not_broadcast():
+    y, pullback = vjp(lambda x: np.sin(x) * 2.0, np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(pullback(np.ones(3))[0], 2.0 * np.cos([1.0, 2.0, 3.0]), rtol=1e-15)
+    for bad in (np.ones((3, 1)), np.ones(2), np.ones((1, 3))):  # (3, 1) would broadcast to a (3, 3) "gradient"
+        with pytest.raises(ValueError, match="does not match the output's shape"):
+            pullback(bad)
+
+
+def test_jvp_with_fewer_tangents_than_primals_is_refused():
+    # zip would drop the second primal's tangent: the sum's derivative would be 1 instead of the 1 + t2 asked
+    with pytest.raises(ValueError, match="one tangent per primal"):
+        jvp(lambda a, b: a + b, (1.0, 2.0), (1.0,))
+    assert jvp(lambda a, b: a + b, (1.0, 2.0), (1.0, 1.0)) == (3.0, 2.0)
+
+
+def test_jvp_with_a_tangent_of_another_shape_than_its_primal_is_refused():
+    x = np.array([1.0, 2.0, 3.0])
+    for bad in (np.ones((3, 1)), np.ones(1), 1.0):  # each would broadcast into a plausible wrong answer
+        with pytest.raises(ValueError, match="does not match primal shape"):
+            jvp(lambda v: np.sum(np.sin(v)), (x,), (bad,))
+
+
+@pytest.mark.parametrize("transform, expected", [(jacfwd, 12.0), (jacrev, 12.0), (jacobian, 12.0), (hessian, 12.0)])
+def test_the_jacobian_of_a_scalar_function_of_a_scalar_is_a_python_float(transform, expected):
+    # as grad: a number in and out gives a number (JAX gives a 0-d array; a float prints and compares the same)
+    j = transform(lambda x: x**3)(2.0)
+    assert type(j) is float and j == expected
