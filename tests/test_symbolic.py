@@ -156,3 +156,49 @@ def test_central_differences_agree_with_the_symbolic_derivative(case):
     eps = np.finfo(float).eps
     bound = h**2 / 6 * abs(float(third)) + 10 * eps * (1 + abs(f(x)) + abs(x)) / h
     assert abs(approx - exact) <= 10 * bound
+
+
+# sympy's forms whose float64 evaluation over/underflows in between although the derivative is a normal float:
+# (function text, variables, point, index of the gradient entry, condition number). The backend evaluates in
+# 53-bit arithmetic with no exponent limit, so each is within a few ulps times the condition number of the exact
+# value (in float64 they were 0, rel err 2.9e-12, 0, -0, 0).
+_TAILS = [("sigmoid(x)", ["x"], [-400.0], 0, 1),        # exp(-x)/(1 + exp(-x))**2: the square overflows
+          ("sigmoid(x)", ["x"], [-360.0], 0, 1),        # ... is subnormal
+          # y*x**y/x: x**y underflows; the rounding of y = arctan(z) is amplified by |y log x| = 795
+          ("x**arctan(z)", ["x", "z"], [1.691579423298529e-290, 2.51], 0, 795),
+          ("arctan(x)", ["x"], [1e100], None, 1),       # arctan'' = -2x/(1 + x**2)**2: the square overflows
+          ("tanh(x)", ["x"], [20.0], 0, 1)]             # 1 - tanh**2 cancels: taken as sech**2
+
+
+@pytest.mark.parametrize("text, names, point, i, cond", _TAILS)
+def test_symbolic_evaluation_has_no_intermediate_overflow(text, names, point, i, cond):
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression(text, names).function
+    if i is None:  # the second derivative
+        got = Symbolic().derivative(f, point[0], order=2).derivative
+        exact = reference(f, point[0], "derivative", order=2)[1]
+    else:
+        got = np.ravel(Symbolic().gradient(f, tuple(point)).derivative)[i]
+        exact = np.ravel(reference(f, tuple(point), "gradient")[1])[i]
+    # each of the <= 8 operations of these expressions rounds once to 53 bits: 8 ulps times the condition number
+    assert got != 0 and abs(mpmath.mpf(got) - exact) <= 8 * cond * np.finfo(float).eps * abs(exact), (got, exact)
+
+
+def test_symbolic_rounds_only_the_final_value_to_float64():
+    """sigmoid' at -800 is 3.7e-348: the nearest float is 0 (float64 in between gave inf/inf = nan)."""
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression("sigmoid(x)", ["x"]).function
+    assert Symbolic().derivative(f, -800.0).derivative == 0.0
+
+
+@pytest.mark.parametrize("f, x, want", [
+    (np.sqrt, 0.0, np.inf),                       # 0**-0.5 is inf, as numpy's
+    (np.arcsin, 1.0, np.inf),                     # 1/sqrt(1 - x**2) at 1
+    (lambda x: np.sin(x) * np.sqrt(x), 0.0, np.nan),  # sin(x)/(2 sqrt(x)) at 0: 0 * inf
+    (lambda x: x**3, 0.0, 0.0),
+])
+def test_symbolic_keeps_ieee_rules_at_poles(f, x, want):
+    got = Symbolic().derivative(f, x).derivative
+    assert (np.isnan(got) and np.isnan(want)) or got == want, got

@@ -693,7 +693,10 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
         # a plain zero tangent (a Jacobian's basis) adds nothing, even through an infinite partial: d(x^y)/dy
         # at x = 0 is then 0 in forward mode as in reverse mode, where that argument receives no term at all
         if t is not None and not (t.__class__ in _PLAIN_SCALARS and t == 0):
-            term = t * partials[i](ans, *args, **kw)
+            d = partials[i](ans, *args, **kw)
+            term = t * d
+            if term.__class__ is np.ndarray and term.dtype.kind in "fc" and np.isnan(term).any():
+                term = zero_times_inf(term, t, d)
             tangent = term if tangent is None else tangent + term
     if tangent is None:
         tangent = np.zeros(shape_of(ans)) if shape_of(ans) else 0.0
@@ -705,6 +708,21 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
 
 
 _PLAIN_SCALARS = (float, int, np.float64)
+_NAN_CHECKED = (float, np.float64, complex, np.complex128)
+
+
+def zero_times_inf(c: Any, g: Any, d: Any) -> Any:
+    """The product ``c = g * d`` with each 0 * inf taken as 0: a zero factor contributes nothing.
+
+    The convention at kinks (README): forward mode skips a zero tangent, so reverse mode must not turn
+    a zero cotangent or zero partial times an infinite one into nan (sqrt(2x - x^2) at 0: +inf, not nan;
+    jacrev(sqrt) at [0, 4]: 0 off the diagonal). A nan that came from a nan factor stays. Called only
+    where the product has a nan (the rare path), so ``g`` and ``d`` must be the factors' values.
+    """
+    if c.__class__ is not np.ndarray:
+        return c.__class__(0) if c != c and g == g and d == d else c
+    from_nan = np.isnan(g) | np.isnan(d)  # broadcasts to c's shape
+    return np.where(np.isnan(c) & ~from_nan, 0.0, c)
 
 
 def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[Any, Any, bool]:
@@ -733,9 +751,14 @@ def pull_back(node: RNode, i: int, g: Any, keep_partial: bool = False) -> tuple[
         # the partial is a temporary nobody else holds (2 * x, cos(x), ...): multiply into it
         # instead of allocating the product (on large arrays, fresh pages cost more than the math)
         c, fresh = np.multiply(g, d, out=d), True
+        if np.isnan(c).any():  # 0 * inf: the factor was overwritten, so compute it again (rare)
+            c = zero_times_inf(c, g, partials[i](node.value, *args, **kw))
         d = None  # its values are now the product's
     else:
         c, fresh = g * d, True
+        if c.__class__ in _NAN_CHECKED and c != c or (c.__class__ is np.ndarray and c.dtype.kind in "fc"
+                                                      and np.isnan(c).any()):
+            c = zero_times_inf(c, g, d)
     if c.__class__ is not float:
         c2 = unbroadcast(c, args[i])
         fresh = fresh or c2 is not c

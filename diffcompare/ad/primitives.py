@@ -165,6 +165,8 @@ def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
     y = 0 at x = 0 (JAX's convention), through a safe base so that the next order is not 0 * inf.
     Where y - 1 is not a float (y = 0.1), x^(y-1) is off by |log x| ulp(y): ~100 ulps at x = 1e300;
     y ans / x is not, while ans is a normal number (else it under/overflows where x^(y-1) does not).
+    For |y| <= 1 it is (y ans) / x, which cannot overflow first: ans / x alone is inf for x**x at 5e-324
+    (whose partial is 1); for |y| > 1, ans / x = x^(y-1) is in range wherever the product is.
     """
     constant = not isinstance(y, Box) and y.__class__ in (int, float)
     if constant and y == 2:  # a constant 2 only
@@ -176,7 +178,7 @@ def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
     if ans is not None and not np.all((ry - 1.0) + 1.0 == ry):
         ra = np.abs(np.asarray(raw(ans)))
         if np.all((ra >= _TINY) & (ra < np.inf) & (np.asarray(rx) != 0)):
-            return mul(y, div(ans, x))
+            return div(mul(y, ans), x) if np.all(np.abs(ry) <= 1.0) else mul(y, div(ans, x))
     flat = (np.asarray(rx) == 0) & (ry == 0)
     if not flat.any():
         return mul(y, pow_(x, sub(y, 1.0)))

@@ -12,6 +12,7 @@ row's deferred values (:class:`~diffcompare.ad.core.Deferred`) are computed just
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 from diffcompare.ad import core, memory
 from diffcompare.ad.core import (
     MINUS_ONE, ONE, Box, Deferred, RNode, force, forced, is_basic_index, pull_back, shape_of, unbroadcast,
+    zero_times_inf,
 )
 from diffcompare.ad.refcount import REFCOUNTS_EXACT
 
@@ -149,19 +151,33 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
             else:
                 return None
         if a is None or a.__class__ is float or a.__class__ is int:  # a constant factor: fold it
-            c = Scaled(g.arr, g.k * k * (1.0 if a is None else a), g.owned and not shared, g.uniform)
+            k = k * (1.0 if a is None else a)
+            if not math.isfinite(k) or not math.isfinite(g.k):  # inf * 0 = 0 inside g: the general rule (rare)
+                return None
+            c = Scaled(g.arr, g.k * k, g.owned and not shared, g.uniform)
         elif a.__class__ is not np.ndarray or a.dtype is not _F64:
             return None
         elif g.uniform and a.shape == g.arr.shape:  # g * a = (g.k k) a: nothing to compute yet
-            c = Scaled(a, g.k * k, fresh)
+            if g.k * k == 0.0:  # a zero cotangent contributes nothing, even through an infinite partial
+                c = Scaled(_ones(a.shape), 0.0, False, True)
+            else:
+                c = Scaled(a, g.k * k, fresh)
         elif out and out[-1][0] is parent and a is last_a:  # x * x: the same product g * x again
             first = out[-1][1]
             first.owned = False  # shared by both contributions, which then add up as factors
             c = Scaled(first.arr, g.k * k, False)
-        elif fresh and a.shape == g.arr.shape:
-            c = Scaled(np.multiply(a, g.arr, out=a), g.k * k, True)
-        else:  # g's shape is the result's; a broadcasts to it
-            c = Scaled(np.multiply(g.arr, a, out=memory.empty(g.arr.shape)), g.k * k, True)
+        else:
+            if not math.isfinite(g.k * k):  # an infinite factor folded into g: the general rule (rare)
+                return None
+            if fresh and a.shape == g.arr.shape:
+                prod = np.multiply(a, g.arr, out=a)
+                if np.isnan(prod).any():  # 0 * inf: the partial was overwritten, so compute it again (rare)
+                    prod = zero_times_inf(prod, g.arr, prim.partials[i](node.value, *args, **(node.kw or {})))
+            else:  # g's shape is the result's; a broadcasts to it
+                prod = np.multiply(g.arr, a, out=memory.empty(g.arr.shape))
+                if np.isnan(prod).any():
+                    prod = zero_times_inf(prod, g.arr, a)
+            c = Scaled(prod, g.k * k, True)
         last_a = a
         tshape = shape_of(target)
         if c.arr.shape != tshape:  # undo broadcasting
@@ -245,6 +261,8 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bo
         if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
             for parent, d in zip(node.parents, local):
                 c = g * d
+                if c.__class__ is float and c != c:  # 0 * inf: a zero factor contributes nothing (rare)
+                    c = zero_times_inf(c, g, d)
                 pg = parent.grad
                 parent.grad = c if pg is None else pg + c
             continue

@@ -15,8 +15,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from diffcompare.ad import primitives as P
-from diffcompare.ad.core import Box, RNode
+from diffcompare.ad.core import Box, RNode, zero_times_inf
 
 _FLOAT = float
 _INT = int
@@ -77,7 +79,7 @@ def _pow(a: float, b: float) -> tuple[float, float, float] | None:
     try:
         ans = a**b
         if (b - 1.0) + 1.0 != b and _TINY <= abs(ans) < _INF:  # y - 1 rounds: as the general rule, y ans / x
-            return ans, b * (ans / a), ans * math.log(a)
+            return ans, ((b * ans) / a if -1.0 <= b <= 1.0 else b * (ans / a)), ans * math.log(a)
         return ans, b * a ** (b - 1), ans * math.log(a)
     except OverflowError:  # the general rule gives numpy's inf (or a finite product) instead
         return None
@@ -219,6 +221,16 @@ def _install() -> None:
 _install()
 
 
+def _times(t: Any, d: float) -> Any:
+    """A tangent times a local partial, a zero factor contributing nothing (0 * inf = 0), as in reverse mode."""
+    c = t * d
+    if c.__class__ is _FLOAT and c != c:
+        return zero_times_inf(c, t, d)
+    if c.__class__ is np.ndarray and c.dtype.kind in "fc" and np.isnan(c).any():
+        return zero_times_inf(c, t, d)
+    return c
+
+
 # ---- forward mode: the same local partials, pushed forward ---------------------------------------
 def _install_forward() -> None:
     """Dual numbers holding Python floats take the same shortcut: tangent = sum of t_i * d/da_i."""
@@ -232,11 +244,11 @@ def _install_forward() -> None:
                 if oc is _FLOAT or oc is _INT:
                     r = fast(other, a) if reflected else fast(a, other)
                     if r is not None:
-                        return FNode(r[0], self.tangent * (r[2] if reflected else r[1]), self.trace)
+                        return FNode(r[0], _times(self.tangent, r[2] if reflected else r[1]), self.trace)
                 elif not reflected and oc is FNode and other.trace is self.trace and other.value.__class__ is _FLOAT:
                     r = fast(a, other.value)
                     if r is not None:
-                        return FNode(r[0], self.tangent * r[1] + other.tangent * r[2], self.trace)
+                        return FNode(r[0], _times(self.tangent, r[1]) + _times(other.tangent, r[2]), self.trace)
             return _general(prim, self, other, (other, self) if reflected else (self, other))
 
         return method
@@ -269,7 +281,7 @@ def _install_forward() -> None:
         fast = _unary_fast(self.value, ufunc, method, inputs, kwargs)
         if fast is None:
             return general_ufunc(ufunc, method, inputs, kwargs)
-        return FNode(fast[1], self.tangent * fast[2], self.trace)
+        return FNode(fast[1], _times(self.tangent, fast[2]), self.trace)
 
     F.__array_ufunc__ = array_ufunc
 

@@ -30,7 +30,7 @@ class GraphNode:
     label: str  # what the node computes, in the function's variables: "x1 * x2"
     value: Any = None  # None when the graph is drawn without a point
     tangent: Any = None  # d(node)/d(wrt): forward differentiation
-    adjoint: Any = None  # d(y)/d(node): backward differentiation
+    adjoint: Any = None  # d(output)/d(node): backward differentiation
     is_input: bool = False
     is_output: bool = False
 
@@ -60,6 +60,7 @@ class Graph:
     derivative: Any = None  # dy/d(wrt) by forward differentiation
     gradient: list[Any] | None = None  # by backward differentiation
     notes: list[str] = field(default_factory=list)
+    output_name: str = "y"  # what the tree calls the output: never the name of an input
 
 
 # points tried, in order, to record the structure when no point is given: away from the usual
@@ -114,7 +115,7 @@ def computational_graph(f: Callable[..., Any], point: Sequence[Any] | None, vari
     graph = Graph(expression, list(variables), list(point) if point is not None else None, trace.wrt,
                   nodes, edges, trace.output, trace.value if point is not None else None,
                   trace.derivative if point is not None else None,
-                  trace.gradient if point is not None else None, list(trace.notes))
+                  trace.gradient if point is not None else None, list(trace.notes), trace.output_name)
     if point is None:
         graph.notes.append("no point given: structure only (give --at for values and partials)")
     return graph

@@ -108,6 +108,13 @@ class Trace:
     derivative: Any = None  # ẏ (forward) for the seeded input
     gradient: list[Any] | None = None  # x̄ (reverse) for every input
     notes: list[str] = field(default_factory=list)
+    output_name: str = "y"  # what the tables call the output: never the name of an input
+
+
+def output_name(variables: Sequence[str]) -> str:
+    """The slides' ``y`` for the output, unless an input is called y: then ``f`` (or ``out``, ``out2`` ...)."""
+    taken = set(variables)
+    return next(n for n in ("y", "f", "out", *(f"out{i}" for i in range(2, len(taken) + 3))) if n not in taken)
 
 
 def row_names(n_inputs: int, n_ops: int) -> list[str]:
@@ -290,7 +297,8 @@ def trace_and_tape(f: Callable[..., Any], point: Sequence[Any], variables: Seque
         rows[names.index(name_of[id(out_node)])].is_output = True
 
     trace = Trace(expression, variables, list(point), mode, wrt if mode in ("forward", "all") else None,
-                  rows, name_of.get(id(out_node)) if out_node is not None else None, value)
+                  rows, name_of.get(id(out_node)) if out_node is not None else None, value,
+                  output_name=output_name(variables))
     if out_node is None:
         trace.notes.append("the output does not depend on the inputs: every derivative is 0")
     if out_node is not None and out_node is not tape[-1]:
@@ -396,14 +404,15 @@ def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
         return
     seed = 1.0 if np.ndim(value) == 0 else np.ones(np.shape(value))
     if np.ndim(value):
-        trace.notes.append("the output is an array: the adjoint is seeded with ȳ = ones (a VJP, as in Exercise 3)")
+        trace.notes.append(f"the output is an array: the adjoint is seeded with {_accent(trace.output_name, BAR)} = "
+                           "ones (a VJP, as in Exercise 3)")
     adjoints, contributions = _reverse_adjoints(tape, out_node, seed)
     for row, node in zip(trace.rows, tape):
         g = adjoints.get(id(node))
         row.adjoint = _zeros_like(node.value) if g is None else g
         lhs = _bar(row.name) + (f" = {_accent(row.variable, BAR)}" if row.variable else "")
         if node is out_node:
-            row.adjoint_expr = f"{lhs} = ȳ"
+            row.adjoint_expr = f"{lhs} = {_accent(trace.output_name, BAR)}"
             row.adjoint_arithmetic = number(seed)
             continue
         terms, arith = [], []

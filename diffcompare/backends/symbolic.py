@@ -374,91 +374,171 @@ def trace(f: Function, x: Any) -> Trace:
 
 
 def _floats(exprs: Sequence[Any], point: dict[Any, float]) -> np.ndarray:
-    """The derivative expression evaluated in float64, operation by operation, as a program would.
+    """The derivative expression evaluated in 53-bit arithmetic, operation by operation, as a program would.
 
     So the symbolic row's error is real: a swollen expression accumulates rounding like any other
-    float code (the exact value is ``reference``'s job). Operations follow numpy's IEEE rules, so a
-    pole gives inf or nan, never a number. An expression with an operation outside the small table
-    below (DiracDelta, say) gets its exact value rounded once instead.
+    float code (the exact value is ``reference``'s job). But the exponent is not float64's: each
+    operation is rounded to 53 bits (mpmath at prec=53) with no overflow or underflow in between, and
+    only the final value is rounded to float64. sympy's forms need it: sigmoid' is written
+    exp(-x)/(1 + exp(-x))**2, whose square overflows below x = -354 (0 at -400, nan at -800, where
+    the derivative is 1.9e-174 and 3.7e-348); x**y's d/dx is y*x**y/x, 0 where x**y underflows
+    (x**arctan(z) at 1.69e-290, 2.51 is 3.4e-56). IEEE's rules stay: a pole gives inf or nan, never a
+    number. An expression with an operation outside the small table below (DiracDelta, say) gets its
+    exact value rounded once instead.
     """
     from diffcompare.backends.exact import evaluate_exact
 
     out = []
     for e in exprs:
         try:
-            with np.errstate(all="ignore"):
-                out.append(_eval_float64(e, point))
+            out.append(float(_eval53(e, point)))
         except KeyError:
             out.append(float(evaluate_exact(e, point, 20).value))
     return np.array(out, dtype=float)
 
 
+# beyond 2^1100 the argument of exp or sin is no float anyway, and mpmath's argument reduction would need
+# that many bits of log 2 or pi: exp, sinh, cosh give their limit there, sin, cos, tan nan (as of inf)
+_ARG_BITS = 1100
+
+_MP = __import__("threading").local()  # one mpmath context per thread: mpmath functions change ctx.prec
+
+
+def _ctx() -> Any:
+    """An mpmath context at float64's 53 bits, of this thread, apart from the global ``mpmath.mp``."""
+    ctx = getattr(_MP, "ctx", None)
+    if ctx is None:
+        import mpmath
+
+        ctx = _MP.ctx = mpmath.MPContext()
+        ctx.prec = 53
+    return ctx
+
+
+def _real(ctx: Any, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, nan where it has no real value (log(-1), asin(2): numpy's nan), as IEEE does."""
+    try:
+        v = fn(*args)
+    except (ZeroDivisionError, ValueError):
+        return ctx.nan
+    if isinstance(v, ctx.mpc):
+        return v.real if v.imag == 0 else ctx.nan
+    return v
+
+
+def _huge(ctx: Any, x: Any) -> bool:
+    return ctx.isfinite(x) and x != 0 and ctx.mag(x) > _ARG_BITS
+
+
 def _float_ops() -> dict[Any, Any]:
+    """sympy function -> its value on 53-bit mpf arguments."""
     sp = _sympy()
-    return {sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.exp: np.exp, sp.log: np.log,
-            sp.tanh: np.tanh, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.asin: np.arcsin,
-            sp.acos: np.arccos, sp.atan: np.arctan, sp.asinh: np.arcsinh, sp.acosh: np.arccosh,
-            sp.atanh: np.arctanh, sp.Abs: np.abs, sp.sign: np.sign, sp.atan2: np.arctan2}
+    ctx = _ctx()
+
+    def periodic(fn: Any) -> Any:
+        return lambda x: ctx.nan if _huge(ctx, x) else _real(ctx, fn, x)
+
+    def growing(fn: Any, limit: Any) -> Any:
+        return lambda x: limit(x) if _huge(ctx, x) else _real(ctx, fn, x)
+
+    def unary(fn: Any) -> Any:
+        return lambda x: _real(ctx, fn, x)
+
+    inf = ctx.inf
+    return {sp.sin: periodic(ctx.sin), sp.cos: periodic(ctx.cos), sp.tan: periodic(ctx.tan),
+            sp.exp: growing(ctx.exp, lambda x: inf if x > 0 else ctx.zero),
+            sp.sinh: growing(ctx.sinh, lambda x: inf if x > 0 else -inf),
+            sp.cosh: growing(ctx.cosh, lambda x: inf),
+            sp.tanh: growing(ctx.tanh, lambda x: ctx.one if x > 0 else -ctx.one),
+            sp.log: unary(ctx.log), sp.asin: unary(ctx.asin), sp.acos: unary(ctx.acos), sp.atan: unary(ctx.atan),
+            sp.asinh: unary(ctx.asinh), sp.acosh: unary(ctx.acosh), sp.atanh: unary(ctx.atanh),
+            sp.Abs: abs, sp.sign: unary(ctx.sign), sp.atan2: lambda y, x: _real(ctx, ctx.atan2, y, x)}
 
 
-def _eval_float64(expr: Any, env: dict[Any, float]) -> float:
-    """Post-order walk with a memo on shared subexpressions (no recursion: trees can be deep).
+def _power(ctx: Any, x: Any, y: Any) -> Any:
+    """x**y with numpy's (IEEE's) rules at the edges: 0**-1 is inf, (-1)**0.5 nan, x**0 and 1**y are 1."""
+    if y == 0 or x == 1:
+        return ctx.one
+    if ctx.isnan(x) or ctx.isnan(y):
+        return ctx.nan
+    if x == 0:
+        return ctx.zero if y > 0 else ctx.inf
+    if x < 0 and ctx.isfinite(y) and not ctx.isint(y):
+        return ctx.nan
+    if ctx.isfinite(x) and ctx.isfinite(y):
+        bits = y * ctx.log(abs(x), 2)  # log2 of the result: beyond 2^1100 bits (see _ARG_BITS) it is inf or 0
+        if _huge(ctx, bits):
+            odd = x < 0 and ctx.isint(y) and int(y) % 2 == 1
+            out = ctx.inf if bits > 0 else ctx.zero
+            return -out if odd else out
+    return _real(ctx, ctx.power, x, y)
 
-    Values are numpy float64, so 0**-0.5 is inf and (-1)**0.5 is nan, as in the user's numpy code.
-    """
+
+def _constant(ctx: Any, node: Any) -> Any:
+    """A sympy number rounded once to 53 bits, as a literal in a program is (oo, zoo, nan: inf and nan)."""
     sp = _sympy()
+    if node is sp.oo or node is -sp.oo:
+        return ctx.inf if node is sp.oo else -ctx.inf
+    if node is sp.zoo or node is sp.nan:
+        return ctx.nan
+    return ctx.make_mpf(node._as_mpf_val(53))
+
+
+def _eval53(expr: Any, env: dict[Any, float]) -> Any:
+    """Post-order walk in 53-bit mpf with a memo on shared subexpressions (no recursion: trees can be deep)."""
+    ctx = _ctx()
     ops = _float_ops()
-    memo: dict[Any, float] = {}
+    memo: dict[Any, Any] = {}
     stack = [(expr, False)]
     while stack:
         node, ready = stack.pop()
         if node in memo:
             continue
         if node.is_Symbol:
-            memo[node] = np.float64(env[node])
-        elif node.is_Number or node in (sp.pi, sp.E):
-            memo[node] = np.float64(float(node))
+            memo[node] = ctx.mpf(env[node])  # exact: the point is a float
+        elif node.is_Number or node.is_NumberSymbol:
+            memo[node] = _constant(ctx, node)
         elif not ready:
             stack.append((node, True))
             stack.extend((a, False) for a in node.args if a not in memo)
         else:
             vals = [memo[a] for a in node.args]
             if node.is_Add:
-                memo[node] = _sum(node, memo)
+                memo[node] = _sum(ctx, node, memo)
             elif node.is_Mul:
-                p = np.float64(1.0)
-                for v in vals:
-                    p *= v
+                p = vals[0]
+                for v in vals[1:]:
+                    p = p * v
                 memo[node] = p
             elif node.is_Pow:
-                memo[node] = np.power(vals[0], vals[1])
+                memo[node] = _power(ctx, vals[0], vals[1])
             else:
-                memo[node] = np.float64(ops[node.func](*vals))  # KeyError: not in the table
-    return float(memo[expr])
+                memo[node] = ops[node.func](*vals)  # KeyError: not in the table
+    return memo[expr]
 
 
-def _sum(node: Any, memo: dict[Any, Any]) -> Any:
-    """An Add's value, with a pair ``c - c u^2`` taken as ``c (1 - u)(1 + u)``, or ``c sech(w)^2`` when
-    u = tanh(w). sympy writes tanh' as 1 - tanh^2 and arcsin' with 1 - x^2, which cancel in float64:
+def _sum(ctx: Any, node: Any, memo: dict[Any, Any]) -> Any:
+    """An Add's value, left to right, with a pair ``c - c u^2`` taken as ``c (1 - u)(1 + u)``, or ``c sech(w)^2``
+    when u = tanh(w): sympy writes tanh' as 1 - tanh^2 and arcsin' with 1 - x^2, which cancel at 53 bits:
     tanh' at 20 came out 0 (it is 1.7e-17), arcsin' at 1 - 2^-30 lost half its digits."""
-    sp = _sympy()
-    terms = node.args
-    for c in terms:
-        if not c.is_Number:
-            continue
-        for t in terms:
-            k, sq = t.as_coeff_Mul()
-            if k == -c and sq.is_Pow and sq.exp == 2:
-                u = sq.base
-                if u.func is sp.tanh:
-                    with np.errstate(over="ignore"):
-                        s = 1.0 / np.cosh(memo[u.args[0]])  # 0 where cosh overflows: sech^2 < 1e-600 there
-                    pair = s * s
-                else:
-                    pair = (1.0 - memo[u]) * (1.0 + memo[u])
-                rest = [memo[a] for a in terms if a is not c and a is not t]
-                return np.float64(memo[c] * pair + sum(rest))
-    return np.float64(sum(memo[a] for a in terms))
+    from diffcompare.backends.exact import square_pair
+
+    pair = square_pair(node)
+    if pair is None:
+        terms = [memo[a] for a in node.args]
+    else:
+        c, t, u = pair
+        if u.func is _sympy().tanh:
+            w = memo[u.args[0]]
+            s = ctx.zero if _huge(ctx, w) else ctx.sech(w)  # sech^2 < 2^-2^1100 there
+            first = memo[c] * (s * s)
+        else:
+            first = memo[c] * ((1 - memo[u]) * (1 + memo[u]))
+        terms = [first] + [memo[a] for a in node.args if a is not c and a is not t]
+    out = terms[0]
+    for v in terms[1:]:
+        out = out + v
+    return out
 
 
 def _shape_gradient(flat: np.ndarray, args: Sequence[Any]) -> Any:

@@ -41,6 +41,28 @@ def fmt(x: Any, digits: int = 6) -> str:
     return "[" + ", ".join(fmt(row, digits) for row in arr) + "]"
 
 
+def labelled(kind: str, variables: list[str], value: Any) -> list[tuple[str, Any]]:
+    """A gradient or Hessian as labelled numbers, one per cell: (``∂f/∂x``, v), (``∂²f/∂x∂y``, v) ...
+
+    The Hessian is symmetric: its upper triangle (i <= j) is shown, the errors cover the whole matrix.
+    A scalar derivative is one unlabelled entry."""
+    import numpy as np
+
+    if value is None or kind == "derivative":
+        return [("", value)]
+    arr = np.asarray(value, dtype=object)
+    if kind == "gradient" and arr.ndim == 1 and len(arr) == len(variables):
+        return [(f"∂f/∂{v}", arr[i]) for i, v in enumerate(variables)]
+    if arr.ndim == 2 and arr.shape == (len(variables), len(variables)):
+        out = []
+        for i, u in enumerate(variables):
+            for j in range(i, len(variables)):
+                w = variables[j]
+                out.append((f"∂²f/∂{u}²" if i == j else f"∂²f/∂{u}∂{w}", arr[i, j]))
+        return out
+    return [("", value)]
+
+
 def count(n: int, unit: str) -> str:
     """``1 pass``, ``3 passes``, ``1 tape op``, ``5 tape ops``."""
     plural = unit if n == 1 else (unit + "es" if unit.endswith("ss") else unit + "s")

@@ -39,7 +39,7 @@ def _style(err: float) -> str:
 
 def tables(b: Backprop) -> list[Any]:
     """Forward pass, hand-derived error terms, gradients by every backend, updated parameters."""
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     n = b.network
     fw = Table(title=f"step 1: forward pass  (x = ({n.x[0]:g}, {n.x[1]:g}), t = {n.t:g})")
@@ -92,7 +92,7 @@ def tables(b: Backprop) -> list[Any]:
 
 def training_table(losses: list[float], rows: int = 12) -> Any:
     """The loss before training and after selected steps (about ``rows`` of them, always the last)."""
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     steps = len(losses) - 1
     stride = max(1, steps // (rows - 1)) if rows > 1 else steps or 1

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.analysis.compare import Comparison
-from diffcompare.render import cost_text, fmt
+from diffcompare.render import cost_text, fmt, labelled
 from diffcompare.render import digits50
 from diffcompare.render import point as render_point
 
@@ -39,7 +39,7 @@ def _row_style(r: Any) -> str | None:
 
 def table(c: Comparison) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     point = render_point(c.variables, c.point)
     estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)
@@ -53,8 +53,11 @@ def table(c: Comparison) -> Any:
         "exact value, yellow <= 1e-6, "
         "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
                                 "exceeds 1e-6" if estimates else "")))
-    t.add_column("backend", no_wrap=True)
-    t.add_column(c.kind, justify="right", overflow="fold")
+    entry = c.kind == "gradient"  # one row per component, labelled ∂f/∂x1: one number per cell
+    t.add_column("backend")  # may wrap between words ("finite / central"): room for the numbers at 80 columns
+    if entry:
+        t.add_column("entry")
+    t.add_column(c.kind, justify="right")
     t.add_column("abs err", justify="right", no_wrap=True)
     t.add_column("rel err", justify="right", no_wrap=True)
     if estimates:  # finite richardson and adaptive
@@ -64,7 +67,7 @@ def table(c: Comparison) -> Any:
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
+            t.add_row(row.backend, *([""] if entry else []), f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
             continue
         style = "green" if row.correctly_rounded else _error_style(row.rel_error, row.abs_error)
         untrusted = _row_style(r)
@@ -72,8 +75,10 @@ def table(c: Comparison) -> Any:
             style = untrusted
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
         errors = [f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]"]
-        t.add_row(name, escape(fmt(r.derivative, 12)), *errors, *([fmt(_estimate(r), 1)] if estimates else []),
-                  cost_text(r), f"{r.seconds * 1e6:.0f}", style=untrusted)
+        rest = [*errors, *([fmt(_estimate(r), 1)] if estimates else []), cost_text(r), f"{r.seconds * 1e6:.0f}"]
+        for i, (label, v) in enumerate(labelled(c.kind, list(c.variables), r.derivative)):
+            t.add_row(name if i == 0 else "", *([label] if entry else []), escape(fmt(v, 12)),
+                      *(rest if i == 0 else [""] * len(rest)), style=untrusted)
     return t
 
 

@@ -50,7 +50,7 @@ def _passes_header(kind: str) -> str:
 def table(report: CostReport) -> Any:
     """The rows (one per method and size), then the slopes, the machine and the notes."""
     from rich.console import Group
-    from rich.table import Table
+    from diffcompare.render.layout import Table
     from rich.text import Text
 
     from rich import box
@@ -58,7 +58,8 @@ def table(report: CostReport) -> Any:
     what = "peak memory" if report.kind == "memory" else f"cost of the {report.kind}"
     title = f"{what}: {report.function} ({report.description})"
     # no vertical rules and compact padding, so that every column fits an 80-column terminal
-    t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+    t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,  # split: keep method, n, m
+              key_columns=3 if report.kind == "jacobian" else 2,
               caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
               f"· agreement: max relative difference from {report.reference}")
     size = "k (depth)" if report.kind == "memory" else "n"
@@ -118,7 +119,7 @@ def _ordered(report: CostReport) -> list[Row]:
 
 
 def slopes_table(report: CostReport) -> Any:
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     t = Table(title=f"fitted log-log slopes: {report.slopes_of}")
     t.add_column("method", no_wrap=True)
@@ -135,7 +136,7 @@ def slopes_table(report: CostReport) -> Any:
 
 def winners_table(report: CostReport) -> Any:
     """The (n, m) grid: which of jacfwd and jacrev wins each cell, and by how much."""
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     cross = report.summary["crossover"]
     ns = sorted({c.n for c in cross.cells})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import cost_text, fmt
+from diffcompare.render import cost_text, digits50, fmt, labelled
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -36,34 +36,45 @@ def _heading(kind: str, k: int) -> str:
 
 def table(d: Derivatives) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
-    from rich.table import Table
+
+    from diffcompare.render.layout import Table
 
     point = render_point(d.variables, d.point)
-    t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
+    kinds = [(d.at(k)[0].kind if d.at(k) else "derivative") for k in range(1, d.max_order + 1)]
+    has_entries = any(kind != "derivative" for kind in kinds)
+    t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})", key_columns=2,
               caption="digits: correct significant digits against the exact reference (proved to 50 digits; "
-              "absolute where it is 0; 16 = all of float64)" + (f"\n{d.note}" if d.note else ""))
+              "absolute where it is 0; 16 = all of float64)" + (
+                  "; a Hessian shows its upper triangle, its errors are over all entries" if "hessian" in kinds
+                  else "") + (f"\n{d.note}" if d.note else ""))
     t.add_column("order", justify="right")
     t.add_column("backend")
-    t.add_column("value", justify="right", overflow="fold")  # fold vectors rather than cut digits
+    if has_entries:
+        t.add_column("entry")
+    t.add_column("value", justify="right")  # one number per cell: never folded (render.layout)
     t.add_column("abs error", justify="right")
     t.add_column("digits", justify="right")
     t.add_column("cost")
     t.add_column("ms", justify="right")
-    for k in range(1, d.max_order + 1):
-        rows = d.at(k)
-        kind = rows[0].kind if rows else "derivative"
-        t.add_row(f"[bold]{k}[/bold]", f"[bold]{_heading(kind, k)}[/bold]",
-                  f"[bold]{escape(fmt(d.reference[k], 15))}[/bold]", "", "",
-                  f"reference ({d.reference_method.get(k, 'exact')})", "",
-                  end_section=False)
-        for e in rows:
+
+    def add(order: str, backend: str, value: Any, rest: list[str], kind: str, bold: bool = False) -> None:
+        for i, (label, v) in enumerate(labelled(kind, list(d.variables), value)):
+            cell = escape(fmt(v, 15)) if not isinstance(v, str) else v
+            cells = [order if i == 0 else "", backend if i == 0 else "", *([label] if has_entries else []),
+                     f"[bold]{cell}[/bold]" if bold else cell, *(rest if i == 0 else [""] * len(rest))]
+            t.add_row(*cells)
+
+    for k, kind in zip(range(1, d.max_order + 1), kinds):
+        add(f"[bold]{k}[/bold]", f"[bold]{_heading(kind, k)}[/bold]", d.reference[k],
+            ["", "", f"reference ({d.reference_method.get(k, 'exact')})", ""], kind, bold=True)
+        for e in d.at(k):
             if e.failed:
-                t.add_row("", _label(e), f"[dim]{e.failed}[/dim]", "—", "—", "—", "—")
+                add("", _label(e), f"[dim]{e.failed}[/dim]", ["—", "—", "—", "—"], "derivative")
                 continue
             s = _style(e.digits)
-            t.add_row("", _label(e), escape(fmt(e.value, 15)), f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
-                      f"[{s}]{'—' if e.digits is None else f'{e.digits:.1f}'}[/{s}]", cost_text(e),
-                      f"{e.seconds * 1e3:.2f}")
+            add("", _label(e), e.value, [f"[{s}]{fmt(e.abs_error, 2)}[/{s}]",
+                                         f"[{s}]{'—' if e.digits is None else f'{e.digits:.1f}'}[/{s}]",
+                                         cost_text(e), f"{e.seconds * 1e3:.2f}"], kind)
         t.add_section()
     return t
 
@@ -79,8 +90,7 @@ def to_json(d: Derivatives) -> dict[str, Any]:
             "order": k,
             "kind": rows[0].kind if rows else "derivative",
             "reference": d.reference[k],
-            "reference_digits": None if d.reference[k] is None else str(ref.item()) if ref.ndim == 0
-            else [[str(v) for v in r] for r in ref] if ref.ndim == 2 else [str(v) for v in ref],
+            "reference_digits": None if d.reference[k] is None else digits50(ref.item() if ref.ndim == 0 else ref),
             "reference_method": d.reference_method.get(k),
             "results": [{
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,

@@ -74,7 +74,7 @@ def _point(r: ErrorVsH) -> str:
 def table(r: ErrorVsH) -> Any:
     """One row per scheme: raw minimum, robust optimum, theory, slopes; the best scheme starred."""
     from rich import box
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     rel = _use_relative(r)
     unit = "rel err" if rel else "abs err"

@@ -18,7 +18,8 @@ def _node_text(g: Graph, name: str) -> str:
         if n.tangent is not None:
             text += f"  [cyan]d/d{g.wrt}: {number(n.tangent)}[/cyan]"
         if n.adjoint is not None:
-            text += f"  [magenta]∂y/∂: {number(n.adjoint)}[/magenta]"
+            wrt_node = n.op if n.is_input else n.name  # an input by its own name: ∂f/∂y
+            text += f"  [magenta]∂{g.output_name}/∂{wrt_node}: {number(n.adjoint)}[/magenta]"
     return text
 
 
@@ -32,11 +33,12 @@ def tree(g: Graph) -> Any:
 
     point = "" if g.point is None else " at " + ", ".join(
         f"{v} = {number(p)}" for v, p in zip(g.variables, g.point))
-    root_label = f"y = {g.expression}{point}"
+    y = g.output_name
+    root_label = f"{y} = {g.expression}{point}"
     if g.value is not None:
         root_label += f"  = {number(g.value)}"
         if g.derivative is not None:
-            root_label += f";  dy/d{g.wrt} = {number(g.derivative, 10)}"
+            root_label += f";  d{y}/d{g.wrt} = {number(g.derivative, 10)}"
     root = Tree(root_label)
     if g.output is None:
         root.add("[dim]the output does not depend on the inputs[/dim]")
@@ -77,13 +79,13 @@ def dot(g: Graph) -> str:
     """Graphviz DOT text (``dot -Tsvg``): data flows left to right, edges carry ∂target/∂source."""
     lines = ["digraph computational_graph {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];',
-             f'  label="{_dot_escape("y = " + g.expression)}"; labelloc=t;']
+             f'  label="{_dot_escape(g.output_name + " = " + g.expression)}"; labelloc=t;']
     for n in g.nodes:
         parts = [n.name, n.op if n.is_input else n.label]
         if n.value is not None:
             parts.append(f"= {number(n.value)}")
             if n.adjoint is not None:
-                parts.append(f"∂y/∂{n.name} = {number(n.adjoint)}")
+                parts.append(f"∂{g.output_name}/∂{n.name} = {number(n.adjoint)}")
         attrs = [f'label="{_dot_escape(chr(10).join(parts))}"'.replace("\n", "\\n")]
         if n.is_input:
             attrs.append("shape=ellipse")

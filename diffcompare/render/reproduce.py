@@ -11,45 +11,81 @@ _STYLE = {"agree": "green", "rounded inputs": "green", "inherited": "yellow", "e
 
 
 def _computed(x: Any) -> str:
-    if isinstance(x, str):
-        return x if len(x) <= 60 else x[:57] + "..."
-    return number(x, 8)
+    return x if isinstance(x, str) else number(x, 8)
+
+
+def _formula(text: str) -> bool:
+    """A printed formula rather than a number: too long for a number column, shown under its check instead."""
+    return len(text) > 16 and not text.startswith("[")
+
+
+def _name(c: Any) -> str:
+    """What a reader calls a check: its description, else the last part of where it is (never its id)."""
+    return c.description or c.where.rpartition(", ")[2]
+
+
+def _readable(note: str, labels: dict[str, str]) -> str:
+    """A note with the checks' internal ids (``bp_dE_dwh1``) replaced by what the slides call them (``∂E/∂wh1``)."""
+    import re
+
+    if not labels:
+        return note
+    ids = sorted(labels, key=len, reverse=True)
+    return re.sub(r"\b(" + "|".join(map(re.escape, ids)) + r")\b", lambda m: labels[m.group(1)], note)
+
+
+def summary(r: Reproduction) -> str:
+    """The counts in the status column's own words."""
+    n = {s: sum(c.status == s for c in r.checks) for s in ("agree", "rounded inputs", "erratum", "inherited")}
+    return (f"{n['agree'] + n['rounded inputs']} agree ({n['agree']} agree, {n['rounded inputs']} rounded inputs); "
+            f"{n['erratum'] + n['inherited']} explained differences ({n['erratum']} erratum, "
+            f"{n['inherited']} inherited); {r.unexplained} unexplained")
 
 
 def table(r: Reproduction) -> Any:
     """Checks grouped by where they are in the slides; green agrees, yellow is an explained erratum,
-    red is unexplained. Notes (why a number differs) follow the table, so that it fits 80 columns."""
+    red is unexplained. Notes (why a number differs) and long formulas sit under the table or the check,
+    indented, so that the table fits 80 columns without splitting a word."""
     from itertools import groupby
 
     from rich import box
     from rich.console import Group
-    from rich.table import Table
+    from rich.padding import Padding
     from rich.text import Text
 
+    from diffcompare.render.layout import Table
+
     t = Table(title="every worked number of the lecture, recomputed", box=box.SIMPLE_HEAD,
-              collapse_padding=True, pad_edge=False,
-              caption=f"{r.agreed} agree, {r.errata} explained errata of the slides, {r.unexplained} unexplained")
-    t.add_column("check", overflow="fold", ratio=1, min_width=24)
-    t.add_column("slides", justify="right", overflow="fold", max_width=20)
-    t.add_column("ours", justify="right", overflow="fold", max_width=18)
-    t.add_column("status", no_wrap=True)
-    notes = []
+              collapse_padding=True, pad_edge=False, show_edge=False, caption=summary(r))
+    t.add_column("check", ratio=1)
+    t.add_column("slides", justify="right")
+    t.add_column("ours", justify="right")
+    t.add_column("status")
+    notes = Table.grid(padding=(0, 1))  # a hanging indent: wrapped lines stay right of "[n]"
+    notes.add_column(style="dim", justify="right")
+    notes.add_column(style="dim")
+
     def section(c: Any) -> str:  # "Table 1 (...), row v_1" -> "Table 1 (...)": the row is in the check itself
         head, sep, _ = c.where.partition("), ")
         return head + ")" if sep else c.where
 
+    labels = {c.id: (c.description.split(" = ")[0].split(" (")[0] if c.description else _name(c)) for c in r.checks}
     for where, group in groupby(r.checks, key=section):
         t.add_row(f"[bold]{where}[/bold]", "", "", "")
         for c in group:
             style = _STYLE[c.status] if c.explained else "red"
             mark = ""
             if c.note and c.status != "agree":
-                notes.append(Text(f"[{len(notes) + 1}] {c.id}: {c.note}", style="dim"))
-                mark = f" [{len(notes)}]"
-            t.add_row(f"  {c.description or c.id}", c.seed_value, _computed(c.computed),
-                      f"[{style}]{c.status}[/{style}]{mark}")
+                notes.add_row(f"[{notes.row_count + 1}]", _readable(f"{_name(c)}: {c.note}", labels))
+                mark = f"\n[{notes.row_count}]"
+            slides, ours = c.seed_value, _computed(c.computed)
+            check: Any = Text(_readable(_name(c), labels))
+            if _formula(slides) or _formula(ours):
+                check = Group(check, Padding(Text(f"slides: {slides}\nours: {ours}", style="dim"), (0, 0, 0, 2)))
+                slides, ours = "↓", "↓"
+            t.add_row(Padding(check, (0, 0, 0, 2)), slides, ours, f"[{style}]{c.status}[/{style}]{mark}")
     legend = [Text(r.notes[0], style="dim")] if r.notes else []  # wrapped as text: a caption line is cut
-    return Group(t, *legend, *notes)
+    return Group(t, *legend, notes)
 
 
 def to_json(r: Reproduction) -> dict[str, Any]:

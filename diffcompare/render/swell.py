@@ -62,7 +62,7 @@ def laue_sentence(s: Swell) -> str:
 def sizes_table(s: Swell) -> Any:
     """Our textbook derivative as a tree and as a DAG, beside the AD tape: the Laue point."""
     from rich import box
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     t = Table(box=box.SIMPLE_HEAD,
               title=f"expression swell on the logistic map l_(k+1) = 4 l_k (1 - l_k): textbook rules, n = 1..{s.n}",
@@ -82,7 +82,7 @@ def sizes_table(s: Swell) -> Any:
 def sympy_table(s: Swell) -> Any:
     """What sympy makes of it: count_ops of both derivatives, expand, cse, and their times."""
     from rich import box
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     t = Table(box=box.SIMPLE_HEAD,
               title=f"sympy: count_ops (operations, tree), expand, cse; each cell in a worker stopped after "
@@ -104,7 +104,7 @@ def sympy_table(s: Swell) -> Any:
 
 def formulas_table(s: Swell) -> Any:
     from rich import box
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     t = Table(box=box.SIMPLE_HEAD, show_lines=True,
               title="the lecture's table, recomputed (textbook rules, no simplification) and checked against "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffcompare.analysis.trace import Trace, number
+from diffcompare.analysis.trace import BAR, DOT, Trace, _accent, number
 
 
 def _point(t: Trace) -> str:
@@ -13,7 +13,7 @@ def _point(t: Trace) -> str:
 
 def _table(t: Trace, title: str, columns: tuple[str, ...], caption: str | None) -> Any:
     """One of the slides' tables: the primal columns and/or one derivative column pair."""
-    from rich.table import Table
+    from diffcompare.render.layout import Table
 
     tab = Table(title=title, caption=caption)
     heads = {"primal": ("forward primal trace", "output"), "tangent": ("forward tangent trace", "output"),
@@ -25,21 +25,22 @@ def _table(t: Trace, title: str, columns: tuple[str, ...], caption: str | None) 
         cells: list[str] = []
         for c in columns:
             if c == "primal":
-                cells += [r.op + ("  [bold](y)[/bold]" if r.is_output else ""), r.arithmetic]
+                cells += [r.op + (f"  [bold]({t.output_name})[/bold]" if r.is_output else ""), r.arithmetic]
             elif c == "tangent":
                 cells += [r.tangent_expr, r.tangent_arithmetic]
             else:
                 cells += [r.adjoint_expr, r.adjoint_arithmetic]
         tab.add_row(*cells)
     if t.output is not None:
+        y = t.output_name
         out: list[str] = []
         for c in columns:
             if c == "primal":
-                out += [f"y = {t.output}", number(t.value)]
+                out += [f"{y} = {t.output}", number(t.value)]
             elif c == "tangent":
-                out += [f"ẏ = {'v̇' + t.output[1:]}", number(t.derivative)]
+                out += [f"{_accent(y, DOT)} = {'v̇' + t.output[1:]}", number(t.derivative)]
             else:
-                out += ["ȳ", "1"]
+                out += [_accent(y, BAR), "1"]
         tab.add_row(*out, style="bold")
     return tab
 
@@ -49,11 +50,13 @@ def table(t: Trace) -> Any:
     ``all`` stacks the forward-mode table and the adjoint table, which keeps them readable in 80 columns."""
     from rich.console import Group
 
-    at = f"y = {t.expression} at {_point(t)}"
-    fwd_caption = f"tangents seeded on {t.wrt} (ẋ = 1 for {t.wrt}, 0 for the others): ẏ = ∂y/∂{t.wrt} = " \
-        f"{number(t.derivative, 10)}" if t.mode in ("forward", "all") else None
-    grad = ", ".join(f"∂y/∂{n} = {number(g, 10)}" for n, g in zip(t.variables, t.gradient or []))
-    rev_caption = f"adjoints seeded with ȳ = 1: {grad}" if t.mode in ("reverse", "all") else None
+    y = t.output_name
+    at = f"{y} = {t.expression} at {_point(t)}"
+    fwd_caption = (f"tangents seeded on {t.wrt} ({_accent(t.wrt, DOT)} = 1, 0 for the others): "
+                   f"{_accent(y, DOT)} = ∂{y}/∂{t.wrt} = {number(t.derivative, 10)}"
+                   if t.mode in ("forward", "all") and t.wrt else None)
+    grad = ", ".join(f"∂{y}/∂{n} = {number(g, 10)}" for n, g in zip(t.variables, t.gradient or []))
+    rev_caption = f"adjoints seeded with {_accent(y, BAR)} = 1: {grad}" if t.mode in ("reverse", "all") else None
     notes = "\n".join(t.notes)
     parts = []
     if t.mode == "primal":

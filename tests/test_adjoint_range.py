@@ -1,0 +1,138 @@
+"""Infinite and out-of-range factors in the chain rule: forward and reverse mode agree with the exact value.
+
+Issue 11 items 3-5 (differential suite: "infinite-adjoint", "partial-out-of-range"). A zero partial or a zero
+cotangent contributes nothing, even when the other factor is infinite (0 * inf = 0, README "Conventions at
+non-differentiable points"), in the scalar fast path, the general reverse loop, the array path and forward
+mode; a nan that came from a nan factor stays nan. And a local partial beyond the float64 range (a/b^2 of a
+division, y x^(y-1) of a power) must not spoil a derivative that is itself in range.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from diffcompare import ad
+from diffcompare.ad import core
+
+INF = np.inf
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+# ---- 0 * inf = 0 ------------------------------------------------------------------------------------
+
+def test_scalar_fast_path_infinite_adjoint_through_a_zero_partial():
+    """sqrt(2x - x^2) at 0: sqrt's adjoint is +inf, then the partial of x*x (x = 0) is 0; exact: +inf."""
+    f = lambda x: np.sqrt(2 * x - x * x)  # noqa: E731
+    assert ad.grad(f)(0.0) == INF
+    assert ad.jvp(f, (0.0,), (1.0,))[1] == INF  # forward mode agrees
+
+
+def test_array_path_infinite_adjoint_through_a_zero_partial():
+    """The same function elementwise on arrays (the reverse pass's Scaled path); exact: [+inf, 0]."""
+    f = lambda x: np.sum(np.sqrt(2 * x - x * x))  # noqa: E731
+    np.testing.assert_array_equal(ad.grad(f)(np.array([0.0, 1.0])), [INF, 0.0])
+
+
+@pytest.mark.parametrize("jac", [ad.jacfwd, ad.jacrev], ids=["jacfwd", "jacrev"])
+def test_jacobian_of_sqrt_at_zero_is_zero_off_the_diagonal(jac):
+    """Issue example: each gave a nan off the diagonal (a zero basis entry times the infinite partial)."""
+    np.testing.assert_array_equal(jac(np.sqrt)(np.array([0.0, 4.0])), [[INF, 0.0], [0.0, 0.25]])
+
+
+@pytest.mark.parametrize("jac", [ad.jacfwd, ad.jacrev], ids=["jacfwd", "jacrev"])
+def test_a_zero_tangent_through_an_infinite_partial_on_scalars(jac):
+    """sqrt(y) + x at y = 0, differentiated with respect to both: d/dx = 1 (not nan), d/dy = +inf."""
+    f = lambda v: np.sqrt(v[1]) + v[0]  # noqa: E731
+    np.testing.assert_array_equal(jac(f)(np.array([1.0, 0.0])), [1.0, INF])
+    g = lambda x, y: np.sqrt(y) + x  # noqa: E731  (Python floats: the scalar fast paths)
+    assert ad.grad(g, argnums=(0, 1))(1.0, 0.0) == (1.0, INF)
+    assert ad.jvp(g, (1.0, 0.0), (1.0, 0.0))[1] == 1.0
+
+
+def test_a_zero_tangent_computed_on_the_way_meets_an_infinite_partial():
+    """sqrt(0 * x) + x: sqrt sits at 0 (partial +inf) behind a zero factor; exact derivative 1 in both modes."""
+    f = lambda x: np.sqrt(0.0 * x) + x  # noqa: E731
+    assert ad.grad(f)(1.0) == 1.0
+    assert ad.jvp(f, (1.0,), (1.0,))[1] == 1.0
+
+
+def test_a_zero_tangent_through_an_infinite_factor_of_a_product():
+    """x * y at (1, inf) along (0, 1): d/dy = x = 1, and the zero tangent of x adds nothing (reverse: 1 too)."""
+    f = lambda x, y: x * y  # noqa: E731
+    assert ad.jvp(f, (1.0, INF), (0.0, 1.0))[1] == 1.0
+    assert ad.grad(f, argnums=1)(1.0, INF) == 1.0
+
+
+def test_a_uniform_zero_cotangent_through_an_infinite_partial():
+    """sum(0 * sqrt(x)): the sum's cotangent reaches sqrt as the lazy constant 0 (a Scaled uniform array)."""
+    f = lambda x: np.sum(0.0 * np.sqrt(x)) + x[0]  # noqa: E731
+    np.testing.assert_array_equal(ad.grad(f)(np.array([0.0, 1.0])), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("jac", [ad.jacfwd, ad.jacrev], ids=["jacfwd", "jacrev"])
+def test_an_infinite_constant_factor_is_not_folded_into_a_zero_cotangent(jac):
+    """x * inf: the reverse pass folds a constant partial into the adjoint's factor; inf must not meet the
+    basis' zeros there. Exact Jacobian: inf on the diagonal, 0 off it."""
+    np.testing.assert_array_equal(jac(lambda x: x * INF)(np.array([1.0, 2.0])), [[INF, 0.0], [0.0, INF]])
+
+
+def test_array_partial_computed_in_place_meets_a_zero_cotangent():
+    """log at 0: its partial 1/x is a fresh array the reverse pass multiplies into; off the diagonal 0."""
+    np.testing.assert_array_equal(ad.jacrev(np.log)(np.array([0.0, 1.0])), [[INF, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(ad.jacfwd(np.log)(np.array([0.0, 1.0])), [[INF, 0.0], [0.0, 1.0]])
+
+
+def test_general_reverse_rule_takes_zero_times_inf_as_zero():
+    """The per-edge rule (traced, complex and 0-d adjoints take it): g = 0 through sqrt's partial at 0."""
+    node = ad.record(lambda x: np.sqrt(x), np.array([0.0, 4.0])).output
+    for g in (np.array([0.0, 1.0]), np.array([0.0, 1.0], dtype=complex)):
+        c, _, _ = core.pull_back(node, 0, g)
+        np.testing.assert_array_equal(c, [0.0, 0.25])
+    node = ad.record(lambda x: np.sqrt(x), np.float64(0.0)).output
+    assert core.pull_back(node, 0, 0.0)[0] == 0.0
+
+
+def test_a_float32_cotangent_multiplied_into_the_partial():
+    """A cotangent the Scaled path does not take (float32) meets log's fresh partial at 0 in place."""
+    _, pullback = ad.vjp(np.log, np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(pullback(np.array([0.0, 1.0], dtype=np.float32))[0], [0.0, 1.0])
+
+
+def test_a_nan_factor_stays_nan():
+    """Only 0 * inf becomes 0: a derivative that does not exist (sqrt at -1) stays nan in both modes."""
+    assert np.isnan(ad.grad(np.sqrt)(-1.0))
+    assert np.isnan(ad.jacrev(np.sqrt)(np.array([-1.0, 4.0]))[0, 0])
+    assert np.isnan(ad.jacfwd(np.sqrt)(np.array([-1.0, 4.0]))[0, 0])
+
+
+# ---- partials beyond the float64 range ------------------------------------------------------------------
+
+def _x_to_the_x_derivative(x: float) -> float:
+    """d/dx x^x = x^x (1 + log x), at 60 digits, rounded once."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        t = mpmath.mpf(x)
+        return float(t**t * (1 + mpmath.log(t)))
+
+
+@pytest.mark.parametrize("x", [5e-324, 1e-310, 1e-300])
+def test_x_to_the_x_at_tiny_x_in_every_mode(x):
+    """pow's d/dx is y x^(y-1) = y ans / x; ans / x alone overflows at x = 5e-324 (AD gave inf; exact -743.44).
+    (y ans) / x for |y| <= 1 cannot overflow first. 4 ulps: three roundings (y ans, / x, + ans log x) and the
+    1 + log x sum, which does not cancel here (|log x| > 690)."""
+    exact = _x_to_the_x_derivative(x)
+    f = lambda t: t**t  # noqa: E731
+    got = [ad.grad(f)(x), ad.jvp(f, (x,), (1.0,))[1],
+           ad.grad(lambda v: np.sum(v**v))(np.array([x]))[0], ad.jacfwd(lambda v: v**v)(np.array([x]))[0, 0]]
+    for g in got:
+        assert abs(g - exact) <= 4 * np.spacing(abs(exact)), (got, exact)
