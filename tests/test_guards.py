@@ -102,3 +102,17 @@ def test_a_large_real_array_times_a_complex_number_stays_complex():
     assert y.dtype == np.complex128
     np.testing.assert_array_equal(y, x * 1j)
     np.testing.assert_array_equal(pullback(np.ones(x.shape, complex))[0], np.full(x.shape, 1j))
+
+
+def test_a_large_input_broadcast_against_a_larger_constant():
+    # the result takes the broadcast shape (2, n), not the input's (n,): d/dx sum(x * ones((2, n))) = 2
+    n = 1 << 14
+    np.testing.assert_array_equal(grad(lambda x: np.sum(x * np.ones((2, n))))(np.linspace(0.0, 1.0, n)),
+                                  np.full(n, 2.0))
+
+
+@pytest.mark.parametrize("transform", [jacfwd, jacrev])
+def test_a_bool_array_output_is_refused_and_a_constant_float_array_has_a_zero_jacobian(transform):
+    with pytest.raises(TracingError, match="returned a bool"):
+        transform(lambda x: np.array([True, False]))(np.ones(2))
+    np.testing.assert_array_equal(transform(lambda x: np.array([1.0, 2.0]))(np.ones(2)), np.zeros((2, 2)))
