@@ -99,7 +99,7 @@ CASES += [(np.linalg.norm, "ord", lambda x, o=o: np.linalg.norm(x, ord=o), M, RE
 
 # the arguments that are the data, not keywords
 DATA = {np.dot: {"a", "b"}, np.concatenate: {"arrays"}, np.stack: {"arrays"}, np.broadcast_to: {"array"},
-        np.linalg.norm: {"x"}, np.where: {"condition", "x", "y"}}
+        np.linalg.norm: {"x"}, np.where: {"condition", "x", "y"}, np.real: {"val"}, np.imag: {"val"}}
 DIFFERENTIABLE = [f for f in FUNCTIONS if f not in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like,
                                                   np.argmax, np.argmin, np.allclose, np.isclose, np.all, np.any)]
 

@@ -33,13 +33,13 @@ def test_a_cotangent_of_the_wrong_shape_is_refused_not_broadcast():
     y, pullback = vjp(lambda x: np.sin(x) * 2.0, np.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(pullback(np.ones(3))[0], 2.0 * np.cos([1.0, 2.0, 3.0]), rtol=1e-15)
     for bad in (np.ones((3, 1)), np.ones(2), np.ones((1, 3))):  # (3, 1) would broadcast to a (3, 3) "gradient"
-        with pytest.raises(ValueError, match="does not match the output's shape"):
+        with pytest.raises(TracingError, match=r"cotangent of shape .* but f's output has shape \(3,\)"):
             pullback(bad)
 
 
 def test_jvp_with_fewer_tangents_than_primals_is_refused():
     # zip would drop the second primal's tangent: the sum's derivative would be 1 instead of the 1 + t2 asked
-    with pytest.raises(ValueError, match="one tangent per primal"):
+    with pytest.raises(TracingError, match="2 primal.*1 tangent.*one tangent per primal"):
         jvp(lambda a, b: a + b, (1.0, 2.0), (1.0,))
     assert jvp(lambda a, b: a + b, (1.0, 2.0), (1.0, 1.0)) == (3.0, 2.0)
 
@@ -47,7 +47,7 @@ def test_jvp_with_fewer_tangents_than_primals_is_refused():
 def test_jvp_with_a_tangent_of_another_shape_than_its_primal_is_refused():
     x = np.array([1.0, 2.0, 3.0])
     for bad in (np.ones((3, 1)), np.ones(1), 1.0):  # each would broadcast into a plausible wrong answer
-        with pytest.raises(ValueError, match="does not match primal shape"):
+        with pytest.raises(TracingError, match=r"tangent of shape .* for a primal of shape \(3,\)"):
             jvp(lambda v: np.sum(np.sin(v)), (x,), (bad,))
 
 

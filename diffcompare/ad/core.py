@@ -652,6 +652,8 @@ class FNode(Box):
     __slots__ = ("tangent",)
 
     def __init__(self, value: Any, tangent: Any, trace: Trace) -> None:
+        if trace.closed:  # the scalar fast path builds results here directly, without process()
+            raise stale_value()
         self.value = value
         self.tangent = tangent
         self.trace = trace

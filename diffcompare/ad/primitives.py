@@ -944,6 +944,7 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.size: lambda a, axis=None: np.size(raw(a), axis),
     np.zeros_like: lambda a, *args, **kw: np.zeros_like(raw(a), *args, **kw),
     np.ones_like: lambda a, *args, **kw: np.ones_like(raw(a), *args, **kw),
+    np.real: lambda val: val.real, np.imag: lambda val: val.imag,
     np.argmax: _nondiff(np.argmax), np.argmin: _nondiff(np.argmin),
     np.allclose: _nondiff(np.allclose), np.isclose: _nondiff(np.isclose),
     np.all: _nondiff(np.all), np.any: _nondiff(np.any),
@@ -956,7 +957,7 @@ UFUNCS: dict[Any, Callable[..., Any]] = {
     np.sin: sin, np.cos: cos, np.tan: tan, np.tanh: tanh, np.sinh: sinh, np.cosh: cosh,
     np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sqrt: sqrt, np.absolute: abs_,
     np.square: square, np.reciprocal: reciprocal, np.maximum: maximum, np.minimum: minimum,
-    np.matmul: matmul,
+    np.matmul: matmul, np.conjugate: lambda x: x.conj(),
 }
 for _uf in (np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
             np.sign, np.floor, np.ceil, np.rint, np.isfinite, np.isnan, np.isinf,
@@ -1023,6 +1024,21 @@ def _in_a_list(name: str) -> Callable[[Box], Any]:
     return method
 
 
+def _real_valued(x: Any, what: str) -> Any:
+    """``x`` if its values are real (so that ``what`` changes nothing); a refusal for complex ones."""
+    if isinstance(x, Box) and x.dtype.kind == "c":
+        raise TracingError(f"{what} of a complex traced value is not holomorphic, and the engine differentiates "
+                           "complex functions only as holomorphic (df/dz): take it outside f, or pass the real "
+                           "and imaginary parts as two real arguments")
+    return x
+
+
+def _imag(x: Any) -> Any:
+    """The imaginary part of a real traced value: a constant 0 of its shape (its derivative is 0)."""
+    x = _real_valued(x, "the imaginary part (.imag, np.imag)")
+    return np.zeros(shape_of(x)) if shape_of(x) else 0.0
+
+
 def _install_operators() -> None:
     B = Box
     B.__add__ = lambda s, o: add(s, o)
@@ -1063,6 +1079,10 @@ def _install_operators() -> None:
     for name in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
                  "arctan", "sqrt", "exp2", "log2", "log10", "arcsinh", "arccosh", "arctanh", "cbrt"):
         setattr(B, name, _in_a_list(name))
+    # real and complex parts, for real values only (complex ones: see _real_valued)
+    B.real = property(lambda s: _real_valued(s, "the real part (.real, np.real)"))
+    B.imag = property(_imag)
+    B.conj = B.conjugate = lambda s: _real_valued(s, "the complex conjugate (.conj(), np.conj)")
     B.norm = lambda s: _norm(s)  # torch's spelling, as in the lecture's Exercise 3
 
 

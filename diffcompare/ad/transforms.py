@@ -200,14 +200,14 @@ class Recording:
         out_shape = self.output_shape
         if cotangent is None:
             if out_shape != ():
-                raise ValueError(
+                raise TracingError(
                     f"the output has shape {out_shape}: give a cotangent of that shape "
                     "(as in the lecture's Exercise 3), or use jacrev/jacfwd for the whole Jacobian"
                 )
             cotangent = 1.0
         elif shape_of(raw(cotangent)) != out_shape:
-            raise ValueError(f"cotangent shape {shape_of(raw(cotangent))} does not match the output's "
-                             f"shape {out_shape}")
+            raise TracingError(f"the pullback was given a cotangent of shape {shape_of(raw(cotangent))}, but f's "
+                               f"output has shape {out_shape}: give one cotangent of the output's shape")
         for node in self.inputs:
             node.grad = None
         if self._traced(self.output):
@@ -310,14 +310,16 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 @paused_gc
 def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], who: str) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
-        raise ValueError("jvp needs one tangent per primal")
+        raise TracingError(f"{who} was given {len(primals)} primal(s) and {len(tangents)} tangent(s): "
+                           "give one tangent per primal, of the primal's shape")
     with Trace(record=False) as trace:
         args = []
         for p, t in zip(primals, tangents):
             p = _as_input(p)
             t = _as_input(t)
             if shape_of(raw(t)) != shape_of(raw(p)):
-                raise ValueError(f"tangent shape {shape_of(raw(t))} does not match primal shape {shape_of(raw(p))}")
+                raise TracingError(f"{who} was given a tangent of shape {shape_of(raw(t))} for a primal of shape "
+                                   f"{shape_of(raw(p))}: give each tangent its primal's shape")
             args.append(FNode(p, t, trace))
         out = _call(f, args, who)
     if isinstance(out, FNode) and out.trace is trace:

@@ -1,0 +1,60 @@
+"""Guards left by mutation testing (issue 12 follow-up): stale forward tracers, shape refusals, .real/.imag."""
+
+import numpy as np
+import pytest
+
+from diffcompare.ad import grad, jacfwd, jvp, vjp
+from diffcompare.errors import DiffcompareError, TracingError
+
+
+def test_a_forward_scalar_tracer_kept_after_jvp_is_refused():
+    # the scalar fast path built FNode(3.0, level=1) from a stale tracer: a derivative with no transform around it
+    kept = []
+    jvp(lambda x: kept.append(x) or x * x, (1.0,), (1.0,))
+    for use in (lambda k: k * 3, lambda k: 3 * k, lambda k: k + 1.0, lambda k: k / 2.0, lambda k: k ** 2.0,
+                lambda k: -k, lambda k: np.sin(k), lambda k: k * k):
+        with pytest.raises(TracingError, match="used after the transform"):
+            use(kept[0])
+
+
+def test_a_forward_scalar_tracer_kept_and_reused_inside_a_new_jvp_is_refused():
+    kept = []
+    jvp(lambda x: kept.append(x) or x, (1.0,), (1.0,))
+    with pytest.raises(TracingError, match="used after the transform"):
+        jvp(lambda y: y * kept[0], (2.0,), (1.0,))
+
+
+def test_pullback_shape_errors_are_tracing_errors_naming_both_shapes():
+    _, pullback = vjp(lambda v: np.sin(v), np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(TracingError, match=r"shape \(2,\).*output has shape \(3,\)") as err:
+        pullback(np.ones(2))
+    assert isinstance(err.value, DiffcompareError)
+    _, pullback = vjp(lambda v: np.sin(v), np.array([1.0, 2.0]))
+    with pytest.raises(TracingError, match=r"output has shape \(2,\): give a cotangent"):
+        pullback(None)
+
+
+def test_jvp_count_and_shape_errors_are_tracing_errors_naming_what_was_given():
+    with pytest.raises(TracingError, match=r"jvp was given 2 primal\(s\) and 1 tangent\(s\)"):
+        jvp(lambda a, b: a * b, (1.0, 2.0), (1.0,))
+    with pytest.raises(TracingError, match=r"tangent of shape \(2,\) for a primal of shape \(3,\)"):
+        jvp(np.sin, (np.ones(3),), (np.ones(2),))
+
+
+def test_real_imag_and_conj_of_real_traced_values_are_the_value_and_zero():
+    x = np.array([0.5, -1.2, 2.0])
+    f = lambda v: np.sum(v.real ** 2 + v.imag + v.conj() * np.real(v) + np.imag(v) + np.conj(v) + v.conjugate())
+    # d/dv of v^2 + 0 + v*v + 0 + v + v = 4v + 2, exactly (small integers and one multiply-add: no rounding slack)
+    np.testing.assert_array_equal(grad(f)(x), 4 * x + 2)
+    assert grad(lambda a: a.real * a.imag + a.conj() ** 3)(2.0) == 12.0
+    np.testing.assert_array_equal(jacfwd(lambda v: np.real(v) * 2)(x), 2 * np.eye(3))
+    assert jvp(lambda a: a.imag + a.real * 3, (2.0,), (1.0,)) == (6.0, 3.0)
+
+
+@pytest.mark.parametrize("part", [lambda z: z.real, lambda z: z.imag, lambda z: z.conj(), np.real, np.imag, np.conj])
+def test_real_imag_and_conj_of_complex_traced_values_are_refused(part):
+    # not holomorphic: the engine's complex rules give df/dz, which these do not have
+    with pytest.raises(TracingError, match="not holomorphic"):
+        grad(lambda z: part(z) * z, holomorphic=True)(1.0 + 1.0j)
+    with pytest.raises(TracingError, match="not holomorphic"):
+        jvp(lambda z: np.sum(part(z)), (np.array([1 + 1j, 2j]),), (np.ones(2, complex),))
