@@ -58,3 +58,22 @@ def test_real_imag_and_conj_of_complex_traced_values_are_refused(part):
         grad(lambda z: part(z) * z, holomorphic=True)(1.0 + 1.0j)
     with pytest.raises(TracingError, match="not holomorphic"):
         jvp(lambda z: np.sum(part(z)), (np.array([1 + 1j, 2j]),), (np.ones(2, complex),))
+
+
+@pytest.mark.parametrize("view", [lambda x: x[:], lambda x: x.reshape(-1), lambda x: x[::1], lambda x: np.transpose(x)],
+                         ids=["slice", "reshape", "step", "transpose"])
+def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change_to_it(view):
+    # core._ours: a view the trace made of the input (the user's own array, which f may still change through a
+    # closure) must be read now; deferring `view + 1` read the base after `xs[:] = 7` (gradient 16 everywhere)
+    from diffcompare.ad import memory
+
+    xs = np.linspace(-1.0, 1.0, 2 * memory.MIN_SIZE)  # large enough for a lean tape to defer
+    x0 = xs.copy()
+
+    def f(x):
+        z = view(x) + 1.0
+        xs[:] = 7.0  # the user's code changes the view's base after the operation
+        return np.sum(z * z)
+
+    # d/dx sum((x + 1)^2) = 2 (x + 1): one add and one multiply by 2, exact in binary
+    np.testing.assert_array_equal(grad(f)(xs), 2.0 * (x0 + 1.0))
