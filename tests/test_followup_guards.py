@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from diffcompare.ad import grad, jacfwd, jvp, vjp
+from diffcompare.ad import grad, jacfwd, jacrev, jvp, vjp
 from diffcompare.errors import DiffcompareError, TracingError
 
 
@@ -77,3 +77,18 @@ def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change
 
     # d/dx sum((x + 1)^2) = 2 (x + 1): one add and one multiply by 2, exact in binary
     np.testing.assert_array_equal(grad(f)(xs), 2.0 * (x0 + 1.0))
+
+
+def test_the_in_place_multiply_never_overwrites_a_partial_a_row_still_holds():
+    # core.pull_back multiplies the adjoint into the partial when nobody else holds it (refcount <= 2). For z * w,
+    # d/dz is the row's own saved copy of w (held by the row: refcount 3): at a threshold of 3 the first pullback
+    # overwrote it with ct * w, so a second pullback (or jacrev's next row) multiplied by ct * w instead of w.
+    z = np.array([1.0 + 2.0j, 3.0 - 1.0j])
+    w = np.array([2.0 + 0.0j, 0.5j])  # complex: the general path, with a plain array adjoint
+    w0 = w.copy()
+    _, pullback = vjp(lambda z: z * w, z)
+    ct = np.array([2.0 + 0.0j, 1.0 - 1.0j])
+    for _ in range(3):  # products of small dyadic numbers: exact
+        assert pullback(ct)[0].tolist() == (ct * w0).tolist()
+    np.testing.assert_array_equal(jacrev(lambda z: z * w, holomorphic=True)(z), np.diag(w0))
+    np.testing.assert_array_equal(w, w0)  # the user's array is untouched too
