@@ -47,7 +47,7 @@ RULE_TESTS = ["tests/test_scalar_rules.py", "tests/test_primitive_values.py", "t
               "tests/test_ad_engine.py", "tests/test_reverse_pass.py", "tests/test_adjoint_factors.py",
               "tests/test_in_place.py",
               "tests/test_matmul_rules.py", "tests/test_ad_refusals.py", "tests/test_ad_complex.py",
-              "tests/test_guards.py"]
+              "tests/test_guards.py", "tests/test_followup_guards.py"]
 TESTS = [*RULE_TESTS, "tests/test_memory.py", "tests/test_threads.py"]
 TESTS_FOR = {"primitives.py": RULE_TESTS, "scalar.py": RULE_TESTS}
 DESELECT = ["tests/test_ad_engine.py::test_a_million_operation_tape_needs_no_recursion"]
