@@ -151,7 +151,10 @@ class Recording:
         with Trace(lean=lean) as trace:
             self.inputs = []
             for i in self.argnums:
-                node = RNode(_as_input(args[i]), trace)
+                x = _as_input(args[i])
+                if x is args[i] and x.__class__ is np.ndarray:  # the user's own array, which f may change in
+                    x = core._copy(x)  # place (through a closure) after the rules' last look at it: keep a copy
+                node = RNode(x, trace)
                 args[i] = node
                 self.inputs.append(node)
             out = _call(f, args, who)
