@@ -63,8 +63,9 @@ def test_real_imag_and_conj_of_complex_traced_values_are_refused(part):
 @pytest.mark.parametrize("view", [lambda x: x[:], lambda x: x.reshape(-1), lambda x: x[::1], lambda x: np.transpose(x)],
                          ids=["slice", "reshape", "step", "transpose"])
 def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change_to_it(view):
-    # core._ours: a view the trace made of the input (the user's own array, which f may still change through a
-    # closure) must be read now; deferring `view + 1` read the base after `xs[:] = 7` (gradient 16 everywhere)
+    # a view of the input must not be read after f changed the user's array: with the input traced as the user's
+    # own array, core._ours's `base is None` kept `view + 1` from being deferred (flipped, the gradient was 16
+    # everywhere); since the recording traces a copy of the input, the copy guards this as well
     from diffcompare.ad import memory
 
     xs = np.linspace(-1.0, 1.0, 2 * memory.MIN_SIZE)  # large enough for a lean tape to defer
