@@ -109,3 +109,16 @@ def test_f_changing_the_users_input_array_after_using_it_leaves_the_gradient_rig
 
     # the same numpy cos on the same inputs, times an adjoint of exactly 1.0: bit for bit
     np.testing.assert_array_equal(grad(f)(xs), np.cos(x0))
+
+
+def test_grad_of_a_non_scalar_output_is_a_tracing_error_naming_the_way_out():
+    """As JAX (a TypeError): the CLI and the backends catch DiffcompareError, not a bare ValueError."""
+    import numpy as np
+    import pytest
+
+    from diffcompare.ad import grad
+    from diffcompare.errors import DiffcompareError, TracingError
+
+    with pytest.raises(TracingError, match=r"scalar-output.*shape \(3,\).*jacrev") as info:
+        grad(lambda x: np.sin(x))(np.ones(3))
+    assert isinstance(info.value, DiffcompareError) and isinstance(info.value, TypeError)

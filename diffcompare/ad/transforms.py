@@ -257,7 +257,7 @@ def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequen
     rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad",
                     holomorphic=holomorphic)
     if rec.output_shape != ():
-        raise ValueError(
+        raise TracingError(
             f"grad only applies to scalar-output functions; this one returns shape "
             f"{rec.output_shape}. Try jacrev, jacfwd or vjp."
         )
