@@ -20,7 +20,7 @@ This module runs sympy and can take long on a swollen expression: callers run it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import mpmath
@@ -95,17 +95,33 @@ def _enclose(expr: Any, point: dict[Any, float], prec: int) -> tuple[Any, Any]:
         iv.prec = saved
 
 
+def post_order(expr: Any, is_leaf: Callable[[Any], bool]) -> Iterator[Any]:
+    """Each distinct subexpression once, after its arguments (no recursion: Horner trees are deep).
+
+    The caller evaluates each node as it comes (its arguments are done by then); the arguments of a
+    leaf are not visited.
+    """
+    done: set[Any] = set()
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if ready or is_leaf(node):
+            done.add(node)
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in done)
+
+
 def _walk(expr: Any, point: dict[Any, float], prec: int) -> Any:
-    """Post-order walk with a memo on shared subexpressions (no recursion: Horner trees are deep)."""
+    """Interval value of ``expr``, with a memo on shared subexpressions."""
     import sympy as sp
 
     iv = mpmath.iv
     memo: dict[Any, Any] = {}
-    stack = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in memo:
-            continue
+    for node in post_order(expr, lambda n: not n.args or isinstance(n, sp.Derivative)):
         if node.is_Symbol:
             memo[node] = iv.mpf(point[node])  # exact: prec >= 53
         elif node.is_Rational:
@@ -120,9 +136,6 @@ def _walk(expr: Any, point: dict[Any, float], prec: int) -> Any:
             memo[node] = _step_derivative(node, point, prec)
         elif node.is_Number or not node.args:  # zoo, oo, nan, a Float, another constant: sympy decides
             raise _Singular(str(node))
-        elif not ready:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in memo)
         else:
             pair = square_pair(node) if node.is_Add else None
             if pair is not None and pair[2].func is sp.tanh:

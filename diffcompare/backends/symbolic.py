@@ -493,22 +493,17 @@ def _constant(ctx: Any, node: Any) -> Any:
 
 
 def _eval53(expr: Any, env: dict[Any, float]) -> Any:
-    """Post-order walk in 53-bit mpf with a memo on shared subexpressions (no recursion: trees can be deep)."""
+    """Value of ``expr`` in 53-bit mpf, with a memo on shared subexpressions."""
+    from diffcompare.backends.exact import post_order
+
     ctx = _ctx()
     ops = _float_ops()
     memo: dict[Any, Any] = {}
-    stack = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in memo:
-            continue
+    for node in post_order(expr, lambda n: n.is_Symbol or n.is_Number or n.is_NumberSymbol):
         if node.is_Symbol:
             memo[node] = ctx.mpf(env[node])  # exact: the point is a float
         elif node.is_Number or node.is_NumberSymbol:
             memo[node] = _constant(ctx, node)
-        elif not ready:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in memo)
         else:
             vals = [memo[a] for a in node.args]
             if node.is_Add:
