@@ -36,6 +36,7 @@ class Result:
     expression_size: int | None = None
     error_estimate: float | None = None
     expression: Any = None  # the symbolic backend's derivative expression, printable
+    library: str | None = None  # a peer backend's library and version ("jax 0.4.30"); None for ours
 
 
 @runtime_checkable
