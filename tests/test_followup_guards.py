@@ -64,9 +64,9 @@ def test_real_imag_and_conj_of_complex_traced_values_are_refused(part):
                          ids=["slice", "reshape", "step", "transpose"])
 def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change_to_it(view):
     # a view of the input must not be read after f changed the user's array: with the input traced as the user's
-    # own array, core._ours's `base is None` kept `view + 1` from being deferred (flipped, the gradient was 16
+    # own array, fast.lean._ours's `base is None` kept `view + 1` from being deferred (flipped, the gradient was 16
     # everywhere); since the recording traces a copy of the input, the copy guards this as well
-    from diffcompare.ad import memory
+    from diffcompare.ad.fast import memory
 
     xs = np.linspace(-1.0, 1.0, 2 * memory.MIN_SIZE)  # large enough for a lean tape to defer
     x0 = xs.copy()
@@ -81,7 +81,8 @@ def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change
 
 
 def test_the_in_place_multiply_never_overwrites_a_partial_a_row_still_holds():
-    # core.pull_back multiplies the adjoint into the partial when nobody else holds it (refcount <= 2). For z * w,
+    # fast/backward.py's pull_back multiplies the adjoint into the partial when nobody else holds it (refcount <= 2).
+    # For z * w,
     # d/dz is the row's own saved copy of w (held by the row: refcount 3): at a threshold of 3 the first pullback
     # overwrote it with ct * w, so a second pullback (or jacrev's next row) multiplied by ct * w instead of w.
     z = np.array([1.0 + 2.0j, 3.0 - 1.0j])

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad.rules import op_texts, partial_texts
 from diffcompare.errors import DiffcompareError
 
 __all__ = [
@@ -42,24 +43,11 @@ __all__ = [
 
 MODES = ("primal", "forward", "reverse", "all")
 
-# How a primitive is written in a row; {0}, {1} are its arguments (names or inline constants).
-_OP_TEXT: dict[str, str] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "pow": "{0} ^ {1}", "neg": "-{0}", "log": "ln({0})", "square": "{0} ^ 2",
-    "reciprocal": "1 / {0}", "abs": "|{0}|", "matmul": "{0} @ {1}",
-}
-
-# The local partial ∂v_i/∂(argument k), written in the trace's names: {a} {b} are the arguments,
-# {v} the row itself. The numbers always come from the primitive's own rule, never from here.
-_PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
-    "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
-    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("sech({a})^2",),
-    "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
-    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("sech({a}/2)^2 / 4",),
-    "log1p": ("1/(1 + {a})",), "expm1": ("exp({a})",), "arctan": ("1/(1 + {a}^2)",),
-    "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
-}
+# How a primitive is written in a row ({0}, {1} its arguments), and its local partials ∂v_i/∂(argument k) in the
+# trace's names ({a} {b} the arguments, {v} the row itself): from the rules table, one statement per primitive.
+# The numbers always come from the primitive's own rule, never from these.
+_OP_TEXT: dict[str, str] = op_texts()
+_PARTIAL_TEXT: dict[str, tuple[str, ...]] = partial_texts()
 
 
 @dataclass
@@ -201,7 +189,7 @@ def local_partial(node: Any, k: int) -> Any | None:
 
 def _forward_tangents(tape: Sequence[Any], seeds: dict[int, Any]) -> dict[int, Any]:
     """Tangents of every tape node: the seeds on inputs, then forward mode's own rule per node."""
-    from diffcompare.ad.core import push_forward
+    from diffcompare.ad import push_forward
 
     tangents: dict[int, Any] = {}
     for node in tape:
@@ -220,11 +208,11 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
                       ) -> tuple[dict[int, Any], dict[int, list[tuple[Any, int, Any, Any]]]]:
     """Adjoints of every tape node and, per node, its contributions (consumer, k, partial, term).
 
-    The walk of ``diffcompare.ad.core.backward`` (reverse creation order, the engine's own
+    The walk of ``diffcompare.ad.reverse.backward`` (reverse creation order, the engine's own
     ``pull_back`` rule per edge), but it keeps every term instead of only their sum, and it leaves
     the nodes' own ``grad`` alone.
     """
-    from diffcompare.ad.core import pull_back
+    from diffcompare.ad import pull_back
 
     adjoints: dict[int, Any] = {id(output): seed}
     contributions: dict[int, list[tuple[Any, int, Any, Any]]] = {}
@@ -233,7 +221,7 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
         if g is None or node.prim is None:
             continue
         for parent, k in zip(node.parents, node.argnums):
-            term, partial, _ = pull_back(node, k, g, keep_partial=True)
+            term, partial = pull_back(node, k, g)
             contributions.setdefault(id(parent), []).append((node, k, partial, term))
             prev = adjoints.get(id(parent))
             adjoints[id(parent)] = term if prev is None else prev + term
@@ -256,7 +244,7 @@ def trace_and_tape(f: Callable[..., Any], point: Sequence[Any], variables: Seque
     and 0 elsewhere; the adjoint seed is ȳ = 1 (ones for an array output, as Exercise 3 does).
     """
     from diffcompare.ad import record
-    from diffcompare.ad.primitives import raw
+    from diffcompare.ad import raw
 
     if mode not in MODES:
         raise DiffcompareError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
