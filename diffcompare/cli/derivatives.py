@@ -121,6 +121,7 @@ def plot(
     map of levels and one of gradient arrows; contour lines with arrows go to --out FILE.png.
     """
     from diffcompare.analysis import sampling
+    from diffcompare.cli.options import parse_range
     from diffcompare.errors import DiffcompareError
     from diffcompare.render import console, print_json
     from diffcompare.render import plot as render
@@ -133,11 +134,11 @@ def plot(
         check_plot_path(out, "--out")
     expression, _ = load_function(expr, None, variables, need_point=False)
     names = expression.variables
-    xr = sampling.parse_range(range_, "--range")
+    xr = parse_range(range_, "--range")
     if len(names) == 2 or field:
         if len(names) != 2:
             raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
-        yr = sampling.parse_range(yrange, "--yrange") if yrange is not None else xr
+        yr = parse_range(yrange, "--yrange") if yrange is not None else xr
         if order != 1:
             raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
         result = sampling.field(expression.function, xr, yr, points=41 if points is None else points,
