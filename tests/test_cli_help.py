@@ -129,3 +129,9 @@ def test_ln_is_log_and_the_graph_labels_read_back_in():
     assert labels
     for node in g.nodes:  # every label (ln(x1) among them) is an expression with the node's value
         assert compile_expression(node.label, e.variables)(3.0, -4.0) == node.value, node.label
+
+
+def test_at_40_columns_a_long_option_leaves_its_help_room_below_it(monkeypatch, capsys):
+    """click would keep a 26-character option beside a 10-character help column; it goes on its own line."""
+    lines = _help(monkeypatch, capsys, "swell", 40).splitlines()
+    assert "--formulas / --no-formulas" in [line.strip() for line in lines]
