@@ -39,7 +39,7 @@ import numpy as np
 
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
 from diffcompare.backends.finite import _ACCURACY, EPS, RICHARDSON_LEVELS, SCHEMES, _tableau, difference
-from diffcompare.errors import DiffcompareError, DomainError, Unsupported
+from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
     "ACCURACY",
