@@ -1,4 +1,4 @@
-"""Buffers reused between gradients (diffcompare.ad.memory): reuse happens, and never behind a holder's back."""
+"""Buffers reused between gradients (diffcompare.ad.fast.memory): reuse happens, and never behind a holder's back."""
 
 import warnings
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare import ad
+from diffcompare.ad import derivative, hessian, jacfwd, jacrev, raw, tape_size, value_and_grad
 from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args, unflatten_args
 from diffcompare.errors import DiffcompareError
 
@@ -39,7 +39,7 @@ def _scalar_derivative_inputs(f: Function, x: Any, order: int) -> tuple[float, A
 
 
 def _as_float_array(x: Any) -> Any:
-    x = ad.raw(x)
+    x = raw(x)
     return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
@@ -54,37 +54,37 @@ class ReverseAD:
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
         x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
-        d = ad.derivative(f, order, "reverse")(x0) if order >= 1 else value
+        d = derivative(f, order, "reverse")(x0) if order >= 1 else value
         seconds = time.perf_counter() - t0
-        recorded = ad.derivative(f, order - 1, "reverse") if order >= 1 else f  # the function whose tape is swept
+        recorded = derivative(f, order - 1, "reverse") if order >= 1 else f  # the function whose tape is swept
         return Result(self.name, _as_float_array(value), _as_float_array(d), seconds, {"order": order},
-                      tape_ops=ad.tape_size(recorded, x0))
+                      tape_ops=tape_size(recorded, x0))
 
     def gradient(self, f: Function, x: Any) -> Result:
         args = as_args(x)
-        if np.shape(ad.raw(evaluate(f, args))) != ():
+        if np.shape(raw(evaluate(f, args))) != ():
             raise DiffcompareError("gradient() needs a scalar-valued function; use jacobian()")
         t0 = time.perf_counter()
-        value, grads = ad.value_and_grad(f, tuple(range(len(args))))(*args)
+        value, grads = value_and_grad(f, tuple(range(len(args))))(*args)
         seconds = time.perf_counter() - t0
         d = grads[0] if len(args) == 1 else flatten_args(list(grads))
-        return Result(self.name, _as_float_array(value), _as_float_array(d), seconds, tape_ops=ad.tape_size(f, *args))
+        return Result(self.name, _as_float_array(value), _as_float_array(d), seconds, tape_ops=tape_size(f, *args))
 
     def jacobian(self, f: Function, x: Any) -> Result:
         args = as_args(x)
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        jac = ad.jacrev(g)(x0)
+        jac = jacrev(g)(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(jac), time.perf_counter() - t0,
-                      tape_ops=ad.tape_size(g, x0))
+                      tape_ops=tape_size(g, x0))
 
     def hessian(self, f: Function, x: Any) -> Result:
         args = as_args(x)
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        h = ad.hessian(g)(x0)
+        h = hessian(g)(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(h), time.perf_counter() - t0,
                       {"method": "forward-over-reverse"})
 
@@ -100,7 +100,7 @@ class ForwardAD:
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
         x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
-        d = ad.derivative(f, order, "forward")(x0)
+        d = derivative(f, order, "forward")(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(d), time.perf_counter() - t0,
                       {"order": order}, evaluations=1)
 
@@ -109,7 +109,7 @@ class ForwardAD:
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        jac = ad.jacfwd(g)(x0)
+        jac = jacfwd(g)(x0)
         return value, jac, int(np.size(x0)), time.perf_counter() - t0
 
     def gradient(self, f: Function, x: Any) -> Result:
@@ -127,6 +127,6 @@ class ForwardAD:
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        h = ad.jacfwd(ad.jacfwd(g))(x0)
+        h = jacfwd(jacfwd(g))(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(h), time.perf_counter() - t0,
                       {"method": "forward-over-forward"}, evaluations=int(np.size(x0)) ** 2)

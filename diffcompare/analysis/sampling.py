@@ -26,7 +26,7 @@ import numpy as np
 
 from diffcompare.errors import DiffcompareError
 
-__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field", "parse_range"]
+__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field"]
 
 MAX_ORDER = 10
 MAX_POINTS = 100_000  # samples; 1e7 would take memory
@@ -65,24 +65,6 @@ class Field:
     undefined: int
 
 
-def parse_range(text: str, option: str = "--range") -> tuple[float, float]:
-    """``"-6:6"`` or ``"-2*pi:2*pi"`` -> (lo, hi) with lo < hi, both finite."""
-    from diffcompare.parse import parse_constant
-
-    parts = text.split(":") if isinstance(text, str) else []
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise DiffcompareError(f"{option} must look like LO:HI (e.g. -6:6 or -2*pi:2*pi), not {text!r}")
-    try:
-        lo, hi = (parse_constant(p.strip()) for p in parts)
-    except DiffcompareError as exc:
-        raise DiffcompareError(f"{option} {text!r}: {exc}") from None
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise DiffcompareError(f"{option} must be finite, not {text!r}")
-    if not lo < hi:
-        raise DiffcompareError(f"{option} {text!r} is empty or inverted: LO must be below HI")
-    return float(lo), float(hi)
-
-
 def _samples(lo: float, hi: float, n: int) -> np.ndarray:
     """n evenly spaced points of [lo, hi]; np.linspace's hi - lo overflows past 1.8e308 (NaN samples)."""
     if np.isfinite(hi - lo):
@@ -103,7 +85,7 @@ def _check(order: int, points: int, limit: int) -> None:
 
 def _finite(values: Any, shape: tuple[int, ...]) -> np.ndarray:
     """As a float array of ``shape`` (a constant function broadcasts), inf made NaN so both read as gaps."""
-    from diffcompare.ad.primitives import raw
+    from diffcompare.ad import raw
 
     arr = np.array(np.broadcast_to(np.asarray(raw(values), dtype=float), shape), dtype=float)
     arr[~np.isfinite(arr)] = np.nan
@@ -122,7 +104,7 @@ def _derivative_pass(g: Callable[[Any], Any], mode: str) -> Callable[[Any], Any]
 def _check_elementwise(f: Callable[[Any], Any], xs: np.ndarray) -> None:
     """Refuse an f whose output at x_i depends on other samples: the one-pass derivative needs J diagonal."""
     from diffcompare.ad import transforms as T
-    from diffcompare.ad.primitives import raw
+    from diffcompare.ad import raw
 
     rng = np.random.default_rng(0)
     v = rng.uniform(0.5, 1.5, xs.shape)
