@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from diffcompare import ad
 from diffcompare.ad import grad, jacfwd, jacrev, jvp, vjp
+from diffcompare.ad.policy import FAST
 from diffcompare.errors import DiffcompareError, TracingError
 
 
@@ -123,3 +125,41 @@ def test_grad_of_a_non_scalar_output_is_a_tracing_error_naming_the_way_out():
     with pytest.raises(TracingError, match=r"scalar-output.*shape \(3,\).*jacrev") as info:
         grad(lambda x: np.sin(x))(np.ones(3))
     assert isinstance(info.value, DiffcompareError) and isinstance(info.value, TypeError)
+
+
+def _returns_its_saved_argument():
+    """x * w whose VJP hands back the row's own saved ``w`` (exact where the cotangent is all ones: a sum's):
+    a rule may return an array its row holds, and the reverse pass must not take it for a temporary."""
+    from diffcompare.ad.tracer import Primitive
+
+    prim = Primitive("times_saved_w", lambda x, w: x * w)
+    prim.vjp = lambda g, ans, i, x, w: w
+    prim.jvp = lambda t, ans, x, w: t[0] * w
+    return prim
+
+
+def test_a_vjp_result_the_row_still_holds_is_not_updated_in_place():
+    # fast/backward.py's pull_back takes a VJP's result for a temporary of its own at two references (the name c,
+    # getrefcount's argument); the row's saved w has a third (the row). At a threshold of 3 the pass owned w, added
+    # the other term (+1) into it, and the next pullback read w + 1 (then w + 2).
+    times_w = _returns_its_saved_argument()
+    w = np.array([2.0, 3.0, 4.0])
+    rec = ad.Recording(lambda x: np.sum(x) + np.sum(times_w(x, w)), (np.ones(3),), policy=FAST)
+    first = rec.pullback(1.0)[0].copy()
+    np.testing.assert_array_equal(first, w + 1.0)
+    np.testing.assert_array_equal(rec.pullback(1.0)[0], first)
+
+
+def test_an_input_adjoint_the_tape_still_holds_is_handed_out_as_a_copy():
+    # the reverse pass hands an input's plain-array adjoint out as it is only at three references (node.grad, the
+    # name g, getrefcount's argument). A complex adjoint that is the row's saved w has a fourth (the row): at a
+    # threshold of 4 the caller got the row's own array, and zeroing it zeroed the next pullback. (v's rows, walked
+    # after, leave the pass's own names on other arrays, as in any longer program.)
+    times_w = _returns_its_saved_argument()
+    w = np.array([2.0 + 1.0j, 3.0, 4.0 - 2.0j])
+    rec = ad.Recording(lambda z, v: np.sum(v * 2.0) + np.sum(times_w(z, w)),
+                       (np.ones(3, dtype=complex), np.ones(2)), (0, 1), policy=FAST)
+    first = rec.pullback(1.0)[0]
+    np.testing.assert_array_equal(first, w)
+    first[:] = 0.0  # the caller's array to change
+    np.testing.assert_array_equal(rec.pullback(1.0)[0], w)
