@@ -37,10 +37,11 @@ def test_help_of_every_command_cuts_nothing_and_shows_no_placeholders(monkeypatc
 
 @pytest.mark.parametrize("width", [40, 80, 120])
 def test_usage_names_the_argument_as_click_does(monkeypatch, capsys, width):
-    out = _help(monkeypatch, capsys, "derivatives", width)
-    assert "[OPTIONS] EXPR" in " ".join(out.split())
-    out = _help(monkeypatch, capsys, "error-vs-h", width)
-    assert "[OPTIONS] [EXPR]" in " ".join(out.split())  # optional: in brackets
+    # EXPR is optional everywhere since --file FILE.py:FUNCTION can stand in its place: in brackets, no {expr}
+    for command in ("derivatives", "error-vs-h"):
+        out = _help(monkeypatch, capsys, command, width)
+        assert "[OPTIONS] [EXPR]" in " ".join(out.split())
+        assert "{expr}" not in out
 
 
 @pytest.mark.parametrize("width", [80, 120])
