@@ -48,6 +48,7 @@ __all__ = [
     "ErrorVsH",
     "ReferenceLine",
     "SchemeCurve",
+    "best_scheme",
     "error_vs_h",
     "fit_error_model",
     "step_grid",
@@ -122,6 +123,18 @@ class ErrorVsH:
     schemes: list[SchemeCurve] = field(default_factory=list)
     references: list[ReferenceLine] = field(default_factory=list)
     seconds: float = 0.0
+    best_scheme: str | None = None  # the scheme to use for this function (see :func:`best_scheme`)
+
+
+def best_scheme(curves: Sequence[SchemeCurve]) -> str | None:
+    """The scheme whose robust optimum is smallest: the one to use for this function.
+
+    Only a scheme with a robust error is rated (the raw minimum is partly luck); a tie (several
+    exact) goes to the fewest calls of f, then to the order given. None when no scheme has one.
+    """
+    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
+             for i, c in enumerate(curves) if c.robust_abs_error is not None]
+    return min(rated)[3] if rated else None
 
 
 def step_grid(h_min: float, h_max: float, points: int) -> np.ndarray:
@@ -435,6 +448,7 @@ def error_vs_h(
                    ref[0] if len(coords) == 1 else ref, ref_all.method, [float(v) for v in grid])
     for s in schemes:
         out.schemes.append(_curve(s, partials, grid, ref, scale, ref_norm))
+    out.best_scheme = best_scheme(out.schemes)
     for backend in references:
         diff = registry.get(backend)
         run = (lambda d=diff: d.derivative(f, point) if scalar else d.gradient(f, args))
