@@ -13,9 +13,9 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from diffcompare.cli.app import JSON_HELP, app
+from diffcompare.cli.app import JSON_HELP, App, app
 
-cost_app = typer.Typer(
+cost_app = App(
     name="cost",
     help="Measure what each method costs as the problem grows: time, evaluations, memory, fitted slopes.",
     no_args_is_help=True,
