@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
-from diffcompare.backends.finite import _ACCURACY, EPS, RICHARDSON_LEVELS, SCHEMES, _tableau, difference
+from diffcompare.backends.finite import ACCURACY as STENCIL_ACCURACY
+from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference, richardson_extrapolate
 from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 #: Order of the truncation error of each scheme (Richardson: central differences at h, h/2, h/4, h/8).
-ACCURACY = {**_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
+ACCURACY = {**STENCIL_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
 #: Calls of f per step and per coordinate (difference() evaluates f(x) again for forward/backward).
 CALLS = {"forward": 2, "backward": 2, "central": 2, "five-point": 4, "complex": 1,
          "richardson": 2 * RICHARDSON_LEVELS}
@@ -283,7 +284,7 @@ def richardson_raw(g: Callable[[float], float], x: float, h: float) -> float:
     ``sin(x + h) - sin(x - h)`` exact for every representable ``h``, a coincidence, not a property.)
     """
     steps = [h / 2**i for i in range(RICHARDSON_LEVELS)]
-    best, _ = _tableau([difference(g, x, s, "central") for s in steps], steps)
+    best, _ = richardson_extrapolate([difference(g, x, s, "central") for s in steps], steps)
     return float(best)
 
 

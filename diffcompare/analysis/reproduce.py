@@ -281,11 +281,11 @@ def _swell_references() -> dict[str, Any]:
 
 def _sympy_of(formula: str, x: Any) -> Any:
     """A formula of the data file as a sympy expression, through the safe parser and the symbolic tracer."""
-    from diffcompare.backends.symbolic import SymValue, _to_expr
+    from diffcompare.backends.symbolic import SymValue, to_expr
     from diffcompare.parse import compile_expression
 
     e = compile_expression(formula, ["x"])
-    return _to_expr(e.function(SymValue(x)))
+    return to_expr(e.function(SymValue(x)))
 
 
 def _printed_value(entry: dict[str, Any]) -> Any:
