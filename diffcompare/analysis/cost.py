@@ -260,7 +260,7 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
               ) -> tuple[Timing | None, Any, int | None, int | None, str]:
     """(timing, derivative, evaluations, expression size, status) of one method at one size."""
     if method.symbolic:
-        from diffcompare.analysis.budget import run_with_budget
+        from diffcompare.budget import run_with_budget
 
         try:
             # a warm-up call and one timed call of at most `budget` each, plus the worker's start-up

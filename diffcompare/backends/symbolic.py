@@ -783,7 +783,7 @@ def run_sympy(fn: Any, *args: Any, timeout: float, **kw: Any) -> Any:
     nested expression; here both end as one-line errors: ``Timeout("timeout after 10 s")`` or
     :class:`DiffcompareError`.
     """
-    from diffcompare.analysis.budget import run_with_budget
+    from diffcompare.budget import run_with_budget
     from diffcompare.errors import Timeout
 
     _warm_up()
