@@ -35,7 +35,6 @@ import numpy as np
 
 __all__ = ["Check", "Reproduction", "agrees", "half_unit", "load_seed_numbers", "reproduce"]
 
-STATUSES = ("agree", "rounded inputs", "inherited", "erratum")
 RULE = ("agree: |ours - printed| <= half a unit of the last printed digit; 'rounded inputs': the slide's step "
         "redone from its own printed (rounded) inputs agrees, and would with any erring input corrected; "
         "'inherited': it agrees only through an upstream erratum; 'erratum': a slip of the slides' own "

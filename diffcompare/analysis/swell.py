@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffcompare.budget import run_with_budget
 from diffcompare.analysis.textbook_dag import TEXT_LIMIT, Dag
+from diffcompare.budget import run_with_budget
 from diffcompare.errors import DiffcompareError, Timeout
 
 MAX_N = 1000  # beyond this the table itself (one row per k) stops being readable or useful
