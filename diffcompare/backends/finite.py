@@ -170,7 +170,7 @@ def _factorial(m: int) -> int:
 def _scheme_stencil(scheme: str, order: int) -> tuple[str, list[tuple[int, Fraction]]]:
     """The stencil a real-valued scheme uses for ``order``, and the name of what is actually used.
 
-    Cached: the exact rational solve costs ~0.5 ms, far more than the difference quotient itself
+    Cached: the exact rational solve costs milliseconds, far more than the difference quotient itself
     (callers only read the list).
     """
     if scheme == "forward":
