@@ -42,6 +42,7 @@ __all__ = [
     "instance",
     "check_budget",
     "check_inputs",
+    "relative_difference",
 ]
 
 DEFAULT_BUDGET = 2.0  # seconds per cell
@@ -145,7 +146,7 @@ def instance(function: str, n: int) -> families.Instance:
         return np.sum(g(x))
 
     summed.__name__ = expr.variables[0]
-    x = families._point(n)
+    x = families.irregular_point(n)
     from diffcompare.backends.base import evaluate
 
     evaluate(summed, (x,))  # a DomainError now, not in the middle of the measurement
@@ -210,7 +211,11 @@ def _symbolic_cell(function: str, n: int, kind: str) -> tuple[Timing, int | None
     return timing, size
 
 
-def _rel_diff(d: Any, ref: Any) -> float | None:
+def relative_difference(d: Any, ref: Any) -> float | None:
+    """``max |d - ref| / max |ref|`` (absolute where ref is all zero); None when either is missing.
+
+    One number per row that says whether a method agrees with the reference, at any size.
+    """
     if d is None or ref is None:
         return None
     d = np.asarray(d, dtype=float)
@@ -255,7 +260,7 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
               ) -> tuple[Timing | None, Any, int | None, int | None, str]:
     """(timing, derivative, evaluations, expression size, status) of one method at one size."""
     if method.symbolic:
-        from diffcompare.analysis.budget import run_with_budget
+        from diffcompare.budget import run_with_budget
 
         try:
             # a warm-up call and one timed call of at most `budget` each, plus the worker's start-up
@@ -357,7 +362,7 @@ def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence
         ref = derivatives.get(reference)
         for row in report.rows:
             if row.n == inst.n and row.method in derivatives:
-                row.max_rel_diff = _rel_diff(derivatives[row.method], ref)
+                row.max_rel_diff = relative_difference(derivatives[row.method], ref)
         if kind == "hessian" and extra is not None:
             _hvp_check(report, inst, extra, ref)
     if progress:
@@ -447,7 +452,7 @@ def _hvp_check(report: CostReport, inst: families.Instance, extra: dict[str, Any
     hv = np.asarray(hess, dtype=float).reshape(inst.n, inst.n) @ extra["v"]
     for row in report.rows:
         if row.method == "hvp" and row.n == inst.n:
-            row.max_rel_diff = _rel_diff(extra["hvp"], hv)
+            row.max_rel_diff = relative_difference(extra["hvp"], hv)
 
 
 def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100, 300, 1000),

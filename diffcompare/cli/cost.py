@@ -1,9 +1,7 @@
 """`diffcompare cost gradient|jacobian|hessian|memory`: what each method costs as the problem grows.
 
-Default runtimes measured on the development machine (2 shared Xeon cores, AD engine of this commit):
-gradient ~10 s, jacobian ~6 s, hessian ~6 s, memory ~18 s; a cell predicted past ``--budget`` is skipped.
-``cost memory --k 1000000 --budget 60`` alone took 144 s and 2.3 GB of RAM (the tape: 832 MB as
-tracemalloc counts it, 277 bytes per recorded operation; reverse 14.5 s, forward 5.3 s untraced).
+A cell predicted past ``--budget`` is skipped, so a default run takes seconds; each command's help
+says about how long. Times depend on the machine and the engine: measure, do not trust a comment.
 """
 
 from __future__ import annotations
