@@ -35,9 +35,26 @@ def _entry_points() -> dict[str, Any]:
 
 
 def available() -> list[str]:
-    """Names of every backend that ``get`` accepts: built-ins first."""
+    """Names of every backend that ``get`` accepts: built-ins first, then peers whose library is installed."""
     names = list(_BUILTIN) + [n for n in _REGISTERED if n not in _BUILTIN]
-    return names + [n for n in _entry_points() if n not in names]
+    return names + [n for n, ep in _entry_points().items() if n not in names and installed(ep)]
+
+
+def installed(entry_point: Any) -> bool:
+    """Whether an entry point's backend can run: its class names the library it needs (``library = "jax"``),
+    which must be findable. Checked without importing the library (``find_spec``), so start-up stays fast."""
+    from importlib.util import find_spec
+
+    try:
+        library = getattr(entry_point.load(), "library", "")
+    except Exception:  # noqa: BLE001 — a broken plug-in is not available, and must not break the listing
+        return False
+    if not library:
+        return True
+    try:
+        return find_spec(library) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def get(name: str, **options: Any) -> Differentiator:
