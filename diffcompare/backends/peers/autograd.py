@@ -47,7 +47,9 @@ class Autograd(Peer):
             return "autograd"
 
     def lift(self, x: Any) -> Any:
-        return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
+        """numpy float64, not a Python float: autograd's sqrt rule at 0 is then inf (numpy), not a
+        ZeroDivisionError (Python's 0.0 ** -0.5)."""
+        return np.float64(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
     def grad(self, h: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return _quiet(self.autograd.grad(h))

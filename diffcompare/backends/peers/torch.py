@@ -46,6 +46,20 @@ class Torch(Peer):
     def lift(self, x: Any) -> Any:
         return self.torch.as_tensor(x, dtype=self.torch.float64)
 
+    def function(self, f: Any) -> tuple[Any, bool]:
+        """A constant expression (``exp(0.5)``) returns a Python float, which ``torch.func`` refuses: make it a
+        tensor (its derivative is 0, as every other backend says)."""
+        g, compiled = super().function(f)
+        if not compiled:
+            return g, False
+        torch = self.torch
+
+        def tensor_valued(*args: Any) -> Any:
+            out = g(*args)
+            return out if isinstance(out, torch.Tensor) else args[0] * 0.0 + out
+
+        return tensor_valued, True
+
     def grad(self, h: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return self.torch.func.grad(h)
 
