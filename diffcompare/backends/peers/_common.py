@@ -47,7 +47,7 @@ class Peer:
     """A backend built on another library. Subclasses give the library's transforms and array conversions."""
 
     name: str = ""
-    library: str = ""  # the module that must import (jax, torch, autograd)
+    distribution: str = ""  # the package that must be installed (jax, torch, autograd)
     namespace: str = ""  # the namespace the expression is compiled to
     write_with: str = ""  # what a user writes f with instead of numpy (jax.numpy, torch, autograd.numpy)
     supports: tuple[str, ...] = KINDS
@@ -55,11 +55,19 @@ class Peer:
 
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}
+        found = self.version()
+        if found is None:
+            raise not_installed(self.distribution)
+        self.library = f"{self.distribution} {found}"  # "jax 0.4.30": every Result carries it
+
+    @classmethod
+    def version(cls) -> str | None:
+        """The installed library's version, found without importing it; None when it is not installed."""
+        from diffcompare.backends.peers.support import installed
+
+        return installed(cls.distribution)
 
     # -- per library --------------------------------------------------------------------------------------
-
-    def version(self) -> str:
-        raise NotImplementedError
 
     def lift(self, x: Any) -> Any:
         """A float or float array as the library's float64 value."""
@@ -140,8 +148,7 @@ class Peer:
             d = np.reshape(d, np.shape(args[0]))
         options = {"order": order} if kind == "derivative" else {}
         options.update(self.options, **extra)
-        return Result(self.name, _as_float(value), d, seconds, options, tape_ops=tape,
-                      library=self.version())
+        return Result(self.name, _as_float(value), d, seconds, options, tape_ops=tape, library=self.library)
 
     def lower(self, v: Any) -> Any:
         """The library's result as numpy."""

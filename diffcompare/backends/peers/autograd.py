@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -32,19 +31,13 @@ class Autograd(Peer):
     """autograd: reverse mode over numpy, nested for higher orders."""
 
     name = "autograd"
-    library = "autograd"
+    distribution = "autograd"
     namespace = "autograd"
     write_with = "autograd.numpy"
 
     def __init__(self) -> None:
         super().__init__()
         self.autograd = _autograd()
-
-    def version(self) -> str:
-        try:
-            return f"autograd {version('autograd')}"
-        except PackageNotFoundError:  # pragma: no cover - an unpackaged checkout
-            return "autograd"
 
     def lift(self, x: Any) -> Any:
         """numpy float64, not a Python float: autograd's sqrt rule at 0 is then inf (numpy), not a

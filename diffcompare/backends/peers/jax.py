@@ -35,7 +35,7 @@ class Jax(Peer):
     """JAX: reverse mode (``grad``/``jacrev``), Hessian as ``jacfwd(jacrev)``; jit and no-jit times both."""
 
     name = "jax"
-    library = "jax"
+    distribution = "jax"
     namespace = "jax"
     write_with = "jax.numpy"
 
@@ -46,9 +46,6 @@ class Jax(Peer):
         self.jax = _jax()
         self.jit, self.both = jit, both
         self.options = {"shown": "jit" if jit else "no-jit"}
-
-    def version(self) -> str:
-        return f"jax {self.jax.__version__}"
 
     def lift(self, x: Any) -> Any:
         return self.jax.numpy.asarray(x, dtype=self.jax.numpy.float64)

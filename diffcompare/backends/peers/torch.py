@@ -28,7 +28,7 @@ class Torch(Peer):
     """PyTorch's functional transforms (``torch.func``) on float64 tensors, one thread by default."""
 
     name = "torch"
-    library = "torch"
+    distribution = "torch"
     namespace = "torch"
     write_with = "torch"
 
@@ -39,9 +39,6 @@ class Torch(Peer):
         self.torch = _torch()
         self.threads = threads
         self.options = {"threads": threads}
-
-    def version(self) -> str:
-        return f"torch {self.torch.__version__}"
 
     def lift(self, x: Any) -> Any:
         return self.torch.as_tensor(x, dtype=self.torch.float64)
