@@ -95,7 +95,7 @@ class Scipy:
         if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
             raise DiffcompareError(f"the derivative order must be a positive integer, not {order!r}")
         if order > 2:
-            raise Unsupported(f"scipy.differentiate has first derivatives and Hessians only, no order {order}")
+            raise Unsupported(f"scipy.differentiate stops at order 2 (no order {order})")
         args = as_args(x)
         if len(args) != 1 or not isinstance(args[0], float):
             raise DiffcompareError("derivative needs a function of one scalar; use gradient or jacobian")
