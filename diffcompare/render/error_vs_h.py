@@ -146,13 +146,17 @@ def peers_table(r: ErrorVsH) -> Any:
     t.add_column("rel err" if rel else "abs err", justify="right", no_wrap=True)
     t.add_column("est", justify="right", no_wrap=True)
     t.add_column("calls", justify="right", no_wrap=True)
+    failed = []
     for p in r.peers:
         name, _, version = (p.library or p.backend).partition(" ")
         if p.unsupported:
-            t.add_row(p.backend, version or "—", f"[dim]{escape(p.unsupported)}[/dim]", "", "")
+            t.add_row(p.backend, version or "—", "—", "—", "—")
+            failed.append(f"{p.backend}: {p.unsupported}")
             continue
         t.add_row(p.backend, version or "—", _e(p.rel_error if rel else p.abs_error), _e(p.error_estimate),
                   "—" if p.evaluations is None else str(p.evaluations))
+    if failed:
+        t.caption += "".join(f"\n{escape(line)}" for line in failed)
     return t
 
 

@@ -14,6 +14,7 @@ Hessian, order 2 for one variable) exist in scipy: ``derivative`` of order ``k >
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -105,10 +106,14 @@ class Scipy:
         fc = Counted(f, args)
         t0 = time.perf_counter()
         if order == 1:
-            res = self._sd.derivative(_PointByPoint(fc, 1, (), scalar=True), args[0])
+            with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+                warnings.simplefilter("ignore")
+                res = self._sd.derivative(_PointByPoint(fc, 1, (), scalar=True), args[0])
             d = float(res.df)
         else:
-            res = self._sd.hessian(_PointByPoint(fc, 1, ()), np.array([args[0]]))
+            with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+                warnings.simplefilter("ignore")
+                res = self._sd.hessian(_PointByPoint(fc, 1, ()), np.array([args[0]]))
             d = float(np.asarray(res.ddf).reshape(-1)[0])
         return self._result(float(value), _finite(d, "derivative"), t0, fc, res, order=int(order))
 
@@ -121,7 +126,9 @@ class Scipy:
         flat = flatten_args(args)
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        res = self._sd.jacobian(_PointByPoint(fc, flat.size, ()), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.jacobian(_PointByPoint(fc, flat.size, ()), flat)
         grad = np.asarray(res.df, dtype=float).reshape(-1)
         if len(args) == 1:
             grad = float(grad[0]) if isinstance(args[0], float) else grad.reshape(np.shape(args[0]))
@@ -136,7 +143,9 @@ class Scipy:
         fc = Counted(f, args)
         t0 = time.perf_counter()
         m = int(np.prod(out_shape))
-        res = self._sd.jacobian(_PointByPoint(fc, flat.size, (m,)), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.jacobian(_PointByPoint(fc, flat.size, (m,)), flat)
         jac = np.asarray(res.df, dtype=float).reshape(m, flat.size)
         if len(args) == 1:
             jac = jac.reshape(out_shape + np.shape(args[0]))
@@ -152,7 +161,9 @@ class Scipy:
         flat = flatten_args(args)
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        res = self._sd.hessian(_PointByPoint(fc, flat.size, ()), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.hessian(_PointByPoint(fc, flat.size, ()), flat)
         hess = np.asarray(res.ddf, dtype=float).reshape(flat.size, flat.size)
         if len(args) == 1:
             shape = np.shape(args[0])

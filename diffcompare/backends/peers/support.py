@@ -33,6 +33,8 @@ class Counted:
 
     Floating-point warnings are silenced and a non-finite value is returned as it is: a library probing a
     step outside the domain sees nan, as it would without us; the backend reports a non-finite answer.
+    Python's own ways of leaving the domain become nan too: a complex result of ``(-1e-3) ** 1.5`` and
+    ``math.log(-1)``'s ValueError.
     """
 
     def __init__(self, f: Function, like: Sequence[Any]):
@@ -40,9 +42,16 @@ class Counted:
 
     def __call__(self, flat: Any) -> Any:
         self.calls += 1
-        with np.errstate(all="ignore"):
-            out = self.f(*unflatten_args(np.asarray(flat, dtype=float).reshape(-1), self.like))
-        return np.asarray(out, dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(self.f(*unflatten_args(np.asarray(flat, dtype=float).reshape(-1), self.like)))
+        except ValueError as exc:
+            if "domain" not in str(exc):
+                raise
+            return np.asarray(math.nan)
+        if out.dtype.kind == "c":
+            return np.full(out.shape, math.nan)
+        return out.astype(float)
 
 
 def largest(estimate: Any) -> float | None:
