@@ -178,3 +178,16 @@ def test_resolve_expands_all_and_names_the_available_on_a_typo():
     assert backends.resolve(["reverse", "all"])[0] == "reverse"
     with pytest.raises(DiffcompareError, match="unknown backend 'jaxx'; available: finite, symbolic"):
         backends.resolve(["jaxx"])
+
+
+def test_a_complex_value_from_pythons_power_is_outside_the_domain_not_its_real_part():
+    """(-0.4) ** 1.5 is a complex number in Python: scipy's 0.5 step from 0.1 gets there, and must see nan."""
+    d = _peer("scipy")
+    with pytest.raises(DomainError, match="domain"):
+        d.derivative(compile_expression("x**1.5").function, 0.1)
+
+
+def test_a_math_domain_error_is_nan_for_the_library():
+    d = _peer("scipy")
+    with pytest.raises(DomainError, match="domain"):
+        d.derivative(lambda x: math.log(x), 0.1)

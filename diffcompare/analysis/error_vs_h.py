@@ -424,7 +424,10 @@ def error_vs_h(
                                    f"curve (compare shows its error and estimate); choose from {', '.join(SCHEMES)}")
         if s not in SCHEMES:
             raise DiffcompareError(f"unknown scheme {s!r}; allowed: {', '.join(SCHEMES)}")
-    peers = [p for p in FD_PEERS if p in registry.available()] if peers is None else registry.resolve(peers, "--peers")
+    if peers is None:
+        peers = [p for p in FD_PEERS if p in registry.available()]
+    elif peers:
+        peers = registry.resolve(peers, "--peers")
     args = as_args(point)
     n = int(flatten_args(args).size)
     names = tuple(variables) if variables else (("x",) if n == 1 else tuple(f"x{i + 1}" for i in range(n)))
