@@ -13,7 +13,7 @@ import pytest
 from diffcompare.cli import app, main
 from diffcompare.parse import compile_expression
 
-COMMANDS = ["", "compare", "examples", "derivatives", "backprop", "plot", "error-vs-h", "swell", "trace", "graph",
+COMMANDS = ["", "backends", "compare", "examples", "derivatives", "backprop", "plot", "error-vs-h", "swell", "trace", "graph",
             "reproduce", "cost", "cost gradient", "cost jacobian", "cost hessian", "cost memory"]
 
 

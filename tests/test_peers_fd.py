@@ -191,3 +191,15 @@ def test_a_math_domain_error_is_nan_for_the_library():
     d = _peer("scipy")
     with pytest.raises(DomainError, match="domain"):
         d.derivative(lambda x: math.log(x), 0.1)
+
+
+def test_a_scipy_without_scipy_differentiate_is_not_available_and_says_why(monkeypatch):
+    """scipy < 1.15 has no scipy.differentiate: the backend is listed, not usable, and the reason is named."""
+    pytest.importorskip("scipy", reason="scipy is not installed")
+    from diffcompare.analysis.catalog import survey
+    from diffcompare.backends.peers import support
+
+    monkeypatch.setattr(support, "_has_submodule", lambda spec, dotted: False)
+    assert "scipy" not in backends.available()
+    info = {i.name: i for i in survey(probe=False)}["scipy"]
+    assert not info.installed and "needs scipy >= 1.15" in info.note

@@ -133,8 +133,10 @@ def survey(probe: bool = True) -> list[BackendInfo]:
             version = factory.version() if callable(getattr(factory, "version", None)) else None
             installed = version is not None or not callable(getattr(factory, "version", None))
             library = getattr(factory, "distribution", name)
+            why = getattr(factory, "unavailable", None)
+            note = (why() if callable(why) else None) or "not installed: pip install 'diffcompare[peers]'"
             info = BackendInfo(name, kind, installed, f"{library} {version}" if version else None,
-                               note=None if installed else "not installed: pip install 'diffcompare[peers]'")
+                               note=None if installed else note)
         if info.installed and probe:
             try:
                 _probe_backend(name, info)

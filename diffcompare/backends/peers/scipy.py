@@ -76,6 +76,14 @@ class Scipy:
             return None
         return found if installed("scipy", "scipy.differentiate") else None
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the backend cannot be used where scipy itself is installed (too old), else None."""
+        found = installed("scipy")
+        if found is None or cls.version() is not None:
+            return None
+        return f"scipy {found} has no scipy.differentiate (needs scipy >= 1.15): pip install -U scipy"
+
     def __init__(self) -> None:
         import scipy
 

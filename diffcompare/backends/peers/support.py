@@ -20,12 +20,25 @@ def installed(distribution: str, module: str | None = None) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
     from importlib.util import find_spec
 
+    top, _, sub = (module or distribution).partition(".")
     try:
-        if find_spec(module or distribution) is None:
+        spec = find_spec(top)
+        if spec is None or (sub and not _has_submodule(spec, sub)):
             return None
         return version(distribution)
     except (ImportError, ValueError, PackageNotFoundError):
         return None
+
+
+def _has_submodule(spec: Any, dotted: str) -> bool:
+    """``scipy.differentiate`` exists, looked up on disk: ``find_spec`` of a submodule would import scipy."""
+    from pathlib import Path
+
+    for base in spec.submodule_search_locations or ():
+        path = Path(base, *dotted.split("."))
+        if path.is_dir() or path.with_suffix(".py").is_file():
+            return True
+    return False
 
 
 class Counted:
