@@ -86,7 +86,8 @@ def gradient(
     methods: Optional[str] = typer.Option(
         None, "--methods",
         help="Comma-separated subset of reverse, forward, finite-forward, finite-central, finite-complex, "
-        "symbolic (default: all)."),
+        "symbolic (default: these), and the installed peers (jax, torch, autograd, numdifftools, scipy, "
+        "symengine); all: every one. Measured in one run, interleaved at each n."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -110,6 +111,10 @@ def gradient(
 def jacobian(
     n: str = typer.Option("1,4,16,64,256,1024", "--n", help="Input sizes n, comma-separated."),
     m: str = typer.Option("1,4,16,64,256,1024", "--m", help="Output sizes m, comma-separated."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods",
+        help="Peers to time beside jacfwd and jacrev (always timed), comma-separated: jax, torch, autograd, "
+        "numdifftools, scipy, symengine where installed; all: every one."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP + " A heat map of which mode wins."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -119,14 +124,15 @@ def jacobian(
     Default run: about 6 s.
     """
     from diffcompare.analysis.cost import check_budget
+    from diffcompare.analysis.cost_jacobian import check_methods, jacobian_cost
     from diffcompare.cli.options import parse_grid
-    from diffcompare.analysis.cost_jacobian import jacobian_cost
 
     _check_plot(plot)
     ns, ms = parse_grid(n, "n"), parse_grid(m, "m")
     check_budget(budget)
+    check_methods(_methods(methods))
     with _progress(as_json) as step:
-        report = jacobian_cost(ns, ms, budget, step)
+        report = jacobian_cost(ns, ms, budget, step, _methods(methods))
     _finish(report, "cost jacobian", as_json, plot)
 
 
@@ -137,7 +143,8 @@ def hessian(
     methods: Optional[str] = typer.Option(
         None, "--methods",
         help="Comma-separated subset of forward-over-reverse, reverse-over-reverse, finite-of-gradient, "
-        "finite-second, symbolic (default: all; one gradient and one HVP are always timed)."),
+        "finite-second, symbolic (default: these; one gradient and one HVP are always timed), and the "
+        "installed peers (jax, torch, ...); all: every one."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

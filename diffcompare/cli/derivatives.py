@@ -25,7 +25,9 @@ def derivatives(
                                      help="Highest order, 1..10 (default 3); several variables: 1 or 2 "
                                           "(the Hessian, default)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
-    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
+    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends",
+                                 help="Comma-separated backends, peers included (see `diffcompare backends`), "
+                                      "or all (every installed one)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme for the stencil of each order "
                                     "(forward, backward, central, five-point, richardson, adaptive)."),

@@ -36,7 +36,7 @@ def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
     drawn: dict[tuple, list[str]] = {}
     for c in r.schemes:
         drawn.setdefault(tuple(_floor(e) for e in _errors(r, c)), []).append(c.scheme)
-    for ref in r.references:
+    for ref in [*r.references, *r.peers]:
         err = ref.rel_error if _use_relative(r) else ref.abs_error
         if err is not None:
             drawn.setdefault(tuple([_floor(err)] * len(r.h)), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
@@ -111,6 +111,41 @@ def table(r: ErrorVsH) -> Any:
             continue
         err = ref.rel_error if rel else ref.abs_error
         t.add_row(f"[dim]{label}[/dim]", "no step", _e(err), "", "", "", "", "")
+    if not r.peers:
+        return t
+    from rich.console import Group
+
+    return Group(t, peers_table(r))
+
+
+def peers_table(r: ErrorVsH) -> Any:
+    """numdifftools' and scipy's own best estimates: they choose their steps; what it cost them in calls of f."""
+    from rich import box
+    from rich.markup import escape
+
+    from diffcompare.render.layout import Table
+
+    rel = _use_relative(r)
+    t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,
+              title="the libraries' own best estimates (each chooses its steps)",
+              caption="est: the library's own error estimate (absolute); calls: calls of f it made"
+              + (" for the whole gradient" if r.kind != "derivative" else ""))
+    t.add_column("library", no_wrap=True)
+    t.add_column("version", no_wrap=True)
+    t.add_column("rel err" if rel else "abs err", justify="right", no_wrap=True)
+    t.add_column("est", justify="right", no_wrap=True)
+    t.add_column("calls", justify="right", no_wrap=True)
+    failed = []
+    for p in r.peers:
+        name, _, version = (p.library or p.backend).partition(" ")
+        if p.unsupported:
+            t.add_row(p.backend, version or "—", "—", "—", "—")
+            failed.append(f"{p.backend}: {p.unsupported}")
+            continue
+        t.add_row(p.backend, version or "—", _e(p.rel_error if rel else p.abs_error), _e(p.error_estimate),
+                  "—" if p.evaluations is None else str(p.evaluations))
+    if failed:
+        t.caption += "".join(f"\n{escape(line)}" for line in failed)
     return t
 
 
@@ -178,6 +213,9 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         "schemes": schemes,
         "references": [{"backend": ref.backend, "derivative": ref.derivative, "abs_error": ref.abs_error,
                         "rel_error": ref.rel_error, "unsupported": ref.unsupported} for ref in r.references],
+        "peers": [{"backend": p.backend, "library": p.library, "derivative": p.derivative, "abs_error": p.abs_error,
+                   "rel_error": p.rel_error, "evaluations": p.evaluations, "error_estimate": p.error_estimate,
+                   "unsupported": p.unsupported} for p in r.peers],
         "seconds": r.seconds,
         "notes": {
             "best": "the smallest error measured on the grid (partly luck)",
@@ -227,6 +265,11 @@ def save_plot(r: ErrorVsH, path: str) -> None:
         names = label.split(" = ")
         pts = [(h, e) for h, e in zip(r.h, errs) if e is not None]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        peer_calls = [f"{p.evaluations} calls" for p in r.peers if p.backend in names and p.evaluations is not None]
+        if names[0] not in curves and peer_calls:  # a library's own best estimate: it picked its steps
+            ax.loglog(xs, ys, "-.", lw=1.2, color=f"C{6 + k % 4}",
+                      label=f"{label} (own steps, {' / '.join(peer_calls)})")
+            continue
         if names[0] not in curves:  # only AD / symbolic: a flat line without a step
             ax.loglog(xs, ys, "--", lw=1, color="gray", label=f"{label} (no step)")
             continue
