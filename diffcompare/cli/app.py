@@ -199,3 +199,5 @@ EXPR_HELP = "An expression such as 'x1*x2 + x2 - log(x1)', or an example's name 
 AT_HELP = "The point, e.g. x1=3,x2=-4 (constants like pi/3 allowed)."
 VARS_HELP = "Variable order, comma-separated (default: order of first appearance)."
 JSON_HELP = "Print one JSON document on stdout instead of the table."
+CSV_HELP = ("Print the table as CSV instead: a header row, one row per backend (after the reference), numbers at "
+            "full precision, a gradient one column per variable.")
