@@ -58,7 +58,8 @@ def derivatives(
         usual = 3 if len(point) == 1 else 2
         finite_asked = "finite" in _backends(backends)
         if finite_asked and len(point) == 1 and scheme == "complex":
-            order, limited = 1, "order 1 only: the complex step gives first derivatives (--order 2..10 with a real scheme)"
+            order, limited = 1, ("order 1 only: the complex step gives first derivatives "
+                                 "(--order 2..10 with a real scheme)")
         elif finite_asked and len(point) > 1 and scheme not in HESSIAN_SCHEMES:
             order, limited = 1, (f"the gradient only: the finite-difference Hessian has no {scheme} form "
                                  "(--scheme central or richardson for it)")
