@@ -5,6 +5,11 @@ nodes and names, and compiled into nested closures (never ``eval``/``exec``/``co
 text). Function calls go through numpy (``np.sin`` ...), operators through Python operators, so the same
 callable runs on floats, numpy arrays and any object implementing ``__array_ufunc__``.
 
+The same text compiles to other libraries too (``Expression.compile_for("jax")``, also ``"torch"`` and
+``"autograd"``; :mod:`diffcompare.namespaces`): same whitelist, same variables, same numpy-folded constants,
+only the functions called differ. The numpy function carries ``compile_for`` itself, so a peer backend
+given only ``f`` finds its own version of it.
+
 Limits (each refused at once with a one-line :class:`ParseError`): text longer than ``MAX_LENGTH``
 characters; nesting deeper than ``MAX_DEPTH`` levels (a left-associative chain such as ``a + b - c * d``
 counts as one level, so long sums are fine); a power whose exponent is a constant with ``|value| >
@@ -15,6 +20,7 @@ Integer literals become floats, so no evaluation ever does big-integer arithmeti
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import operator
@@ -124,6 +130,18 @@ class Expression:
     def __call__(self, *values: Any) -> Any:
         return self.function(*values)
 
+    def compile_for(self, namespace: str) -> Callable[..., Any]:
+        """The same expression calling another library's functions: ``"numpy"``, ``"jax"``, ``"torch"``,
+        ``"autograd"`` (see :mod:`diffcompare.namespaces`).
+
+        The text is parsed again under the same whitelist (no ``eval``), with the same variables in the same
+        order and the same folded float64 constants; only the functions called differ. Compiled once per
+        namespace, then cached.
+        """
+        if namespace == "numpy":
+            return self.function
+        return _compile_for(self.text, self.variables, namespace)
+
 
 _Node = Callable[[tuple], Any]
 
@@ -132,11 +150,15 @@ class _Compiler:
     """Validates an ``ast`` tree and compiles it into closures ``node(args) -> value``."""
 
     def __init__(self, text: str, index: dict[str, int], declared: Sequence[str] | None,
-                 undeclared_message: Callable[[str], str]) -> None:
+                 undeclared_message: Callable[[str], str],
+                 functions: dict[str, Callable[[Any], Any]] | None = None) -> None:
         self.text = text
         self.index = index
         self.declared = declared
         self.undeclared_message = undeclared_message
+        # the library the compiled closures call (numpy's FUNCTIONS unless compiling for a peer);
+        # constants are folded with numpy in every case, so every library sees the same float64 constants
+        self.functions = FUNCTIONS if functions is None else functions
 
     def snippet(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.text, node)
@@ -224,10 +246,11 @@ class _Compiler:
             raise ParseError(f"starred arguments not allowed: '{self.snippet(node)}'")
         if len(node.args) != 1:
             raise ParseError(f"{fname}() takes exactly 1 argument ({len(node.args)} given)")
-        fn = FUNCTIONS[fname]
+        fold = FUNCTIONS[fname]
+        fn = self.functions[fname]
         arg, value = self.build(node.args[0], depth + 1)
         if value is not None:
-            return self.constant(node, lambda: fn(np.float64(value)))
+            return self.constant(node, lambda: fold(np.float64(value)))
         return (lambda args: fn(arg(args))), None
 
     def chain(self, node: ast.BinOp, depth: int) -> tuple[_Node, float | None]:
@@ -370,6 +393,20 @@ def _make_function(text: str, variables: tuple[str, ...], root: _Node) -> Callab
     return function
 
 
+@functools.lru_cache(maxsize=256)
+def _compile_for(text: str, variables: tuple[str, ...], namespace: str) -> Callable[..., Any]:
+    from diffcompare.namespaces import load
+
+    functions = load(namespace).functions
+    tree = _parse_tree(text)
+    index = {name: i for i, name in enumerate(variables)}
+    root, _ = _Compiler(text, index, variables, lambda name: f"variable '{name}' is not declared",
+                        functions).build(tree.body, 1)
+    function = _make_function(text, variables, root)
+    function.namespace = namespace  # type: ignore[attr-defined]
+    return function
+
+
 def _compile(text: str, variables: Sequence[str] | None,
              undeclared_message: Callable[[str], str]) -> Expression:
     tree = _parse_tree(text)
@@ -391,7 +428,11 @@ def _compile(text: str, variables: Sequence[str] | None,
         order = tuple(_variables_in_order(tree))
     index = {name: i for i, name in enumerate(order)}
     root, _ = _Compiler(text, index, declared, undeclared_message).build(tree.body, 1)
-    return Expression(text=text.strip(), variables=order, function=_make_function(text.strip(), order, root))
+    expression = Expression(text=text.strip(), variables=order, function=_make_function(text.strip(), order, root))
+    # the function carries its way into other libraries: a peer backend given only f finds it here
+    expression.function.compile_for = expression.compile_for  # type: ignore[attr-defined]
+    expression.function.expression = expression  # type: ignore[attr-defined]
+    return expression
 
 
 def compile_expression(text: str, variables: Sequence[str] | None = None) -> Expression:

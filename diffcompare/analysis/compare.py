@@ -104,9 +104,10 @@ def compare(
     try:
         ref = budgeted_reference(f, point, kind=kind, timeout=budget)
         out = Comparison(name, names, args, kind, ref.value, ref.derivative, ref.method)
-    except (DomainError, Unsupported):
+    except DomainError:
         raise
-    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+    except DiffcompareError as exc:  # timeout, too deep for sympy, or control flow sympy cannot follow
+        # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         out = Comparison(name, names, args, kind, None, None, str(exc).removeprefix("reference: "))
     for backend in backends:
         differentiator = registry.get(backend, **(options or {}).get(backend, {}))

@@ -187,9 +187,10 @@ def derivatives(
     budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
     try:
         refs = run_sympy(_references, f, args, order, timeout=budget)
-    except (DomainError, Unsupported):
+    except DomainError:
         raise
-    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+    except DiffcompareError as exc:  # timeout, too deep for sympy, or control flow sympy cannot follow
+        # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         refs = [None] * order
         out.note = f"reference: {exc}; no errors measured"
     for k in range(1, order + 1):

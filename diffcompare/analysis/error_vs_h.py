@@ -407,7 +407,11 @@ def error_vs_h(
     scalar = len(args) == 1 and isinstance(args[0], float)
     kind_ref = "derivative" if scalar else "gradient"
     budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
-    ref_all = budgeted_reference(f, point if scalar else args, kind=kind_ref, timeout=budget)
+    try:
+        ref_all = budgeted_reference(f, point if scalar else args, kind=kind_ref, timeout=budget)
+    except Unsupported as exc:  # e.g. `if x > 0` in the user's own function: no exact value to measure against
+        raise Unsupported(f"error-vs-h measures every step against the exact derivative, which is not available "
+                          f"here: {exc}") from None
     value, exact = ref_all.value, ref_all.derivative
     exact_flat = np.atleast_1d(np.asarray(exact, dtype=object)).ravel()
     if not all(_finite(v) for v in exact_flat):

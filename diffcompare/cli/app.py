@@ -154,15 +154,36 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks of 
     state["debug"] = debug
 
 
-def load_function(expr: str, at: str | None, variables: str | None = None,
-                  need_point: bool = True):
-    """An expression (or an example's name) and ``--at`` text -> (Expression, point tuple or None).
+def load_function(expr: str | None, at: str | None, variables: str | None = None,
+                  need_point: bool = True, file: str | None = None):
+    """An expression (or an example's name) or ``--file`` and ``--at`` text -> (Expression, point tuple or None).
 
-    An example's own point is used when ``--at`` is not given.
+    An example's own point is used when ``--at`` is not given. ``--file f.py:func`` loads the user's own
+    function (diffcompare.userfunc), a path apart from the expression parser, which never evaluates text.
     """
     from diffcompare.errors import DiffcompareError
+    from diffcompare.parse import parse_point
+
+    if file is not None:
+        from diffcompare import userfunc
+
+        if expr is not None:
+            raise DiffcompareError(f"give an expression or --file, not both (got {expr!r} and --file {file})")
+        if variables:
+            raise DiffcompareError("--vars is for expressions; with --file the function's parameters are the variables")
+        expression = userfunc.load(file)
+        if at is None:
+            if need_point:
+                raise DiffcompareError(f"give the point with --at, e.g. --at {_example_at(expression.variables)}")
+            return expression, None
+        point = parse_point(at, expression.variables)
+        userfunc.run_user_code(expression.function, point, expression.text)  # its crash: one line, not ours
+        return expression, point
+    if expr is None:
+        raise DiffcompareError("give an expression such as 'sin(x)' (or an example's name), "
+                               "or your own function with --file FILE.py:FUNCTION")
     from diffcompare.examples import resolve
-    from diffcompare.parse import compile_expression, parse_point
+    from diffcompare.parse import compile_expression
 
     text, example_point = resolve(expr)
     names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
@@ -198,6 +219,8 @@ def _example_at(names) -> str:
 EXPR_HELP = "An expression such as 'x1*x2 + x2 - log(x1)', or an example's name (see `diffcompare examples`)."
 AT_HELP = "The point, e.g. x1=3,x2=-4 (constants like pi/3 allowed)."
 VARS_HELP = "Variable order, comma-separated (default: order of first appearance)."
+FILE_HELP = ("Your own Python function instead of an expression: FILE.py:FUNCTION or MODULE:FUNCTION "
+             "(plain numpy; its parameters are the variables).")
 JSON_HELP = "Print one JSON document on stdout instead of the table."
 CSV_HELP = ("Print the table as CSV instead: a header row, one row per backend (after the reference), numbers at "
             "full precision, a gradient one column per variable.")

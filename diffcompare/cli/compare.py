@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 @app.command()
 def compare(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("finite,symbolic,reverse,forward", "--backends",
@@ -32,7 +33,7 @@ def compare(
 
     if as_json and as_csv:
         raise DiffcompareError("choose one of --json and --csv")
-    expression, point = load_function(expr, at, variables)
+    expression, point = load_function(expr, at, variables, file=file)
     names = [b.strip() for b in backends.split(",") if b.strip()]
     if not names:
         raise DiffcompareError("--backends is empty")

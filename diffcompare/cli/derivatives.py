@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 def _backends(text: str) -> list[str]:
@@ -18,7 +18,8 @@ def _backends(text: str) -> list[str]:
 
 @app.command()
 def derivatives(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     order: int | None = typer.Option(None, "--order",
                                      help="Highest order, 1..10 (default 3; 1 with --scheme complex); several "
@@ -49,7 +50,7 @@ def derivatives(
         from diffcompare.errors import DiffcompareError
 
         raise DiffcompareError("choose one of --json and --csv")
-    expression, point = load_function(expr, at, variables)
+    expression, point = load_function(expr, at, variables, file=file)
     finite = {"scheme": scheme} | ({"step": step} if step is not None else {})
     limited = None
     if order is None:  # the default asks no more than the scheme can give, and says so
@@ -125,7 +126,8 @@ def backprop(
 
 @app.command()
 def plot(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     range_: str = typer.Option("-6:6", "--range", help="LO:HI of the (first) variable, e.g. -6:6 or -2*pi:2*pi."),
     yrange: str | None = typer.Option(None, "--yrange", help="LO:HI of the second variable (default: --range)."),
     order: int = typer.Option(1, "--order", help="Derivatives to draw beside f: 1..10 (one variable)."),
@@ -145,7 +147,8 @@ def plot(
     Where f is not defined the curve has a gap. Two variables draw a field: in the terminal a
     map of levels and one of gradient arrows; contour lines with arrows go to --out FILE.png.
     """
-    from diffcompare.analysis import plotting
+    from diffcompare.analysis import sampling
+    from diffcompare.cli.options import parse_range
     from diffcompare.errors import DiffcompareError
     from diffcompare.render import console, print_json
     from diffcompare.render import plot as render
@@ -156,16 +159,16 @@ def plot(
         from diffcompare.render.figures import check_plot_path
 
         check_plot_path(out, "--out")
-    expression, _ = load_function(expr, None, variables, need_point=False)
+    expression, _ = load_function(expr, None, variables, need_point=False, file=file)
     names = expression.variables
-    xr = plotting.parse_range(range_, "--range")
+    xr = parse_range(range_, "--range")
     if len(names) == 2 or field:
         if len(names) != 2:
             raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
-        yr = plotting.parse_range(yrange, "--yrange") if yrange is not None else xr
+        yr = parse_range(yrange, "--yrange") if yrange is not None else xr
         if order != 1:
             raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
-        result = plotting.field(expression.function, xr, yr, points=41 if points is None else points,
+        result = sampling.field(expression.function, xr, yr, points=41 if points is None else points,
                                 name=expression.text, variables=(names[0], names[1]))
         if out is not None:
             render.save_field(result, out)
@@ -178,7 +181,7 @@ def plot(
     elif len(names) == 1:
         if yrange is not None:
             raise DiffcompareError("--yrange is for functions of two variables")
-        result = plotting.curves(expression.function, *xr, order=order, points=401 if points is None else points,
+        result = sampling.curves(expression.function, *xr, order=order, points=401 if points is None else points,
                                  mode=mode, name=expression.text, variable=names[0])
         if out is not None:
             render.save_curves(result, out)

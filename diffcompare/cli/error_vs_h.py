@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 DEFAULT_EXPR = "sin(x)"
 DEFAULT_AT = "x=pi/3"
@@ -12,7 +12,8 @@ DEFAULT_AT = "x=pi/3"
 
 @app.command("error-vs-h")
 def error_vs_h(
-    expr: str = typer.Argument(DEFAULT_EXPR, help=EXPR_HELP + " Default: the lecture's sin(x) at pi/3."),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP + " Default: the lecture's sin(x) at pi/3."),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP + " Default: x=pi/3 for the default sin(x)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     component: str | None = typer.Option(
@@ -59,9 +60,11 @@ def error_vs_h(
     names = [s.strip() for s in schemes.split(",") if s.strip()]
     if not names:
         raise DiffcompareError("--schemes is empty")
+    if expr is None and file is None:
+        expr = DEFAULT_EXPR
     if at is None and expr == DEFAULT_EXPR:
         at = DEFAULT_AT
-    expression, point = load_function(expr, at, variables)
+    expression, point = load_function(expr, at, variables, file=file)
     result = run(expression.function, point if len(point) > 1 else point[0], name=expression.text,
                  variables=expression.variables, component=component, h_min=h_min, h_max=h_max,
                  points=points, schemes=names, timeout=timeout)
