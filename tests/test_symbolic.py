@@ -196,9 +196,46 @@ def test_symbolic_rounds_only_the_final_value_to_float64():
 @pytest.mark.parametrize("f, x, want", [
     (np.sqrt, 0.0, np.inf),                       # 0**-0.5 is inf, as numpy's
     (np.arcsin, 1.0, np.inf),                     # 1/sqrt(1 - x**2) at 1
-    (lambda x: np.sin(x) * np.sqrt(x), 0.0, np.nan),  # sin(x)/(2 sqrt(x)) at 0: 0 * inf
     (lambda x: x**3, 0.0, 0.0),
 ])
 def test_symbolic_keeps_ieee_rules_at_poles(f, x, want):
     got = Symbolic().derivative(f, x).derivative
     assert (np.isnan(got) and np.isnan(want)) or got == want, got
+
+
+def test_symbolic_refuses_nan_where_the_derivative_is_a_number():
+    """sin(x)/(2 sqrt(x)) at 0 is 0 * inf = nan in floats, but the derivative (from the right, where f is
+    defined) is 0: nan is no derivative, so the backend refuses with the exact value (it returned nan)."""
+    with pytest.raises(Unsupported, match="to nan in floats.*exact value is 0"):
+        Symbolic().derivative(lambda x: np.sin(x) * np.sqrt(x), 0.0)
+
+
+@pytest.mark.parametrize("text, x, want", [
+    ("expm1(x)**(pi**x)", 4e-208, 1.0),            # was nan: log(exp(x) - 1) = log(0) at 53 bits
+    ("expm1(x)**(pi**x)", 3.2e-208, 1.0),
+    ("log(expm1(x))", 1e-300, 1e300),              # exp(x)/(exp(x) - 1): was inf
+    ("log(3*expm1(x))", 1e-300, 1e300),            # 3 exp(x) - 3, sympy's distributed form
+    ("log(log1p(x))", 1e-300, 1e300),              # 1/((1 + x) log(1 + x)): was inf
+])
+def test_symbolic_evaluates_traced_expm1_and_log1p_without_cancellation(text, x, want):
+    """numpy's expm1/log1p are traced as exp(u) - 1 and log(1 + u) (sympy has neither); evaluated literally at
+    53 bits they cancel to 0 for tiny u, and the derivative came out nan or inf where it is a plain number."""
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression(text, ["x"]).function
+    got = Symbolic().derivative(f, x).derivative
+    exact = float(reference(f, x, "derivative")[1])
+    assert abs(exact - want) <= 1e-15 * abs(want)
+    assert abs(got - exact) <= 4 * np.finfo(float).eps * abs(exact), (got, exact)
+
+
+def test_symbolic_refuses_a_non_finite_float_evaluation_of_a_finite_derivative():
+    """An intermediate that cancels to 0 (no rule for it) makes inf or nan; the exact value is a float there, so
+    the backend says it has no number instead of presenting inf/nan as the derivative."""
+    from diffcompare.backends.symbolic import _floats
+
+    x = sympy.Symbol("x", real=True)
+    expr = (sympy.exp(x) + sympy.exp(-x)) / (sympy.exp(x) - sympy.exp(-x))  # coth(x): 1e300 at 1e-300
+    with pytest.raises(Unsupported, match="exact value is 1.0e"):
+        _floats([expr], {x: 1e-300})
+    assert _floats([expr], {x: 1.0})[0] == pytest.approx(1 / np.tanh(1.0), rel=1e-15)

@@ -42,7 +42,6 @@ __all__ = [
     "instance",
     "check_budget",
     "check_inputs",
-    "parse_grid",
 ]
 
 DEFAULT_BUDGET = 2.0  # seconds per cell
@@ -108,27 +107,6 @@ class CostReport:
             if r.method not in seen:
                 seen.append(r.method)
         return seen
-
-
-def parse_grid(text: str, name: str = "n", minimum: int = 1) -> list[int]:
-    """``"10,100,1e3"`` -> ``[10, 100, 1000]`` (sorted, unique); one-line error on anything else."""
-    values: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            raise DiffcompareError(f"--{name}: {part!r} is not a number") from None
-        if not np.isfinite(v) or v != int(v) or v < minimum:
-            raise DiffcompareError(f"--{name}: {part!r} is not a whole number >= {minimum}")
-        if v > MAX_GRID:
-            raise DiffcompareError(f"--{name}: {part} is larger than the limit {MAX_GRID:.0e}")
-        values.append(int(v))
-    if not values:
-        raise DiffcompareError(f"--{name} is empty: give sizes such as 10,100,1000")
-    return sorted(set(values))
 
 
 def check_budget(budget: float) -> float:

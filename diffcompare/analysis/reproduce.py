@@ -338,7 +338,7 @@ def _join(a: str, b: str) -> str:
 
 
 def _short(x: Any) -> str:
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     return number(x)
 
@@ -375,7 +375,7 @@ def _number_check(e: dict[str, Any], value: Any, printed: dict[str, Any], done: 
     the printed value where it agrees, otherwise the slide's own step redone from corrected
     inputs (or, without one, our value) rounded to the printed digits.
     """
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     p = e["printed"]
     value = float(value)
@@ -442,7 +442,7 @@ def _vector_check(e: dict[str, Any], value: Any) -> Check:
 
 def _formula_check(e: dict[str, Any], computed: dict[str, Any]) -> Check:
     """A printed formula evaluated on our values of the entries it names, against the row it defines."""
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
     from diffcompare.parse import compile_expression
 
     f = compile_expression(e["formula"])
@@ -487,7 +487,7 @@ def _symbolic_check(e: dict[str, Any], refs: dict[str, Any]) -> Check:
 
 
 def _exercise3_check(e: dict[str, Any]) -> Check:
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     seed = int(e.get("seed", 6))
     ours = exercise3(seed)

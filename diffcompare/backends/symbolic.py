@@ -391,10 +391,35 @@ def _floats(exprs: Sequence[Any], point: dict[Any, float]) -> np.ndarray:
     out = []
     for e in exprs:
         try:
-            out.append(float(_eval53(e, point)))
+            v = float(_eval53(e, point))
         except KeyError:
-            out.append(float(evaluate_exact(e, point, 20).value))
+            v = float(evaluate_exact(e, point, 20).value)
+        else:
+            if not np.isfinite(v):
+                _refuse_if_finite(e, point, v)
+        out.append(v)
     return np.array(out, dtype=float)
+
+
+def _refuse_if_finite(expr: Any, point: dict[Any, float], got: float) -> None:
+    """Raise :class:`Unsupported` when the 53-bit walk gave ``got`` (inf or nan) but the exact value is a float.
+
+    At a pole a non-finite number is the honest answer (IEEE's rules); elsewhere an intermediate cancelled to 0
+    (expm1 traced as exp(x) - 1 at 4e-208 made log(0)*0 + inf = nan where the derivative is 1) or is 0/0 at a
+    sub-term's singular point (sin(x)/(2 sqrt(x)) at 0, where f' is 0), and inf or nan shown as the derivative
+    would be a wrong number. The exact value is asked for only here: the common finite case costs nothing.
+    """
+    from diffcompare.backends.exact import evaluate_exact
+
+    try:
+        exact = evaluate_exact(expr, point, 20).value
+    except Exception:  # noqa: BLE001 - the reference could not decide: keep IEEE's answer
+        return
+    import mpmath
+
+    if mpmath.isfinite(exact) and abs(exact) <= np.finfo(float).max:
+        raise Unsupported(f"sympy's derivative evaluates to {got} in floats (0/0, 0*inf or a cancellation "
+                          f"inside it); its exact value is {mpmath.nstr(exact, 6)}")
 
 
 # beyond 2^1100 the argument of exp or sin is no float anyway, and mpmath's argument reduction would need
@@ -513,6 +538,8 @@ def _eval53(expr: Any, env: dict[Any, float]) -> Any:
                 for v in vals[1:]:
                     p = p * v
                 memo[node] = p
+            elif node.func is _sympy().log and _one_plus(node.args[0]) is not None:
+                memo[node] = _real(ctx, ctx.log1p, _sum_of(ctx, _one_plus(node.args[0]), memo))
             elif node.is_Pow and node.exp.is_Rational and not node.exp.is_Integer:
                 memo[node] = _rational_power(ctx, vals[0], node.exp)
             elif node.is_Pow:
@@ -529,7 +556,14 @@ def _sum(ctx: Any, node: Any, memo: dict[Any, Any]) -> Any:
     from diffcompare.backends.exact import square_pair
 
     pair = square_pair(node)
-    if pair is None:
+    minus_one = _exp_minus_one(node)
+    if minus_one is not None:  # numpy's expm1 traced as exp(u) - 1: evaluated as expm1(u), as numpy did
+        c, t = minus_one
+        k, e = t.as_coeff_Mul()
+        u = memo[e.args[0]]
+        terms = [_constant(ctx, k) * (memo[e] - 1 if _huge(ctx, u) else ctx.expm1(u))]
+        terms += [memo[a] for a in node.args if a is not c and a is not t]
+    elif pair is None:
         terms = [memo[a] for a in node.args]
     else:
         c, t, u = pair
@@ -543,6 +577,40 @@ def _sum(ctx: Any, node: Any, memo: dict[Any, Any]) -> Any:
     out = terms[0]
     for v in terms[1:]:
         out = out + v
+    return out
+
+
+def _exp_minus_one(node: Any) -> tuple[Any, Any] | None:
+    """``(-c, c exp(u))`` where the Add ``node`` holds both terms, else None.
+
+    sympy has no expm1: numpy's ``expm1(u)`` is traced as ``exp(u) - 1`` (and its derivatives keep it:
+    ``log(exp(x) - 1)``, ``exp(x)/(exp(x) - 1)``), which is 0 at 53 bits for |u| < 2^-53 and loses
+    digits well beyond: ``expm1(x)**(pi**x)``' at 4e-208 came out nan (log(0) times 0 plus inf) where it is 1.
+    """
+    sp = _sympy()
+    for c in node.args:
+        if c.is_Number and c != 0:
+            for t in node.args:
+                k, e = t.as_coeff_Mul()
+                if k == -c and e.func is sp.exp:
+                    return c, t
+    return None
+
+
+def _one_plus(arg: Any) -> list[Any] | None:
+    """The other terms of ``arg`` when it is an Add holding 1 (numpy's ``log1p(u)`` traced as ``log(1 + u)``)."""
+    if not arg.is_Add or not any(a == 1 for a in arg.args):
+        return None
+    rest = list(arg.args)
+    rest.remove(next(a for a in arg.args if a == 1))
+    return rest
+
+
+def _sum_of(ctx: Any, terms: list[Any], memo: dict[Any, Any]) -> Any:
+    """Sum of already-evaluated terms, left to right (as a program adds them)."""
+    out = memo[terms[0]]
+    for t in terms[1:]:
+        out = out + memo[t]
     return out
 
 

@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = rv if isinstance(rv, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
+    except SystemExit as exc:  # --show-completion and --install-completion end with sys.exit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except typer.Abort:
         print("aborted", file=sys.stderr)
         code = 1

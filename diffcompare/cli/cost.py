@@ -13,9 +13,9 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from diffcompare.cli.app import JSON_HELP, app
+from diffcompare.cli.app import JSON_HELP, App, app
 
-cost_app = typer.Typer(
+cost_app = App(
     name="cost",
     help="Measure what each method costs as the problem grows: time, evaluations, memory, fitted slopes.",
     no_args_is_help=True,
@@ -97,7 +97,8 @@ def gradient(
 
     Default run: about 10 s.
     """
-    from diffcompare.analysis.cost import GRADIENT_METHODS, check_inputs, gradient_cost, parse_grid
+    from diffcompare.analysis.cost import GRADIENT_METHODS, check_inputs, gradient_cost
+    from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
@@ -119,7 +120,8 @@ def jacobian(
 
     Default run: about 6 s.
     """
-    from diffcompare.analysis.cost import check_budget, parse_grid
+    from diffcompare.analysis.cost import check_budget
+    from diffcompare.cli.options import parse_grid
     from diffcompare.analysis.cost_jacobian import jacobian_cost
 
     _check_plot(plot)
@@ -146,7 +148,8 @@ def hessian(
 
     Default run: about 6 s.
     """
-    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost, parse_grid
+    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost
+    from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
@@ -168,7 +171,8 @@ def memory(
 
     Default run: about 18 s. --k 1000000 --budget 60 adds about 2.5 minutes and needs ~2.3 GB of RAM.
     """
-    from diffcompare.analysis.cost import check_budget, parse_grid
+    from diffcompare.analysis.cost import check_budget
+    from diffcompare.cli.options import parse_grid
     from diffcompare.analysis.cost_memory import memory_cost
 
     _check_plot(plot)

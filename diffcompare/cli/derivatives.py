@@ -122,7 +122,8 @@ def plot(
     Where f is not defined the curve has a gap. Two variables draw a field: in the terminal a
     map of levels and one of gradient arrows; contour lines with arrows go to --out FILE.png.
     """
-    from diffcompare.analysis import plotting
+    from diffcompare.analysis import sampling
+    from diffcompare.cli.options import parse_range
     from diffcompare.errors import DiffcompareError
     from diffcompare.render import console, print_json
     from diffcompare.render import plot as render
@@ -135,14 +136,14 @@ def plot(
         check_plot_path(out, "--out")
     expression, _ = load_function(expr, None, variables, need_point=False, file=file)
     names = expression.variables
-    xr = plotting.parse_range(range_, "--range")
+    xr = parse_range(range_, "--range")
     if len(names) == 2 or field:
         if len(names) != 2:
             raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
-        yr = plotting.parse_range(yrange, "--yrange") if yrange is not None else xr
+        yr = parse_range(yrange, "--yrange") if yrange is not None else xr
         if order != 1:
             raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
-        result = plotting.field(expression.function, xr, yr, points=41 if points is None else points,
+        result = sampling.field(expression.function, xr, yr, points=41 if points is None else points,
                                 name=expression.text, variables=(names[0], names[1]))
         if out is not None:
             render.save_field(result, out)
@@ -155,7 +156,7 @@ def plot(
     elif len(names) == 1:
         if yrange is not None:
             raise DiffcompareError("--yrange is for functions of two variables")
-        result = plotting.curves(expression.function, *xr, order=order, points=401 if points is None else points,
+        result = sampling.curves(expression.function, *xr, order=order, points=401 if points is None else points,
                                  mode=mode, name=expression.text, variable=names[0])
         if out is not None:
             render.save_curves(result, out)

@@ -24,12 +24,14 @@ def error_vs_h(
     h_max: float = typer.Option(1.0, "--h-max", help="Largest step."),
     points: int = typer.Option(60, "--points", help="Number of steps, evenly spaced in log10 h (3..10000)."),
     schemes: str = typer.Option("forward,backward,central,five-point,complex,richardson", "--schemes",
-                                help="Comma-separated schemes to draw."),
+                                show_default=False,  # one long word: typer would cut it at 80 columns
+                                help="Comma-separated schemes to draw (default: forward, backward, central, "
+                                     "five-point, complex, richardson; adaptive on request)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Only the table, no terminal plot."),
     plot: str | None = typer.Option(None, "--plot",
                                     help="Also save a log-log figure (.png/.svg/.pdf, needs matplotlib)."),
     as_csv: bool = typer.Option(False, "--csv",
-                                help="Print the curves as CSV (scheme,h,derivative,abs_error,rel_error)."),
+                                help="Print the curves as CSV: scheme, h, derivative, abs_error, rel_error."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact reference and the symbolic line may each take."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
