@@ -71,6 +71,14 @@ def test_compare_runs_every_backend_on_a_function_with_an_if_and_sympy_says_why_
     assert "cannot decide" in doc["reference"]["method"] and doc["reference"]["derivative"] is None
 
 
+def test_the_table_gives_sympys_reason_once_in_the_caption_not_in_a_narrow_cell(capsys, user_file, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")  # the cell on one line
+    code, out, _ = run(capsys, "compare", "--file", "mine.py:relu_product", "--at", "x1=3,x2=4")
+    text = " ".join(out.split())
+    assert code == 0 and "cannot (reason below)" in text
+    assert text.count("cannot decide `if`/`while`") == 1
+
+
 def test_a_module_name_works_like_a_path_and_defaults_are_not_variables(capsys, user_file):
     code, out, err = run(capsys, "compare", "--file", "mine:smooth", "--at", "x=1,y=2", "--json",
                          "--backends", "reverse,symbolic")
