@@ -53,8 +53,12 @@ class Report:
         return Console(record=True, width=width, file=io.StringIO(), force_terminal=True, force_jupyter=False,
                        color_system="truecolor", highlight=False)
 
-    def text(self, width: int = WIDTH) -> str:
-        """The tables as plain text, ``width`` columns wide."""
+    def text(self, width: int | None = None) -> str:
+        """The tables as plain text, ``width`` columns wide (default: the terminal's width)."""
+        if width is None:
+            import shutil
+
+            width = shutil.get_terminal_size((WIDTH, 24)).columns
         console = self._console(width)
         for r in self.renderables(width):
             console.print(r)
