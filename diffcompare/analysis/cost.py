@@ -128,8 +128,11 @@ def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: di
 # -- the function under test -----------------------------------------------------------------------
 
 
-def instance(function: str, n: int) -> families.Instance:
-    """A family member by name, or ``sum(expr(x))`` for an expression in one variable applied elementwise."""
+def instance(function: Any, n: int) -> families.Instance:
+    """A family member by name, ``sum(expr(x))`` for an expression in one variable applied elementwise, or the
+    user's own function of one vector x (an Expression from ``--file``, diffcompare.userfunc)."""
+    if not isinstance(function, str):
+        return _own_function(function, n)
     if function in families.GRADIENT_FAMILIES:
         return families.gradient_family(function, n)
     from diffcompare.parse import compile_expression
@@ -152,6 +155,21 @@ def instance(function: str, n: int) -> families.Instance:
 
     evaluate(summed, (x,))  # a DomainError now, not in the middle of the measurement
     return families.Instance("expression", summed, x, n, 1, f"sum({expr.text}) over x_i")
+
+
+def _own_function(expression: Any, n: int) -> families.Instance:
+    """``f(x)`` from the user's file, called on the family's fixed point x of size n; it must return a scalar."""
+    from diffcompare.userfunc import run_user_code
+
+    if len(expression.variables) != 1:
+        raise DiffcompareError(f"cost needs a function of one vector, e.g. def f(x): return np.sum(x**2); "
+                               f"{expression.text} takes {', '.join(expression.variables)}")
+    x = families._point(n)
+    out = run_user_code(expression.function, (x,), expression.text)  # a DomainError or its crash: now, in one line
+    if np.ndim(out) != 0:
+        raise DiffcompareError(f"cost differentiates a scalar function of x; {expression.text} returned shape "
+                               f"{np.shape(out)} for x of size {n}")
+    return families.Instance(expression.text, expression.function, x, n, 1, "your own f(x), x of size n")
 
 
 # -- cells -----------------------------------------------------------------------------------------

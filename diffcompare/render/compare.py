@@ -68,7 +68,10 @@ def table(c: Comparison) -> Any:
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, *([""] if entry else []), f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
+            why = row.unsupported or ""
+            if c.reference_derivative is None and why and why in c.reference_method:  # said once, in the caption
+                why = "cannot (reason below)"
+            t.add_row(row.backend, *([""] if entry else []), f"[dim]{escape(why)}[/dim]", *["—"] * (4 + estimates))
             continue
         style = "green" if row.correctly_rounded else _error_style(row.rel_error, row.abs_error)
         untrusted = _row_style(r)

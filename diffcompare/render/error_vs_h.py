@@ -249,14 +249,21 @@ def _num(v: float | None) -> str:
 
 
 def save_plot(r: ErrorVsH, path: str) -> None:
+    """The figure of :func:`figure`, saved to ``path``."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig = figure(plt, r)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(plt: Any, r: ErrorVsH) -> Any:
     """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring).
 
     Each scheme has its own marker so that curves crossing or running together stay distinguishable;
     identical curves are drawn once with a joint label; AD and symbolic are flat lines named in the legend.
     """
-    from diffcompare.render.figures import pyplot
-
-    plt = pyplot()
     rel = _use_relative(r)
     fig, ax = plt.subplots(figsize=(10, 5.5))
     curves = {c.scheme: c for c in r.schemes}
@@ -297,5 +304,4 @@ def save_plot(r: ErrorVsH, path: str) -> None:
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
