@@ -17,9 +17,11 @@ import numpy as np
 
 from diffcompare import ad
 from diffcompare.analysis import families
-from diffcompare.analysis.cost import CostReport, Progress, Row, check_budget, peer_method, peer_names, relative_difference
-from diffcompare.errors import DiffcompareError, Unsupported
+from diffcompare.analysis.cost import (
+    CostReport, Progress, Row, check_budget, peer_method, peer_names, relative_difference,
+)
 from diffcompare.analysis.cost_timing import machine, measure
+from diffcompare.errors import DiffcompareError, Unsupported
 
 __all__ = ["Cell", "Crossover", "crossover", "jacobian_cost"]
 
