@@ -14,8 +14,8 @@ import pytest
 from diffcompare.cli import app, main
 from diffcompare.parse import compile_expression
 
-COMMANDS = ["", "compare", "examples", "derivatives", "backprop", "plot", "error-vs-h", "swell", "trace", "graph",
-            "reproduce", "cost", "cost gradient", "cost jacobian", "cost hessian", "cost memory"]
+COMMANDS = ["", "backends", "compare", "examples", "derivatives", "backprop", "plot", "error-vs-h", "swell", "trace",
+            "graph", "reproduce", "cost", "cost gradient", "cost jacobian", "cost hessian", "cost memory"]
 
 
 def _help(monkeypatch, capsys, command: str, width: int) -> str:

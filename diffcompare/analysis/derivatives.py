@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare import backends as registry
+from diffcompare.analysis.compare import SYMPY_BACKENDS
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
@@ -52,6 +53,8 @@ class Entry:
     tape_ops: int | None = None
     expression_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    library: str | None = None  # a peer's library and version ("numdifftools 0.11.2")
+    error_estimate: float | None = None  # the backend's own estimate of its absolute error, where it gives one
     failed: str | None = None  # why this backend gave no number (unsupported, left the domain)
 
 
@@ -124,6 +127,7 @@ def _measure(entry: Entry, result: Result, reference: Any) -> Entry:
     entry.evaluations, entry.tape_ops, entry.expression_size = (
         result.evaluations, result.tape_ops, result.expression_size)
     entry.options = dict(result.options)
+    entry.library, entry.error_estimate = result.library, result.error_estimate
     return entry
 
 
@@ -135,7 +139,7 @@ def _one(compute: Callable[[], Result], entry: Entry, reference: Any) -> Entry:
     except (DomainError, Timeout) as exc:  # e.g. a finite-difference point outside the domain
         entry.failed = str(exc)
     except DiffcompareError as exc:  # the symbolic backend: too deep for sympy
-        if entry.backend != "symbolic":
+        if entry.backend not in SYMPY_BACKENDS:
             raise
         entry.failed = str(exc)
     return entry
@@ -178,6 +182,7 @@ def derivatives(
     _check_order(order, several)
     if not backends:
         raise DiffcompareError("no backends given")
+    backends = registry.resolve(backends)
     if "finite" in backends:
         check_scheme((finite_options or {}).get("scheme", "central"), order, several)
     value = float(evaluate(f, args))
@@ -211,7 +216,7 @@ def derivatives(
                 run = (lambda d=d: d.gradient(f, args))
             else:
                 run = (lambda d=d: d.hessian(f, args))
-            compute = (lambda run=run: run_sympy(run, timeout=budget)) if b == "symbolic" else run
+            compute = (lambda run=run: run_sympy(run, timeout=budget)) if b in SYMPY_BACKENDS else run
             out.entries.append(_one(compute, entry, out.reference[k]))
     return out
 

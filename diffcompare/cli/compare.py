@@ -14,8 +14,9 @@ def compare(
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("finite,symbolic,reverse,forward", "--backends",
-                                 help="Comma-separated backends: finite, symbolic, reverse, forward "
-                                 "(and any registered)."),
+                                 help="Comma-separated backends: finite, symbolic, reverse, forward, the "
+                                 "peers (jax, torch, autograd, numdifftools, scipy, symengine; see `diffcompare "
+                                 "backends`), or all (every installed one)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme: forward, backward, central, five-point, "
                                "complex, richardson, adaptive (steps chosen by the error estimate)."),

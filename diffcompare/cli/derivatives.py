@@ -26,7 +26,9 @@ def derivatives(
                                           "variables: 1 or 2 (the Hessian, default; 1 with a scheme that has no "
                                           "Hessian)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
-    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
+    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends",
+                                 help="Comma-separated backends, peers included (see `diffcompare backends`), "
+                                      "or all (every installed one)."),
     scheme: str = typer.Option("central", "--scheme",
                                help="Finite-difference scheme. Orders 1..10: forward, backward, central, "
                                     "five-point, richardson, adaptive. Order 1 only: complex (the complex step). "

@@ -82,6 +82,16 @@ def cost_text(result: Any) -> str:
     return ", ".join(parts) or "—"
 
 
+def libraries(items: Any) -> str:
+    """``versions: numdifftools 0.11.2, scipy 1.17.1`` for the peers among results or entries (each once), or ""."""
+    seen: list[str] = []
+    for item in items:
+        lib = getattr(item, "library", None)
+        if lib and lib not in seen:
+            seen.append(lib)
+    return "versions: " + ", ".join(seen) if seen else ""
+
+
 def point(names: Any, values: Any) -> str:
     """A point for a title: ``x1=3, x2=-4`` (10 significant digits)."""
     return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(names, values))

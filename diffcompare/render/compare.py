@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.analysis.compare import Comparison
-from diffcompare.render import cost_text, csv_entries, csv_entry_names, csv_number, fmt, labelled
+from diffcompare.render import cost_text, csv_entries, csv_entry_names, csv_number, fmt, labelled, libraries
 from diffcompare.render import digits50
 from diffcompare.render import point as render_point
 
@@ -43,6 +43,7 @@ def table(c: Comparison) -> Any:
 
     point = render_point(c.variables, c.point)
     estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)
+    versions = libraries(row.result for row in c.rows if row.result is not None)
     if c.reference_derivative is None:
         ref = f"reference: {c.reference_method}; no errors measured"
     else:
@@ -52,7 +53,7 @@ def table(c: Comparison) -> Any:
         f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0) or the float nearest the "
         "exact value, yellow <= 1e-6, "
         "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
-                                "exceeds 1e-6" if estimates else "")))
+                                "exceeds 1e-6" if estimates else "") + (f"\n{versions}" if versions else "")))
     entry = c.kind == "gradient"  # one row per component, labelled ∂f/∂x1: one number per cell
     t.add_column("backend")  # may wrap between words ("finite / central"): room for the numbers at 80 columns
     if entry:
@@ -67,7 +68,10 @@ def table(c: Comparison) -> Any:
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, *([""] if entry else []), f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
+            why = row.unsupported or ""
+            if c.reference_derivative is None and why and why in c.reference_method:  # said once, in the caption
+                why = "cannot (reason below)"
+            t.add_row(row.backend, *([""] if entry else []), f"[dim]{escape(why)}[/dim]", *["—"] * (4 + estimates))
             continue
         style = "green" if row.correctly_rounded else _error_style(row.rel_error, row.abs_error)
         untrusted = _row_style(r)
@@ -93,10 +97,11 @@ def to_json(c: Comparison) -> dict[str, Any]:
                          error_estimate=r.error_estimate, seconds=r.seconds,
                          evaluations=r.evaluations,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
+                         library=r.library,
                          expression=None if r.expression is None else str(r.expression))
         else:
             entry.update(value=None, derivative=None, abs_error=None, rel_error=None, error_estimate=None,
-                         seconds=None)
+                         seconds=None, library=None)
         results.append(entry)
     return {
         "function": c.function,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import cost_text, csv_entries, csv_entry_names, csv_number, digits50, fmt, labelled
+from diffcompare.render import (
+    cost_text, csv_entries, csv_entry_names, csv_number, digits50, fmt, labelled, libraries,
+)
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -48,7 +50,8 @@ def table(d: Derivatives) -> Any:
               "absolute where it is 0; 16 = all of float64; green also where the answer is the float nearest the exact "
               "value, as 0 is for 1e-347)" + (
                   "; a Hessian shows its upper triangle, its errors are over all entries" if "hessian" in kinds
-                  else "") + (f"\n{d.note}" if d.note else ""))
+                  else "") + (f"\n{d.note}" if d.note else "") + (
+                  f"\n{libraries(d.entries)}" if libraries(d.entries) else ""))
     t.add_column("order", justify="right")
     t.add_column("backend")
     if has_entries:
@@ -98,7 +101,8 @@ def to_json(d: Derivatives) -> dict[str, Any]:
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
                 "digits": e.digits, "correctly_rounded": e.correctly_rounded,
                 "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
-                "expression_size": e.expression_size, "options": e.options, "failed": e.failed,
+                "expression_size": e.expression_size, "error_estimate": e.error_estimate, "library": e.library,
+                "options": e.options, "failed": e.failed,
             } for e in rows],
         })
     return {"function": d.function, "variables": list(d.variables), "point": dict(zip(d.variables, d.point)),
