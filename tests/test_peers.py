@@ -151,3 +151,15 @@ def test_a_peer_whose_library_is_missing_is_not_available_and_says_how_to_instal
     with pytest.raises(DiffcompareError, match=r"needs jax, which is not installed: pip install 'diffcompare"):
         Jax()  # the class itself, created without the registry
 
+
+
+def test_jax_backend_enables_float64_itself() -> None:
+    """In a fresh process, a plain function (no compiled expression, so no namespace loaded) is still float64."""
+    _skip_missing("jax")
+    import subprocess
+    import sys
+
+    code = ("from diffcompare.backends.peers.jax import Jax; "
+            "print(repr(Jax(both=False).derivative(lambda x: x * x, 1.0 + 1e-9).derivative))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert float(out) == 2.0 + 2e-9
