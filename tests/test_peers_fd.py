@@ -77,7 +77,7 @@ def test_scipy_calls_a_plain_numpy_function_once_per_point():
 
 def test_scipy_has_no_third_derivative():
     d = _peer("scipy")
-    with pytest.raises(Unsupported, match="no order 3"):
+    with pytest.raises(Unsupported, match="stops at order 2"):
         d.derivative(np.sin, 0.5, 3)
     assert d.derivative(np.sin, 0.5, 2).derivative == pytest.approx(-math.sin(0.5), rel=1e-9)
 
@@ -178,3 +178,28 @@ def test_resolve_expands_all_and_names_the_available_on_a_typo():
     assert backends.resolve(["reverse", "all"])[0] == "reverse"
     with pytest.raises(DiffcompareError, match="unknown backend 'jaxx'; available: finite, symbolic"):
         backends.resolve(["jaxx"])
+
+
+def test_a_complex_value_from_pythons_power_is_outside_the_domain_not_its_real_part():
+    """(-0.4) ** 1.5 is a complex number in Python: scipy's 0.5 step from 0.1 gets there, and must see nan."""
+    d = _peer("scipy")
+    with pytest.raises(DomainError, match="domain"):
+        d.derivative(compile_expression("x**1.5").function, 0.1)
+
+
+def test_a_math_domain_error_is_nan_for_the_library():
+    d = _peer("scipy")
+    with pytest.raises(DomainError, match="domain"):
+        d.derivative(lambda x: math.log(x), 0.1)
+
+
+def test_a_scipy_without_scipy_differentiate_is_not_available_and_says_why(monkeypatch):
+    """scipy < 1.15 has no scipy.differentiate: the backend is listed, not usable, and the reason is named."""
+    pytest.importorskip("scipy", reason="scipy is not installed")
+    from diffcompare.analysis.catalog import survey
+    from diffcompare.backends.peers import support
+
+    monkeypatch.setattr(support, "_has_submodule", lambda spec, dotted: False)
+    assert "scipy" not in backends.available()
+    info = {i.name: i for i in survey(probe=False)}["scipy"]
+    assert not info.installed and "needs scipy >= 1.15" in info.note

@@ -27,6 +27,10 @@ def error_vs_h(
                                 show_default=False,  # one long word: typer would cut it at 80 columns
                                 help="Comma-separated schemes to draw (default: forward, backward, central, "
                                      "five-point, complex, richardson; adaptive on request)."),
+    peers: str | None = typer.Option(
+        None, "--peers",
+        help="Finite-difference libraries whose own best estimate (error, calls of f) is listed under the "
+             "schemes: numdifftools, scipy (default: those installed), or none."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Only the table, no terminal plot."),
     plot: str | None = typer.Option(None, "--plot",
                                     help="Also save a log-log figure (.png/.svg/.pdf, needs matplotlib)."),
@@ -64,10 +68,15 @@ def error_vs_h(
         expr = DEFAULT_EXPR
     if at is None and expr == DEFAULT_EXPR:
         at = DEFAULT_AT
+    peer_names = None if peers is None else [p.strip() for p in peers.split(",") if p.strip() and p.strip() != "none"]
+    if peer_names:
+        from diffcompare.backends import resolve
+
+        resolve(peer_names, "--peers")  # a typo fails before the work
     expression, point = load_function(expr, at, variables, file=file)
     result = run(expression.function, point if len(point) > 1 else point[0], name=expression.text,
                  variables=expression.variables, component=component, h_min=h_min, h_max=h_max,
-                 points=points, schemes=names, timeout=timeout)
+                 points=points, schemes=names, peers=peer_names, timeout=timeout)
     if plot is not None:
         render.save_plot(result, plot)
     if as_json:

@@ -12,6 +12,7 @@ It runs plain numpy functions as they are (it only calls f on floats), any deriv
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,9 @@ class Numdifftools:
             raise DiffcompareError("derivative needs a scalar output; use jacobian")
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        out = self._nd.Derivative(lambda t: float(fc(t)), n=int(order), full_output=True)(args[0])
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            out = self._nd.Derivative(lambda t: float(fc(t)), n=int(order), full_output=True)(args[0])
         d = _finite(float(np.asarray(out.estimate)), "derivative")
         return self._result(float(value), d, t0, fc, out, order=int(order))
 
@@ -83,7 +86,9 @@ class Numdifftools:
             raise DiffcompareError("gradient needs a scalar output; use jacobian")
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        out = self._nd.Gradient(lambda v: float(fc(v)), full_output=True)(flatten_args(args))
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            out = self._nd.Gradient(lambda v: float(fc(v)), full_output=True)(flatten_args(args))
         grad = _finite(_shape_gradient(np.asarray(out.estimate, dtype=float), args), "gradient")
         return self._result(float(value), grad, t0, fc, out)
 
@@ -95,7 +100,9 @@ class Numdifftools:
         fc = Counted(f, args)
         flat = flatten_args(args)
         t0 = time.perf_counter()
-        out = self._nd.Jacobian(lambda v: np.ravel(fc(v)), full_output=True)(flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            out = self._nd.Jacobian(lambda v: np.ravel(fc(v)), full_output=True)(flat)
         jac = np.asarray(out.estimate, dtype=float).reshape(int(np.prod(out_shape)), flat.size)
         if len(args) == 1:
             jac = jac.reshape(out_shape + np.shape(args[0]))
@@ -111,7 +118,9 @@ class Numdifftools:
         fc = Counted(f, args)
         flat = flatten_args(args)
         t0 = time.perf_counter()
-        out = self._nd.Hessian(lambda v: float(fc(v)), full_output=True)(flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            out = self._nd.Hessian(lambda v: float(fc(v)), full_output=True)(flat)
         hess = np.asarray(out.estimate, dtype=float).reshape(flat.size, flat.size)
         if len(args) == 1:
             shape = np.shape(args[0])

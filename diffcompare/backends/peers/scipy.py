@@ -14,6 +14,7 @@ Hessian, order 2 for one variable) exist in scipy: ``derivative`` of order ``k >
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,14 @@ class Scipy:
         major, minor = (int(p) if p.isdigit() else 0 for p in found.split(".")[:2])
         return found if (major, minor) >= (1, 15) else None
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the backend cannot be used where scipy itself is installed (too old), else None."""
+        found = installed("scipy")
+        if found is None or cls.version() is not None:
+            return None
+        return f"scipy {found} has no scipy.differentiate (needs scipy >= 1.15): pip install -U scipy"
+
     def __init__(self) -> None:
         import scipy
 
@@ -97,7 +106,7 @@ class Scipy:
         if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
             raise DiffcompareError(f"the derivative order must be a positive integer, not {order!r}")
         if order > 2:
-            raise Unsupported(f"scipy.differentiate has first derivatives and Hessians only, no order {order}")
+            raise Unsupported(f"scipy.differentiate stops at order 2 (no order {order})")
         args = as_args(x)
         if len(args) != 1 or not isinstance(args[0], float):
             raise DiffcompareError("derivative needs a function of one scalar; use gradient or jacobian")
@@ -107,10 +116,14 @@ class Scipy:
         fc = Counted(f, args)
         t0 = time.perf_counter()
         if order == 1:
-            res = self._sd.derivative(_PointByPoint(fc, 1, (), scalar=True), args[0])
+            with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+                warnings.simplefilter("ignore")
+                res = self._sd.derivative(_PointByPoint(fc, 1, (), scalar=True), args[0])
             d = float(res.df)
         else:
-            res = self._sd.hessian(_PointByPoint(fc, 1, ()), np.array([args[0]]))
+            with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+                warnings.simplefilter("ignore")
+                res = self._sd.hessian(_PointByPoint(fc, 1, ()), np.array([args[0]]))
             d = float(np.asarray(res.ddf).reshape(-1)[0])
         return self._result(float(value), _finite(d, "derivative"), t0, fc, res, order=int(order))
 
@@ -123,7 +136,9 @@ class Scipy:
         flat = flatten_args(args)
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        res = self._sd.jacobian(_PointByPoint(fc, flat.size, ()), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.jacobian(_PointByPoint(fc, flat.size, ()), flat)
         grad = np.asarray(res.df, dtype=float).reshape(-1)
         if len(args) == 1:
             grad = float(grad[0]) if isinstance(args[0], float) else grad.reshape(np.shape(args[0]))
@@ -138,7 +153,9 @@ class Scipy:
         fc = Counted(f, args)
         t0 = time.perf_counter()
         m = int(np.prod(out_shape))
-        res = self._sd.jacobian(_PointByPoint(fc, flat.size, (m,)), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.jacobian(_PointByPoint(fc, flat.size, (m,)), flat)
         jac = np.asarray(res.df, dtype=float).reshape(m, flat.size)
         if len(args) == 1:
             jac = jac.reshape(out_shape + np.shape(args[0]))
@@ -154,7 +171,9 @@ class Scipy:
         flat = flatten_args(args)
         fc = Counted(f, args)
         t0 = time.perf_counter()
-        res = self._sd.hessian(_PointByPoint(fc, flat.size, ()), flat)
+        with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
+            warnings.simplefilter("ignore")
+            res = self._sd.hessian(_PointByPoint(fc, flat.size, ()), flat)
         hess = np.asarray(res.ddf, dtype=float).reshape(flat.size, flat.size)
         if len(args) == 1:
             shape = np.shape(args[0])

@@ -20,12 +20,25 @@ def installed(distribution: str, module: str | None = None) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
     from importlib.util import find_spec
 
+    top, _, sub = (module or distribution).partition(".")
     try:
-        if find_spec(module or distribution) is None:
+        spec = find_spec(top)
+        if spec is None or (sub and not _has_submodule(spec, sub)):
             return None
         return version(distribution)
     except (ImportError, ValueError, PackageNotFoundError):
         return None
+
+
+def _has_submodule(spec: Any, dotted: str) -> bool:
+    """``scipy.differentiate`` exists, looked up on disk: ``find_spec`` of a submodule would import scipy."""
+    from pathlib import Path
+
+    for base in spec.submodule_search_locations or ():
+        path = Path(base, *dotted.split("."))
+        if path.is_dir() or path.with_suffix(".py").is_file():
+            return True
+    return False
 
 
 class Counted:
@@ -33,6 +46,8 @@ class Counted:
 
     Floating-point warnings are silenced and a non-finite value is returned as it is: a library probing a
     step outside the domain sees nan, as it would without us; the backend reports a non-finite answer.
+    Python's own ways of leaving the domain become nan too: a complex result of ``(-1e-3) ** 1.5`` and
+    ``math.log(-1)``'s ValueError.
     """
 
     def __init__(self, f: Function, like: Sequence[Any]):
@@ -40,9 +55,16 @@ class Counted:
 
     def __call__(self, flat: Any) -> Any:
         self.calls += 1
-        with np.errstate(all="ignore"):
-            out = self.f(*unflatten_args(np.asarray(flat, dtype=float).reshape(-1), self.like))
-        return np.asarray(out, dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(self.f(*unflatten_args(np.asarray(flat, dtype=float).reshape(-1), self.like)))
+        except ValueError as exc:
+            if "domain" not in str(exc):
+                raise
+            return np.asarray(math.nan)
+        if out.dtype.kind == "c":
+            return np.full(out.shape, math.nan)
+        return out.astype(float)
 
 
 def largest(estimate: Any) -> float | None:
