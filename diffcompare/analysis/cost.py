@@ -145,7 +145,16 @@ def instance(function: str, n: int) -> families.Instance:
     def summed(x: Any) -> Any:
         return np.sum(g(x))
 
+    def build(ns: Any) -> Callable[[Any], Any]:
+        g_ns = expr.compile_for(ns.name)
+
+        def summed(x: Any) -> Any:
+            return ns.sum(g_ns(x))
+
+        return summed
+
     summed.__name__ = expr.variables[0]
+    families.portable(summed, build)
     x = families._point(n)
     from diffcompare.backends.base import evaluate
 
