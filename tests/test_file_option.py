@@ -32,6 +32,13 @@ def branchy(x):
     return x ** 3
 
 
+def energy(x):  # a function of one vector, for `cost`: a Python loop over its entries
+    total = 0.0
+    for i in range(len(x) - 1):
+        total = total + (x[i + 1] - x[i]) ** 2
+    return total + np.sum(np.sin(x))
+
+
 not_a_function = 3
 '''
 
@@ -62,6 +69,14 @@ def test_compare_runs_every_backend_on_a_function_with_an_if_and_sympy_says_why_
     assert rows["finite"]["derivative"] == pytest.approx(rows["reverse"]["derivative"], rel=1e-8)
     assert "cannot decide `if`/`while`" in rows["symbolic"]["unsupported"]
     assert "cannot decide" in doc["reference"]["method"] and doc["reference"]["derivative"] is None
+
+
+def test_the_table_gives_sympys_reason_once_in_the_caption_not_in_a_narrow_cell(capsys, user_file, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")  # the cell on one line
+    code, out, _ = run(capsys, "compare", "--file", "mine.py:relu_product", "--at", "x1=3,x2=4")
+    text = " ".join(out.split())
+    assert code == 0 and "cannot (reason below)" in text
+    assert text.count("cannot decide `if`/`while`") == 1
 
 
 def test_a_module_name_works_like_a_path_and_defaults_are_not_variables(capsys, user_file):
@@ -102,6 +117,9 @@ def test_plot_and_error_vs_h_take_file(capsys, user_file):
     (["compare", "--file", "mine.py:smooth", "--at", "x=1"], "missing value for y"),
     (["compare", "--file", "mine.py:smooth"], "give the point with --at, e.g. --at x=1,y=1"),
     (["error-vs-h", "--file", "mine.py:branchy", "--at", "x=2"], "error-vs-h measures every step against"),
+    (["cost", "gradient", "--file", "mine.py:smooth"], "cost needs a function of one vector"),
+    (["cost", "hessian", "--file", "mine.py:energy", "--function", "sines"], "give --function or --file, not both"),
+    (["cost", "gradient", "--file", "mine.py:crashes"], "raised KeyError: 'b' at mine.py line 16"),
     (["plot", "--file", "mine.py:branchy", "--range", "0:3"], "write np.where(condition, a, b) instead of `if`"),
 ])
 def test_bad_files_and_functions_are_one_line_errors_with_exit_2(capsys, user_file, argv, message):
@@ -109,6 +127,16 @@ def test_bad_files_and_functions_are_one_line_errors_with_exit_2(capsys, user_fi
     assert code == 2 and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert message in err
+
+
+def test_cost_measures_the_users_function_of_a_vector(capsys, user_file):
+    code, out, err = run(capsys, "cost", "gradient", "--file", "mine.py:energy", "--n", "3,5",
+                         "--methods", "reverse,finite-central", "--budget", "1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["function"] == "mine.py:energy"
+    rows = [r for r in doc["rows"] if r["method"] == "finite-central"]
+    assert [r["n"] for r in rows] == [3, 5] and all(r["max_rel_diff"] < 1e-8 for r in rows)
 
 
 def test_a_syntax_error_in_the_file_names_its_line(capsys, tmp_path):

@@ -42,6 +42,7 @@ __all__ = [
     "instance",
     "check_budget",
     "check_inputs",
+    "relative_difference",
 ]
 
 DEFAULT_BUDGET = 2.0  # seconds per cell
@@ -127,8 +128,11 @@ def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: di
 # -- the function under test -----------------------------------------------------------------------
 
 
-def instance(function: str, n: int) -> families.Instance:
-    """A family member by name, or ``sum(expr(x))`` for an expression in one variable applied elementwise."""
+def instance(function: Any, n: int) -> families.Instance:
+    """A family member by name, ``sum(expr(x))`` for an expression in one variable applied elementwise, or the
+    user's own function of one vector x (an Expression from ``--file``, diffcompare.userfunc)."""
+    if not isinstance(function, str):
+        return _own_function(function, n)
     if function in families.GRADIENT_FAMILIES:
         return families.gradient_family(function, n)
     from diffcompare.parse import compile_expression
@@ -155,11 +159,26 @@ def instance(function: str, n: int) -> families.Instance:
 
     summed.__name__ = expr.variables[0]
     families.portable(summed, build)
-    x = families._point(n)
+    x = families.irregular_point(n)
     from diffcompare.backends.base import evaluate
 
     evaluate(summed, (x,))  # a DomainError now, not in the middle of the measurement
     return families.Instance("expression", summed, x, n, 1, f"sum({expr.text}) over x_i")
+
+
+def _own_function(expression: Any, n: int) -> families.Instance:
+    """``f(x)`` from the user's file, called on the family's fixed point x of size n; it must return a scalar."""
+    from diffcompare.userfunc import run_user_code
+
+    if len(expression.variables) != 1:
+        raise DiffcompareError(f"cost needs a function of one vector, e.g. def f(x): return np.sum(x**2); "
+                               f"{expression.text} takes {', '.join(expression.variables)}")
+    x = families.irregular_point(n)
+    out = run_user_code(expression.function, (x,), expression.text)  # a DomainError or its crash: now, in one line
+    if np.ndim(out) != 0:
+        raise DiffcompareError(f"cost differentiates a scalar function of x; {expression.text} returned shape "
+                               f"{np.shape(out)} for x of size {n}")
+    return families.Instance(expression.text, expression.function, x, n, 1, "your own f(x), x of size n")
 
 
 # -- cells -----------------------------------------------------------------------------------------
@@ -221,7 +240,11 @@ def _symbolic_cell(function: str, n: int, kind: str, name: str = "symbolic") -> 
     return timing, size
 
 
-def _rel_diff(d: Any, ref: Any) -> float | None:
+def relative_difference(d: Any, ref: Any) -> float | None:
+    """``max |d - ref| / max |ref|`` (absolute where ref is all zero); None when either is missing.
+
+    One number per row that says whether a method agrees with the reference, at any size.
+    """
     if d is None or ref is None:
         return None
     d = np.asarray(d, dtype=float)
@@ -266,7 +289,7 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
               ) -> tuple[Timing | None, Any, int | None, int | None, str]:
     """(timing, derivative, evaluations, expression size, status) of one method at one size."""
     if method.symbolic:
-        from diffcompare.analysis.budget import run_with_budget
+        from diffcompare.budget import run_with_budget
 
         try:
             # a warm-up call and one timed call of at most `budget` each, plus the worker's start-up
@@ -369,7 +392,7 @@ def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence
         ref = derivatives.get(reference)
         for row in report.rows:
             if row.n == inst.n and row.method in derivatives:
-                row.max_rel_diff = _rel_diff(derivatives[row.method], ref)
+                row.max_rel_diff = relative_difference(derivatives[row.method], ref)
         if kind == "hessian" and extra is not None:
             _hvp_check(report, inst, extra, ref)
     if progress:
@@ -498,7 +521,7 @@ def _hvp_check(report: CostReport, inst: families.Instance, extra: dict[str, Any
     hv = np.asarray(hess, dtype=float).reshape(inst.n, inst.n) @ extra["v"]
     for row in report.rows:
         if row.method == "hvp" and row.n == inst.n:
-            row.max_rel_diff = _rel_diff(extra["hvp"], hv)
+            row.max_rel_diff = relative_difference(extra["hvp"], hv)
 
 
 def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100, 300, 1000),

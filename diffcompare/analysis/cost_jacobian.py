@@ -17,9 +17,11 @@ import numpy as np
 
 from diffcompare import ad
 from diffcompare.analysis import families
-from diffcompare.analysis.cost import CostReport, Progress, Row, _rel_diff, check_budget, peer_method, peer_names
-from diffcompare.errors import DiffcompareError, Unsupported
+from diffcompare.analysis.cost import (
+    CostReport, Progress, Row, check_budget, peer_method, peer_names, relative_difference,
+)
 from diffcompare.analysis.cost_timing import machine, measure
+from diffcompare.errors import DiffcompareError, Unsupported
 
 __all__ = ["Cell", "Crossover", "crossover", "jacobian_cost"]
 
@@ -211,7 +213,7 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
         if "jacrev" in results:
             for row in report.rows[-len(contestants):]:
                 if row.method in results:
-                    row.max_rel_diff = _rel_diff(results[row.method], results["jacrev"])
+                    row.max_rel_diff = relative_difference(results[row.method], results["jacrev"])
     if progress:
         progress(total, total, "done")
     _plane_slopes(report)

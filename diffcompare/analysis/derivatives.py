@@ -27,7 +27,8 @@ from diffcompare.analysis.compare import SYMPY_BACKENDS
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
-__all__ = ["BACKENDS", "MAX_ORDER", "Derivatives", "Entry", "correct_digits", "derivatives"]
+__all__ = ["BACKENDS", "HESSIAN_SCHEMES", "MAX_ORDER", "Derivatives", "Entry", "check_scheme", "correct_digits",
+           "derivatives"]
 
 BACKENDS: tuple[str, ...] = ("reverse", "forward", "symbolic", "finite")
 MAX_ORDER = 10  # nested reverse AD at order 10 records ~1e4 ops; sympy's 10th derivatives stay small
@@ -86,6 +87,25 @@ def correct_digits(abs_error: float | None, rel_error: float | None) -> float | 
     if e == 0:
         return FLOAT_DIGITS
     return max(0.0, min(FLOAT_DIGITS, -math.log10(e)))
+
+
+#: The finite-difference schemes that have a Hessian of their own (richardson extrapolates central ones).
+HESSIAN_SCHEMES: tuple[str, ...] = ("central", "richardson")
+_REAL_SCHEMES = "central, five-point, richardson, adaptive, forward or backward"
+
+
+def check_scheme(scheme: str, order: int, several: bool) -> None:
+    """Refuse a finite-difference scheme that has no form for what is asked, rather than switch silently.
+
+    The complex step Im f(x + ih)/h gives first derivatives only (higher orders need multicomplex steps,
+    not implemented); the finite-difference Hessian exists in central and richardson form only.
+    """
+    if scheme == "complex" and order > 1 and not several:
+        raise DiffcompareError(f"--scheme complex gives first derivatives only (Im f(x+ih)/h; higher orders would "
+                               f"need multicomplex steps): use --order 1, or {_REAL_SCHEMES} for orders 1..{MAX_ORDER}")
+    if several and order > 1 and scheme not in HESSIAN_SCHEMES:
+        raise DiffcompareError(f"the finite-difference Hessian has a central and a richardson form, no {scheme} "
+                               "form: use --order 1 (the gradient alone), or --scheme central or richardson")
 
 
 def _check_order(order: int, several: bool) -> None:
@@ -163,6 +183,8 @@ def derivatives(
     if not backends:
         raise DiffcompareError("no backends given")
     backends = registry.resolve(backends)
+    if "finite" in backends:
+        check_scheme((finite_options or {}).get("scheme", "central"), order, several)
     value = float(evaluate(f, args))
     names = tuple(variables) if variables else (("x",) if not several else tuple(f"x{i + 1}" for i in range(len(args))))
     differentiators = {b: registry.get(b, **(finite_options or {}) if b == "finite" else {}) for b in backends}

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
-from diffcompare.backends.finite import _ACCURACY, EPS, RICHARDSON_LEVELS, SCHEMES, _tableau, difference
+from diffcompare.backends.finite import ACCURACY as STENCIL_ACCURACY
+from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference, richardson_extrapolate
 from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
@@ -48,13 +49,14 @@ __all__ = [
     "ErrorVsH",
     "ReferenceLine",
     "SchemeCurve",
+    "best_scheme",
     "error_vs_h",
     "fit_error_model",
     "step_grid",
 ]
 
 #: Order of the truncation error of each scheme (Richardson: central differences at h, h/2, h/4, h/8).
-ACCURACY = {**_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
+ACCURACY = {**STENCIL_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
 #: Calls of f per step and per coordinate (difference() evaluates f(x) again for forward/backward).
 CALLS = {"forward": 2, "backward": 2, "central": 2, "five-point": 4, "complex": 1,
          "richardson": 2 * RICHARDSON_LEVELS}
@@ -145,6 +147,18 @@ class ErrorVsH:
     references: list[ReferenceLine] = field(default_factory=list)
     peers: list[PeerLine] = field(default_factory=list)
     seconds: float = 0.0
+    best_scheme: str | None = None  # the scheme to use for this function (see :func:`best_scheme`)
+
+
+def best_scheme(curves: Sequence[SchemeCurve]) -> str | None:
+    """The scheme whose robust optimum is smallest: the one to use for this function.
+
+    Only a scheme with a robust error is rated (the raw minimum is partly luck); a tie (several
+    exact) goes to the fewest calls of f, then to the order given. None when no scheme has one.
+    """
+    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
+             for i, c in enumerate(curves) if c.robust_abs_error is not None]
+    return min(rated)[3] if rated else None
 
 
 def step_grid(h_min: float, h_max: float, points: int) -> np.ndarray:
@@ -293,7 +307,7 @@ def richardson_raw(g: Callable[[float], float], x: float, h: float) -> float:
     ``sin(x + h) - sin(x - h)`` exact for every representable ``h``, a coincidence, not a property.)
     """
     steps = [h / 2**i for i in range(RICHARDSON_LEVELS)]
-    best, _ = _tableau([difference(g, x, s, "central") for s in steps], steps)
+    best, _ = richardson_extrapolate([difference(g, x, s, "central") for s in steps], steps)
     return float(best)
 
 
@@ -469,6 +483,7 @@ def error_vs_h(
                    ref[0] if len(coords) == 1 else ref, ref_all.method, [float(v) for v in grid])
     for s in schemes:
         out.schemes.append(_curve(s, partials, grid, ref, scale, ref_norm))
+    out.best_scheme = best_scheme(out.schemes)
     for backend in references:
         diff = registry.get(backend)
         run = (lambda d=diff: d.derivative(f, point) if scalar else d.gradient(f, args))

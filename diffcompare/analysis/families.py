@@ -30,6 +30,7 @@ __all__ = [
     "Instance",
     "MLP_HIDDEN",
     "gradient_family",
+    "irregular_point",
     "logistic_map",
     "mlp_size",
     "tanh_linear",
@@ -70,7 +71,7 @@ def portable(f: Callable[..., Any], build: Callable[[Any], Callable[..., Any]]) 
     return f
 
 
-def _point(n: int) -> np.ndarray:
+def irregular_point(n: int) -> np.ndarray:
     """A fixed, irregular point in (0.2, 0.8)^n: no symmetric coordinates, no zeros."""
     i = np.arange(n, dtype=float)
     return 0.5 + 0.3 * np.sin(1.7 * i + 0.3)
@@ -89,7 +90,7 @@ def _rosenbrock(n: int) -> Instance:
     def rosenbrock(x: Any) -> Any:
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
-    return Instance("rosenbrock", portable(rosenbrock, build), _point(n), n, 1,
+    return Instance("rosenbrock", portable(rosenbrock, build), irregular_point(n), n, 1,
                     "sum(100*(x[1:]-x[:-1]**2)**2 + (1-x[:-1])**2)")
 
 
@@ -105,7 +106,7 @@ def _sines(n: int) -> Instance:
     def sines(x: Any) -> Any:
         return np.sum(np.sin(x) * np.cos(x[::-1]))
 
-    return Instance("sines", portable(sines, build), _point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
+    return Instance("sines", portable(sines, build), irregular_point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
 
 
 def mlp_size(n: int) -> int:
@@ -140,7 +141,7 @@ def _mlp(n: int) -> Instance:
 
         return mlp_loss
 
-    return Instance("mlp", portable(mlp_loss, build), _point(n) - 0.5, n, 1,
+    return Instance("mlp", portable(mlp_loss, build), irregular_point(n) - 0.5, n, 1,
                     f"mean squared error of tanh MLP, {MLP_HIDDEN} hidden units, batch {MLP_BATCH}, "
                     f"n = {MLP_HIDDEN}*d + {MLP_HIDDEN} weights")
 
@@ -179,7 +180,8 @@ def tanh_linear(n: int, m: int) -> Instance:
 
         return tanh_linear
 
-    return Instance("tanh_linear", portable(tanh_linear, build), _point(n), n, m, f"tanh(A @ x), A of shape {m}x{n}")
+    return Instance("tanh_linear", portable(tanh_linear, build), irregular_point(n), n, m,
+                    f"tanh(A @ x), A of shape {m}x{n}")
 
 
 def logistic_map(k: int, r: float = LOGISTIC_R) -> Callable[[Any], Any]:

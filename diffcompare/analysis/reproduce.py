@@ -35,7 +35,6 @@ import numpy as np
 
 __all__ = ["Check", "Reproduction", "agrees", "half_unit", "load_seed_numbers", "reproduce"]
 
-STATUSES = ("agree", "rounded inputs", "inherited", "erratum")
 RULE = ("agree: |ours - printed| <= half a unit of the last printed digit; 'rounded inputs': the slide's step "
         "redone from its own printed (rounded) inputs agrees, and would with any erring input corrected; "
         "'inherited': it agrees only through an upstream erratum; 'erratum': a slip of the slides' own "
@@ -281,11 +280,11 @@ def _swell_references() -> dict[str, Any]:
 
 def _sympy_of(formula: str, x: Any) -> Any:
     """A formula of the data file as a sympy expression, through the safe parser and the symbolic tracer."""
-    from diffcompare.backends.symbolic import SymValue, _to_expr
+    from diffcompare.backends.symbolic import SymValue, to_expr
     from diffcompare.parse import compile_expression
 
     e = compile_expression(formula, ["x"])
-    return _to_expr(e.function(SymValue(x)))
+    return to_expr(e.function(SymValue(x)))
 
 
 def _printed_value(entry: dict[str, Any]) -> Any:

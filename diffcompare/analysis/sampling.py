@@ -31,7 +31,7 @@ __all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field"]
 MAX_ORDER = 10
 MAX_POINTS = 100_000  # samples; 1e7 would take memory
 # Nested AD costs ~2^order vector passes per order, and each order is computed from scratch: the
-# work grows like points * 2^order (1e5 points at order 10 took 88 s). Refused past this budget.
+# work grows like points * 2^order (1e5 points at order 10 ran for over a minute). Refused past this budget.
 MAX_WORK = 2_000_000
 MAX_GRID = 400  # per axis: 400 x 400 = 160 000 grid points
 # an elementwise f has J v = f'(x) * v; anything else differs by far more than rounding (relative 1e-9)

@@ -20,7 +20,7 @@ The point the table makes (Laue, "On the equivalence of automatic and symbolic d
 number of nodes per step, exactly like the tape of reverse-mode AD.
 
 Everything sympy does (``diff``, ``count_ops``, ``expand``, ``cse``) runs in a worker process under
-a time budget (``analysis.budget.run_with_budget``); a cell past its budget is recorded as timed
+a time budget (``diffcompare.budget.run_with_budget``); a cell past its budget is recorded as timed
 out, and the same measurement is not attempted for larger n (it only gets slower).
 """
 
@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffcompare.analysis.budget import run_with_budget
 from diffcompare.analysis.textbook_dag import TEXT_LIMIT, Dag
+from diffcompare.budget import run_with_budget
 from diffcompare.errors import DiffcompareError, Timeout
 
 MAX_N = 1000  # beyond this the table itself (one row per k) stops being readable or useful

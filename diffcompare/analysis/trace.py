@@ -133,7 +133,7 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
                       ) -> tuple[dict[int, Any], dict[int, list[tuple[Any, int, Any, Any]]]]:
     """Adjoints of every tape node and, per node, its contributions (consumer, k, partial, term).
 
-    The walk of ``diffcompare.ad.core.backward`` (reverse creation order, the engine's own
+    The walk of ``diffcompare.ad.reverse.backward`` (reverse creation order, the engine's own
     ``pull_back`` rule per edge), but it keeps every term instead of only their sum, and it leaves
     the nodes' own ``grad`` alone.
     """

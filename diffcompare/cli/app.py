@@ -22,10 +22,13 @@ def _unwrap(text: str | None) -> str | None:
 
 
 def _tidy(params: list[Any]) -> list[Any]:
-    """A flag takes no value, so its help shows none (typer would print ``--json <bool>``)."""
+    """A flag takes no value, so its help shows none (typer would print ``--json <bool>``); an argument is
+    named in capitals in its panel as in the usage line (``EXPR``)."""
     for p in params:
         if getattr(p, "is_flag", False) and getattr(p, "metavar", "") is None:
             p.metavar = ""
+        elif getattr(p, "param_type_name", "") == "argument" and p.metavar is None and p.name:
+            p.metavar = p.name.upper()
     return params
 
 
@@ -222,3 +225,5 @@ VARS_HELP = "Variable order, comma-separated (default: order of first appearance
 FILE_HELP = ("Your own Python function instead of an expression: FILE.py:FUNCTION or MODULE:FUNCTION "
              "(plain numpy; its parameters are the variables).")
 JSON_HELP = "Print one JSON document on stdout instead of the table."
+CSV_HELP = ("Print the table as CSV instead: a header row, one row per backend (after the reference), numbers at "
+            "full precision, a gradient one column per variable.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 @app.command()
@@ -23,6 +23,7 @@ def compare(
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory)."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact reference and the symbolic backend may each take."),
+    as_csv: bool = typer.Option(False, "--csv", help=CSV_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Every backend on one function at one point: value, derivative, error against a 50-digit reference, cost, time."""
@@ -31,6 +32,8 @@ def compare(
     from diffcompare.render import compare as render
     from diffcompare.render import console, print_json
 
+    if as_json and as_csv:
+        raise DiffcompareError("choose one of --json and --csv")
     expression, point = load_function(expr, at, variables, file=file)
     names = [b.strip() for b in backends.split(",") if b.strip()]
     if not names:
@@ -40,6 +43,10 @@ def compare(
                  backends=names, options={"finite": finite_options}, timeout=timeout)
     if as_json:
         print_json(render.to_json(result))
+    elif as_csv:
+        import sys
+
+        sys.stdout.write(render.to_csv(result))
     else:
         console().print(render.table(result))
 
@@ -54,7 +61,7 @@ def examples(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> N
     if as_json:
         print_json(list(found.values()))
         return
-    from rich.table import Table
+    from diffcompare.render.layout import Table  # folds or stacks at 40 columns; never cuts an expression
 
     t = Table(title="examples")
     for col in ("name", "expression", "point", "from the lecture"):

@@ -1,9 +1,7 @@
 """`diffcompare cost gradient|jacobian|hessian|memory`: what each method costs as the problem grows.
 
-Default runtimes measured on the development machine (2 shared Xeon cores, AD engine of this commit):
-gradient ~10 s, jacobian ~6 s, hessian ~6 s, memory ~18 s; a cell predicted past ``--budget`` is skipped.
-``cost memory --k 1000000 --budget 60`` alone took 144 s and 2.3 GB of RAM (the tape: 832 MB as
-tracemalloc counts it, 277 bytes per recorded operation; reverse 14.5 s, forward 5.3 s untraced).
+A cell predicted past ``--budget`` is skipped, so a default run takes seconds; each command's help
+says about how long. Times depend on the machine and the engine: measure, do not trust a comment.
 """
 
 from __future__ import annotations
@@ -27,6 +25,8 @@ app.add_typer(cost_app, name="cost")
 BUDGET_HELP = ("Seconds per cell: a method is skipped at a size where its time, predicted from the "
                "previous size, would exceed this (and at every larger size).")
 PLOT_HELP = "Also save a figure (.png, .svg or .pdf; needs matplotlib: pip install 'diffcompare\\[plot]')."
+FILE_HELP = ("Your own f(x) of one vector x instead of --function: FILE.py:FUNCTION or MODULE:FUNCTION "
+             "(plain numpy, returns a scalar; called with x of size n).")
 FUNCTION_HELP = ("rosenbrock, sines, mlp, or an expression in one variable applied to each x_i and "
                  "summed (e.g. 'sin(x)**2').")
 
@@ -51,6 +51,18 @@ def _progress(hidden: bool) -> Iterator[Any]:
             bar.update(task, completed=done, total=total, description=label)
 
         yield step
+
+
+def _function(function: Optional[str], file: Optional[str]) -> Any:
+    """``--function`` (a family or an expression), or the user's own f(x) of one vector from ``--file``."""
+    if file is None:
+        return function or "rosenbrock"
+    from diffcompare.errors import DiffcompareError
+    from diffcompare.userfunc import load
+
+    if function is not None:
+        raise DiffcompareError("give --function or --file, not both")
+    return load(file)
 
 
 def _methods(text: Optional[str]) -> Optional[list[str]]:
@@ -83,7 +95,8 @@ def _check_plot(plot: Optional[str]) -> None:
 
 @cost_app.command()
 def gradient(
-    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    function: Optional[str] = typer.Option(None, "--function", help=FUNCTION_HELP + " Default: rosenbrock."),
+    file: Optional[str] = typer.Option(None, "--file", help=FILE_HELP),
     n: str = typer.Option("10,100,1000,10000,100000", "--n", help="Sizes n, comma-separated (log grid)."),
     methods: Optional[str] = typer.Option(
         None, "--methods",
@@ -103,6 +116,7 @@ def gradient(
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    function = _function(function, file)
     check_inputs(function, ns[0], _methods(methods), GRADIENT_METHODS, budget)
     with _progress(as_json) as step:
         report = gradient_cost(function, ns, _methods(methods), budget, step)
@@ -140,7 +154,8 @@ def jacobian(
 
 @cost_app.command()
 def hessian(
-    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    function: Optional[str] = typer.Option(None, "--function", help=FUNCTION_HELP + " Default: rosenbrock."),
+    file: Optional[str] = typer.Option(None, "--file", help=FILE_HELP),
     n: str = typer.Option("10,30,100,300,1000", "--n", help="Sizes n, comma-separated."),
     methods: Optional[str] = typer.Option(
         None, "--methods",
@@ -160,6 +175,7 @@ def hessian(
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    function = _function(function, file)
     check_inputs(function, ns[0], _methods(methods), HESSIAN_METHODS, budget)
     with _progress(as_json) as step:
         report = hessian_cost(function, ns, _methods(methods), budget, step)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 def _backends(text: str) -> list[str]:
@@ -22,18 +22,21 @@ def derivatives(
     file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     order: int | None = typer.Option(None, "--order",
-                                     help="Highest order, 1..10 (default 3); several variables: 1 or 2 "
-                                          "(the Hessian, default)."),
+                                     help="Highest order, 1..10 (default 3; 1 with --scheme complex); several "
+                                          "variables: 1 or 2 (the Hessian, default; 1 with a scheme that has no "
+                                          "Hessian)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends",
                                  help="Comma-separated backends, peers included (see `diffcompare backends`), "
                                       "or all (every installed one)."),
     scheme: str = typer.Option("central", "--scheme",
-                               help="Finite-difference scheme for the stencil of each order "
-                                    "(forward, backward, central, five-point, richardson, adaptive)."),
+                               help="Finite-difference scheme. Orders 1..10: forward, backward, central, "
+                                    "five-point, richardson, adaptive. Order 1 only: complex (the complex step). "
+                                    "Hessian: central, richardson."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory, per order)."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact references, and the symbolic backend per order, may take."),
+    as_csv: bool = typer.Option(False, "--csv", help=CSV_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Derivatives of order 1..k by nested AD, sympy and finite differences, each against a 50-digit reference.
@@ -45,14 +48,36 @@ def derivatives(
     from diffcompare.render import console, print_json
     from diffcompare.render import derivatives as render
 
+    if as_json and as_csv:
+        from diffcompare.errors import DiffcompareError
+
+        raise DiffcompareError("choose one of --json and --csv")
     expression, point = load_function(expr, at, variables, file=file)
     finite = {"scheme": scheme} | ({"step": step} if step is not None else {})
-    if order is None:
-        order = 3 if len(point) == 1 else 2
+    limited = None
+    if order is None:  # the default asks no more than the scheme can give, and says so
+        from diffcompare.analysis.derivatives import HESSIAN_SCHEMES
+
+        usual = 3 if len(point) == 1 else 2
+        finite_asked = "finite" in _backends(backends)
+        if finite_asked and len(point) == 1 and scheme == "complex":
+            order, limited = 1, ("order 1 only: the complex step gives first derivatives "
+                                 "(--order 2..10 with a real scheme)")
+        elif finite_asked and len(point) > 1 and scheme not in HESSIAN_SCHEMES:
+            order, limited = 1, (f"the gradient only: the finite-difference Hessian has no {scheme} form "
+                                 "(--scheme central or richardson for it)")
+        else:
+            order = usual
     result = run(expression.function, point, order, name=expression.text, variables=expression.variables,
                  backends=_backends(backends), finite_options=finite, timeout=timeout)
+    if limited:
+        result.note = limited if not result.note else f"{result.note}; {limited}"
     if as_json:
         print_json(render.to_json(result))
+    elif as_csv:
+        import sys
+
+        sys.stdout.write(render.to_csv(result))
     else:
         console().print(render.table(result))
 

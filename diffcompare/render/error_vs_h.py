@@ -27,17 +27,6 @@ def _errors(r: ErrorVsH, c: SchemeCurve) -> list[float | None]:
     return c.rel_error if _use_relative(r) else c.abs_error
 
 
-def _best_scheme(r: ErrorVsH) -> str | None:
-    """The scheme whose robust optimum is smallest: the one to use for this function.
-
-    Only a scheme with a robust error is rated (the star sits on a number, never on "—"); a tie (several
-    exact) goes to the fewest calls of f, then to the order of the table.
-    """
-    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
-             for i, c in enumerate(r.schemes) if c.robust_abs_error is not None]
-    return min(rated)[3] if rated else None
-
-
 def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
     """The curves to draw, label -> errors on ``r.h`` (0 drawn at ZERO_FLOOR; AD and symbolic flat).
 
@@ -103,7 +92,7 @@ def table(r: ErrorVsH) -> Any:
     t.caption += f"\ncalls of f per step: {calls}.\nslopes fitted on each side of the V; expected: {expected}"
     notes = "".join(f"\n{c.scheme}: {c.note}" for c in r.schemes if c.note)
     t.caption += notes
-    star = _best_scheme(r)
+    star = r.best_scheme
     for c in r.schemes:
         best = c.best_rel_error if rel else c.best_abs_error
         robust = c.robust_rel_error if rel else c.robust_abs_error
@@ -220,7 +209,7 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         "reference_digits": digits50(r.reference),
         "reference_method": r.reference_method,
         "h": r.h,
-        "best_scheme": _best_scheme(r),
+        "best_scheme": r.best_scheme,
         "schemes": schemes,
         "references": [{"backend": ref.backend, "derivative": ref.derivative, "abs_error": ref.abs_error,
                         "rel_error": ref.rel_error, "unsupported": ref.unsupported} for ref in r.references],
@@ -260,14 +249,21 @@ def _num(v: float | None) -> str:
 
 
 def save_plot(r: ErrorVsH, path: str) -> None:
+    """The figure of :func:`figure`, saved to ``path``."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig = figure(plt, r)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(plt: Any, r: ErrorVsH) -> Any:
     """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring).
 
     Each scheme has its own marker so that curves crossing or running together stay distinguishable;
     identical curves are drawn once with a joint label; AD and symbolic are flat lines named in the legend.
     """
-    from diffcompare.render.figures import pyplot
-
-    plt = pyplot()
     rel = _use_relative(r)
     fig, ax = plt.subplots(figsize=(10, 5.5))
     curves = {c.scheme: c for c in r.schemes}
@@ -308,5 +304,4 @@ def save_plot(r: ErrorVsH, path: str) -> None:
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
