@@ -1,7 +1,9 @@
 """diffcompare: one function, differentiated by finite differences, sympy and automatic differentiation.
 
-``import diffcompare as dc``: the AD transforms (``dc.grad``, ``dc.jvp``, ...), the backends registry
-(``diffcompare.backends``) and the exceptions. sympy is imported only when a symbolic backend runs.
+``import diffcompare as dc``: the analyses of the CLI (``dc.compare``, ``dc.derivatives``, ``dc.error_vs_h``,
+``dc.swell``, ``dc.trace``, ``dc.backprop``: results that show themselves in a notebook), the AD transforms
+(``dc.grad``, ``dc.jvp``, ...), the backends registry (``diffcompare.backends``) and the exceptions. Every name
+loads on first use, so ``import diffcompare`` stays fast; sympy is imported only when a symbolic backend runs.
 """
 
 from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeout, TracingError, Unsupported
@@ -14,8 +16,15 @@ _AD_NAMES = {
 }
 
 
+_API_NAMES = {"backprop", "compare", "derivatives", "error_vs_h", "swell", "trace"}
+
+
 def __getattr__(name: str):
     """The AD names load numpy on first use, so that ``diffcompare --help`` starts fast."""
+    if name in _API_NAMES:
+        from diffcompare import api
+
+        return getattr(api, name)
     if name in _AD_NAMES:
         from diffcompare import ad
 
@@ -32,7 +41,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "TracingError", "Unsupported",
-    "__version__", "backends", "check_grads", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian",
+    "__version__", "backprop", "backends", "check_grads", "compare", "derivative", "derivatives", "error_vs_h",
+    "grad", "hessian", "hvp", "jacfwd", "jacobian",
     "jacrev", "jvp",
-    "logsumexp", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
+    "logsumexp", "record", "sigmoid", "softmax", "swell", "trace", "value_and_grad", "vjp",
 ]

@@ -5,6 +5,11 @@ nodes and names, and compiled into nested closures (never ``eval``/``exec``/``co
 text). Function calls go through numpy (``np.sin`` ...), operators through Python operators, so the same
 callable runs on floats, numpy arrays and any object implementing ``__array_ufunc__``.
 
+The same text compiles to other libraries too (``Expression.compile_for("jax")``, also ``"torch"`` and
+``"autograd"``; :mod:`diffcompare.namespaces`): same whitelist, same variables, same numpy-folded constants,
+only the functions called differ. The numpy function carries ``compile_for`` itself, so a peer backend
+given only ``f`` finds its own version of it.
+
 Limits (each refused at once with a one-line :class:`ParseError`): text longer than ``MAX_LENGTH``
 characters; nesting deeper than ``MAX_DEPTH`` levels (a left-associative chain such as ``a + b - c * d``
 counts as one level, so long sums are fine); a power whose exponent is a constant with ``|value| >
@@ -15,6 +20,7 @@ Integer literals become floats, so no evaluation ever does big-integer arithmeti
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import operator
@@ -29,6 +35,7 @@ from diffcompare.errors import ParseError
 from diffcompare.functions import complex_safe_abs, sigmoid
 
 __all__ = [
+    "ALIASES",
     "CONSTANTS",
     "FUNCTIONS",
     "MAX_DEPTH",
@@ -66,6 +73,10 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "acos": np.arccos,
     "atan": np.arctan,
 }
+
+#: Other spellings of allowed functions: ``trace`` and ``graph`` write the natural logarithm ``ln(...)``,
+#: so their output reads back in. Resolved by name; not separate entries of :data:`FUNCTIONS`.
+ALIASES: dict[str, str] = {"ln": "log"}
 
 #: Named constants.
 CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}
@@ -119,6 +130,18 @@ class Expression:
     def __call__(self, *values: Any) -> Any:
         return self.function(*values)
 
+    def compile_for(self, namespace: str) -> Callable[..., Any]:
+        """The same expression calling another library's functions: ``"numpy"``, ``"jax"``, ``"torch"``,
+        ``"autograd"`` (see :mod:`diffcompare.namespaces`).
+
+        The text is parsed again under the same whitelist (no ``eval``), with the same variables in the same
+        order and the same folded float64 constants; only the functions called differ. Compiled once per
+        namespace, then cached.
+        """
+        if namespace == "numpy":
+            return self.function
+        return _compile_for(self.text, self.variables, namespace)
+
 
 _Node = Callable[[tuple], Any]
 
@@ -127,11 +150,15 @@ class _Compiler:
     """Validates an ``ast`` tree and compiles it into closures ``node(args) -> value``."""
 
     def __init__(self, text: str, index: dict[str, int], declared: Sequence[str] | None,
-                 undeclared_message: Callable[[str], str]) -> None:
+                 undeclared_message: Callable[[str], str],
+                 functions: dict[str, Callable[[Any], Any]] | None = None) -> None:
         self.text = text
         self.index = index
         self.declared = declared
         self.undeclared_message = undeclared_message
+        # the library the compiled closures call (numpy's FUNCTIONS unless compiling for a peer);
+        # constants are folded with numpy in every case, so every library sees the same float64 constants
+        self.functions = FUNCTIONS if functions is None else functions
 
     def snippet(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.text, node)
@@ -173,6 +200,8 @@ class _Compiler:
             return self.name(node)
         if isinstance(node, ast.Call):
             return self.call(node, depth)
+        if isinstance(node, ast.Attribute):
+            self.module_prefix(node)
         what = _NODE_NAMES.get(type(node), f"'{type(node).__name__}'")
         raise ParseError(f"{what} not allowed: '{self.snippet(node)}'")
 
@@ -181,7 +210,7 @@ class _Compiler:
         if name in CONSTANTS:
             value = CONSTANTS[name]
             return (lambda args, v=value: v), value
-        if name in FUNCTIONS:
+        if _is_function(name):
             raise ParseError(f"'{name}' is a function; call it as {name}(...)")
         if not _VARIABLE_RE.match(name):
             raise ParseError(f"'{_show(name)}' is not a valid variable name (letters, digits, '_'; "
@@ -191,24 +220,37 @@ class _Compiler:
         i = self.index[name]
         return (lambda args: args[i]), None
 
+    def module_prefix(self, node: ast.Attribute) -> None:
+        """``np.sin``, ``math.log``: the built-in name without its module is what is meant."""
+        if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy", "math") and _is_function(node.attr):
+            raise ParseError(f"'{self.snippet(node)}': write {node.attr}(...) (functions are built in, "
+                             "without a module)")
+
     def call(self, node: ast.Call, depth: int) -> tuple[_Node, float | None]:
+        if isinstance(node.func, ast.Constant) and len(node.args) == 1 and not node.keywords:
+            snippet = self.snippet(node)  # 2(x + 1): a product without its '*'
+            raise ParseError(f"'{snippet}' calls a number: write {self.snippet(node.func)}*"
+                             f"({self.snippet(node.args[0])}) (a product needs '*')")
+        if isinstance(node.func, ast.Attribute):
+            self.module_prefix(node.func)
         if not isinstance(node.func, ast.Name):
             raise ParseError(f"only named functions can be called: '{self.snippet(node)}'")
-        fname = node.func.id
+        fname = ALIASES.get(node.func.id, node.func.id)
         if fname not in FUNCTIONS:
             if fname in CONSTANTS:
                 raise ParseError(f"'{fname}' is a constant, not a function")
-            raise ParseError(f"unknown function '{_show(fname)}'; allowed: {', '.join(FUNCTIONS)}")
+            raise ParseError(_unknown_function(fname))
         if node.keywords:
             raise ParseError(f"{fname}() takes positional arguments only")
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ParseError(f"starred arguments not allowed: '{self.snippet(node)}'")
         if len(node.args) != 1:
             raise ParseError(f"{fname}() takes exactly 1 argument ({len(node.args)} given)")
-        fn = FUNCTIONS[fname]
+        fold = FUNCTIONS[fname]
+        fn = self.functions[fname]
         arg, value = self.build(node.args[0], depth + 1)
         if value is not None:
-            return self.constant(node, lambda: fn(np.float64(value)))
+            return self.constant(node, lambda: fold(np.float64(value)))
         return (lambda args: fn(arg(args))), None
 
     def chain(self, node: ast.BinOp, depth: int) -> tuple[_Node, float | None]:
@@ -223,6 +265,9 @@ class _Compiler:
         steps: list[tuple[Callable[[Any, Any], Any], _Node]] = []
         for binop in spine:
             op = _BINOPS.get(type(binop.op))
+            if isinstance(binop.op, ast.BitXor):
+                raise ParseError(f"'^' in '{self.snippet(binop)}' is not a power: write "
+                                 f"{self.snippet(binop.left)}**{self.snippet(binop.right)}")
             if op is None:
                 raise ParseError(f"operator in '{self.snippet(binop)}' is not allowed; use + - * / **")
             right, right_value = self.build(binop.right, depth + 1)
@@ -264,6 +309,9 @@ def _parse_tree(text: str) -> ast.Expression:
     try:
         return ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
+        product = _missing_star(text.strip())
+        if product is not None:
+            raise ParseError(product) from None
         where = f" at column {exc.offset}" if exc.offset else ""
         raise ParseError(f"invalid expression{where}: {_show(str(exc.msg), 80)}") from None
     except (RecursionError, MemoryError):
@@ -272,12 +320,54 @@ def _parse_tree(text: str) -> ast.Expression:
         raise ParseError(f"invalid expression: {_show(str(exc), 80)}") from None
 
 
+# a number written against a name or a parenthesis: 2x, 3.5y, 1e-3x, 2sin(x)
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_THEN_NAME = re.compile(rf"(?<![\w.])({_NUMBER})([A-Za-z_(])(\w*)")
+# two operands side by side: x y, 2 x, (x+1) y (keywords such as 'if', 'for' are left to Python's error)
+_SIDE_BY_SIDE = re.compile(rf"((?<![\w.])[A-Za-z_]\w*|(?<![\w.]){_NUMBER}|\))\s+([A-Za-z_]\w*|{_NUMBER})")
+_KEYWORDS = {"if", "else", "for", "in", "and", "or", "not", "is", "lambda", "import", "from", "as", "with",
+             "while", "def", "return", "yield", "await", "async", "del", "pass", "None", "True", "False"}
+
+
+def _missing_star(text: str) -> str | None:
+    """The hint for text Python cannot parse because a product lacks its '*': ``2x`` -> write 2*x."""
+    m = _NUMBER_THEN_NAME.search(text)
+    if m:
+        number, rest = m.group(1), m.group(2) + m.group(3)
+        return f"'{_show(number + rest)}' is not a number: write {_show(number)}*{_show(rest)} (a product needs '*')"
+    for m in _SIDE_BY_SIDE.finditer(text):
+        a, b = m.group(1), m.group(2)
+        if a in _KEYWORDS or b in _KEYWORDS:
+            continue
+        if _is_function(a):
+            return f"missing parentheses: write {a}({_show(b)})"
+        if a == ")":
+            return f"missing operator between ')' and '{_show(b)}': write )*{_show(b)} for a product"
+        return f"missing operator between '{_show(a)}' and '{_show(b)}': write {_show(a)}*{_show(b)} for a product"
+    return None
+
+
+def _is_function(name: str) -> bool:
+    return name in FUNCTIONS or name in ALIASES
+
+
+def _unknown_function(name: str) -> str:
+    """Refusal of an unknown function, with the nearest allowed name when one is close (Sin -> sin)."""
+    import difflib
+
+    known = [*FUNCTIONS, *ALIASES]
+    close = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown function '{_show(name)}'; did you mean '{close[0]}'?"
+    return f"unknown function '{_show(name)}'; allowed: {', '.join(FUNCTIONS)} (and ln for log)"
+
+
 def _variables_in_order(tree: ast.Expression) -> list[str]:
     """Candidate variable names in order of first appearance in the text."""
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     names = [n for n in ast.walk(tree)
              if isinstance(n, ast.Name) and id(n) not in called
-             and n.id not in FUNCTIONS and n.id not in CONSTANTS]
+             and not _is_function(n.id) and n.id not in CONSTANTS]
     names.sort(key=lambda n: (n.lineno, n.col_offset))
     return list(dict.fromkeys(n.id for n in names))
 
@@ -303,6 +393,20 @@ def _make_function(text: str, variables: tuple[str, ...], root: _Node) -> Callab
     return function
 
 
+@functools.lru_cache(maxsize=256)
+def _compile_for(text: str, variables: tuple[str, ...], namespace: str) -> Callable[..., Any]:
+    from diffcompare.namespaces import load
+
+    functions = load(namespace).functions
+    tree = _parse_tree(text)
+    index = {name: i for i, name in enumerate(variables)}
+    root, _ = _Compiler(text, index, variables, lambda name: f"variable '{name}' is not declared",
+                        functions).build(tree.body, 1)
+    function = _make_function(text, variables, root)
+    function.namespace = namespace  # type: ignore[attr-defined]
+    return function
+
+
 def _compile(text: str, variables: Sequence[str] | None,
              undeclared_message: Callable[[str], str]) -> Expression:
     tree = _parse_tree(text)
@@ -311,9 +415,9 @@ def _compile(text: str, variables: Sequence[str] | None,
             raise TypeError("variables must be a sequence of names, not a str")
         declared = tuple(variables)
         for v in declared:
-            if v in FUNCTIONS or v in CONSTANTS:
+            if _is_function(v) or v in CONSTANTS:
                 raise ParseError(f"'{v}' cannot be a variable: it is a built-in "
-                                 f"{'function' if v in FUNCTIONS else 'constant'}")
+                                 f"{'function' if _is_function(v) else 'constant'}")
             if not isinstance(v, str) or not _VARIABLE_RE.match(v):
                 raise ParseError(f"'{_show(str(v))}' is not a valid variable name")
         if len(set(declared)) != len(declared):
@@ -324,7 +428,11 @@ def _compile(text: str, variables: Sequence[str] | None,
         order = tuple(_variables_in_order(tree))
     index = {name: i for i, name in enumerate(order)}
     root, _ = _Compiler(text, index, declared, undeclared_message).build(tree.body, 1)
-    return Expression(text=text.strip(), variables=order, function=_make_function(text.strip(), order, root))
+    expression = Expression(text=text.strip(), variables=order, function=_make_function(text.strip(), order, root))
+    # the function carries its way into other libraries: a peer backend given only f finds it here
+    expression.function.compile_for = expression.compile_for  # type: ignore[attr-defined]
+    expression.function.expression = expression  # type: ignore[attr-defined]
+    return expression
 
 
 def compile_expression(text: str, variables: Sequence[str] | None = None) -> Expression:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from diffcompare.analysis.budget import run_with_budget
+from diffcompare.budget import run_with_budget
 from diffcompare.errors import DomainError, Timeout
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from diffcompare.analysis.error_vs_h import (
     EXPECTED_SLOPES,
+    best_scheme,
     error_vs_h,
     fit_error_model,
     robust_optimum,
@@ -280,16 +281,32 @@ def _table_text(result, columns=80):
     return console.export_text()
 
 
+def test_the_analysis_names_the_best_scheme_and_the_json_carries_it(sin_curves):
+    from diffcompare.render.error_vs_h import to_json
+
+    assert sin_curves.best_scheme == "complex"  # exact to 2e-17 at every small step: no round-off arm
+    assert to_json(sin_curves)["best_scheme"] == "complex"
+
+
+def test_best_scheme_ties_go_to_the_fewest_calls_then_the_order_given():
+    from types import SimpleNamespace as C
+
+    exact = [C(scheme="five-point", robust_abs_error=0.0, calls_per_step=4),
+             C(scheme="central", robust_abs_error=0.0, calls_per_step=2),
+             C(scheme="forward", robust_abs_error=0.0, calls_per_step=2),
+             C(scheme="complex", robust_abs_error=None, calls_per_step=1)]  # no robust error: not rated
+    assert best_scheme(exact) == "central"
+    assert best_scheme([C(scheme="complex", robust_abs_error=None, calls_per_step=1)]) is None
+
+
 @pytest.mark.parametrize("f, point, component", [
     (lambda x1, x2: x1**2 * x2 + np.sin(x1), (1.0, 2.0), "x2"),  # complex step exact at every step
     (np.abs, 0.0, None),  # central exact at every step, five-point 3.3e-17
 ])
 def test_the_star_sits_on_a_robust_error_that_is_shown(f, point, component):
-    from diffcompare.render.error_vs_h import _best_scheme
-
     names = ("x1", "x2") if component else None
     r = error_vs_h(f, point, variables=names, component=component, points=24, references=())
-    star = curve(r, _best_scheme(r))
+    star = curve(r, r.best_scheme)
     assert star.robust_abs_error is not None
     assert star.robust_abs_error == min(c.robust_abs_error for c in r.schemes if c.robust_abs_error is not None)
     for line in _table_text(r).splitlines():

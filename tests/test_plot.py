@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from diffcompare.analysis.plotting import curves, field, parse_range
+from diffcompare.analysis.sampling import curves, field
+from diffcompare.cli.options import parse_range
 from diffcompare.cli import main
 from diffcompare.errors import DiffcompareError
 from diffcompare.parse import compile_expression

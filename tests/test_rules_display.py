@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from diffcompare.analysis.graph import computational_graph
-from diffcompare.analysis.plotting import curves, field
+from diffcompare.analysis.sampling import curves, field
 from diffcompare.cli import main
 from diffcompare.parse import compile_expression
 from diffcompare.render.termplot import line_plot

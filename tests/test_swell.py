@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import diffcompare.analysis.swell as swell_mod
-from diffcompare.analysis.swell import Dag, logistic_dag, swell, tape_operations
+from diffcompare.analysis.swell import logistic_dag, swell, tape_operations
+from diffcompare.analysis.textbook_dag import Dag
 from diffcompare.cli import main
 
 X = sympy.Symbol("x")

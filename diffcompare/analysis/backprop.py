@@ -60,7 +60,7 @@ __all__ = [
 PARAMETERS: tuple[str, ...] = ("w11", "w12", "w21", "w22", "wh1", "wh2", "bh", "by")
 #: the backends ``backprop`` shows side by side; "hand" is the slides' chain rule written out
 BACKENDS: tuple[str, ...] = ("reverse", "forward", "symbolic", "finite")
-MAX_STEPS = 10_000  # one reverse pass per step, ~0.2 ms each: the cap keeps a run within ~2 s
+MAX_STEPS = 10_000  # one reverse pass per step (under a millisecond): the cap keeps a run to seconds
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def reference_gradients(net: Network) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=32)
 def _reference(net: Network) -> tuple[tuple[str, Any], ...]:
-    # sympy differentiates a ~700-operation expression: ~0.5 s, worth remembering per network
+    # sympy's gradient at 50 digits costs a large fraction of a second: worth remembering per network
     from diffcompare.backends.symbolic import reference
 
     _, ref = reference(loss_function(net), tuple(net.params().values()), kind="gradient")

@@ -13,6 +13,8 @@ from diffcompare.backends.base import Result, as_args, evaluate
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
 DEFAULT_BACKENDS = ("finite", "symbolic", "reverse", "forward")
+# backends whose work is sympy's (symengine differentiates the expression sympy traced): run under the budget
+SYMPY_BACKENDS = ("symbolic", "symengine")
 
 
 @dataclass
@@ -89,13 +91,15 @@ def compare(
 ) -> Comparison:
     """Differentiate ``f`` at ``point`` with each backend; errors against the symbolic 50-digit reference.
 
-    One scalar variable gives derivatives, anything else gradients. ``options`` maps a backend
+    One scalar variable gives derivatives, anything else gradients. ``backends`` may include ``"all"``
+    (every available backend, peers whose library is installed included). ``options`` maps a backend
     name to the options it is created with (``{"finite": {"scheme": "complex"}}``). The reference
     (and the symbolic backend) get ``timeout`` seconds each (default ``REFERENCE_TIMEOUT``); past it
     the backends still run and their errors are None.
     """
     from diffcompare.backends.symbolic import REFERENCE_TIMEOUT, budgeted_reference, run_sympy
 
+    backends = registry.resolve(backends)  # a typo fails now, not after the reference; "all" expands
     args = as_args(point)
     evaluate(f, args)  # a point outside the domain is bad input, before any backend runs
     kind = "derivative" if len(args) == 1 and isinstance(args[0], float) else "gradient"
@@ -104,15 +108,16 @@ def compare(
     try:
         ref = budgeted_reference(f, point, kind=kind, timeout=budget)
         out = Comparison(name, names, args, kind, ref.value, ref.derivative, ref.method)
-    except (DomainError, Unsupported):
+    except DomainError:
         raise
-    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+    except DiffcompareError as exc:  # timeout, too deep for sympy, or control flow sympy cannot follow
+        # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         out = Comparison(name, names, args, kind, None, None, str(exc).removeprefix("reference: "))
     for backend in backends:
         differentiator = registry.get(backend, **(options or {}).get(backend, {}))
         run = differentiator.derivative if kind == "derivative" else differentiator.gradient
         try:
-            if backend == "symbolic":  # sympy: in a worker process, stopped at the budget
+            if backend in SYMPY_BACKENDS:  # sympy: in a worker process, stopped at the budget
                 result = run_sympy(run, f, point, timeout=budget)
             else:
                 result = run(f, point)
@@ -120,7 +125,7 @@ def compare(
             out.rows.append(Row(backend, None, unsupported=str(exc)))
             continue
         except DiffcompareError as exc:
-            if backend != "symbolic":
+            if backend not in SYMPY_BACKENDS:
                 raise
             out.rows.append(Row(backend, None, unsupported=str(exc)))  # too deep for sympy
             continue

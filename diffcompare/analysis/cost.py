@@ -42,7 +42,7 @@ __all__ = [
     "instance",
     "check_budget",
     "check_inputs",
-    "parse_grid",
+    "relative_difference",
 ]
 
 DEFAULT_BUDGET = 2.0  # seconds per cell
@@ -101,6 +101,7 @@ class CostReport:
     reference: str | None = None  # the method max_rel_diff is measured against
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # a peer method's library and version, by method
 
     def methods(self) -> list[str]:
         seen: list[str] = []
@@ -108,27 +109,6 @@ class CostReport:
             if r.method not in seen:
                 seen.append(r.method)
         return seen
-
-
-def parse_grid(text: str, name: str = "n", minimum: int = 1) -> list[int]:
-    """``"10,100,1e3"`` -> ``[10, 100, 1000]`` (sorted, unique); one-line error on anything else."""
-    values: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            raise DiffcompareError(f"--{name}: {part!r} is not a number") from None
-        if not np.isfinite(v) or v != int(v) or v < minimum:
-            raise DiffcompareError(f"--{name}: {part!r} is not a whole number >= {minimum}")
-        if v > MAX_GRID:
-            raise DiffcompareError(f"--{name}: {part} is larger than the limit {MAX_GRID:.0e}")
-        values.append(int(v))
-    if not values:
-        raise DiffcompareError(f"--{name} is empty: give sizes such as 10,100,1000")
-    return sorted(set(values))
 
 
 def check_budget(budget: float) -> float:
@@ -141,15 +121,18 @@ def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: di
                  budget: float) -> None:
     """Every option checked before any measuring starts: one-line errors, no half-drawn progress bar."""
     check_budget(budget)
-    _choose(methods, table)
+    _choose(methods, table, "hessian" if table is HESSIAN_METHODS else "gradient")
     instance(function, n)
 
 
 # -- the function under test -----------------------------------------------------------------------
 
 
-def instance(function: str, n: int) -> families.Instance:
-    """A family member by name, or ``sum(expr(x))`` for an expression in one variable applied elementwise."""
+def instance(function: Any, n: int) -> families.Instance:
+    """A family member by name, ``sum(expr(x))`` for an expression in one variable applied elementwise, or the
+    user's own function of one vector x (an Expression from ``--file``, diffcompare.userfunc)."""
+    if not isinstance(function, str):
+        return _own_function(function, n)
     if function in families.GRADIENT_FAMILIES:
         return families.gradient_family(function, n)
     from diffcompare.parse import compile_expression
@@ -167,11 +150,26 @@ def instance(function: str, n: int) -> families.Instance:
         return np.sum(g(x))
 
     summed.__name__ = expr.variables[0]
-    x = families._point(n)
+    x = families.irregular_point(n)
     from diffcompare.backends.base import evaluate
 
     evaluate(summed, (x,))  # a DomainError now, not in the middle of the measurement
     return families.Instance("expression", summed, x, n, 1, f"sum({expr.text}) over x_i")
+
+
+def _own_function(expression: Any, n: int) -> families.Instance:
+    """``f(x)`` from the user's file, called on the family's fixed point x of size n; it must return a scalar."""
+    from diffcompare.userfunc import run_user_code
+
+    if len(expression.variables) != 1:
+        raise DiffcompareError(f"cost needs a function of one vector, e.g. def f(x): return np.sum(x**2); "
+                               f"{expression.text} takes {', '.join(expression.variables)}")
+    x = families._point(n)
+    out = run_user_code(expression.function, (x,), expression.text)  # a DomainError or its crash: now, in one line
+    if np.ndim(out) != 0:
+        raise DiffcompareError(f"cost differentiates a scalar function of x; {expression.text} returned shape "
+                               f"{np.shape(out)} for x of size {n}")
+    return families.Instance(expression.text, expression.function, x, n, 1, "your own f(x), x of size n")
 
 
 # -- cells -----------------------------------------------------------------------------------------
@@ -184,7 +182,8 @@ class _Method:
     name: str
     run: Callable[[families.Instance], tuple[Any, int | None]]
     ratio_slope: float  # expected growth of seconds / f-seconds with n: for the budget prediction
-    symbolic: bool = False
+    symbolic: bool = False  # sympy work (symbolic, symengine): timed in a worker process under the budget
+    library: str | None = None  # a peer's library and version
 
 
 def _finite(scheme: str) -> Callable[[families.Instance], tuple[Any, int | None]]:
@@ -215,10 +214,10 @@ GRADIENT_METHODS: dict[str, _Method] = {
 }
 
 
-def _symbolic_cell(function: str, n: int, kind: str) -> tuple[Timing, int | None]:
-    """Runs in the worker process: time sympy's gradient or Hessian of the family member."""
+def _symbolic_cell(function: str, n: int, kind: str, name: str = "symbolic") -> tuple[Timing, int | None]:
+    """Runs in the worker process: time sympy's (or SymEngine's) gradient or Hessian of the family member."""
     inst = instance(function, n)
-    backend = registry.get("symbolic")
+    backend = registry.get(name)
     run = backend.gradient if kind == "gradient" else backend.hessian
     from sympy.core.cache import clear_cache
 
@@ -232,7 +231,11 @@ def _symbolic_cell(function: str, n: int, kind: str) -> tuple[Timing, int | None
     return timing, size
 
 
-def _rel_diff(d: Any, ref: Any) -> float | None:
+def relative_difference(d: Any, ref: Any) -> float | None:
+    """``max |d - ref| / max |ref|`` (absolute where ref is all zero); None when either is missing.
+
+    One number per row that says whether a method agrees with the reference, at any size.
+    """
     if d is None or ref is None:
         return None
     d = np.asarray(d, dtype=float)
@@ -277,11 +280,12 @@ def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str
               ) -> tuple[Timing | None, Any, int | None, int | None, str]:
     """(timing, derivative, evaluations, expression size, status) of one method at one size."""
     if method.symbolic:
-        from diffcompare.analysis.budget import run_with_budget
+        from diffcompare.budget import run_with_budget
 
         try:
             # a warm-up call and one timed call of at most `budget` each, plus the worker's start-up
-            timing, size = run_with_budget(_symbolic_cell, function, inst.n, kind, timeout=2 * budget + 1.0)
+            timing, size = run_with_budget(_symbolic_cell, function, inst.n, kind, method.name,
+                                           timeout=2 * budget + 1.0)
         except Timeout:
             return None, None, None, None, f"timeout: over {2 * budget + 1.0:g} s (warm-up + timed call)"
         except Unsupported as exc:
@@ -379,7 +383,7 @@ def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence
         ref = derivatives.get(reference)
         for row in report.rows:
             if row.n == inst.n and row.method in derivatives:
-                row.max_rel_diff = _rel_diff(derivatives[row.method], ref)
+                row.max_rel_diff = relative_difference(derivatives[row.method], ref)
         if kind == "hessian" and extra is not None:
             _hvp_check(report, inst, extra, ref)
     if progress:
@@ -394,8 +398,9 @@ def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 10
                   progress: Progress | None = None) -> CostReport:
     """Time every gradient method on ``function`` at each n (see the module docstring)."""
     budget = check_budget(budget)
-    chosen = _choose(methods, GRADIENT_METHODS)
+    chosen = _choose(methods, GRADIENT_METHODS, "gradient")
     report = _measure_grid("gradient", function, list(ns), chosen, budget, "reverse", progress)
+    report.versions = {m.name: m.library for m in chosen if m.library}
     report.notes.append(
         "evaluations: calls of f for finite differences (the backend counts the value too: n+1, 2n+1, n+1), "
         "JVP passes for forward mode (n), VJP passes for reverse mode (1)")
@@ -403,14 +408,52 @@ def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 10
     return report
 
 
-def _choose(names: Sequence[str] | None, table: dict[str, _Method]) -> list[_Method]:
+def peer_names() -> list[str]:
+    """The installed peer backends (jax, torch, numdifftools, ...): methods of every cost command."""
+    return [n for n in registry.available() if n not in ("finite", "symbolic", "reverse", "forward")]
+
+
+# (gradient, hessian) growth of seconds / f-seconds with n, for the budget prediction: finite differences
+# and the symbolic peer take n (n^2) evaluations or derivatives; an AD peer's gradient is one reverse pass
+_PEER_SLOPES = {"numdifftools": (1.0, 2.0), "scipy": (1.0, 2.0), "symengine": (1.0, 2.0)}
+
+
+def peer_method(name: str, kind: str) -> _Method:
+    """A peer backend as a cost method: its ``gradient``, ``jacobian`` or ``hessian`` of the family member.
+
+    Evaluations are the backend's own count (calls of f) where it keeps one. SymEngine traces through
+    sympy, so it runs in a worker under the budget, as the symbolic method does.
+    """
+    backend = registry.get(name)
+    call = getattr(backend, kind)
+
+    def run(inst: families.Instance) -> tuple[Any, int | None]:
+        r = call(inst.f, inst.x)
+        return r.derivative, r.evaluations
+
+    slopes = _PEER_SLOPES.get(name, (0.0, 1.0))
+    slope = slopes[1] if kind == "hessian" else slopes[0]
+    return _Method(name, run, slope, symbolic=name == "symengine", library=getattr(backend, "library", None))
+
+
+def _choose(names: Sequence[str] | None, table: dict[str, _Method], kind: str) -> list[_Method]:
+    """The methods named (``all``: the table's and every installed peer's), in the order given."""
     if names is None:
         return list(table.values())
-    out = []
+    peers = peer_names()
+    out: list[_Method] = []
     for name in names:
-        if name not in table:
-            raise DiffcompareError(f"unknown method {name!r}; allowed: {', '.join(table)}")
-        out.append(table[name])
+        wanted = [*table, *peers] if name == "all" else [name]
+        for one in wanted:
+            if any(m.name == one for m in out):
+                continue
+            if one in table:
+                out.append(table[one])
+            elif one in peers:
+                out.append(peer_method(one, kind))
+            else:
+                raise DiffcompareError(f"--methods: unknown method {one!r}; allowed: {', '.join([*table, *peers])}, "
+                                       "all")
     if not out:
         raise DiffcompareError("--methods is empty")
     return out
@@ -469,7 +512,7 @@ def _hvp_check(report: CostReport, inst: families.Instance, extra: dict[str, Any
     hv = np.asarray(hess, dtype=float).reshape(inst.n, inst.n) @ extra["v"]
     for row in report.rows:
         if row.method == "hvp" and row.n == inst.n:
-            row.max_rel_diff = _rel_diff(extra["hvp"], hv)
+            row.max_rel_diff = relative_difference(extra["hvp"], hv)
 
 
 def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100, 300, 1000),
@@ -477,10 +520,11 @@ def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100,
                  progress: Progress | None = None) -> CostReport:
     """Time every Hessian method at each n against one reverse gradient (Exercise 1, measured)."""
     budget = check_budget(budget)
-    chosen = _choose(methods, HESSIAN_METHODS)
+    chosen = _choose(methods, HESSIAN_METHODS, "hessian")
     reference = "forward-over-reverse" if any(m.name == "forward-over-reverse" for m in chosen) else chosen[0].name
     report = _measure_grid("hessian", function, list(ns), chosen, budget, reference, progress,
                            before=_gradient_baseline)
+    report.versions = {m.name: m.library for m in chosen if m.library}
     report.notes.append(
         "evaluations: n JVPs (forward-over-reverse), n VJPs (reverse-over-reverse), 2n+1 gradients "
         "(finite-of-gradient), 2n^2+1 calls of f (finite-second); hvp: one JVP of the gradient")

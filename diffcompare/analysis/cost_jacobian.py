@@ -17,8 +17,11 @@ import numpy as np
 
 from diffcompare import ad
 from diffcompare.analysis import families
-from diffcompare.analysis.cost import CostReport, Progress, Row, _rel_diff, check_budget
+from diffcompare.analysis.cost import (
+    CostReport, Progress, Row, check_budget, peer_method, peer_names, relative_difference,
+)
 from diffcompare.analysis.cost_timing import machine, measure
+from diffcompare.errors import DiffcompareError, Unsupported
 
 __all__ = ["Cell", "Crossover", "crossover", "jacobian_cost"]
 
@@ -128,20 +131,44 @@ def _jacrev(inst: families.Instance) -> Any:
     return ad.jacrev(inst.f)(inst.x)
 
 
+JACOBIAN_METHODS = ("jacfwd", "jacrev")
+
+
+def check_methods(methods: Sequence[str] | None) -> list[str]:
+    """jacfwd and jacrev always (the crossover needs both), then the peers named (``all``: every installed one)."""
+    peers = peer_names()
+    out = list(JACOBIAN_METHODS)
+    for name in methods or ():
+        for one in (peers if name == "all" else [name]):
+            if one in out:
+                continue
+            if one not in peers:
+                raise DiffcompareError(f"--methods: unknown method {one!r}; allowed: "
+                                       f"{', '.join([*JACOBIAN_METHODS, *peers])}, all")
+            out.append(one)
+    return out
+
+
 def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[int] = (1, 4, 16, 64, 256, 1024),
-                  budget: float = 2.0, progress: Progress | None = None) -> CostReport:
+                  budget: float = 2.0, progress: Progress | None = None,
+                  methods: Sequence[str] | None = None) -> CostReport:
     """Time jacfwd (n JVPs) and jacrev (m VJPs) of ``tanh(A x)`` on every (n, m) of the grid.
 
-    A cell is skipped when its time, predicted from the most expensive pass seen so far for that
-    method (seconds per pass per second of f) times its passes and f's time, exceeds the budget.
+    ``methods`` adds peers (``jax``, ``numdifftools``, ... or ``all``): each cell times them right after
+    jacfwd and jacrev, on the same instance. A cell is skipped when its time, predicted from the most
+    expensive pass seen so far for that method (seconds per pass per second of f) times its passes and f's
+    time, exceeds the budget; a peer counts ``max(n, m)`` passes (finite differences need n, a reverse-mode
+    Jacobian m).
     """
     budget = check_budget(budget)
+    names = check_methods(methods)
+    peers = {name: peer_method(name, "jacobian") for name in names if name not in JACOBIAN_METHODS}
     grid = sorted(((n, m) for n in ns for m in ms), key=lambda nm: (nm[0] * nm[1], nm))
     first = families.tanh_linear(grid[0][0], grid[0][1])
     report = CostReport("jacobian", first.family, "tanh(A @ x), A of shape m x n", budget, machine(),
                         slopes_of="seconds vs n (at fixed m)", reference="jacrev")
     per_pass: dict[str, float] = {}  # method -> max over cells of ratio_to_f / passes
-    total = 3 * len(grid)
+    total = (1 + len(names)) * len(grid)
     done = 0
     times: dict[tuple[int, int], dict[str, float | None]] = {}
     for n, m in grid:
@@ -153,7 +180,9 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
         done += 1
         results: dict[str, Any] = {}
         cell_times: dict[str, float | None] = {"jacfwd": None, "jacrev": None}
-        for name, run, passes in (("jacfwd", _jacfwd, n), ("jacrev", _jacrev, m)):
+        contestants = [("jacfwd", _jacfwd, n), ("jacrev", _jacrev, m)]
+        contestants += [(name, method.run, max(n, m)) for name, method in peers.items()]
+        for name, run, passes in contestants:
             if progress:
                 progress(done, total, f"{name} at n={n}, m={m}")
             done += 1
@@ -164,8 +193,17 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
                     row.status = f"skipped: predicted {row.predicted_seconds:.3g} s > {budget:g} s"
                     report.rows.append(row)
                     continue
-            timing = measure(lambda run=run, inst=inst: run(inst))
-            row.seconds, row.repeats, row.evaluations = timing.seconds, timing.repeats, passes
+            try:
+                timing = measure(lambda run=run, inst=inst: run(inst))
+            except (Unsupported, DiffcompareError) as exc:
+                row.status = f"{'unsupported' if isinstance(exc, Unsupported) else 'failed'}: {exc}"
+                report.rows.append(row)
+                continue
+            if name in peers:  # a peer's result: its derivative and its own count of calls of f
+                timing.result, evaluations = timing.result
+            else:
+                evaluations = passes
+            row.seconds, row.repeats, row.evaluations = timing.seconds, timing.repeats, evaluations
             row.ratio_to_f = timing.seconds / tf.seconds
             per_pass[name] = max(per_pass.get(name, 0.0), row.ratio_to_f / passes)
             results[name] = timing.result
@@ -173,9 +211,9 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
             report.rows.append(row)
         times[(n, m)] = cell_times
         if "jacrev" in results:
-            for row in report.rows[-2:]:
+            for row in report.rows[-len(contestants):]:
                 if row.method in results:
-                    row.max_rel_diff = _rel_diff(results[row.method], results["jacrev"])
+                    row.max_rel_diff = relative_difference(results[row.method], results["jacrev"])
     if progress:
         progress(total, total, "done")
     _plane_slopes(report)
@@ -186,4 +224,7 @@ def jacobian_cost(ns: Sequence[int] = (1, 4, 16, 64, 256, 1024), ms: Sequence[in
                         "slope in n, c (other_slopes 'seconds vs m') the slope in m; theory: jacfwd b~1, "
                         "jacrev c~1, the other ~0 while f's own cost is flat")
     report.notes.append(f"winner: 'tie' when the two medians are within {100 * (TIE - 1):.0f}%")
+    report.versions = {name: method.library for name, method in peers.items() if method.library}
+    if peers:
+        report.notes.append("peers: evals / passes is the library's calls of f where it counts them (— where not)")
     return report

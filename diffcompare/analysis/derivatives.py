@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from diffcompare import backends as registry
+from diffcompare.analysis.compare import SYMPY_BACKENDS
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
-__all__ = ["BACKENDS", "MAX_ORDER", "Derivatives", "Entry", "correct_digits", "derivatives"]
+__all__ = ["BACKENDS", "HESSIAN_SCHEMES", "MAX_ORDER", "Derivatives", "Entry", "check_scheme", "correct_digits",
+           "derivatives"]
 
 BACKENDS: tuple[str, ...] = ("reverse", "forward", "symbolic", "finite")
 MAX_ORDER = 10  # nested reverse AD at order 10 records ~1e4 ops; sympy's 10th derivatives stay small
@@ -51,6 +53,8 @@ class Entry:
     tape_ops: int | None = None
     expression_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    library: str | None = None  # a peer's library and version ("numdifftools 0.11.2")
+    error_estimate: float | None = None  # the backend's own estimate of its absolute error, where it gives one
     failed: str | None = None  # why this backend gave no number (unsupported, left the domain)
 
 
@@ -85,6 +89,25 @@ def correct_digits(abs_error: float | None, rel_error: float | None) -> float | 
     return max(0.0, min(FLOAT_DIGITS, -math.log10(e)))
 
 
+#: The finite-difference schemes that have a Hessian of their own (richardson extrapolates central ones).
+HESSIAN_SCHEMES: tuple[str, ...] = ("central", "richardson")
+_REAL_SCHEMES = "central, five-point, richardson, adaptive, forward or backward"
+
+
+def check_scheme(scheme: str, order: int, several: bool) -> None:
+    """Refuse a finite-difference scheme that has no form for what is asked, rather than switch silently.
+
+    The complex step Im f(x + ih)/h gives first derivatives only (higher orders need multicomplex steps,
+    not implemented); the finite-difference Hessian exists in central and richardson form only.
+    """
+    if scheme == "complex" and order > 1 and not several:
+        raise DiffcompareError(f"--scheme complex gives first derivatives only (Im f(x+ih)/h; higher orders would "
+                               f"need multicomplex steps): use --order 1, or {_REAL_SCHEMES} for orders 1..{MAX_ORDER}")
+    if several and order > 1 and scheme not in HESSIAN_SCHEMES:
+        raise DiffcompareError(f"the finite-difference Hessian has a central and a richardson form, no {scheme} "
+                               "form: use --order 1 (the gradient alone), or --scheme central or richardson")
+
+
 def _check_order(order: int, several: bool) -> None:
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise DiffcompareError(f"--order must be a whole number from 1 to {MAX_ORDER}, not {order!r}")
@@ -104,6 +127,7 @@ def _measure(entry: Entry, result: Result, reference: Any) -> Entry:
     entry.evaluations, entry.tape_ops, entry.expression_size = (
         result.evaluations, result.tape_ops, result.expression_size)
     entry.options = dict(result.options)
+    entry.library, entry.error_estimate = result.library, result.error_estimate
     return entry
 
 
@@ -115,7 +139,7 @@ def _one(compute: Callable[[], Result], entry: Entry, reference: Any) -> Entry:
     except (DomainError, Timeout) as exc:  # e.g. a finite-difference point outside the domain
         entry.failed = str(exc)
     except DiffcompareError as exc:  # the symbolic backend: too deep for sympy
-        if entry.backend != "symbolic":
+        if entry.backend not in SYMPY_BACKENDS:
             raise
         entry.failed = str(exc)
     return entry
@@ -158,6 +182,9 @@ def derivatives(
     _check_order(order, several)
     if not backends:
         raise DiffcompareError("no backends given")
+    backends = registry.resolve(backends)
+    if "finite" in backends:
+        check_scheme((finite_options or {}).get("scheme", "central"), order, several)
     value = float(evaluate(f, args))
     names = tuple(variables) if variables else (("x",) if not several else tuple(f"x{i + 1}" for i in range(len(args))))
     differentiators = {b: registry.get(b, **(finite_options or {}) if b == "finite" else {}) for b in backends}
@@ -165,9 +192,10 @@ def derivatives(
     budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
     try:
         refs = run_sympy(_references, f, args, order, timeout=budget)
-    except (DomainError, Unsupported):
+    except DomainError:
         raise
-    except DiffcompareError as exc:  # timeout, or too deep for sympy: the backends still run, unmeasured
+    except DiffcompareError as exc:  # timeout, too deep for sympy, or control flow sympy cannot follow
+        # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         refs = [None] * order
         out.note = f"reference: {exc}; no errors measured"
     for k in range(1, order + 1):
@@ -188,7 +216,7 @@ def derivatives(
                 run = (lambda d=d: d.gradient(f, args))
             else:
                 run = (lambda d=d: d.hessian(f, args))
-            compute = (lambda run=run: run_sympy(run, timeout=budget)) if b == "symbolic" else run
+            compute = (lambda run=run: run_sympy(run, timeout=budget)) if b in SYMPY_BACKENDS else run
             out.entries.append(_one(compute, entry, out.reference[k]))
     return out
 

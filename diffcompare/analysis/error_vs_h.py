@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
-from diffcompare.backends.finite import _ACCURACY, EPS, RICHARDSON_LEVELS, SCHEMES, _tableau, difference
+from diffcompare.backends.finite import ACCURACY as STENCIL_ACCURACY
+from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference, richardson_extrapolate
 from diffcompare.errors import DiffcompareError, DomainError
 
 __all__ = [
@@ -48,13 +49,14 @@ __all__ = [
     "ErrorVsH",
     "ReferenceLine",
     "SchemeCurve",
+    "best_scheme",
     "error_vs_h",
     "fit_error_model",
     "step_grid",
 ]
 
 #: Order of the truncation error of each scheme (Richardson: central differences at h, h/2, h/4, h/8).
-ACCURACY = {**_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
+ACCURACY = {**STENCIL_ACCURACY, "richardson": 2 * RICHARDSON_LEVELS}
 #: Calls of f per step and per coordinate (difference() evaluates f(x) again for forward/backward).
 CALLS = {"forward": 2, "backward": 2, "central": 2, "five-point": 4, "complex": 1,
          "richardson": 2 * RICHARDSON_LEVELS}
@@ -108,6 +110,28 @@ class ReferenceLine:
 
 
 @dataclass
+class PeerLine:
+    """A finite-difference library's own best estimate (numdifftools, scipy): it picks its steps itself.
+
+    ``evaluations`` counts the calls of f it made (for a gradient or a partial: the whole gradient's);
+    ``error_estimate`` is the library's own estimate of its absolute error.
+    """
+
+    backend: str
+    library: str | None
+    derivative: Any
+    abs_error: float | None
+    rel_error: float | None
+    evaluations: int | None = None
+    error_estimate: float | None = None
+    unsupported: str | None = None
+
+
+#: the finite-difference peers listed under the schemes, where installed
+FD_PEERS = ("numdifftools", "scipy")
+
+
+@dataclass
 class ErrorVsH:
     function: str
     variables: tuple[str, ...]
@@ -121,7 +145,20 @@ class ErrorVsH:
     h: list[float]
     schemes: list[SchemeCurve] = field(default_factory=list)
     references: list[ReferenceLine] = field(default_factory=list)
+    peers: list[PeerLine] = field(default_factory=list)
     seconds: float = 0.0
+    best_scheme: str | None = None  # the scheme to use for this function (see :func:`best_scheme`)
+
+
+def best_scheme(curves: Sequence[SchemeCurve]) -> str | None:
+    """The scheme whose robust optimum is smallest: the one to use for this function.
+
+    Only a scheme with a robust error is rated (the raw minimum is partly luck); a tie (several
+    exact) goes to the fewest calls of f, then to the order given. None when no scheme has one.
+    """
+    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
+             for i, c in enumerate(curves) if c.robust_abs_error is not None]
+    return min(rated)[3] if rated else None
 
 
 def step_grid(h_min: float, h_max: float, points: int) -> np.ndarray:
@@ -270,7 +307,7 @@ def richardson_raw(g: Callable[[float], float], x: float, h: float) -> float:
     ``sin(x + h) - sin(x - h)`` exact for every representable ``h``, a coincidence, not a property.)
     """
     steps = [h / 2**i for i in range(RICHARDSON_LEVELS)]
-    best, _ = _tableau([difference(g, x, s, "central") for s in steps], steps)
+    best, _ = richardson_extrapolate([difference(g, x, s, "central") for s in steps], steps)
     return float(best)
 
 
@@ -374,6 +411,7 @@ def error_vs_h(
     points: int = 60,
     schemes: Sequence[str] = SCHEMES,
     references: Sequence[str] = ("reverse", "symbolic"),
+    peers: Sequence[str] | None = None,
     timeout: float | None = None,
 ) -> ErrorVsH:
     """The error of each finite-difference scheme at every step of a log grid, against 50 digits.
@@ -382,7 +420,9 @@ def error_vs_h(
     error vector (relative: divided by the norm of the exact gradient), or with ``component`` the
     partial derivative in that variable alone. ``references`` are methods without a step, whose
     single error is drawn as a flat line. The exact reference, and the symbolic line, get
-    ``timeout`` seconds each (default ``REFERENCE_TIMEOUT``).
+    ``timeout`` seconds each (default ``REFERENCE_TIMEOUT``). ``peers`` are finite-difference libraries
+    (default: those of :data:`FD_PEERS` that are installed) whose own best estimate, error and calls of f
+    are listed under the schemes.
     """
     from diffcompare import backends as registry
     from diffcompare.analysis.compare import error_against
@@ -398,6 +438,10 @@ def error_vs_h(
                                    f"curve (compare shows its error and estimate); choose from {', '.join(SCHEMES)}")
         if s not in SCHEMES:
             raise DiffcompareError(f"unknown scheme {s!r}; allowed: {', '.join(SCHEMES)}")
+    if peers is None:
+        peers = [p for p in FD_PEERS if p in registry.available()]
+    elif peers:
+        peers = registry.resolve(peers, "--peers")
     args = as_args(point)
     n = int(flatten_args(args).size)
     names = tuple(variables) if variables else (("x",) if n == 1 else tuple(f"x{i + 1}" for i in range(n)))
@@ -407,7 +451,11 @@ def error_vs_h(
     scalar = len(args) == 1 and isinstance(args[0], float)
     kind_ref = "derivative" if scalar else "gradient"
     budget = check_timeout(REFERENCE_TIMEOUT if timeout is None else timeout)
-    ref_all = budgeted_reference(f, point if scalar else args, kind=kind_ref, timeout=budget)
+    try:
+        ref_all = budgeted_reference(f, point if scalar else args, kind=kind_ref, timeout=budget)
+    except Unsupported as exc:  # e.g. `if x > 0` in the user's own function: no exact value to measure against
+        raise Unsupported(f"error-vs-h measures every step against the exact derivative, which is not available "
+                          f"here: {exc}") from None
     value, exact = ref_all.value, ref_all.derivative
     exact_flat = np.atleast_1d(np.asarray(exact, dtype=object)).ravel()
     if not all(_finite(v) for v in exact_flat):
@@ -435,6 +483,7 @@ def error_vs_h(
                    ref[0] if len(coords) == 1 else ref, ref_all.method, [float(v) for v in grid])
     for s in schemes:
         out.schemes.append(_curve(s, partials, grid, ref, scale, ref_norm))
+    out.best_scheme = best_scheme(out.schemes)
     for backend in references:
         diff = registry.get(backend)
         run = (lambda d=diff: d.derivative(f, point) if scalar else d.gradient(f, args))
@@ -446,5 +495,17 @@ def error_vs_h(
         got = np.atleast_1d(np.asarray(result.derivative, dtype=float)).ravel()[coords]
         a, r = error_against(ref, got)
         out.references.append(ReferenceLine(backend, float(got[0]) if len(got) == 1 else got, a, r))
+    for backend in peers:
+        diff = registry.get(backend)
+        try:
+            result = diff.derivative(f, point) if scalar else diff.gradient(f, args)
+        except (Unsupported, DomainError) as exc:
+            out.peers.append(PeerLine(backend, getattr(diff, "library", None), None, None, None,
+                                      unsupported=" ".join(str(exc).split())))
+            continue
+        got = np.atleast_1d(np.asarray(result.derivative, dtype=float)).ravel()[coords]
+        a, r = error_against(ref, got)
+        out.peers.append(PeerLine(backend, result.library, float(got[0]) if len(got) == 1 else got, a, r,
+                                  result.evaluations, result.error_estimate))
     out.seconds = time.perf_counter() - t0
     return out

@@ -30,6 +30,7 @@ __all__ = [
     "Instance",
     "MLP_HIDDEN",
     "gradient_family",
+    "irregular_point",
     "logistic_map",
     "mlp_size",
     "tanh_linear",
@@ -52,7 +53,7 @@ class Instance:
     description: str
 
 
-def _point(n: int) -> np.ndarray:
+def irregular_point(n: int) -> np.ndarray:
     """A fixed, irregular point in (0.2, 0.8)^n: no symmetric coordinates, no zeros."""
     i = np.arange(n, dtype=float)
     return 0.5 + 0.3 * np.sin(1.7 * i + 0.3)
@@ -65,7 +66,7 @@ def _rosenbrock(n: int) -> Instance:
     def rosenbrock(x: Any) -> Any:
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
-    return Instance("rosenbrock", rosenbrock, _point(n), n, 1,
+    return Instance("rosenbrock", rosenbrock, irregular_point(n), n, 1,
                     "sum(100*(x[1:]-x[:-1]**2)**2 + (1-x[:-1])**2)")
 
 
@@ -73,7 +74,7 @@ def _sines(n: int) -> Instance:
     def sines(x: Any) -> Any:
         return np.sum(np.sin(x) * np.cos(x[::-1]))
 
-    return Instance("sines", sines, _point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
+    return Instance("sines", sines, irregular_point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
 
 
 def mlp_size(n: int) -> int:
@@ -97,7 +98,7 @@ def _mlp(n: int) -> Instance:
         err = hidden @ w2 - target
         return np.sum(err * err) / MLP_BATCH
 
-    return Instance("mlp", mlp_loss, _point(n) - 0.5, n, 1,
+    return Instance("mlp", mlp_loss, irregular_point(n) - 0.5, n, 1,
                     f"mean squared error of tanh MLP, {MLP_HIDDEN} hidden units, batch {MLP_BATCH}, "
                     f"n = {MLP_HIDDEN}*d + {MLP_HIDDEN} weights")
 
@@ -128,7 +129,7 @@ def tanh_linear(n: int, m: int) -> Instance:
     def tanh_linear(x: Any) -> Any:
         return np.tanh(a @ x)
 
-    return Instance("tanh_linear", tanh_linear, _point(n), n, m, f"tanh(A @ x), A of shape {m}x{n}")
+    return Instance("tanh_linear", tanh_linear, irregular_point(n), n, m, f"tanh(A @ x), A of shape {m}x{n}")
 
 
 def logistic_map(k: int, r: float = LOGISTIC_R) -> Callable[[Any], Any]:

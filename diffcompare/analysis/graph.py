@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.analysis.trace import local_partial, partial_text, trace_and_tape
+from diffcompare.analysis.trace import local_partial, trace_and_tape
+from diffcompare.render.notation import infix, op_text, operand, partial_text
 
 __all__ = ["Edge", "Graph", "GraphNode", "computational_graph", "structure_point"]
 
@@ -122,23 +123,18 @@ def computational_graph(f: Callable[..., Any], point: Sequence[Any] | None, vari
 
 
 def _operand_names(node: Any, name_of: dict[int, str]) -> list[str]:
-    from diffcompare.analysis.trace import number
-
     traced = dict(zip(node.argnums, node.parents))
     out = []
     for k, a in enumerate(node.args):
         if k in traced:
             out.append(name_of[id(traced[k])])
         else:
-            s = number(a)
-            out.append(f"({s})" if s.startswith("-") else s)
+            out.append(operand(a))
     return out
 
 
 def _label(node: Any, operands: Sequence[str], labels: dict[str, str]) -> str:
     """What a node computes in the function's variables: ``ln(x ^ 2) * sin(x)``."""
-    from diffcompare.analysis.trace import infix, op_text
-
     wrap = infix(node.prim.name)
     parts = []
     for o in operands:

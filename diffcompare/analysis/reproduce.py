@@ -35,7 +35,6 @@ import numpy as np
 
 __all__ = ["Check", "Reproduction", "agrees", "half_unit", "load_seed_numbers", "reproduce"]
 
-STATUSES = ("agree", "rounded inputs", "inherited", "erratum")
 RULE = ("agree: |ours - printed| <= half a unit of the last printed digit; 'rounded inputs': the slide's step "
         "redone from its own printed (rounded) inputs agrees, and would with any erring input corrected; "
         "'inherited': it agrees only through an upstream erratum; 'erratum': a slip of the slides' own "
@@ -281,11 +280,11 @@ def _swell_references() -> dict[str, Any]:
 
 def _sympy_of(formula: str, x: Any) -> Any:
     """A formula of the data file as a sympy expression, through the safe parser and the symbolic tracer."""
-    from diffcompare.backends.symbolic import SymValue, _to_expr
+    from diffcompare.backends.symbolic import SymValue, to_expr
     from diffcompare.parse import compile_expression
 
     e = compile_expression(formula, ["x"])
-    return _to_expr(e.function(SymValue(x)))
+    return to_expr(e.function(SymValue(x)))
 
 
 def _printed_value(entry: dict[str, Any]) -> Any:
@@ -338,7 +337,7 @@ def _join(a: str, b: str) -> str:
 
 
 def _short(x: Any) -> str:
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     return number(x)
 
@@ -375,7 +374,7 @@ def _number_check(e: dict[str, Any], value: Any, printed: dict[str, Any], done: 
     the printed value where it agrees, otherwise the slide's own step redone from corrected
     inputs (or, without one, our value) rounded to the printed digits.
     """
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     p = e["printed"]
     value = float(value)
@@ -442,7 +441,7 @@ def _vector_check(e: dict[str, Any], value: Any) -> Check:
 
 def _formula_check(e: dict[str, Any], computed: dict[str, Any]) -> Check:
     """A printed formula evaluated on our values of the entries it names, against the row it defines."""
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
     from diffcompare.parse import compile_expression
 
     f = compile_expression(e["formula"])
@@ -487,7 +486,7 @@ def _symbolic_check(e: dict[str, Any], refs: dict[str, Any]) -> Check:
 
 
 def _exercise3_check(e: dict[str, Any]) -> Check:
-    from diffcompare.analysis.trace import number
+    from diffcompare.render.notation import number
 
     seed = int(e.get("seed", 6))
     ours = exercise3(seed)

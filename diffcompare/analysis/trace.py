@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from diffcompare.errors import DiffcompareError
+# the rows are the slides' text (``v_1 = v_-1 * v_0``, ``v̄_3 × (1/v_-1)``), written in one notation
+from diffcompare.render.notation import BAR, DOT, accent, bar, dot, number, op_text, operand, partial_text, times
 
 __all__ = [
     "MODES",
@@ -31,36 +33,12 @@ __all__ = [
     "Row",
     "Trace",
     "evaluation_trace",
-    "infix",
     "local_partial",
-    "number",
-    "op_text",
-    "partial_text",
     "row_names",
     "trace_and_tape",
 ]
 
 MODES = ("primal", "forward", "reverse", "all")
-
-# How a primitive is written in a row; {0}, {1} are its arguments (names or inline constants).
-_OP_TEXT: dict[str, str] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "pow": "{0} ^ {1}", "neg": "-{0}", "log": "ln({0})", "square": "{0} ^ 2",
-    "reciprocal": "1 / {0}", "abs": "|{0}|", "matmul": "{0} @ {1}",
-}
-
-# The local partial ∂v_i/∂(argument k), written in the trace's names: {a} {b} are the arguments,
-# {v} the row itself. The numbers always come from the primitive's own rule, never from here.
-_PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
-    "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
-    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("sech({a})^2",),
-    "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
-    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("sech({a}/2)^2 / 4",),
-    "log1p": ("1/(1 + {a})",), "expm1": ("exp({a})",), "arctan": ("1/(1 + {a}^2)",),
-    "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
-}
-
 
 @dataclass
 class Contribution:
@@ -122,71 +100,6 @@ def row_names(n_inputs: int, n_ops: int) -> list[str]:
     return [f"v_{i}" for i in range(1 - n_inputs, 1)] + [f"v_{i}" for i in range(1, n_ops + 1)]
 
 
-def number(x: Any, digits: int = 6) -> str:
-    """A value as the trace prints it: short, integers without '.0', negatives in parentheses
-    when they stand inside an expression (the caller adds those)."""
-    arr = np.asarray(x)
-    if arr.ndim:
-        flat = [number(v, digits) for v in arr.ravel()[:6]]
-        more = ", ..." if arr.size > 6 else ""
-        return "[" + ", ".join(flat) + more + "]"
-    v = float(arr)
-    if not np.isfinite(v):
-        return str(v)
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.{digits}g}"
-
-
-def _operand(x: Any) -> str:
-    s = number(x)
-    return f"({s})" if s.startswith("-") else s
-
-
-def infix(prim_name: str) -> bool:
-    """Whether the primitive is written between or before its operands (so they may need parentheses)."""
-    return prim_name in _OP_TEXT and prim_name not in ("log", "abs")
-
-
-def op_text(prim_name: str, operands: Sequence[str], kw: dict[str, Any] | None = None) -> str:
-    """A primitive applied to named operands, in the slides' notation (ln for log)."""
-    template = _OP_TEXT.get(prim_name)
-    if template is not None and template.count("{") <= len(operands):
-        return template.format(*operands)
-    extra = [f"{k}={v}" for k, v in (kw or {}).items() if v is not None and v is not False]
-    return f"{prim_name}({', '.join(list(operands) + extra)})"
-
-
-def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> str:
-    """∂(row)/∂(argument k) as text; a generic ∂ symbol where no formula is on file."""
-    forms = _PARTIAL_TEXT.get(prim_name)
-    if prim_name == "pow" and k == 0:
-        return f"{operands[1]} {operands[0]}^({operands[1]} - 1)" if not _is_number(operands[1]) else \
-            _power_partial(operands[0], float(operands[1].strip("()")))  # a negative constant reads "(-3)"
-    if prim_name == "pow" and k == 1:
-        return f"{this} ln({operands[0]})"
-    if forms is None or k >= len(forms):
-        return f"∂{this}/∂{operands[k]}"
-    a = operands[0]
-    b = operands[1] if len(operands) > 1 else ""
-    return forms[k].format(a=a, b=b, v=this)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.strip("()"))
-        return True
-    except ValueError:
-        return False
-
-
-def _power_partial(base: str, n: float) -> str:
-    if n == 2:
-        return f"2 {base}"
-    m = n - 1
-    return f"{number(n)} {base}^{_operand(m)}"
-
-
 def _zeros_like(x: Any) -> Any:
     return 0.0 if np.ndim(x) == 0 else np.zeros(np.shape(x))
 
@@ -220,7 +133,7 @@ def _reverse_adjoints(tape: Sequence[Any], output: Any, seed: Any
                       ) -> tuple[dict[int, Any], dict[int, list[tuple[Any, int, Any, Any]]]]:
     """Adjoints of every tape node and, per node, its contributions (consumer, k, partial, term).
 
-    The walk of ``diffcompare.ad.core.backward`` (reverse creation order, the engine's own
+    The walk of ``diffcompare.ad.reverse.backward`` (reverse creation order, the engine's own
     ``pull_back`` rule per edge), but it keeps every term instead of only their sum, and it leaves
     the nodes' own ``grad`` alone.
     """
@@ -330,25 +243,9 @@ def _operands(node: Any, name_of: dict[int, str]) -> tuple[list[str], list[str]]
         if k in traced:
             operands.append(name_of[id(traced[k])])
         else:
-            operands.append(_operand(a))
-        numbers.append(_operand(a))
+            operands.append(operand(a))
+        numbers.append(operand(a))
     return operands, numbers
-
-
-DOT, BAR = "\u0307", "\u0304"  # combining dot above (tangent), macron (adjoint)
-
-
-def _accent(name: str, mark: str) -> str:
-    """``x1`` -> ``ẋ1`` / ``x̄1``: the mark over the first letter, as the slides write them."""
-    return name[0] + mark + name[1:]
-
-
-def _dot(name: str) -> str:
-    return "v̇" + name[1:]
-
-
-def _bar(name: str) -> str:
-    return "v̄" + name[1:]
 
 
 def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name_of: dict[int, str],
@@ -363,7 +260,7 @@ def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
         t = tangents[id(node)]
         row.tangent = t
         if node.prim is None:
-            row.tangent_expr = f"{_dot(row.name)} = {_accent(row.variable, DOT)}"
+            row.tangent_expr = f"{dot(row.name)} = {accent(row.variable, DOT)}"
             row.tangent_arithmetic = number(t)
             continue
         operands, _ = _operands(node, name_of)
@@ -372,27 +269,18 @@ def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
         for k, parent in traced.items():
             pname = name_of[id(parent)]
             if node.prim.partials is None:
-                terms.append(f"jvp_{node.prim.name}({_dot(pname)})")
+                terms.append(f"jvp_{node.prim.name}({dot(pname)})")
                 continue
             ptxt = partial_text(node.prim.name, k, operands, row.name)
             pval = node.prim.partials[k](node.value, *node.args, **(node.kw or {}))
-            terms.append(_times(_dot(pname), ptxt))
-            arith.append(_times(_operand(tangents[id(parent)]), _operand(pval)))
-        row.tangent_expr = f"{_dot(row.name)} = " + " + ".join(terms)
+            terms.append(times(dot(pname), ptxt))
+            arith.append(times(operand(tangents[id(parent)]), operand(pval)))
+        row.tangent_expr = f"{dot(row.name)} = " + " + ".join(terms)
         row.tangent_arithmetic = (" + ".join(arith) + " = " if arith else "") + number(t)
     if out_node is not None:
         trace.derivative = tangents[id(out_node)]
     else:
         trace.derivative = _zeros_like(trace.value)
-
-
-def _times(a: str, b: str) -> str:
-    """``a × b``, dropping a factor 1 as the slides do not (they write ``v̄3 × 1``): keep it."""
-    return f"{a} × {b}" if not _compound(b) else f"{a} × ({b})"
-
-
-def _compound(text: str) -> bool:
-    return any(c in text for c in " /+") and not (text.startswith("(") and text.endswith(")"))
 
 
 def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name_of: dict[int, str],
@@ -404,15 +292,15 @@ def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
         return
     seed = 1.0 if np.ndim(value) == 0 else np.ones(np.shape(value))
     if np.ndim(value):
-        trace.notes.append(f"the output is an array: the adjoint is seeded with {_accent(trace.output_name, BAR)} = "
+        trace.notes.append(f"the output is an array: the adjoint is seeded with {accent(trace.output_name, BAR)} = "
                            "ones (a VJP, as in Exercise 3)")
     adjoints, contributions = _reverse_adjoints(tape, out_node, seed)
     for row, node in zip(trace.rows, tape):
         g = adjoints.get(id(node))
         row.adjoint = _zeros_like(node.value) if g is None else g
-        lhs = _bar(row.name) + (f" = {_accent(row.variable, BAR)}" if row.variable else "")
+        lhs = bar(row.name) + (f" = {accent(row.variable, BAR)}" if row.variable else "")
         if node is out_node:
-            row.adjoint_expr = f"{lhs} = {_accent(trace.output_name, BAR)}"
+            row.adjoint_expr = f"{lhs} = {accent(trace.output_name, BAR)}"
             row.adjoint_arithmetic = number(seed)
             continue
         terms, arith = [], []
@@ -421,12 +309,12 @@ def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
             operands, _ = _operands(consumer, name_of)
             if partial is None:
                 ptxt = f"∂{cname}/∂{row.name}"
-                terms.append(f"vjp_{consumer.prim.name}({_bar(cname)})")
-                arith.append(_operand(term))
+                terms.append(f"vjp_{consumer.prim.name}({bar(cname)})")
+                arith.append(operand(term))
             else:
                 ptxt = partial_text(consumer.prim.name, k, operands, cname)
-                terms.append(_times(_bar(cname), ptxt))
-                arith.append(_times(_operand(adjoints[id(consumer)]), _operand(partial)))
+                terms.append(times(bar(cname), ptxt))
+                arith.append(times(operand(adjoints[id(consumer)]), operand(partial)))
             row.contributions.append(Contribution(cname, ptxt, partial, adjoints[id(consumer)], term))
         if not terms:
             row.adjoint_expr = f"{lhs} = 0"

@@ -87,10 +87,6 @@ def unflatten_args(flat: np.ndarray, like: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def single_input(args: Sequence[Any]) -> bool:
-    return len(args) == 1
-
-
 def point_text(args: Sequence[Any], names: Sequence[str] | None = None) -> str:
     """A short human description of a point, for error messages."""
     names = list(names) if names else [f"x{i + 1}" for i in range(len(args))] if len(args) > 1 else ["x"]

@@ -15,7 +15,7 @@ time), ``undefined (the sides differ)`` or ``undefined (...)``. Infinite entries
 undefined ones ``nan``.
 
 This module runs sympy and can take long on a swollen expression: callers run it under
-:func:`diffcompare.analysis.budget.run_with_budget`.
+:func:`diffcompare.budget.run_with_budget`.
 """
 
 from __future__ import annotations

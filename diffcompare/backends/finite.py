@@ -60,6 +60,7 @@ from diffcompare.backends.base import (
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 __all__ = [
+    "ACCURACY",
     "SCHEMES",
     "FiniteDifferences",
     "default_step",
@@ -68,6 +69,7 @@ __all__ = [
     "ALL_SCHEMES",
     "adaptive",
     "richardson",
+    "richardson_extrapolate",
     "stencil",
 ]
 
@@ -75,8 +77,8 @@ EPS = float(np.finfo(float).eps)
 SCHEMES = ("forward", "backward", "central", "five-point", "complex", "richardson")  # each has a step h
 ALL_SCHEMES = SCHEMES + ("adaptive",)
 
-# Order of the truncation error of each scheme's stencil (complex step: Im f(x+ih)/h = f' - h^2 f'''/6).
-_ACCURACY = {"forward": 1, "backward": 1, "central": 2, "five-point": 4, "complex": 2}
+#: Order of the truncation error of each scheme's stencil (complex step: Im f(x+ih)/h = f' - h^2 f'''/6).
+ACCURACY = {"forward": 1, "backward": 1, "central": 2, "five-point": 4, "complex": 2}
 COMPLEX_STEP = 1e-20
 # Richardson: 4 central differences at h, h/2, h/4, h/8 cancel the h^2, h^4, h^6 terms, leaving
 # h^8 truncation against eps/h^k rounding, so h ~ eps^(1/(8+k)) = 0.018 for k = 1. The constant was
@@ -129,7 +131,7 @@ def default_step(scheme: str, x: float = 0.0, order: int = 1) -> float:
         ratio = EPS ** (1.0 / (order + 2 * RICHARDSON_LEVELS)) / EPS ** (1.0 / (1 + 2 * RICHARDSON_LEVELS))
         h = RICHARDSON_RELATIVE_STEP * ratio * scale
     else:
-        accuracy = _ACCURACY["central" if scheme == "complex" else scheme]
+        accuracy = ACCURACY["central" if scheme == "complex" else scheme]
         h = EPS ** (1.0 / (order + accuracy)) * scale
     return exact_step(float(x), h)
 
@@ -168,7 +170,7 @@ def _factorial(m: int) -> int:
 def _scheme_stencil(scheme: str, order: int) -> tuple[str, list[tuple[int, Fraction]]]:
     """The stencil a real-valued scheme uses for ``order``, and the name of what is actually used.
 
-    Cached: the exact rational solve costs ~0.5 ms, far more than the difference quotient itself
+    Cached: the exact rational solve costs milliseconds, far more than the difference quotient itself
     (callers only read the list).
     """
     if scheme == "forward":
@@ -198,7 +200,7 @@ def _apply(g: Callable[[float], Any], h: float, weights, order: int, center: Any
     return _over_power(total, h, order)
 
 
-def _tableau(estimates: Sequence[Any], steps: Sequence[float]) -> tuple[Any, Any]:
+def richardson_extrapolate(estimates: Sequence[Any], steps: Sequence[float]) -> tuple[Any, Any]:
     """Neville-Richardson extrapolation to ``h -> 0`` of estimates with error series in ``h^2, h^4, ...``.
 
     Returns the last diagonal entry and an error estimate ``|T[k][k] - T[k][k-1]|`` (the change
@@ -244,7 +246,7 @@ def _richardson_core(
     if center is not None and any(o == 0 for o, _ in weights):
         largest[0] = _amax(center)
     estimates = [_apply(gm, s, weights, order, center) for s in steps]
-    best, err = _tableau(estimates, steps)
+    best, err = richardson_extrapolate(estimates, steps)
     # rounding floor: eps * max|f(x + o h)| through the stencil at the smallest step, times ~2 for the
     # tableau (its weights sum to ~1.44 + 0.5, each level's rounding is at most the smallest step's).
     # max over the stencil, not |f(x)|: where f(x) ~ 0 and its neighbours are not ((x - 1.25)^3 at
@@ -460,7 +462,7 @@ def _adaptive_walk(
         return d if math.isfinite(_amax(d)) else None
 
     def extrapolate(window: list[tuple[float, Any]]) -> tuple[Any, Any, Any]:
-        est, change = _tableau([v for _, v in window], [s for s, _ in window])
+        est, change = richardson_extrapolate([v for _, v in window], [s for s, _ in window])
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
@@ -814,7 +816,7 @@ class FiniteDifferences:
                       for k in range(RICHARDSON_LEVELS)]
             estimates = [_second_differences(fc, flat, args, value, hs) for hs in levels]
             # the tableau needs one ratio per level: the coordinates share it up to representability
-            hess, err = _tableau(estimates, [float(hs[0]) if hs.size else 1.0 for hs in levels])
+            hess, err = richardson_extrapolate(estimates, [float(hs[0]) if hs.size else 1.0 for hs in levels])
             error = float(np.max(err)) if err.size else 0.0
         else:
             hess = _second_differences(fc, flat, args, value, steps)

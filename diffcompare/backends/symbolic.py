@@ -28,7 +28,7 @@ from diffcompare.backends.base import Function, Result, as_args, evaluate
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 __all__ = ["REFERENCE_TIMEOUT", "Reference", "SymBool", "SymValue", "Symbolic", "budgeted_reference",
-           "exact_reference", "reference", "trace"]
+           "exact_reference", "reference", "to_expr", "trace"]
 
 _BRANCH = "the symbolic backend cannot decide `if`/`while` on a value that depends on the input: "
 
@@ -39,7 +39,7 @@ def _sympy():
     return sympy
 
 
-def _to_expr(v: Any) -> Any:
+def to_expr(v: Any) -> Any:
     """A sympy expression for a SymValue or a plain number.
 
     A float enters as the exact rational value of its binary expansion (0.5 -> 1/2, 1.3 ->
@@ -61,7 +61,7 @@ def _to_expr(v: Any) -> Any:
             raise DomainError(f"the symbolic backend cannot use the non-finite constant {f}")
         return sp.Rational(f)  # exact: every finite double is a binary fraction
     if isinstance(v, np.ndarray) and v.ndim == 0:
-        return _to_expr(v.item())
+        return to_expr(v.item())
     if isinstance(v, SymBool):
         raise Unsupported(_BRANCH + f"arithmetic on the comparison {v.rel}")
     raise TypeError(f"cannot trace a value of type {type(v).__name__}")
@@ -131,7 +131,7 @@ _COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal"
 
 def _compare(a: Any, op: str, b: Any) -> SymBool:
     sp = _sympy()
-    x, y = _to_expr(a), _to_expr(b)
+    x, y = to_expr(a), to_expr(b)
     rel = {">": sp.Gt, ">=": sp.Ge, "<": sp.Lt, "<=": sp.Le, "==": sp.Eq, "!=": sp.Ne}[op](x, y)
     return SymBool(rel, f"{x} {op} {y}")
 
@@ -171,7 +171,7 @@ class SymValue:
         if isinstance(other, np.ndarray) and other.ndim > 0:
             return NotImplemented  # numpy broadcasts and calls __array_ufunc__
         try:
-            o = _to_expr(other)
+            o = to_expr(other)
         except TypeError:
             return NotImplemented
         return SymValue(fn(o, self.expr) if reflected else fn(self.expr, o))
@@ -274,7 +274,7 @@ def _apply_ufunc(name: str, inputs: Sequence[Any]) -> Any:
     table = _ufunc_table()
     if name not in table:
         raise Unsupported(f"the symbolic backend has no sympy counterpart for numpy's {name}")
-    return SymValue(table[name](*(_to_expr(i) for i in inputs)))
+    return SymValue(table[name](*(to_expr(i) for i in inputs)))
 
 
 def _install_methods() -> None:
@@ -326,7 +326,7 @@ class Trace:
 
     def outputs(self) -> list[Any]:
         """The output's expressions, flattened."""
-        return [_to_expr(o) for o in np.ravel(np.asarray(self.output, dtype=object))]
+        return [to_expr(o) for o in np.ravel(np.asarray(self.output, dtype=object))]
 
 
 def trace(f: Function, x: Any) -> Trace:
@@ -362,9 +362,9 @@ def trace(f: Function, x: Any) -> Trace:
         raise Unsupported("the function returns a comparison, not a number")
     try:
         if isinstance(out, np.ndarray):
-            out = np.vectorize(_to_expr, otypes=[object])(out) if out.size else out
+            out = np.vectorize(to_expr, otypes=[object])(out) if out.size else out
         else:
-            out = _to_expr(out)
+            out = to_expr(out)
     except TypeError as exc:
         raise Unsupported(f"the symbolic backend cannot read the function's output: {exc}") from None
     return Trace(out, symbols, values, args)
@@ -783,7 +783,7 @@ def run_sympy(fn: Any, *args: Any, timeout: float, **kw: Any) -> Any:
     nested expression; here both end as one-line errors: ``Timeout("timeout after 10 s")`` or
     :class:`DiffcompareError`.
     """
-    from diffcompare.analysis.budget import run_with_budget
+    from diffcompare.budget import run_with_budget
     from diffcompare.errors import Timeout
 
     _warm_up()

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 # each module registers its commands on `app`
+from diffcompare.cli import backends as _backends  # noqa: F401
 from diffcompare.cli import compare as _compare  # noqa: F401
 from diffcompare.cli import derivatives as _derivatives  # noqa: F401
 from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = rv if isinstance(rv, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
+    except SystemExit as exc:  # --show-completion and --install-completion end with sys.exit
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except typer.Abort:
         print("aborted", file=sys.stderr)
         code = 1
@@ -47,19 +50,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc.format_message()}", file=sys.stderr)
         code = 2
     except DiffcompareError as exc:
+        if exc.__cause__ is not None and (state["debug"] or "--debug" in args) and _users(exc):
+            from diffcompare.userfunc import user_traceback
+
+            print(user_traceback(exc.__cause__), file=sys.stderr, end="")
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         code = 130
-    except Exception as exc:  # an internal failure: a bug of ours, not the user's
+    except Exception as exc:  # an internal failure: a bug of ours, not the user's (unless --file's code raised it)
+        from diffcompare.userfunc import raised_in_user_code, user_traceback
+
+        users = raised_in_user_code(exc)
+        if users is not None:
+            if state["debug"] or "--debug" in args:
+                print(user_traceback(exc), file=sys.stderr, end="")
+            print(f"error: {users}", file=sys.stderr)
+            code = 2
+            return _exit(code, argv)
         if state["debug"] or "--debug" in args:
             raise
         print(f"internal error: {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)",
               file=sys.stderr)
         code = 1
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: Sequence[str] | None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _users(exc: BaseException) -> bool:
+    from diffcompare.userfunc import UserCodeError
+
+    return isinstance(exc, UserCodeError)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,9 +1,7 @@
 """`diffcompare cost gradient|jacobian|hessian|memory`: what each method costs as the problem grows.
 
-Default runtimes measured on the development machine (2 shared Xeon cores, AD engine of this commit):
-gradient ~10 s, jacobian ~6 s, hessian ~6 s, memory ~18 s; a cell predicted past ``--budget`` is skipped.
-``cost memory --k 1000000 --budget 60`` alone took 144 s and 2.3 GB of RAM (the tape: 832 MB as
-tracemalloc counts it, 277 bytes per recorded operation; reverse 14.5 s, forward 5.3 s untraced).
+A cell predicted past ``--budget`` is skipped, so a default run takes seconds; each command's help
+says about how long. Times depend on the machine and the engine: measure, do not trust a comment.
 """
 
 from __future__ import annotations
@@ -13,9 +11,9 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from diffcompare.cli.app import JSON_HELP, app
+from diffcompare.cli.app import JSON_HELP, App, app
 
-cost_app = typer.Typer(
+cost_app = App(
     name="cost",
     help="Measure what each method costs as the problem grows: time, evaluations, memory, fitted slopes.",
     no_args_is_help=True,
@@ -27,6 +25,8 @@ app.add_typer(cost_app, name="cost")
 BUDGET_HELP = ("Seconds per cell: a method is skipped at a size where its time, predicted from the "
                "previous size, would exceed this (and at every larger size).")
 PLOT_HELP = "Also save a figure (.png, .svg or .pdf; needs matplotlib: pip install 'diffcompare\\[plot]')."
+FILE_HELP = ("Your own f(x) of one vector x instead of --function: FILE.py:FUNCTION or MODULE:FUNCTION "
+             "(plain numpy, returns a scalar; called with x of size n).")
 FUNCTION_HELP = ("rosenbrock, sines, mlp, or an expression in one variable applied to each x_i and "
                  "summed (e.g. 'sin(x)**2').")
 
@@ -51,6 +51,18 @@ def _progress(hidden: bool) -> Iterator[Any]:
             bar.update(task, completed=done, total=total, description=label)
 
         yield step
+
+
+def _function(function: Optional[str], file: Optional[str]) -> Any:
+    """``--function`` (a family or an expression), or the user's own f(x) of one vector from ``--file``."""
+    if file is None:
+        return function or "rosenbrock"
+    from diffcompare.errors import DiffcompareError
+    from diffcompare.userfunc import load
+
+    if function is not None:
+        raise DiffcompareError("give --function or --file, not both")
+    return load(file)
 
 
 def _methods(text: Optional[str]) -> Optional[list[str]]:
@@ -83,12 +95,14 @@ def _check_plot(plot: Optional[str]) -> None:
 
 @cost_app.command()
 def gradient(
-    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    function: Optional[str] = typer.Option(None, "--function", help=FUNCTION_HELP + " Default: rosenbrock."),
+    file: Optional[str] = typer.Option(None, "--file", help=FILE_HELP),
     n: str = typer.Option("10,100,1000,10000,100000", "--n", help="Sizes n, comma-separated (log grid)."),
     methods: Optional[str] = typer.Option(
         None, "--methods",
         help="Comma-separated subset of reverse, forward, finite-forward, finite-central, finite-complex, "
-        "symbolic (default: all)."),
+        "symbolic (default: these), and the installed peers (jax, torch, autograd, numdifftools, scipy, "
+        "symengine); all: every one. Measured in one run, interleaved at each n."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -97,10 +111,12 @@ def gradient(
 
     Default run: about 10 s.
     """
-    from diffcompare.analysis.cost import GRADIENT_METHODS, check_inputs, gradient_cost, parse_grid
+    from diffcompare.analysis.cost import GRADIENT_METHODS, check_inputs, gradient_cost
+    from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    function = _function(function, file)
     check_inputs(function, ns[0], _methods(methods), GRADIENT_METHODS, budget)
     with _progress(as_json) as step:
         report = gradient_cost(function, ns, _methods(methods), budget, step)
@@ -111,6 +127,10 @@ def gradient(
 def jacobian(
     n: str = typer.Option("1,4,16,64,256,1024", "--n", help="Input sizes n, comma-separated."),
     m: str = typer.Option("1,4,16,64,256,1024", "--m", help="Output sizes m, comma-separated."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods",
+        help="Peers to time beside jacfwd and jacrev (always timed), comma-separated: jax, torch, autograd, "
+        "numdifftools, scipy, symengine where installed; all: every one."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP + " A heat map of which mode wins."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -119,25 +139,29 @@ def jacobian(
 
     Default run: about 6 s.
     """
-    from diffcompare.analysis.cost import check_budget, parse_grid
-    from diffcompare.analysis.cost_jacobian import jacobian_cost
+    from diffcompare.analysis.cost import check_budget
+    from diffcompare.analysis.cost_jacobian import check_methods, jacobian_cost
+    from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns, ms = parse_grid(n, "n"), parse_grid(m, "m")
     check_budget(budget)
+    check_methods(_methods(methods))
     with _progress(as_json) as step:
-        report = jacobian_cost(ns, ms, budget, step)
+        report = jacobian_cost(ns, ms, budget, step, _methods(methods))
     _finish(report, "cost jacobian", as_json, plot)
 
 
 @cost_app.command()
 def hessian(
-    function: str = typer.Option("rosenbrock", "--function", help=FUNCTION_HELP),
+    function: Optional[str] = typer.Option(None, "--function", help=FUNCTION_HELP + " Default: rosenbrock."),
+    file: Optional[str] = typer.Option(None, "--file", help=FILE_HELP),
     n: str = typer.Option("10,30,100,300,1000", "--n", help="Sizes n, comma-separated."),
     methods: Optional[str] = typer.Option(
         None, "--methods",
         help="Comma-separated subset of forward-over-reverse, reverse-over-reverse, finite-of-gradient, "
-        "finite-second, symbolic (default: all; one gradient and one HVP are always timed)."),
+        "finite-second, symbolic (default: these; one gradient and one HVP are always timed), and the "
+        "installed peers (jax, torch, ...); all: every one."),
     budget: float = typer.Option(2.0, "--budget", help=BUDGET_HELP),
     plot: Optional[str] = typer.Option(None, "--plot", help=PLOT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -146,10 +170,12 @@ def hessian(
 
     Default run: about 6 s.
     """
-    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost, parse_grid
+    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost
+    from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
+    function = _function(function, file)
     check_inputs(function, ns[0], _methods(methods), HESSIAN_METHODS, budget)
     with _progress(as_json) as step:
         report = hessian_cost(function, ns, _methods(methods), budget, step)
@@ -168,7 +194,8 @@ def memory(
 
     Default run: about 18 s. --k 1000000 --budget 60 adds about 2.5 minutes and needs ~2.3 GB of RAM.
     """
-    from diffcompare.analysis.cost import check_budget, parse_grid
+    from diffcompare.analysis.cost import check_budget
+    from diffcompare.cli.options import parse_grid
     from diffcompare.analysis.cost_memory import memory_cost
 
     _check_plot(plot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, CSV_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 def _backends(text: str) -> list[str]:
@@ -18,19 +18,25 @@ def _backends(text: str) -> list[str]:
 
 @app.command()
 def derivatives(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     order: int | None = typer.Option(None, "--order",
-                                     help="Highest order, 1..10 (default 3); several variables: 1 or 2 "
-                                          "(the Hessian, default)."),
+                                     help="Highest order, 1..10 (default 3; 1 with --scheme complex); several "
+                                          "variables: 1 or 2 (the Hessian, default; 1 with a scheme that has no "
+                                          "Hessian)."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
-    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends", help="Comma-separated backends."),
+    backends: str = typer.Option("reverse,forward,symbolic,finite", "--backends",
+                                 help="Comma-separated backends, peers included (see `diffcompare backends`), "
+                                      "or all (every installed one)."),
     scheme: str = typer.Option("central", "--scheme",
-                               help="Finite-difference scheme for the stencil of each order "
-                                    "(forward, backward, central, five-point, richardson, adaptive)."),
+                               help="Finite-difference scheme. Orders 1..10: forward, backward, central, "
+                                    "five-point, richardson, adaptive. Order 1 only: complex (the complex step). "
+                                    "Hessian: central, richardson."),
     step: float | None = typer.Option(None, "--step", help="Finite-difference step (default: from theory, per order)."),
     timeout: float = typer.Option(10.0, "--timeout",
                                   help="Seconds the exact references, and the symbolic backend per order, may take."),
+    as_csv: bool = typer.Option(False, "--csv", help=CSV_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Derivatives of order 1..k by nested AD, sympy and finite differences, each against a 50-digit reference.
@@ -42,14 +48,36 @@ def derivatives(
     from diffcompare.render import console, print_json
     from diffcompare.render import derivatives as render
 
-    expression, point = load_function(expr, at, variables)
+    if as_json and as_csv:
+        from diffcompare.errors import DiffcompareError
+
+        raise DiffcompareError("choose one of --json and --csv")
+    expression, point = load_function(expr, at, variables, file=file)
     finite = {"scheme": scheme} | ({"step": step} if step is not None else {})
-    if order is None:
-        order = 3 if len(point) == 1 else 2
+    limited = None
+    if order is None:  # the default asks no more than the scheme can give, and says so
+        from diffcompare.analysis.derivatives import HESSIAN_SCHEMES
+
+        usual = 3 if len(point) == 1 else 2
+        finite_asked = "finite" in _backends(backends)
+        if finite_asked and len(point) == 1 and scheme == "complex":
+            order, limited = 1, ("order 1 only: the complex step gives first derivatives "
+                                 "(--order 2..10 with a real scheme)")
+        elif finite_asked and len(point) > 1 and scheme not in HESSIAN_SCHEMES:
+            order, limited = 1, (f"the gradient only: the finite-difference Hessian has no {scheme} form "
+                                 "(--scheme central or richardson for it)")
+        else:
+            order = usual
     result = run(expression.function, point, order, name=expression.text, variables=expression.variables,
                  backends=_backends(backends), finite_options=finite, timeout=timeout)
+    if limited:
+        result.note = limited if not result.note else f"{result.note}; {limited}"
     if as_json:
         print_json(render.to_json(result))
+    elif as_csv:
+        import sys
+
+        sys.stdout.write(render.to_csv(result))
     else:
         console().print(render.table(result))
 
@@ -100,7 +128,8 @@ def backprop(
 
 @app.command()
 def plot(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     range_: str = typer.Option("-6:6", "--range", help="LO:HI of the (first) variable, e.g. -6:6 or -2*pi:2*pi."),
     yrange: str | None = typer.Option(None, "--yrange", help="LO:HI of the second variable (default: --range)."),
     order: int = typer.Option(1, "--order", help="Derivatives to draw beside f: 1..10 (one variable)."),
@@ -120,7 +149,8 @@ def plot(
     Where f is not defined the curve has a gap. Two variables draw a field: in the terminal a
     map of levels and one of gradient arrows; contour lines with arrows go to --out FILE.png.
     """
-    from diffcompare.analysis import plotting
+    from diffcompare.analysis import sampling
+    from diffcompare.cli.options import parse_range
     from diffcompare.errors import DiffcompareError
     from diffcompare.render import console, print_json
     from diffcompare.render import plot as render
@@ -131,16 +161,16 @@ def plot(
         from diffcompare.render.figures import check_plot_path
 
         check_plot_path(out, "--out")
-    expression, _ = load_function(expr, None, variables, need_point=False)
+    expression, _ = load_function(expr, None, variables, need_point=False, file=file)
     names = expression.variables
-    xr = plotting.parse_range(range_, "--range")
+    xr = parse_range(range_, "--range")
     if len(names) == 2 or field:
         if len(names) != 2:
             raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
-        yr = plotting.parse_range(yrange, "--yrange") if yrange is not None else xr
+        yr = parse_range(yrange, "--yrange") if yrange is not None else xr
         if order != 1:
             raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
-        result = plotting.field(expression.function, xr, yr, points=41 if points is None else points,
+        result = sampling.field(expression.function, xr, yr, points=41 if points is None else points,
                                 name=expression.text, variables=(names[0], names[1]))
         if out is not None:
             render.save_field(result, out)
@@ -153,7 +183,7 @@ def plot(
     elif len(names) == 1:
         if yrange is not None:
             raise DiffcompareError("--yrange is for functions of two variables")
-        result = plotting.curves(expression.function, *xr, order=order, points=401 if points is None else points,
+        result = sampling.curves(expression.function, *xr, order=order, points=401 if points is None else points,
                                  mode=mode, name=expression.text, variable=names[0])
         if out is not None:
             render.save_curves(result, out)

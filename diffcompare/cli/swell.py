@@ -16,7 +16,8 @@ def swell(
                                   help="Seconds allowed to each sympy cell (diff, count_ops, expand, cse)."),
     formulas: Optional[bool] = typer.Option(None, "--formulas/--no-formulas",
                                             help="Print the lecture's table of formulas (default: on for n <= 4)."),
-    plot: Optional[str] = typer.Option(None, "--plot", help="Save sizes against n (log scale) to FILE.png|.svg."),
+    plot: Optional[str] = typer.Option(None, "--plot",
+                                       help="Save sizes against n (log scale) to FILE.png or FILE.svg."),
     as_csv: bool = typer.Option(False, "--csv", help="Print the rows as CSV instead of the tables."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from diffcompare.cli.app import AT_HELP, EXPR_HELP, JSON_HELP, VARS_HELP, app, load_function
+from diffcompare.cli.app import AT_HELP, EXPR_HELP, FILE_HELP, JSON_HELP, VARS_HELP, app, load_function
 
 
 @app.command()
 def trace(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     mode: str = typer.Option("all", "--mode",
@@ -23,7 +24,7 @@ def trace(
     from diffcompare.render import console, print_json
     from diffcompare.render import trace as render
 
-    expression, point = load_function(expr, at, variables)
+    expression, point = load_function(expr, at, variables, file=file)
     result = evaluation_trace(expression.function, point, expression.variables, expression.text,
                               mode=mode.strip().lower(), wrt=wrt.strip() if wrt else None)
     if as_json:
@@ -34,7 +35,8 @@ def trace(
 
 @app.command()
 def graph(
-    expr: str = typer.Argument(..., help=EXPR_HELP),
+    expr: str | None = typer.Argument(None, help=EXPR_HELP),
+    file: str | None = typer.Option(None, "--file", help=FILE_HELP),
     at: str | None = typer.Option(None, "--at", help=AT_HELP + " With a point: values and partials."),
     variables: str | None = typer.Option(None, "--vars", help=VARS_HELP),
     wrt: str | None = typer.Option(None, "--wrt", help="Forward differentiation seeded on this variable."),
@@ -56,7 +58,7 @@ def graph(
             raise DiffcompareError(f"folder {str(parent)!r} does not exist")
         if Path(dot).is_dir():
             raise DiffcompareError(f"--dot {dot!r} is a folder; give a file name such as graph.dot")
-    expression, point = load_function(expr, at, variables, need_point=False)
+    expression, point = load_function(expr, at, variables, need_point=False, file=file)
     result = computational_graph(expression.function, point, expression.variables, expression.text,
                                  wrt=wrt.strip() if wrt else None)
     if dot == "-":

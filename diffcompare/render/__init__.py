@@ -82,6 +82,16 @@ def cost_text(result: Any) -> str:
     return ", ".join(parts) or "—"
 
 
+def libraries(items: Any) -> str:
+    """``versions: numdifftools 0.11.2, scipy 1.17.1`` for the peers among results or entries (each once), or ""."""
+    seen: list[str] = []
+    for item in items:
+        lib = getattr(item, "library", None)
+        if lib and lib not in seen:
+            seen.append(lib)
+    return "versions: " + ", ".join(seen) if seen else ""
+
+
 def point(names: Any, values: Any) -> str:
     """A point for a title: ``x1=3, x2=-4`` (10 significant digits)."""
     return ", ".join(f"{n}={fmt(v, 10)}" for n, v in zip(names, values))
@@ -126,3 +136,30 @@ def jsonable(obj: Any) -> Any:
 def print_json(data: Any) -> None:
     """One JSON document on stdout, nothing else."""
     sys.stdout.write(json.dumps(jsonable(data), indent=2) + "\n")
+
+
+def csv_number(v: Any) -> str:
+    """A CSV cell: the float at full precision (``repr``), empty for None, NaN and ±inf (as JSON's null)."""
+    if v is None or isinstance(v, str):
+        return "" if v is None else v
+    f = float(v)
+    return repr(f) if math.isfinite(f) else ""
+
+
+def csv_entries(kind: str, variables: list[str], value: Any) -> list[str]:
+    """A derivative's CSV cells: one for a number, one per variable for a gradient, n*n for a Hessian."""
+    if kind == "derivative":
+        return [csv_number(value)]
+    size = len(variables) ** (1 if kind == "gradient" else 2)
+    if value is None:
+        return [""] * size
+    return [csv_number(v) for v in np.ravel(np.asarray(value, dtype=object))]
+
+
+def csv_entry_names(kind: str, variables: list[str]) -> list[str]:
+    """``derivative``; ``derivative_x1`` per variable (as error-vs-h writes them); ``hessian_x_y`` row-major."""
+    if kind == "derivative":
+        return ["derivative"]
+    if kind == "gradient":
+        return [f"derivative_{v}" for v in variables]
+    return [f"hessian_{u}_{v}" for u in variables for v in variables]

@@ -119,6 +119,13 @@ def save_loss_plot(losses: list[float], path: str) -> None:
     from diffcompare.render.figures import pyplot
 
     plt = pyplot()
+    fig = loss_figure(plt, losses)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def loss_figure(plt: Any, losses: list[float]) -> Any:
+    """The training loss against the step (log axis: it falls by orders of magnitude)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(range(len(losses)), losses, marker="." if len(losses) < 60 else None)
     if all(v > 0 for v in losses):  # 1e-3 down to 4e-8: a linear axis shows a flat line after a few steps
@@ -128,8 +135,7 @@ def save_loss_plot(losses: list[float], path: str) -> None:
     ax.set_title("backprop example: loss under gradient descent (η = 0.5)")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 def to_json(b: Backprop) -> dict[str, Any]:

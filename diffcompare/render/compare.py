@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.analysis.compare import Comparison
-from diffcompare.render import cost_text, fmt, labelled
+from diffcompare.render import cost_text, csv_entries, csv_entry_names, csv_number, fmt, labelled, libraries
 from diffcompare.render import digits50
 from diffcompare.render import point as render_point
 
@@ -43,6 +43,7 @@ def table(c: Comparison) -> Any:
 
     point = render_point(c.variables, c.point)
     estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)
+    versions = libraries(row.result for row in c.rows if row.result is not None)
     if c.reference_derivative is None:
         ref = f"reference: {c.reference_method}; no errors measured"
     else:
@@ -52,7 +53,7 @@ def table(c: Comparison) -> Any:
         f"{ref}\nerrors: green <= 1e-12 relative (absolute where the exact value is 0) or the float nearest the "
         "exact value, yellow <= 1e-6, "
         "red above; — none" + ("\nest: the backend's own error estimate, relative; the row is yellow where it "
-                                "exceeds 1e-6" if estimates else "")))
+                                "exceeds 1e-6" if estimates else "") + (f"\n{versions}" if versions else "")))
     entry = c.kind == "gradient"  # one row per component, labelled ∂f/∂x1: one number per cell
     t.add_column("backend")  # may wrap between words ("finite / central"): room for the numbers at 80 columns
     if entry:
@@ -67,7 +68,10 @@ def table(c: Comparison) -> Any:
     for row in c.rows:
         r = row.result
         if r is None:
-            t.add_row(row.backend, *([""] if entry else []), f"[dim]{row.unsupported}[/dim]", *["—"] * (4 + estimates))
+            why = row.unsupported or ""
+            if c.reference_derivative is None and why and why in c.reference_method:  # said once, in the caption
+                why = "cannot (reason below)"
+            t.add_row(row.backend, *([""] if entry else []), f"[dim]{escape(why)}[/dim]", *["—"] * (4 + estimates))
             continue
         style = "green" if row.correctly_rounded else _error_style(row.rel_error, row.abs_error)
         untrusted = _row_style(r)
@@ -93,10 +97,11 @@ def to_json(c: Comparison) -> dict[str, Any]:
                          error_estimate=r.error_estimate, seconds=r.seconds,
                          evaluations=r.evaluations,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
+                         library=r.library,
                          expression=None if r.expression is None else str(r.expression))
         else:
             entry.update(value=None, derivative=None, abs_error=None, rel_error=None, error_estimate=None,
-                         seconds=None)
+                         seconds=None, library=None)
         results.append(entry)
     return {
         "function": c.function,
@@ -107,3 +112,31 @@ def to_json(c: Comparison) -> dict[str, Any]:
                       "derivative_digits": digits50(c.reference_derivative), "method": c.reference_method},
         "results": results,
     }
+
+
+def to_csv(c: Comparison) -> str:
+    """One row per backend after a ``reference`` row; a gradient gets one column per variable (as error-vs-h).
+    ``method``: the finite-difference scheme, or how the reference was decided.
+
+    Numbers at full precision; an empty cell where there is none (unsupported, NaN, ±inf; JSON's null)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = csv_entry_names(c.kind, list(c.variables))
+    w.writerow(["backend", "method", "value", *names, "abs_error", "rel_error", "correctly_rounded",
+                "error_estimate", "evaluations", "tape_ops", "expression_size", "seconds", "unsupported"])
+    w.writerow(["reference", c.reference_method, csv_number(c.reference_value),
+                *csv_entries(c.kind, list(c.variables), c.reference_derivative), *[""] * 9])
+    for row in c.rows:
+        r = row.result
+        if r is None:
+            w.writerow([row.backend, "", "", *[""] * len(names), *[""] * 8, row.unsupported or ""])
+            continue
+        w.writerow([row.backend, r.options.get("scheme", ""), csv_number(r.value),
+                    *csv_entries(c.kind, list(c.variables), r.derivative), csv_number(row.abs_error),
+                    csv_number(row.rel_error), row.correctly_rounded, csv_number(r.error_estimate),
+                    "" if r.evaluations is None else r.evaluations, "" if r.tape_ops is None else r.tape_ops,
+                    "" if r.expression_size is None else r.expression_size, csv_number(r.seconds), ""])
+    return buf.getvalue()

@@ -68,7 +68,8 @@ def table(report: CostReport) -> Any:
     if report.kind == "jacobian":
         t.add_column("m", justify="right", no_wrap=True)
     t.add_column("time", justify="right", no_wrap=True)
-    t.add_column(_passes_header(report.kind), justify="right", no_wrap=True)
+    peers = report.kind == "jacobian" and bool(report.versions)
+    t.add_column("evals / passes" if peers else _passes_header(report.kind), justify="right", no_wrap=True)
     t.add_column("× f", justify="right", no_wrap=True)
     if report.kind == "hessian":
         t.add_column("× grad", justify="right", no_wrap=True)
@@ -105,6 +106,8 @@ def table(report: CostReport) -> Any:
     parts.extend(Text(line, style="dim") for line in skipped)
     parts.append(Text(summary_text(report)))
     parts.append(Text("machine: " + report.machine.line(), style="dim"))
+    if report.versions:
+        parts.append(Text("versions: " + ", ".join(dict.fromkeys(report.versions.values())), style="dim"))
     for note in report.notes:
         parts.append(Text("note: " + note, style="dim"))
     return Group(*parts)
@@ -166,7 +169,7 @@ def summary_text(report: CostReport) -> str:
     s = report.slopes
     if report.kind == "gradient":
         parts = []
-        for m in ("reverse", "forward", "finite-central", "symbolic"):
+        for m in ("reverse", "forward", "finite-central", "symbolic", *report.versions):
             ratio = report.other_slopes.get("ratio_to_f vs n", {}).get(m)
             if ratio is not None:
                 parts.append(f"{m} {ratio:.2f}")
@@ -206,6 +209,7 @@ def to_json(report: CostReport, command: str) -> dict[str, Any]:
         "reference": report.reference,
         "summary": data["summary"],
         "notes": report.notes,
+        "versions": report.versions,
     }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.derivatives import Derivatives, Entry
-from diffcompare.render import cost_text, digits50, fmt, labelled
+from diffcompare.render import (
+    cost_text, csv_entries, csv_entry_names, csv_number, digits50, fmt, labelled, libraries,
+)
 from diffcompare.render import point as render_point
 
 # digits of float64 that are right: >= 12 is as good as it gets (green), < 6 has lost most (red)
@@ -47,7 +49,8 @@ def table(d: Derivatives) -> Any:
               "absolute where it is 0; 16 = all of float64; green also where the answer is the float nearest the exact "
               "value, as 0 is for 1e-347)" + (
                   "; a Hessian shows its upper triangle, its errors are over all entries" if "hessian" in kinds
-                  else "") + (f"\n{d.note}" if d.note else ""))
+                  else "") + (f"\n{d.note}" if d.note else "") + (
+                  f"\n{libraries(d.entries)}" if libraries(d.entries) else ""))
     t.add_column("order", justify="right")
     t.add_column("backend")
     if has_entries:
@@ -97,8 +100,49 @@ def to_json(d: Derivatives) -> dict[str, Any]:
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
                 "digits": e.digits, "correctly_rounded": e.correctly_rounded,
                 "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
-                "expression_size": e.expression_size, "options": e.options, "failed": e.failed,
+                "expression_size": e.expression_size, "error_estimate": e.error_estimate, "library": e.library,
+                "options": e.options, "failed": e.failed,
             } for e in rows],
         })
     return {"function": d.function, "variables": list(d.variables), "point": dict(zip(d.variables, d.point)),
             "value": d.value, "max_order": d.max_order, "note": d.note, "orders": orders}
+
+
+def to_csv(d: Derivatives) -> str:
+    """One row per (order, backend), each order after its ``reference`` row. The derivative's columns: one for
+    one variable; ``derivative_x`` per variable for the gradient (as error-vs-h) and ``hessian_x_y`` (row-major,
+    the whole matrix) for the Hessian, each filled on its own order's rows. Numbers at full precision; an empty
+    cell where there is none (a failed backend, NaN, ±inf: JSON's null)."""
+    import csv
+    import io
+
+    kinds = []
+    for k in range(1, d.max_order + 1):
+        kind = d.at(k)[0].kind if d.at(k) else "derivative"
+        if kind not in kinds:
+            kinds.append(kind)
+    variables = list(d.variables)
+    columns = {kind: csv_entry_names(kind, variables) for kind in kinds}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["order", "kind", "backend", "method", *[n for kind in kinds for n in columns[kind]], "abs_error",
+                "rel_error", "digits", "correctly_rounded", "evaluations", "tape_ops", "expression_size", "seconds",
+                "failed"])
+
+    def cells(kind: str, value: Any) -> list[str]:
+        return [c for other in kinds for c in (csv_entries(kind, variables, value) if other == kind
+                                               else [""] * len(columns[other]))]
+
+    for k in range(1, d.max_order + 1):
+        rows = d.at(k)
+        kind = rows[0].kind if rows else "derivative"
+        w.writerow([k, kind, "reference", d.reference_method.get(k, ""), *cells(kind, d.reference.get(k)),
+                    *[""] * 9])
+        for e in rows:
+            method = e.options.get("scheme", "") if e.backend == "finite" else ""
+            w.writerow([k, kind, e.backend, method, *cells(kind, None if e.failed else e.value),
+                        csv_number(e.abs_error), csv_number(e.rel_error), csv_number(e.digits), e.correctly_rounded,
+                        "" if e.evaluations is None else e.evaluations, "" if e.tape_ops is None else e.tape_ops,
+                        "" if e.expression_size is None else e.expression_size, csv_number(e.seconds),
+                        e.failed or ""])
+    return buf.getvalue()

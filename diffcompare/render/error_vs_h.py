@@ -27,17 +27,6 @@ def _errors(r: ErrorVsH, c: SchemeCurve) -> list[float | None]:
     return c.rel_error if _use_relative(r) else c.abs_error
 
 
-def _best_scheme(r: ErrorVsH) -> str | None:
-    """The scheme whose robust optimum is smallest: the one to use for this function.
-
-    Only a scheme with a robust error is rated (the star sits on a number, never on "—"); a tie (several
-    exact) goes to the fewest calls of f, then to the order of the table.
-    """
-    rated = [(c.robust_abs_error, c.calls_per_step, i, c.scheme)
-             for i, c in enumerate(r.schemes) if c.robust_abs_error is not None]
-    return min(rated)[3] if rated else None
-
-
 def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
     """The curves to draw, label -> errors on ``r.h`` (0 drawn at ZERO_FLOOR; AD and symbolic flat).
 
@@ -47,7 +36,7 @@ def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
     drawn: dict[tuple, list[str]] = {}
     for c in r.schemes:
         drawn.setdefault(tuple(_floor(e) for e in _errors(r, c)), []).append(c.scheme)
-    for ref in r.references:
+    for ref in [*r.references, *r.peers]:
         err = ref.rel_error if _use_relative(r) else ref.abs_error
         if err is not None:
             drawn.setdefault(tuple([_floor(err)] * len(r.h)), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
@@ -103,7 +92,7 @@ def table(r: ErrorVsH) -> Any:
     t.caption += f"\ncalls of f per step: {calls}.\nslopes fitted on each side of the V; expected: {expected}"
     notes = "".join(f"\n{c.scheme}: {c.note}" for c in r.schemes if c.note)
     t.caption += notes
-    star = _best_scheme(r)
+    star = r.best_scheme
     for c in r.schemes:
         best = c.best_rel_error if rel else c.best_abs_error
         robust = c.robust_rel_error if rel else c.robust_abs_error
@@ -122,6 +111,41 @@ def table(r: ErrorVsH) -> Any:
             continue
         err = ref.rel_error if rel else ref.abs_error
         t.add_row(f"[dim]{label}[/dim]", "no step", _e(err), "", "", "", "", "")
+    if not r.peers:
+        return t
+    from rich.console import Group
+
+    return Group(t, peers_table(r))
+
+
+def peers_table(r: ErrorVsH) -> Any:
+    """numdifftools' and scipy's own best estimates: they choose their steps; what it cost them in calls of f."""
+    from rich import box
+    from rich.markup import escape
+
+    from diffcompare.render.layout import Table
+
+    rel = _use_relative(r)
+    t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False,
+              title="the libraries' own best estimates (each chooses its steps)",
+              caption="est: the library's own error estimate (absolute); calls: calls of f it made"
+              + (" for the whole gradient" if r.kind != "derivative" else ""))
+    t.add_column("library", no_wrap=True)
+    t.add_column("version", no_wrap=True)
+    t.add_column("rel err" if rel else "abs err", justify="right", no_wrap=True)
+    t.add_column("est", justify="right", no_wrap=True)
+    t.add_column("calls", justify="right", no_wrap=True)
+    failed = []
+    for p in r.peers:
+        name, _, version = (p.library or p.backend).partition(" ")
+        if p.unsupported:
+            t.add_row(p.backend, version or "—", "—", "—", "—")
+            failed.append(f"{p.backend}: {p.unsupported}")
+            continue
+        t.add_row(p.backend, version or "—", _e(p.rel_error if rel else p.abs_error), _e(p.error_estimate),
+                  "—" if p.evaluations is None else str(p.evaluations))
+    if failed:
+        t.caption += "".join(f"\n{escape(line)}" for line in failed)
     return t
 
 
@@ -185,10 +209,13 @@ def to_json(r: ErrorVsH) -> dict[str, Any]:
         "reference_digits": digits50(r.reference),
         "reference_method": r.reference_method,
         "h": r.h,
-        "best_scheme": _best_scheme(r),
+        "best_scheme": r.best_scheme,
         "schemes": schemes,
         "references": [{"backend": ref.backend, "derivative": ref.derivative, "abs_error": ref.abs_error,
                         "rel_error": ref.rel_error, "unsupported": ref.unsupported} for ref in r.references],
+        "peers": [{"backend": p.backend, "library": p.library, "derivative": p.derivative, "abs_error": p.abs_error,
+                   "rel_error": p.rel_error, "evaluations": p.evaluations, "error_estimate": p.error_estimate,
+                   "unsupported": p.unsupported} for p in r.peers],
         "seconds": r.seconds,
         "notes": {
             "best": "the smallest error measured on the grid (partly luck)",
@@ -222,14 +249,21 @@ def _num(v: float | None) -> str:
 
 
 def save_plot(r: ErrorVsH, path: str) -> None:
+    """The figure of :func:`figure`, saved to ``path``."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig = figure(plt, r)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(plt: Any, r: ErrorVsH) -> Any:
     """matplotlib log-log figure: each scheme's curve, its robust optimum (star) and raw minimum (ring).
 
     Each scheme has its own marker so that curves crossing or running together stay distinguishable;
     identical curves are drawn once with a joint label; AD and symbolic are flat lines named in the legend.
     """
-    from diffcompare.render.figures import pyplot
-
-    plt = pyplot()
     rel = _use_relative(r)
     fig, ax = plt.subplots(figsize=(10, 5.5))
     curves = {c.scheme: c for c in r.schemes}
@@ -238,6 +272,11 @@ def save_plot(r: ErrorVsH, path: str) -> None:
         names = label.split(" = ")
         pts = [(h, e) for h, e in zip(r.h, errs) if e is not None]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        peer_calls = [f"{p.evaluations} calls" for p in r.peers if p.backend in names and p.evaluations is not None]
+        if names[0] not in curves and peer_calls:  # a library's own best estimate: it picked its steps
+            ax.loglog(xs, ys, "-.", lw=1.2, color=f"C{6 + k % 4}",
+                      label=f"{label} (own steps, {' / '.join(peer_calls)})")
+            continue
         if names[0] not in curves:  # only AD / symbolic: a flat line without a step
             ax.loglog(xs, ys, "--", lw=1, color="gray", label=f"{label} (no step)")
             continue
@@ -265,5 +304,4 @@ def save_plot(r: ErrorVsH, path: str) -> None:
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

@@ -8,12 +8,16 @@ from typing import Any
 from diffcompare.errors import DiffcompareError
 
 
-def pyplot() -> Any:
-    """matplotlib.pyplot with a non-interactive backend, or a one-line error saying how to get it."""
+def pyplot(interactive: bool = False) -> Any:
+    """matplotlib.pyplot with a non-interactive backend, or a one-line error saying how to get it.
+
+    ``interactive``: keep the backend the user has (a notebook's inline backend), for ``.plot()`` in Python.
+    """
     try:
         import matplotlib
 
-        matplotlib.use("Agg")
+        if not interactive:
+            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise DiffcompareError(

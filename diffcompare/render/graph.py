@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.graph import Graph
-from diffcompare.analysis.trace import number
+from diffcompare.render.notation import number
 
 
 def _node_text(g: Graph, name: str) -> str:

@@ -97,6 +97,9 @@ class Table(RichTable):
         keep = [r for r in range(len(self.rows)) if any(not _empty(c._cells[r]) for c in rest if r < len(c._cells))]
         if rest and len(keep) < len(self.rows):  # rows with nothing in this part's columns: left out
             ends = {r for r in range(len(self.rows)) if self.rows[r].end_section}
+            keys = part.columns[:min(self.key_columns, len(indices))]
+            for column in keys:  # a left-out row's key (derivatives: the order) moves down to the next row shown
+                column._cells = _carry_down(column._cells, set(keep), ends)
             for column in part.columns:
                 column._cells = [column._cells[r] for r in keep]
             part.rows = [copy.copy(self.rows[r]) for r in keep]
@@ -136,8 +139,8 @@ class Table(RichTable):
             cells = [(heads[i], col[r]) for i, col in enumerate(columns) if r < len(col) and not _empty(col[r])]
             if not cells:
                 continue
-            heading, rest = cells[0][1], cells[1:]
-            parts.append(_text(heading if r > 0 or not cells[0][0] else heading, "bold"))
+            (label, heading), rest = cells[0], cells[1:]
+            parts.append(_heading(label, heading))
             if rest:
                 parts.append(Padding(_Pairs(rest), (0, 0, 0, 2), style=row.style or ""))
             if row.end_section or r == len(self.rows) - 1 or self.show_lines:
@@ -163,6 +166,30 @@ class _Pairs:
         for label, value in self.pairs:  # label on its line, value indented below: room for the longest number
             yield Text(label, style="dim")
             yield Padding(value if not isinstance(value, str) else Text.from_markup(value), (0, 0, 0, 2))
+
+
+def _heading(label: str, value: Any) -> Any:
+    """A stacked row's heading: its first cell after that cell's column name (``n 12``, ``order 1``)."""
+    if not label or not isinstance(value, (str, Text)):
+        return _text(value, "bold")
+    text = Text(f"{label} ", style="dim")
+    text.append_text(_text(value, "bold") if isinstance(value, str) else Text(value.plain, style="bold"))
+    return text
+
+
+def _carry_down(cells: list[Any], keep: set[int], ends: set[int]) -> list[Any]:
+    """Key cells of rows left out of a part move to the next kept row of their section, where its key is empty."""
+    out, carried = list(cells), None
+    for r, cell in enumerate(cells):
+        if r in keep:
+            if carried is not None and _empty(cell):
+                out[r] = carried
+            carried = None
+        elif not _empty(cell):
+            carried = cell
+        if r in ends:
+            carried = None
+    return out
 
 
 def _empty(cell: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.analysis.plotting import Curves, Field
+from diffcompare.analysis.sampling import Curves, Field
 from diffcompare.render import fmt
 
 ARROWS = "→↗↑↖←↙↓↘"  # counter-clockwise from east, in steps of 45 degrees

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from diffcompare.analysis.reproduce import Reproduction
-from diffcompare.analysis.trace import number
+from diffcompare.render.notation import number
 
 _STYLE = {"agree": "green", "rounded inputs": "green", "inherited": "yellow", "erratum": "yellow"}
 

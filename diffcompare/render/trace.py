@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffcompare.analysis.trace import BAR, DOT, Trace, _accent, number
+from diffcompare.analysis.trace import Trace
+from diffcompare.render.notation import BAR, DOT, accent, number
 
 
 def _point(t: Trace) -> str:
@@ -38,9 +39,9 @@ def _table(t: Trace, title: str, columns: tuple[str, ...], caption: str | None) 
             if c == "primal":
                 out += [f"{y} = {t.output}", number(t.value)]
             elif c == "tangent":
-                out += [f"{_accent(y, DOT)} = {'v̇' + t.output[1:]}", number(t.derivative)]
+                out += [f"{accent(y, DOT)} = {'v̇' + t.output[1:]}", number(t.derivative)]
             else:
-                out += [_accent(y, BAR), "1"]
+                out += [accent(y, BAR), "1"]
         tab.add_row(*out, style="bold")
     return tab
 
@@ -52,11 +53,11 @@ def table(t: Trace) -> Any:
 
     y = t.output_name
     at = f"{y} = {t.expression} at {_point(t)}"
-    fwd_caption = (f"tangents seeded on {t.wrt} ({_accent(t.wrt, DOT)} = 1, 0 for the others): "
-                   f"{_accent(y, DOT)} = ∂{y}/∂{t.wrt} = {number(t.derivative, 10)}"
+    fwd_caption = (f"tangents seeded on {t.wrt} ({accent(t.wrt, DOT)} = 1, 0 for the others): "
+                   f"{accent(y, DOT)} = ∂{y}/∂{t.wrt} = {number(t.derivative, 10)}"
                    if t.mode in ("forward", "all") and t.wrt else None)
     grad = ", ".join(f"∂{y}/∂{n} = {number(g, 10)}" for n, g in zip(t.variables, t.gradient or []))
-    rev_caption = f"adjoints seeded with {_accent(y, BAR)} = 1: {grad}" if t.mode in ("reverse", "all") else None
+    rev_caption = f"adjoints seeded with {accent(y, BAR)} = 1: {grad}" if t.mode in ("reverse", "all") else None
     notes = "\n".join(t.notes)
     parts = []
     if t.mode == "primal":

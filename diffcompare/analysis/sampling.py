@@ -26,12 +26,12 @@ import numpy as np
 
 from diffcompare.errors import DiffcompareError
 
-__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field", "parse_range"]
+__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field"]
 
 MAX_ORDER = 10
 MAX_POINTS = 100_000  # samples; 1e7 would take memory
 # Nested AD costs ~2^order vector passes per order, and each order is computed from scratch: the
-# work grows like points * 2^order (1e5 points at order 10 took 88 s). Refused past this budget.
+# work grows like points * 2^order (1e5 points at order 10 ran for over a minute). Refused past this budget.
 MAX_WORK = 2_000_000
 MAX_GRID = 400  # per axis: 400 x 400 = 160 000 grid points
 # an elementwise f has J v = f'(x) * v; anything else differs by far more than rounding (relative 1e-9)
@@ -63,24 +63,6 @@ class Field:
     grad_x: np.ndarray
     grad_y: np.ndarray
     undefined: int
-
-
-def parse_range(text: str, option: str = "--range") -> tuple[float, float]:
-    """``"-6:6"`` or ``"-2*pi:2*pi"`` -> (lo, hi) with lo < hi, both finite."""
-    from diffcompare.parse import parse_constant
-
-    parts = text.split(":") if isinstance(text, str) else []
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise DiffcompareError(f"{option} must look like LO:HI (e.g. -6:6 or -2*pi:2*pi), not {text!r}")
-    try:
-        lo, hi = (parse_constant(p.strip()) for p in parts)
-    except DiffcompareError as exc:
-        raise DiffcompareError(f"{option} {text!r}: {exc}") from None
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise DiffcompareError(f"{option} must be finite, not {text!r}")
-    if not lo < hi:
-        raise DiffcompareError(f"{option} {text!r} is empty or inverted: LO must be below HI")
-    return float(lo), float(hi)
 
 
 def _samples(lo: float, hi: float, n: int) -> np.ndarray:

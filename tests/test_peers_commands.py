@@ -1,0 +1,169 @@
+"""The commands with peers: compare/derivatives --backends, cost --methods, error-vs-h's library lines, backends.
+
+The finite-difference and symbolic peers (numdifftools, scipy, symengine) stand in for all of them: each test
+skips with the reason when its library is missing. Grids and orders are the smallest that show the point.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from diffcompare import backends
+from diffcompare.cli import main
+
+
+def _need(*modules):
+    for m in modules:
+        pytest.importorskip(m, reason=f"{m} is not installed (pip install 'diffcompare[peers]')")
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def wide(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+def test_compare_all_runs_every_installed_backend_with_versions(capsys, wide):
+    _need("numdifftools", "scipy.differentiate", "symengine")
+    doc = _json(capsys, ["compare", "table3", "--backends", "all", "--json"])
+    rows = {r["backend"]: r for r in doc["results"]}
+    assert list(rows)[:4] == ["finite", "symbolic", "reverse", "forward"]
+    assert list(rows) == backends.available()
+    for name in ("numdifftools", "scipy", "symengine"):
+        assert rows[name]["library"].startswith(name + " ")
+        assert rows[name]["rel_error"] < 1e-12  # each measured against the same 50-digit reference
+    assert rows["numdifftools"]["evaluations"] > 0 and rows["scipy"]["error_estimate"] > 0
+    assert main(["compare", "table3", "--backends", "finite,scipy"]) == 0
+    out = capsys.readouterr().out
+    assert "versions: scipy " in out and "…" not in out
+
+
+def test_an_unknown_backend_is_one_line_exit_2_listing_the_available(capsys):
+    assert main(["compare", "table3", "--backends", "reverse,jaxx"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown backend 'jaxx'" in err and "available: finite, symbolic" in err
+    assert main(["derivatives", "sin(x)", "--at", "x=1", "--backends", "nope"]) == 2
+    assert "unknown backend 'nope'" in capsys.readouterr().err
+
+
+def test_an_uninstalled_peer_is_named_as_such(capsys, monkeypatch):
+    _need("numdifftools")
+    from diffcompare.backends.peers.numdifftools import Numdifftools
+
+    monkeypatch.setattr(Numdifftools, "version", classmethod(lambda cls: None))
+    assert main(["compare", "table3", "--backends", "numdifftools"]) == 2
+    err = capsys.readouterr().err
+    assert "'numdifftools' is not installed" in err and "diffcompare[peers]" in err
+    doc = _json(capsys, ["compare", "table3", "--backends", "all", "--json"])
+    assert "numdifftools" not in [r["backend"] for r in doc["results"]]
+
+
+def test_derivatives_with_peers_to_the_order_each_supports(capsys):
+    _need("numdifftools", "scipy.differentiate")
+    doc = _json(capsys, ["derivatives", "sin(x)*exp(x)", "--at", "x=0.5", "--order", "3",
+                         "--backends", "numdifftools,scipy", "--json"])
+    by = {(o["order"], r["backend"]): r for o in doc["orders"] for r in o["results"]}
+    assert by[(3, "numdifftools")]["digits"] > 8 and by[(3, "numdifftools")]["library"].startswith("numdifftools")
+    assert by[(2, "scipy")]["digits"] > 10 and by[(2, "scipy")]["evaluations"] > 0
+    assert "stops at order 2" in by[(3, "scipy")]["failed"]
+
+
+def test_cost_gradient_measures_peers_in_the_same_run(capsys):
+    _need("scipy.differentiate")
+    doc = _json(capsys, ["cost", "gradient", "--methods", "reverse,scipy", "--n", "4,8", "--json"])
+    rows = [(r["method"], r["n"]) for r in doc["rows"]]
+    assert rows == [("f", 4), ("reverse", 4), ("scipy", 4), ("f", 8), ("reverse", 8), ("scipy", 8)]  # interleaved
+    scipy = [r for r in doc["rows"] if r["method"] == "scipy"]
+    assert all(r["status"] == "ok" and r["evaluations"] >= 2 * r["n"] for r in scipy)
+    assert all(r["max_rel_diff"] < 1e-9 for r in scipy)  # against reverse at the same n
+    assert doc["versions"]["scipy"].startswith("scipy ")
+
+
+def test_cost_methods_typo_is_one_line_with_the_peers_listed(capsys):
+    _need("scipy.differentiate")
+    assert main(["cost", "gradient", "--methods", "reverse,scipyy"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown method 'scipyy'" in err and "scipy" in err and "all" in err
+    assert main(["cost", "jacobian", "--methods", "jaxx"]) == 2
+    assert "unknown method 'jaxx'" in capsys.readouterr().err
+
+
+def test_cost_jacobian_and_hessian_with_a_peer(capsys):
+    _need("numdifftools")
+    doc = _json(capsys, ["cost", "jacobian", "--methods", "numdifftools", "--n", "2", "--m", "3", "--json"])
+    peer = [r for r in doc["rows"] if r["method"] == "numdifftools"]
+    assert len(peer) == 1 and peer[0]["status"] == "ok" and peer[0]["max_rel_diff"] < 1e-9
+    doc = _json(capsys, ["cost", "hessian", "--methods", "forward-over-reverse,numdifftools", "--n", "3", "--json"])
+    peer = [r for r in doc["rows"] if r["method"] == "numdifftools"]
+    assert peer[0]["status"] == "ok" and peer[0]["max_rel_diff"] < 1e-8 and peer[0]["evaluations"] > 9
+
+
+def test_error_vs_h_lists_the_libraries_best_estimates(capsys, wide):
+    _need("numdifftools", "scipy.differentiate")
+    doc = _json(capsys, ["error-vs-h", "--points", "8", "--json"])
+    peers = {p["backend"]: p for p in doc["peers"]}
+    assert set(peers) == {"numdifftools", "scipy"}
+    assert peers["scipy"]["evaluations"] == 11 and peers["scipy"]["rel_error"] < 1e-12  # sin at pi/3, scipy 1.15+
+    assert peers["numdifftools"]["error_estimate"] > 0
+    assert _json(capsys, ["error-vs-h", "--points", "8", "--peers", "none", "--json"])["peers"] == []
+    assert main(["error-vs-h", "--points", "8", "--peers", "scipyy"]) == 2
+    assert "--peers: unknown backend 'scipyy'" in capsys.readouterr().err
+    assert main(["error-vs-h", "--points", "8", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "own best estimates" in out and "numdifftools" in out
+
+
+def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch):
+    _need("scipy.differentiate")
+    from diffcompare.backends.peers.symengine import SymEngine
+
+    monkeypatch.setattr(SymEngine, "version", classmethod(lambda cls: None))  # as if symengine were missing
+    doc = {b["name"]: b for b in _json(capsys, ["backends", "--json"])}
+    assert list(doc)[:4] == ["finite", "symbolic", "reverse", "forward"]
+    assert doc["symengine"]["installed"] is False and "diffcompare[peers]" in doc["symengine"]["note"]
+    assert doc["scipy"]["orders"] == [1, 2] and doc["scipy"]["library"].startswith("scipy ")
+    assert doc["reverse"]["orders"] == [1, 2, 3, 4]
+    for name in ("finite", "reverse", "scipy"):
+        assert all(c["verdict"] == "ok" for k, c in doc[name]["capabilities"].items() if not k.startswith("order"))
+
+
+def test_backends_table_keeps_every_word_at_40_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    assert main(["backends", "--no-probe"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    for name in backends.known():
+        assert name in out
+
+
+def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch):
+    """A broken adapter shows in `diffcompare backends`: the probe compares with the exact value."""
+    _need("scipy.differentiate")
+    from diffcompare.analysis import catalog
+    from diffcompare.backends.peers import scipy as peer
+
+    real = peer.Scipy.gradient
+
+    def transposed(self, f, x):
+        r = real(self, f, x)
+        r.derivative = r.derivative[::-1]
+        return r
+
+    monkeypatch.setattr(peer.Scipy, "gradient", transposed)
+    info = {i.name: i for i in catalog.survey()}["scipy"]
+    assert info.capabilities["gradient"].verdict == "wrong"
+    assert info.capabilities["hessian"].verdict == "ok"
+
+
+def test_importing_the_cli_imports_no_peer_library():
+    code = ("import sys, diffcompare.cli; "
+            "print(sorted(m for m in ('numdifftools', 'scipy', 'symengine', 'jax', 'torch', 'autograd', 'sympy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
