@@ -33,8 +33,9 @@ but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not
 
 Cost: every call of ``f`` is counted in :attr:`Result.evaluations`, including the one that gives
 the value. A gradient over ``n`` inputs costs ``n + 1`` calls (forward/backward, the value is
-reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``8n + 1``
-(richardson); ``adaptive`` costs 8 to 24 calls per coordinate, as many as its steps need.
+reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``10n + 1``
+(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 24
+calls per coordinate, as many as its steps need (2 more where f looked flat).
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ def _off_grid_gap(g: Callable[[float], Any], estimates: Sequence[Any], steps: Se
         return np.full(np.shape(best), np.inf)
     if not math.isfinite(_amax(d)):
         return np.full(np.shape(best), np.inf)
-    alt, _ = _tableau(list(estimates[1:]) + [d], list(steps[1:]) + [h_check])
+    alt, _ = richardson_extrapolate(list(estimates[1:]) + [d], list(steps[1:]) + [h_check])
     alt_floor = _over_power(2.0 * EPS * spread * largest[0], h_check, order)
     gap = np.abs(np.asarray(alt, dtype=float) - best)
     return np.where(gap > 4.0 * np.maximum(err, alt_floor), np.inf, gap)
@@ -342,7 +343,8 @@ def richardson(
     Central differences of derivative ``order`` at steps ``h, h/2, h/4, h/8`` (each made exactly
     representable) are combined by a Neville tableau in ``h^2``; the error estimate is the change
     made by the last extrapolation. Default ``h``: :func:`default_step` ("richardson"). For order 1
-    this costs 8 calls of ``f1d``; even orders also evaluate ``f1d(x)`` once.
+    this costs 8 calls of ``f1d`` and 2 more for the off-grid check of the estimate; even orders also evaluate
+    ``f1d(x)`` once.
     """
     _check_order(order)
     x = float(x)
