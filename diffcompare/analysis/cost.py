@@ -164,7 +164,7 @@ def _own_function(expression: Any, n: int) -> families.Instance:
     if len(expression.variables) != 1:
         raise DiffcompareError(f"cost needs a function of one vector, e.g. def f(x): return np.sum(x**2); "
                                f"{expression.text} takes {', '.join(expression.variables)}")
-    x = families._point(n)
+    x = families.irregular_point(n)
     out = run_user_code(expression.function, (x,), expression.text)  # a DomainError or its crash: now, in one line
     if np.ndim(out) != 0:
         raise DiffcompareError(f"cost differentiates a scalar function of x; {expression.text} returned shape "
