@@ -524,7 +524,9 @@ def _adaptive_walk(
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
         # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
         # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
-        if not math.isfinite(_amax(err)) or _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
+        # (an estimate at the float resolution of the answer is no reason to refuse: 0.5/x at 7.9e300 is 0 +- 5e-323)
+        limit = max(_amax(est), size[0] / max(abs(x), 1.0), _amax(_resolution(est)))
+        if not math.isfinite(_amax(err)) or _amax(err) > limit:
             raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: no step down to "
                               f"{step:.3g} gave a consistent estimate (its error estimate {_amax(err):.2g} "
                               "exceeds it)")
