@@ -167,3 +167,32 @@ def test_importing_the_cli_imports_no_peer_library():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("namespace", ["jax", "torch", "autograd"])
+def test_every_cost_family_compiles_to_each_peer_library(namespace):
+    """cost --methods jax times the same Rosenbrock written in jax.numpy (a numpy function would be Unsupported)."""
+    _need(namespace)
+    import numpy as np
+
+    from diffcompare.analysis import cost, families
+    from diffcompare.namespaces import load
+
+    ns = load(namespace)
+    instances = [families.gradient_family(name, 12) for name in families.GRADIENT_FAMILIES]
+    instances += [families.tanh_linear(3, 2), cost.instance("sin(x)**2", 5)]
+    for inst in instances:
+        got = inst.f.compile_for(namespace)(ns.asarray(inst.x))
+        got = np.asarray(got.detach() if hasattr(got, "detach") else got, dtype=float)
+        # the same operations in the same order; a library may sum in another order (1 ulp per term)
+        np.testing.assert_allclose(got, inst.f(inst.x), rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["torch", "autograd", "jax", "jax-jit"])
+def test_cost_times_an_ad_peer_on_the_family_written_in_its_library(capsys, method):
+    _need(method.removesuffix("-jit"))
+    doc = _json(capsys, ["cost", "gradient", "--methods", f"reverse,{method}", "--n", "5", "--json"])
+    row = next(r for r in doc["rows"] if r["method"] == method)
+    assert row["status"] == "ok", row["status"]
+    assert row["max_rel_diff"] < 1e-13  # the same Rosenbrock, float64: a few ulps from ours
+    assert doc["versions"][method].startswith(method.removesuffix("-jit") + " ")

@@ -14,10 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad import core, memory
-from diffcompare.ad.core import Box, FNode, RArray, RNode, Trace, paused_gc, shape_of, stale_value, tape_row
-from diffcompare.ad.reverse import backward
-from diffcompare.ad.primitives import raw, stack
+from diffcompare.ad import policy as _policy
+from diffcompare.ad import reverse
+from diffcompare.ad.fast import backward as fast_backward
+from diffcompare.ad.fast import memory
+from diffcompare.ad.fast.lean import RArray, pooled_copy
+from diffcompare.ad.fast.scalar import FastFNode, FastRNode
+from diffcompare.ad.forward import FNode
+from diffcompare.ad.policy import Policy
+from diffcompare.ad.reverse import RNode, tape_row
+from diffcompare.ad.rules import stack
+from diffcompare.ad.tracer import Box, Trace, depth, paused_gc, raw, shape_of, stale_value
 from diffcompare.errors import TracingError
 
 
@@ -46,9 +53,9 @@ def _call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
             raise exc.__cause__ from None
         raise
     except RecursionError:
-        if core._state.depth < 2:
+        if depth() < 2:
             raise  # f's own recursion, not nested transforms
-        raise TracingError(f"transforms nested {core._state.depth} or more deep ran out of Python's stack "
+        raise TracingError(f"transforms nested {depth()} or more deep ran out of Python's stack "
                            f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}, about 100 nested grads): "
                            "nest fewer, or raise the limit with sys.setrecursionlimit") from None
     return _as_output(y, who)
@@ -133,12 +140,17 @@ class Recording:
     """One reverse-mode run of ``f``: its tape, inputs and output, and the pullback.
 
     ``tape`` lists every recorded operation in creation order (the inputs first): it is the
-    lecture's evaluation trace, and ``len(tape)`` is what reverse mode had to store. A ``lean``
-    recording (the transforms') keeps in its rows only the values the derivative rules read.
+    lecture's evaluation trace, and ``len(tape)`` is what reverse mode had to store. ``policy``
+    (:mod:`diffcompare.ad.policy`) picks the speed tricks; by default the current one without lean rows,
+    so that every row keeps its values to be looked at (the transforms pass the current policy itself).
     """
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int] = 0,
-                 lean: bool = False, who: str = "record", holomorphic: bool | None = None) -> None:
+                 who: str = "record", holomorphic: bool | None = None, policy: Policy | None = None) -> None:
+        if policy is None:
+            current = _policy.current()
+            policy = Policy(current.fast_nodes, False, current.scaled)
+        self.policy = policy
         self.argnums = _argnums_tuple(argnums)
         _check_argnums(who, self.argnums, len(args))
         args = list(args)
@@ -146,15 +158,17 @@ class Recording:
             for i in self.argnums:
                 if holomorphic or args[i].__class__ is not float:  # a float is real: nothing to check
                     _check_complex_input(who, args[i], holomorphic)
-        if lean and core._state.depth == 0:
+        if policy.lean and depth() == 0:
             memory.recycle()  # the buffers of earlier gradients that nobody holds any more
-        with Trace(lean=lean) as trace:
+        with Trace(policy=policy) as trace:
+            trace.row = FastRNode if policy.fast_nodes else RNode
             self.inputs = []
             for i in self.argnums:
                 x = _as_input(args[i])
                 if x is args[i] and x.__class__ is np.ndarray:  # the user's own array, which f may change in
-                    x = core._copy(x)  # place (through a closure) after the rules' last look at it: keep a copy
-                node = RNode(x, trace)
+                    # place (through a closure) after the rules' last look at it: keep a copy
+                    x = pooled_copy(x) if policy.lean else x.copy()
+                node = trace.row(x, trace)
                 args[i] = node
                 self.inputs.append(node)
             out = _call(f, args, who)
@@ -217,7 +231,10 @@ class Recording:
             row = tape_row(self.output)
             if last:  # what only f's value needed is freed before the pass, to be reused in it
                 self.output = None
-            backward(self.tape, row, cotangent, self.trace.deferred, consume=last)
+            if self.policy.scaled:
+                fast_backward.backward(self.tape, row, cotangent, self.trace.deferred, consume=last)
+            else:
+                reverse.backward(self.tape, row, cotangent)
         grads = []
         for node in self.inputs:
             g = node.grad
@@ -243,6 +260,13 @@ def record(f: Callable[..., Any], *args: Any, argnums: int | Sequence[int] | Non
     return Recording(f, args, tuple(range(len(args))) if argnums is None else argnums)
 
 
+@paused_gc
+def tape_size(f: Callable[..., Any], *args: Any) -> int:
+    """How many operations reverse mode records for ``f(*args)`` (the inputs not counted): the length of the
+    tape a gradient stores, for cost tables. One recording, as the transforms make it."""
+    return Recording(f, args, tuple(range(len(args))), who="tape_size", policy=_policy.current()).operations
+
+
 def _pick(values: list[Any], argnums: int | Sequence[int]) -> Any:
     return values[0] if isinstance(argnums, int) else tuple(values)
 
@@ -254,7 +278,7 @@ def _gradients(f: Callable[..., Any], args: Sequence[Any], argnums: int | Sequen
     Without the value, what only the value needed is never computed, and is let go of before the
     reverse pass (so that its arrays can be reused in it).
     """
-    rec = Recording(f, args, argnums, lean=True, who="value_and_grad" if with_value else "grad",
+    rec = Recording(f, args, argnums, policy=_policy.current(), who="value_and_grad" if with_value else "grad",
                     holomorphic=holomorphic)
     if rec.output_shape != ():
         raise TracingError(
@@ -300,7 +324,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     rules read (``exp``'s is its value): the recording keeps copies of its own.
     """
     primals = tuple(p.copy() if p.__class__ is np.ndarray else p for p in primals)
-    rec = Recording(f, primals, tuple(range(len(primals))), lean=True, who="vjp")
+    rec = Recording(f, primals, tuple(range(len(primals))), policy=_policy.current(), who="vjp")
     value = rec.value
     return (value.copy() if value.__class__ is np.ndarray else value), lambda ct: tuple(rec.pullback(ct))
 
@@ -315,6 +339,7 @@ def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     if len(primals) != len(tangents):
         raise TracingError(f"{who} was given {len(primals)} primal(s) and {len(tangents)} tangent(s): "
                            "give one tangent per primal, of the primal's shape")
+    node = FastFNode if _policy.current().fast_nodes else FNode
     with Trace(record=False) as trace:
         args = []
         for p, t in zip(primals, tangents):
@@ -323,7 +348,7 @@ def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
             if shape_of(raw(t)) != shape_of(raw(p)):
                 raise TracingError(f"{who} was given a tangent of shape {shape_of(raw(t))} for a primal of shape "
                                    f"{shape_of(raw(p))}: give each tangent its primal's shape")
-            args.append(FNode(p, t, trace))
+            args.append(node(p, t, trace))
         out = _call(f, args, who)
     if isinstance(out, FNode) and out.trace is trace:
         tangent = out.tangent
@@ -407,7 +432,8 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic:
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        return _jacrev_from(Recording(f, args, argnums, lean=True, who="jacrev", holomorphic=holomorphic))
+        rec = Recording(f, args, argnums, policy=_policy.current(), who="jacrev", holomorphic=holomorphic)
+        return _jacrev_from(rec)
 
     return jac
 
@@ -426,7 +452,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphi
 
     @paused_gc
     def jac(*args: Any) -> Any:
-        rec = Recording(f, args, argnums, lean=True, who="jacobian", holomorphic=holomorphic)
+        rec = Recording(f, args, argnums, policy=_policy.current(), who="jacobian", holomorphic=holomorphic)
         n_in, n_out = np.size(raw(rec.inputs[0].value)), np.size(raw(rec.value))
         if n_in < n_out:
             return jacfwd(f, argnums, holomorphic)(*args)
