@@ -239,7 +239,7 @@ U = "Unsupported"
 DOM = "DomainError"
 # (expression, point, exact derivative and why) -> the value each backend returns; "DomainError" where the
 # finite-difference stencil leaves the domain, "Unsupported" where the backend refuses. Measured with jax 0.10.2,
-# torch 2.13.0, autograd 1.9.1, numdifftools 0.9.41, scipy 1.16, symengine 0.14.
+# torch 2.13.0, autograd 1.9.1, numdifftools 0.11.2, scipy 1.17.1, symengine 0.15.0.
 CONVENTIONS: list[tuple[str, float, str, dict[str, Any]]] = [
     ("abs(x)", 0.0, "undefined: a kink, one-sided -1 and +1",
      {"reverse": 1.0, "forward": 1.0, "symbolic": 0.0, "finite": 0.0, "jax": 1.0, "torch": 0.0, "autograd": 0.0,

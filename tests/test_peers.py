@@ -151,3 +151,25 @@ def test_a_peer_whose_library_is_missing_is_not_available_and_says_how_to_instal
     with pytest.raises(DiffcompareError, match=r"needs jax, which is not installed: pip install 'diffcompare"):
         Jax()  # the class itself, created without the registry
 
+
+
+def test_jax_backend_enables_float64_itself() -> None:
+    """In a fresh process, a plain function (no compiled expression, so no namespace loaded) is still float64."""
+    _skip_missing("jax")
+    import subprocess
+    import sys
+
+    code = ("from diffcompare.backends.peers.jax import Jax; "
+            "print(repr(Jax(both=False).derivative(lambda x: x * x, 1.0 + 1e-9).derivative))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert float(out) == 2.0 + 2e-9
+
+
+def test_the_compare_table_says_which_jax_time_it_shows(capsys, monkeypatch) -> None:
+    _skip_missing("jax")
+    from diffcompare.cli import main
+
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["compare", "table3", "--backends", "reverse,jax"]) == 0
+    out = capsys.readouterr().out
+    assert "jax no-jit" in out and "jax: µs is no-jit; jit " in out and " ms compile" in out

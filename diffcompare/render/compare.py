@@ -37,6 +37,20 @@ def _row_style(r: Any) -> str | None:
     return "yellow" if est is not None and est > _BAD else None
 
 
+def jit_note(results: Any) -> str:
+    """jax's other times, beside the one the µs column shows: ``jax: µs is no-jit; jit 41 µs after a 160 ms
+    compile``. Empty when no result measured both."""
+    notes = []
+    for r in results:
+        o = r.options
+        if "jit_seconds" in o and "nojit_seconds" in o:
+            other = (f"jit {o['jit_seconds'] * 1e6:.0f} µs after a {o['jit_compile_seconds'] * 1e3:.0f} ms compile"
+                     if o.get("shown") == "no-jit" else f"no-jit {o['nojit_seconds'] * 1e6:.0f} µs; the compile took "
+                     f"{o['jit_compile_seconds'] * 1e3:.0f} ms")
+            notes.append(f"{r.backend}: µs is {o.get('shown')}; {other}")
+    return "\n".join(notes)
+
+
 def table(c: Comparison) -> Any:
     from rich.markup import escape  # "[inf, 0]" would read as a style tag
     from diffcompare.render.layout import Table
@@ -44,6 +58,8 @@ def table(c: Comparison) -> Any:
     point = render_point(c.variables, c.point)
     estimates = any(row.result is not None and row.result.error_estimate is not None for row in c.rows)
     versions = libraries(row.result for row in c.rows if row.result is not None)
+    jit = jit_note(row.result for row in c.rows if row.result is not None)
+    versions = "\n".join(v for v in (jit, versions) if v)
     if c.reference_derivative is None:
         ref = f"reference: {c.reference_method}; no errors measured"
     else:
@@ -78,6 +94,7 @@ def table(c: Comparison) -> Any:
         if untrusted and style in ("green", "dim"):
             style = untrusted
         name = row.backend + (f" {r.options['scheme']}" if "scheme" in r.options else "")
+        name += f" {r.options['shown']}" if "shown" in r.options else ""  # jax: which of its times is shown
         errors = [f"[{style}]{fmt(row.abs_error, 2)}[/{style}]", f"[{style}]{fmt(row.rel_error, 2)}[/{style}]"]
         rest = [*errors, *([fmt(_estimate(r), 1)] if estimates else []), cost_text(r), f"{r.seconds * 1e6:.0f}"]
         for i, (label, v) in enumerate(labelled(c.kind, list(c.variables), r.derivative)):
