@@ -17,8 +17,8 @@ def sigmoid(v: Any) -> Any:
     Real numbers and arrays, and AD-traced values, go through the engine's stable sigmoid
     primitive; complex (complex-step) and symbolic values through the formula itself.
     """
-    from diffcompare.ad.core import Box
-    from diffcompare.ad.primitives import sigmoid as stable
+    from diffcompare.ad.rules import sigmoid as stable
+    from diffcompare.ad.tracer import Box
 
     real = isinstance(v, (float, int, np.floating, np.integer)) or (
         isinstance(v, np.ndarray) and v.dtype.kind in "fiu")

@@ -35,7 +35,7 @@ class Namespace:
 
 
 _NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "log1p", "expm1", "sinh", "cosh",
-          "arcsin", "arccos", "arctan")
+          "arcsin", "arccos", "arctan", "arcsinh")
 
 
 def _with_aliases(functions: dict[str, Callable[[Any], Any]]) -> dict[str, Callable[[Any], Any]]:
@@ -67,7 +67,7 @@ def _jax() -> Namespace:
 def _torch() -> Namespace:
     import torch
 
-    names = {"arcsin": "asin", "arccos": "acos", "arctan": "atan"}
+    names = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh"}
     functions = {name: getattr(torch, names.get(name, name)) for name in _NAMES}
     functions.update(sigmoid=torch.sigmoid, abs=torch.abs)
     return Namespace("torch", _with_aliases(functions), torch.sum, lambda a: torch.flip(a, (0,)),

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.errors import ParseError
+from diffcompare.ad.rules import parser_names
 from diffcompare.functions import complex_safe_abs, sigmoid
 
 __all__ = [
@@ -51,27 +52,11 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 64
 MAX_EXPONENT = 1000.0
 
-#: Allowed functions: name -> one-argument callable built from numpy calls.
+#: Allowed functions: name -> one-argument callable built from numpy calls. The names come from the AD engine's
+#: rules table (its ``parse=`` names), so that a primitive added there is a function here; sigmoid and abs have
+#: forms of their own that every backend can run (the complex step, sympy values).
 FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "tanh": np.tanh,
-    "sigmoid": sigmoid,
-    "abs": complex_safe_abs,
-    "log1p": np.log1p,
-    "expm1": np.expm1,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "arcsin": np.arcsin,
-    "arccos": np.arccos,
-    "arctan": np.arctan,
-    "asin": np.arcsin,
-    "acos": np.arccos,
-    "atan": np.arctan,
+    name: {"sigmoid": sigmoid, "abs": complex_safe_abs}.get(name, ufunc) for name, ufunc in parser_names().items()
 }
 
 #: Other spellings of allowed functions: ``trace`` and ``graph`` write the natural logarithm ``ln(...)``,

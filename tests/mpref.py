@@ -46,7 +46,7 @@ MP = mpmath.mp
 # Functions the evaluator knows: every name of parse.FUNCTIONS must be here (checked by a test).
 ALIASES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
 KNOWN = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "log1p", "expm1", "sinh",
-         "cosh", "arcsin", "arccos", "arctan"}
+         "cosh", "arcsin", "arccos", "arctan", "arcsinh"}
 
 
 class Undefined(Exception):
@@ -600,6 +600,10 @@ class Evaluator:
             sign = 1 if x > 0 else -1
             c = [sign * v for v in a.c]
             return _chain(a, c, [mpmath.mpf(sign)] + _zero(K)[1:], libm=0)
+        if name == "arcsinh":  # d/dx = 1 / sqrt(1 + x^2)
+            sq = _cauchy(a.c, a.c)
+            d = recip(_sqrt_series([1 + sq[0]] + sq[1:]))
+            return _chain(a, _from_derivative(a, mpmath.asinh(x), d), d)
         if name in ("arcsin", "arccos", "arctan"):
             sq = _cauchy(a.c, a.c)
             if name == "arctan":
@@ -624,7 +628,7 @@ class Evaluator:
         table = {
             "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "exp": mpmath.exp, "expm1": mpmath.expm1,
             "tanh": mpmath.tanh, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "arctan": mpmath.atan,
-            "abs": abs, "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)),
+            "arcsinh": mpmath.asinh, "abs": abs, "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)),
         }
         if name in table:
             return table[name](x)

@@ -43,13 +43,14 @@ PACKAGE = "diffcompare/ad"
 # the engine's tests, those that kill most mutants soonest first; the million-operation tape (5 s, a
 # recursion check) is left out to keep each run short; the pool's and the threads' tests only for the
 # files that hold the pool, the trace levels and the transforms
-RULE_TESTS = ["tests/test_scalar_rules.py", "tests/test_primitive_values.py", "tests/test_primitives.py",
+RULE_TESTS = ["tests/test_scalar_rules.py", "tests/test_fast_vs_reference.py", "tests/test_primitive_values.py",
+              "tests/test_primitives.py",
               "tests/test_ad_engine.py", "tests/test_reverse_pass.py", "tests/test_adjoint_factors.py",
               "tests/test_in_place.py",
               "tests/test_matmul_rules.py", "tests/test_ad_refusals.py", "tests/test_ad_complex.py",
               "tests/test_guards.py", "tests/test_followup_guards.py"]
 TESTS = [*RULE_TESTS, "tests/test_memory.py", "tests/test_threads.py"]
-TESTS_FOR = {"primitives.py": RULE_TESTS, "scalar.py": RULE_TESTS}
+TESTS_FOR = {"rules.py": RULE_TESTS, "numpy_api.py": RULE_TESTS, "fast/scalar.py": RULE_TESTS}
 DESELECT = ["tests/test_ad_engine.py::test_a_million_operation_tape_needs_no_recursion"]
 KINDS = ("sign", "arith", "const", "compare", "guard", "return")
 
@@ -230,7 +231,7 @@ def main() -> None:
     args = ap.parse_args()
 
     files = args.files.split(",") if args.files else sorted(
-        p.name for p in (ROOT / PACKAGE).glob("*.py") if p.name != "__init__.py")
+        p.relative_to(ROOT / PACKAGE).as_posix() for p in (ROOT / PACKAGE).rglob("*.py") if p.name != "__init__.py")
     kinds = set(args.kinds.split(","))
     mutants = [m for m in find_mutants(ROOT, files) if m.kind in kinds]
     if args.only:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from diffcompare import ad
+from diffcompare.ad.policy import FAST
 
 
 def table_f(x1, x2):
@@ -189,18 +190,18 @@ def test_a_tape_is_freed_by_reference_counting_alone():
 @pytest.fixture
 def lean_everything(monkeypatch):
     """Lean rows for arrays of any size (by default only large ones are split: see LEAN_MIN_SIZE)."""
-    from diffcompare.ad import core
+    from diffcompare.ad.fast import lean
 
-    monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
+    monkeypatch.setattr(lean, "LEAN_MIN_SIZE", 0)
 
 
 def test_a_lean_tape_frees_intermediates_no_rule_reads(lean_everything, monkeypatch):
     import weakref
 
-    from diffcompare.ad import memory
+    from diffcompare.ad.fast import refcount
     from diffcompare.ad.transforms import Recording
 
-    monkeypatch.setattr(memory, "_ENABLED", False)  # the buffer pool would keep y for reuse: the tape must not
+    monkeypatch.setattr(refcount, "REFCOUNTS_EXACT", False)  # the buffer pool would keep y for reuse: the tape must not
 
     seen = {}
 
@@ -212,7 +213,7 @@ def test_a_lean_tape_frees_intermediates_no_rule_reads(lean_everything, monkeypa
         return np.sum(z * z)  # z is read by the product's rule: kept
 
     x = np.arange(4.0)
-    lean = Recording(f, (x,), lean=True)
+    lean = Recording(f, (x,), policy=FAST)
     assert seen["y"]() is None and seen["z"]() is not None
     assert lean.pullback(1.0)[0].tolist() == (4 * (2 * x + 1)).tolist()
     full = Recording(f, (x,))  # a tape to be looked at keeps every value
@@ -232,7 +233,7 @@ def test_lean_and_full_tapes_give_the_same_derivatives(lean_everything):
         return np.sum(-u) + np.sum(w[1:] ** 3.0)
 
     for argnums in ((0,), (1,), (0, 1)):
-        lean = Recording(f, (w, v), argnums, lean=True).pullback(1.0)
+        lean = Recording(f, (w, v), argnums, policy=FAST).pullback(1.0)
         full = Recording(f, (w, v), argnums).pullback(1.0)
         for g_lean, g_full in zip(lean, full):
             assert np.array_equal(g_lean, g_full)
@@ -242,11 +243,11 @@ def test_lean_and_full_tapes_give_the_same_derivatives(lean_everything):
 
 
 def test_only_large_arrays_get_lean_rows():
-    from diffcompare.ad import core
+    from diffcompare.ad.fast import lean as core
     from diffcompare.ad.transforms import Recording
 
     for n, lean_rows in ((10, 0), (core.LEAN_MIN_SIZE, 1)):
-        rec = Recording(lambda x: np.sum(x * 2.0), (np.ones(n),), lean=True)
+        rec = Recording(lambda x: np.sum(x * 2.0), (np.ones(n),), policy=FAST)
         assert sum(row.value is None for row in rec.tape) == lean_rows  # x * 2.0 is not kept when large
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from diffcompare import ad
 from diffcompare.ad.check import check_grads
-from diffcompare.ad.primitives import FUNCTIONS, UFUNCS
+from diffcompare.ad.numpy_api import FUNCTIONS, UFUNCS
 from diffcompare.errors import TracingError
 
 X = np.array([0.5, -1.2, 2.0, 0.3])

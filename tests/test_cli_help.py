@@ -4,6 +4,7 @@ name hints of the parser as the user sees them, and that `import diffcompare.cli
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -65,7 +66,7 @@ def test_descriptions_rewrap_instead_of_keeping_the_source_line_breaks(monkeypat
     lines = _help(monkeypatch, capsys, "", width).splitlines()
     top = next(i for i, line in enumerate(lines) if "Commands" in line)
     panel = [line for line in lines[top + 1:] if line.startswith("│")]
-    start = panel[0].index("Every backend")
+    start = re.match(r"│ \S+\s+", panel[0]).end()  # where the descriptions begin
     end = len(panel[0]) - 2  # the right border and its padding
     for a, b in zip(panel, panel[1:]):
         if b[1:start].strip():  # the next command's entry

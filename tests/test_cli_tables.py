@@ -179,3 +179,18 @@ def test_examples_fold_at_every_width(monkeypatch, capsys):
 ])
 def test_what_this_changed_is_whole_at_40_80_120(monkeypatch, capsys, argv):
     assert_whole(record(monkeypatch, capsys, argv))
+
+
+def test_every_gradient_and_hessian_number_stays_beside_its_label(monkeypatch, capsys):
+    """A split part that shows the values repeats the entry column (∂f/∂x ...): a number is never left to be
+    matched to its label by counting rows in another part."""
+    import re
+
+    printed = record(monkeypatch, capsys, ["derivatives", "exp(x*y)", "--at", "x=1,y=2", "--backends",
+                                           "reverse,finite"])
+    for width in (40, 80, 120):
+        lines = text_at(printed, width).splitlines()
+        values = [i for i, line in enumerate(lines) if re.search(r"\d\.\d{6,}(?!\d*\))", line)]  # not f = ...)
+        assert len(values) >= 5 * 3
+        for i in values:
+            assert "∂" in lines[i] or "∂" in lines[i - 1], f"a number apart from its label at {width}:\n{lines[i]}"

@@ -78,14 +78,11 @@ KNOWN: dict[str, str] = {
                             "at 100: the adjoint of x**x is -x/(x**x)^2 = -1e-398, below the smallest subnormal, "
                             "while the derivative -5.6e-198 is not; AD gives 1e-200, the other term). Division's "
                             "d/dy is already -(ans/y); forward mode would need a written-out division JVP",
-    # the floor now uses the stencil values (fixed-fd-estimate-floor: (x-1.25)**3 at 1.25, x*x at 1e-300); left:
-    "fd-estimate-floor": "issue 11 item 7 residue: richardson's relative step is far larger than the scale on which "
-                         "f changes (cos(x) at 1e300, step 3.5e298: 3.5e-299 with estimate 3.2e-302, exact 0.82); "
-                         "the values look smooth and nothing in them shows it",
-    # richardson's estimate sees it now (fixed-fd-near-singularity); central is a fixed step with no estimate
-    "fd-near-singularity": "issue 11 item 7: the stencil straddles a singular point or kink (its step is larger than "
-                           "the distance to it) and adaptive's estimate does not see it (abs(x) at 1e-300: 0.0, "
-                           "estimate 4.4e-16); central has no estimate and item 7 keeps it unchanged",
+    # fixed: the floor uses the stencil values (fixed-fd-estimate-floor: (x-1.25)**3 at 1.25, x*x at 1e-300), and an
+    # off-grid difference checks richardson's estimate (cos(x) at 1e300 claimed 3.2e-302; now inf)
+    # fixed for richardson and adaptive (one-sided check; fixed-fd-near-singularity); central has no estimate
+    "fd-near-singularity": "issue 11 item 7, central only: the stencil straddles a singular point or kink (its step "
+                           "is larger than the distance to it); central has no estimate and item 7 keeps it unchanged",
     # not a bug: u**u with u -> 0 from below exists only at the point; this reference takes the constant's limit
     "pow-variable-base-nonpositive": "not a bug: the reference cannot decide u**u at u = 0",
     # not a bug: the first-order reference cannot tell a zero derivative from a kink there
@@ -625,7 +622,7 @@ class KnownBug(Exception):
 
 
 # bugs of one backend: only the targets that run it skip their inputs
-ONLY_FOR = {"fd-near-singularity": {"finite-central", "finite-adaptive"},
+ONLY_FOR = {"fd-near-singularity": {"finite-central"},
             "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
 
 
@@ -825,6 +822,10 @@ KNOWN_CASES = [
     ("fixed-fd-estimate-floor", "finite-richardson", "x*x", [1e-300]),
     ("fixed-symbolic-expm1", "symbolic", "expm1(x)**(pi**x)", [4e-208]),  # was nan (exp(x) - 1 = 0 at 53 bits)
     ("fixed-symbolic-expm1", "symbolic", "expm1(x)**(pi**x)", [3.2e-208]),
+    ("fixed-fd-estimate-floor", "finite-richardson", "cos(x)", [1e300]),  # 3.5e-299 +- 3.2e-302, exact 0.82
+    ("fixed-fd-estimate-floor", "finite-richardson", "sin(10000*x)", [0.3]),  # 51.8 +- 1e-4, exact -9757
+    ("fixed-fd-near-singularity", "finite-adaptive", "abs(x)", [1e-300]),  # 0.0 +- 4.4e-16, exact 1
+    ("fixed-fd-flat-values", "finite-adaptive", "log((3 - x)**(x**1.3))", [6.3e-78]),  # 0.0 +- 0, exact 9.9e-24
 ]
 
 

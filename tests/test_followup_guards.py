@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from diffcompare import ad
 from diffcompare.ad import grad, jacfwd, jacrev, jvp, vjp
+from diffcompare.ad.policy import FAST
 from diffcompare.errors import DiffcompareError, TracingError
 
 
@@ -64,9 +66,9 @@ def test_real_imag_and_conj_of_complex_traced_values_are_refused(part):
                          ids=["slice", "reshape", "step", "transpose"])
 def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change_to_it(view):
     # a view of the input must not be read after f changed the user's array: with the input traced as the user's
-    # own array, core._ours's `base is None` kept `view + 1` from being deferred (flipped, the gradient was 16
+    # own array, fast.lean._ours's `base is None` kept `view + 1` from being deferred (flipped, the gradient was 16
     # everywhere); since the recording traces a copy of the input, the copy guards this as well
-    from diffcompare.ad import memory
+    from diffcompare.ad.fast import memory
 
     xs = np.linspace(-1.0, 1.0, 2 * memory.MIN_SIZE)  # large enough for a lean tape to defer
     x0 = xs.copy()
@@ -81,7 +83,8 @@ def test_an_operation_on_a_view_of_the_users_array_is_not_deferred_past_a_change
 
 
 def test_the_in_place_multiply_never_overwrites_a_partial_a_row_still_holds():
-    # core.pull_back multiplies the adjoint into the partial when nobody else holds it (refcount <= 2). For z * w,
+    # fast/backward.py's pull_back multiplies the adjoint into the partial when nobody else holds it (refcount <= 2).
+    # For z * w,
     # d/dz is the row's own saved copy of w (held by the row: refcount 3): at a threshold of 3 the first pullback
     # overwrote it with ct * w, so a second pullback (or jacrev's next row) multiplied by ct * w instead of w.
     z = np.array([1.0 + 2.0j, 3.0 - 1.0j])
@@ -122,3 +125,41 @@ def test_grad_of_a_non_scalar_output_is_a_tracing_error_naming_the_way_out():
     with pytest.raises(TracingError, match=r"scalar-output.*shape \(3,\).*jacrev") as info:
         grad(lambda x: np.sin(x))(np.ones(3))
     assert isinstance(info.value, DiffcompareError) and isinstance(info.value, TypeError)
+
+
+def _returns_its_saved_argument():
+    """x * w whose VJP hands back the row's own saved ``w`` (exact where the cotangent is all ones: a sum's):
+    a rule may return an array its row holds, and the reverse pass must not take it for a temporary."""
+    from diffcompare.ad.tracer import Primitive
+
+    prim = Primitive("times_saved_w", lambda x, w: x * w)
+    prim.vjp = lambda g, ans, i, x, w: w
+    prim.jvp = lambda t, ans, x, w: t[0] * w
+    return prim
+
+
+def test_a_vjp_result_the_row_still_holds_is_not_updated_in_place():
+    # fast/backward.py's pull_back takes a VJP's result for a temporary of its own at two references (the name c,
+    # getrefcount's argument); the row's saved w has a third (the row). At a threshold of 3 the pass owned w, added
+    # the other term (+1) into it, and the next pullback read w + 1 (then w + 2).
+    times_w = _returns_its_saved_argument()
+    w = np.array([2.0, 3.0, 4.0])
+    rec = ad.Recording(lambda x: np.sum(x) + np.sum(times_w(x, w)), (np.ones(3),), policy=FAST)
+    first = rec.pullback(1.0)[0].copy()
+    np.testing.assert_array_equal(first, w + 1.0)
+    np.testing.assert_array_equal(rec.pullback(1.0)[0], first)
+
+
+def test_an_input_adjoint_the_tape_still_holds_is_handed_out_as_a_copy():
+    # the reverse pass hands an input's plain-array adjoint out as it is only at three references (node.grad, the
+    # name g, getrefcount's argument). A complex adjoint that is the row's saved w has a fourth (the row): at a
+    # threshold of 4 the caller got the row's own array, and zeroing it zeroed the next pullback. (v's rows, walked
+    # after, leave the pass's own names on other arrays, as in any longer program.)
+    times_w = _returns_its_saved_argument()
+    w = np.array([2.0 + 1.0j, 3.0, 4.0 - 2.0j])
+    rec = ad.Recording(lambda z, v: np.sum(v * 2.0) + np.sum(times_w(z, w)),
+                       (np.ones(3, dtype=complex), np.ones(2)), (0, 1), policy=FAST)
+    first = rec.pullback(1.0)[0]
+    np.testing.assert_array_equal(first, w)
+    first[:] = 0.0  # the caller's array to change
+    np.testing.assert_array_equal(rec.pullback(1.0)[0], w)

@@ -28,7 +28,7 @@ def test_a_constant_changed_after_use_does_not_change_value_or_gradient(n):
 
 
 def test_an_operation_on_a_value_of_the_trace_and_a_users_array_is_not_deferred():
-    """The guard in core._record that refuses to defer an operation with a user's array among its
+    """The guard in fast.lean.record that refuses to defer an operation with a user's array among its
     arguments: deferred, ``sin(x) * s`` would be computed when first read, after ``s[:] = 5``."""
     x = np.linspace(-2.0, 2.0, 40_000)  # large enough to be deferred
     f_value = float(np.sum(np.sin(x) ** 2))

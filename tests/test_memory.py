@@ -1,4 +1,4 @@
-"""Buffers reused between gradients (diffcompare.ad.memory): reuse happens, and never behind a holder's back."""
+"""Buffers reused between gradients (diffcompare.ad.fast.memory): reuse happens, and never behind a holder's back."""
 
 import warnings
 
@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffcompare import ad
-from diffcompare.ad import core, memory
+from diffcompare.ad.fast import lean as core
+from diffcompare.ad.fast import memory
 
 
 @pytest.fixture

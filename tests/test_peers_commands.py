@@ -29,7 +29,19 @@ def wide(monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
 
 
-def test_compare_all_runs_every_installed_backend_with_versions(capsys, wide):
+@pytest.fixture
+def without_ad_peers(monkeypatch):
+    """jax, torch and autograd as if not installed: `all` stays cheap here (their imports take seconds; their
+    own tests are tests/test_peers.py and tests/test_conformance.py)."""
+    from diffcompare.backends.peers.autograd import Autograd
+    from diffcompare.backends.peers.jax import Jax
+    from diffcompare.backends.peers.torch import Torch
+
+    for cls in (Jax, Torch, Autograd):
+        monkeypatch.setattr(cls, "version", classmethod(lambda cls: None))
+
+
+def test_compare_all_runs_every_installed_backend_with_versions(capsys, wide, without_ad_peers):
     _need("numdifftools", "scipy.differentiate", "symengine")
     doc = _json(capsys, ["compare", "table3", "--backends", "all", "--json"])
     rows = {r["backend"]: r for r in doc["results"]}
@@ -52,7 +64,7 @@ def test_an_unknown_backend_is_one_line_exit_2_listing_the_available(capsys):
     assert "unknown backend 'nope'" in capsys.readouterr().err
 
 
-def test_an_uninstalled_peer_is_named_as_such(capsys, monkeypatch):
+def test_an_uninstalled_peer_is_named_as_such(capsys, monkeypatch, without_ad_peers):
     _need("numdifftools")
     from diffcompare.backends.peers.numdifftools import Numdifftools
 
@@ -119,7 +131,7 @@ def test_error_vs_h_lists_the_libraries_best_estimates(capsys, wide):
     assert "own best estimates" in out and "numdifftools" in out
 
 
-def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch):
+def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch, without_ad_peers):
     _need("scipy.differentiate")
     from diffcompare.backends.peers.symengine import SymEngine
 
@@ -127,6 +139,7 @@ def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch):
     doc = {b["name"]: b for b in _json(capsys, ["backends", "--json"])}
     assert list(doc)[:4] == ["finite", "symbolic", "reverse", "forward"]
     assert doc["symengine"]["installed"] is False and "diffcompare[peers]" in doc["symengine"]["note"]
+    assert doc["jax"]["installed"] is False and doc["jax"]["capabilities"] == {}
     assert doc["scipy"]["orders"] == [1, 2] and doc["scipy"]["library"].startswith("scipy ")
     assert doc["reverse"]["orders"] == [1, 2, 3, 4]
     for name in ("finite", "reverse", "scipy"):
@@ -142,7 +155,7 @@ def test_backends_table_keeps_every_word_at_40_columns(capsys, monkeypatch):
         assert name in out
 
 
-def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch):
+def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch, without_ad_peers):
     """A broken adapter shows in `diffcompare backends`: the probe compares with the exact value."""
     _need("scipy.differentiate")
     from diffcompare.analysis import catalog
@@ -167,3 +180,32 @@ def test_importing_the_cli_imports_no_peer_library():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("namespace", ["jax", "torch", "autograd"])
+def test_every_cost_family_compiles_to_each_peer_library(namespace):
+    """cost --methods jax times the same Rosenbrock written in jax.numpy (a numpy function would be Unsupported)."""
+    _need(namespace)
+    import numpy as np
+
+    from diffcompare.analysis import cost, families
+    from diffcompare.namespaces import load
+
+    ns = load(namespace)
+    instances = [families.gradient_family(name, 12) for name in families.GRADIENT_FAMILIES]
+    instances += [families.tanh_linear(3, 2), cost.instance("sin(x)**2", 5)]
+    for inst in instances:
+        got = inst.f.compile_for(namespace)(ns.asarray(inst.x))
+        got = np.asarray(got.detach() if hasattr(got, "detach") else got, dtype=float)
+        # the same operations in the same order; a library may sum in another order (1 ulp per term)
+        np.testing.assert_allclose(got, inst.f(inst.x), rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["torch", "autograd", "jax", "jax-jit"])
+def test_cost_times_an_ad_peer_on_the_family_written_in_its_library(capsys, method):
+    _need(method.removesuffix("-jit"))
+    doc = _json(capsys, ["cost", "gradient", "--methods", f"reverse,{method}", "--n", "5", "--json"])
+    row = next(r for r in doc["rows"] if r["method"] == method)
+    assert row["status"] == "ok", row["status"]
+    assert row["max_rel_diff"] < 1e-13  # the same Rosenbrock, float64: a few ulps from ours
+    assert doc["versions"][method].startswith(method.removesuffix("-jit") + " ")

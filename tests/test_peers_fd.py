@@ -197,9 +197,9 @@ def test_a_scipy_without_scipy_differentiate_is_not_available_and_says_why(monke
     """scipy < 1.15 has no scipy.differentiate: the backend is listed, not usable, and the reason is named."""
     pytest.importorskip("scipy", reason="scipy is not installed")
     from diffcompare.analysis.catalog import survey
-    from diffcompare.backends.peers import support
+    from diffcompare.backends.peers import scipy as peer
 
-    monkeypatch.setattr(support, "_has_submodule", lambda spec, dotted: False)
+    monkeypatch.setattr(peer, "installed", lambda distribution, module=None: "1.14.1")
     assert "scipy" not in backends.available()
     info = {i.name: i for i in survey(probe=False)}["scipy"]
     assert not info.installed and "needs scipy >= 1.15" in info.note

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffcompare import ad
+from diffcompare.ad.policy import FAST
 
 N = 6
 PERM = np.array([3, 0, 5, 1, 1, 2])  # an advanced index with a repeat: its scatter accumulates
@@ -61,16 +62,16 @@ def lean_sizes(request):
     the engine as it runs where reference counts are not trusted (no in-place updates, no reuse).
 
     Set once per test, not per example: every example of one test runs with the same setting."""
-    from diffcompare.ad import core, memory, reverse
+    from diffcompare.ad.fast import lean, refcount
 
-    saved = core.LEAN_MIN_SIZE, core.REFCOUNTS_EXACT, reverse.REFCOUNTS_EXACT, memory._ENABLED
+    saved = lean.LEAN_MIN_SIZE, refcount.REFCOUNTS_EXACT
     if request.param == "all arrays lean":
-        core.LEAN_MIN_SIZE = 0
+        lean.LEAN_MIN_SIZE = 0
     if request.param == "no reference counts":
-        core.LEAN_MIN_SIZE = 0
-        core.REFCOUNTS_EXACT = reverse.REFCOUNTS_EXACT = memory._ENABLED = False
+        lean.LEAN_MIN_SIZE = 0
+        refcount.REFCOUNTS_EXACT = False  # the one place every use reads
     yield
-    core.LEAN_MIN_SIZE, core.REFCOUNTS_EXACT, reverse.REFCOUNTS_EXACT, memory._ENABLED = saved
+    lean.LEAN_MIN_SIZE, refcount.REFCOUNTS_EXACT = saved
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -148,7 +149,8 @@ def test_no_gradient_is_a_view_of_anything_else(lean_sizes):
 @pytest.fixture
 def deferred_small(monkeypatch):
     """Deferred values (and lean rows) for small arrays too, so the tests stay fast."""
-    from diffcompare.ad import core, memory
+    from diffcompare.ad.fast import lean as core
+    from diffcompare.ad.fast import memory
 
     monkeypatch.setattr(memory, "MIN_SIZE", 1)
     monkeypatch.setattr(core, "LEAN_MIN_SIZE", 0)
@@ -157,12 +159,12 @@ def deferred_small(monkeypatch):
 
 
 def test_grad_does_not_compute_what_no_rule_reads(deferred_small):
-    from diffcompare.ad.core import Deferred
+    from diffcompare.ad.fast.lean import Deferred
     from diffcompare.ad.transforms import Recording
 
     x = np.linspace(-1.0, 1.0, 7)
     f = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-    rec = Recording(f, (x,), lean=True)
+    rec = Recording(f, (x,), policy=FAST)
     rec.pullback(1.0)
     assert rec.output.v.__class__ is Deferred and rec.output.v.value is None  # f's value: never computed
     value, g = ad.value_and_grad(f)(x)
@@ -230,7 +232,7 @@ def test_arrays_the_user_changes_later_are_read_before(deferred_small):
     w = np.linspace(0.0, 3.0, 4)
     value, g = ad.value_and_grad(f)(w)
     assert value == f(w) and np.allclose(g, sum(2 * (w - k) for k in range(3)), rtol=1e-15, atol=0)
-    rec = ad.Recording(lambda x: np.sum(np.sin(x * 2.0)), (w.copy(),), lean=True)
+    rec = ad.Recording(lambda x: np.sum(np.sin(x * 2.0)), (w.copy(),), policy=FAST)
     x_input = rec.inputs[0].value
     x_input += 1.0  # the input changed between recording and pullback
     assert np.allclose(rec.pullback(1.0)[0], 2.0 * np.cos(2.0 * w), rtol=1e-14, atol=0)

@@ -1,4 +1,4 @@
-"""Every rule of the scalar fast path (diffcompare/ad/scalar.py) against its table partial (primitives.py).
+"""Every rule of the scalar fast path (diffcompare/ad/fast/scalar.py) against its table partial (rules.py).
 
 The fast path computes local partials with float arithmetic while recording; the table's partials are
 what every other path (arrays, nested traces, forward mode on arrays) uses. Both are written from the
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from diffcompare import ad
-from diffcompare.ad import primitives as P
+from diffcompare.ad import rules as P
 
 RTOL = 1e-15
 
@@ -29,10 +29,16 @@ BINARY = {  # operator, primitive, points (a, b)
     "div": (lambda a, b: a / b, P.div, list(itertools.product(ANY, ANY[::2]))),  # b = 0: the general rule's inf
     "pow": (lambda a, b: a**b, P.pow_, list(itertools.product(POSITIVE, EXPONENTS))),
 }
-UNARY = {
-    "sin": (np.sin, P.sin, ANY), "cos": (np.cos, P.cos, ANY), "exp": (np.exp, P.exp, ANY[2:-2]),
+MODERATE = ANY[2:-2]  # exp, sinh, cosh overflow beyond: the general rule's inf there
+UNIT = [-0.999, -0.5, -1e-8, 0.0, 1e-300, 0.3, 0.7, 0.999]
+UNARY = {  # every primitive with a scalar rule (hand-written or derived from the table), and where it runs
+    "sin": (np.sin, P.sin, ANY), "cos": (np.cos, P.cos, ANY), "exp": (np.exp, P.exp, MODERATE),
     "log": (np.log, P.log, POSITIVE), "tanh": (np.tanh, P.tanh, ANY), "sqrt": (np.sqrt, P.sqrt, POSITIVE),
-    "neg": (lambda a: -a, P.neg, ANY),
+    "neg": (lambda a: -a, P.neg, ANY), "tan": (np.tan, P.tan, ANY), "sinh": (np.sinh, P.sinh, MODERATE),
+    "cosh": (np.cosh, P.cosh, MODERATE), "log1p": (np.log1p, P.log1p, POSITIVE),
+    "expm1": (np.expm1, P.expm1, MODERATE), "arcsin": (np.arcsin, P.arcsin, UNIT),
+    "arccos": (np.arccos, P.arccos, UNIT), "arctan": (np.arctan, P.arctan, ANY),
+    "arcsinh": (np.arcsinh, P.arcsinh, ANY), "abs": (np.abs, P.abs_, ANY), "square": (np.square, P.square, MODERATE),
 }
 
 
@@ -145,10 +151,10 @@ def test_a_traced_float_meets_every_kind_of_operand(op):
 def test_floats_stay_on_the_fast_path_in_both_modes(monkeypatch):
     """The fast path is there for speed (scalar code was several times slower without it): a float
     program inside the fast path's domain never reaches the general rules, forward or reverse."""
-    from diffcompare.ad.core import FNode, RNode
+    from diffcompare.ad.fast.scalar import FastFNode, FastRNode
 
     general = []
-    for cls in (FNode, RNode):
+    for cls in (FastFNode, FastRNode):
         monkeypatch.setattr(cls, "process", lambda self, prim, *rest: general.append(prim.name))
 
     def f(x):
@@ -159,3 +165,13 @@ def test_floats_stay_on_the_fast_path_in_both_modes(monkeypatch):
     ad.jvp(f, (0.7,), (1.0,))
     ad.grad(f)(0.7)
     assert general == []
+
+
+def test_every_scalar_rule_of_the_table_is_checked_here():
+    """A primitive given a hand-written fast rule (``fast=``) or a derived one (``math=`` with a partial) in
+    diffcompare/ad/rules.py runs on the fast path: it must be among the rules checked above."""
+    from diffcompare.ad.fast.scalar import _UNARY
+
+    hand_written = {r.prim.name for r in P.RULES.values() if r.prim.fast is not None}
+    on_the_fast_path = {prim.name for prim, _ in _UNARY.values()}
+    assert hand_written | on_the_fast_path <= set(UNARY) | set(BINARY)

@@ -102,23 +102,23 @@ def test_a_collector_the_user_turned_off_stays_off():
 
 
 def test_the_collector_is_paused_while_recording_and_each_thread_gives_its_levels_back():
-    from diffcompare.ad import core
+    from diffcompare.ad import tracer
 
     seen = []
 
     def f(x):
-        seen.append((gc.isenabled(), core._state.depth))
+        seen.append((gc.isenabled(), tracer.depth()))
         return x * x
 
     def work(k):
-        assert core._state.depth == 0  # a new thread starts with no trace open
+        assert tracer.depth() == 0  # a new thread starts with no trace open
         ad.grad(f)(1.0)
         ad.grad(ad.grad(f))(1.0)
         try:
             ad.grad(lambda a: a * ad.grad(fails)(a))(1.0)
         except ArithmeticError:
             pass
-        assert core._state.depth == 0
+        assert tracer.depth() == 0
 
     work(0)
     assert seen == [(False, 1), (False, 2)]  # paused inside f, one level per open transform

@@ -149,7 +149,16 @@ def instance(function: Any, n: int) -> families.Instance:
     def summed(x: Any) -> Any:
         return np.sum(g(x))
 
+    def build(ns: Any) -> Callable[[Any], Any]:
+        g_ns = expr.compile_for(ns.name)
+
+        def summed(x: Any) -> Any:
+            return ns.sum(g_ns(x))
+
+        return summed
+
     summed.__name__ = expr.variables[0]
+    families.portable(summed, build)
     x = families.irregular_point(n)
     from diffcompare.backends.base import evaluate
 
@@ -409,8 +418,9 @@ def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 10
 
 
 def peer_names() -> list[str]:
-    """The installed peer backends (jax, torch, numdifftools, ...): methods of every cost command."""
-    return [n for n in registry.available() if n not in ("finite", "symbolic", "reverse", "forward")]
+    """The installed peer backends (jax, torch, numdifftools, ...), and jax compiled (``jax-jit``): cost methods."""
+    names = [n for n in registry.available() if n not in ("finite", "symbolic", "reverse", "forward")]
+    return names + (["jax-jit"] if "jax" in names else [])
 
 
 # (gradient, hessian) growth of seconds / f-seconds with n, for the budget prediction: finite differences
@@ -421,19 +431,53 @@ _PEER_SLOPES = {"numdifftools": (1.0, 2.0), "scipy": (1.0, 2.0), "symengine": (1
 def peer_method(name: str, kind: str) -> _Method:
     """A peer backend as a cost method: its ``gradient``, ``jacobian`` or ``hessian`` of the family member.
 
-    Evaluations are the backend's own count (calls of f) where it keeps one. SymEngine traces through
+    An AD peer (jax, torch, autograd) is timed as a user runs it: its transform of the family member written
+    in its own library (``runner``) is built once per size, in the untimed warm-up call, and each timed call
+    is one call of that transform (``jax-jit``: of ``jax.jit`` of it, compiled in the warm-up; ``jax``: op by
+    op). A finite-difference peer is timed whole; its evaluations are its calls of f. SymEngine traces through
     sympy, so it runs in a worker under the budget, as the symbolic method does.
     """
-    backend = registry.get(name)
-    call = getattr(backend, kind)
+    base = name.removesuffix("-jit")
+    backend = registry.get(base)
+    runner = getattr(backend, "runner", None)
+    if callable(runner):
+        run = _transform_runner(backend, kind, jit=name.endswith("-jit"))
+    else:
+        call = getattr(backend, kind)
+
+        def run(inst: families.Instance) -> tuple[Any, int | None]:
+            r = call(inst.f, inst.x)
+            return r.derivative, r.evaluations
+
+    slopes = _PEER_SLOPES.get(base, (0.0, 1.0))
+    slope = slopes[1] if kind == "hessian" else slopes[0]
+    return _Method(name, run, slope, symbolic=base == "symengine", library=getattr(backend, "library", None))
+
+
+def _transform_runner(backend: Any, kind: str, jit: bool) -> Callable[[families.Instance], tuple[Any, int | None]]:
+    """``run(inst)`` for an AD peer: the library's transform of ``inst.f`` prepared once per instance, then called."""
+    prepared: dict[str, Any] = {}
 
     def run(inst: families.Instance) -> tuple[Any, int | None]:
-        r = call(inst.f, inst.x)
-        return r.derivative, r.evaluations
+        if prepared.get("inst") is not inst:  # the warm-up call of this size: build (and compile) the transform
+            prepared.clear()
+            t, _, v0 = backend.runner(kind, inst.f, inst.x)
+            if jit:
+                t = backend.jax.jit(t)
+            if hasattr(backend, "threads"):  # torch: the thread count its backend is configured with
+                backend.torch.set_num_threads(backend.threads)
+            try:
+                first = backend.lower(t(v0))
+            except DiffcompareError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plain numpy f the library cannot trace: one line
+                raise Unsupported(f"{backend.name} cannot run this function ({type(exc).__name__}); give it as an "
+                                  "expression or a family") from None
+            prepared.update(inst=inst, t=t, v0=v0)
+            return first, None
+        return backend.lower(prepared["t"](prepared["v0"])), None  # lower waits for jax's asynchronous result
 
-    slopes = _PEER_SLOPES.get(name, (0.0, 1.0))
-    slope = slopes[1] if kind == "hessian" else slopes[0]
-    return _Method(name, run, slope, symbolic=name == "symengine", library=getattr(backend, "library", None))
+    return run
 
 
 def _choose(names: Sequence[str] | None, table: dict[str, _Method], kind: str) -> list[_Method]:

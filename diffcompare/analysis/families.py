@@ -53,6 +53,24 @@ class Instance:
     description: str
 
 
+def portable(f: Callable[..., Any], build: Callable[[Any], Callable[..., Any]]) -> Callable[..., Any]:
+    """``f`` (numpy) with ``f.compile_for(name)``: the same function built from namespace ``name``'s functions.
+
+    So the peers (jax, torch, autograd) time exactly this family member written in their own library, as
+    they do for a parsed expression (:func:`diffcompare.namespaces.for_namespace`).
+    """
+
+    def compile_for(name: str) -> Callable[..., Any]:
+        from diffcompare.namespaces import load
+
+        built = build(load(name))
+        built.__name__ = f.__name__
+        return built
+
+    f.compile_for = compile_for  # type: ignore[attr-defined]
+    return f
+
+
 def irregular_point(n: int) -> np.ndarray:
     """A fixed, irregular point in (0.2, 0.8)^n: no symmetric coordinates, no zeros."""
     i = np.arange(n, dtype=float)
@@ -63,18 +81,32 @@ def _rosenbrock(n: int) -> Instance:
     if n < 2:
         raise DiffcompareError("rosenbrock needs n >= 2")
 
+    def build(ns: Any) -> Callable[[Any], Any]:
+        def rosenbrock(x: Any) -> Any:
+            return ns.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+        return rosenbrock
+
     def rosenbrock(x: Any) -> Any:
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
-    return Instance("rosenbrock", rosenbrock, irregular_point(n), n, 1,
+    return Instance("rosenbrock", portable(rosenbrock, build), irregular_point(n), n, 1,
                     "sum(100*(x[1:]-x[:-1]**2)**2 + (1-x[:-1])**2)")
 
 
 def _sines(n: int) -> Instance:
+    def build(ns: Any) -> Callable[[Any], Any]:
+        sin, cos = ns.functions["sin"], ns.functions["cos"]
+
+        def sines(x: Any) -> Any:
+            return ns.sum(sin(x) * cos(ns.flip(x)))  # torch has no x[::-1]
+
+        return sines
+
     def sines(x: Any) -> Any:
         return np.sum(np.sin(x) * np.cos(x[::-1]))
 
-    return Instance("sines", sines, irregular_point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
+    return Instance("sines", portable(sines, build), irregular_point(n), n, 1, "sum(sin(x) * cos(x[::-1]))")
 
 
 def mlp_size(n: int) -> int:
@@ -98,7 +130,18 @@ def _mlp(n: int) -> Instance:
         err = hidden @ w2 - target
         return np.sum(err * err) / MLP_BATCH
 
-    return Instance("mlp", mlp_loss, irregular_point(n) - 0.5, n, 1,
+    def build(ns: Any) -> Callable[[Any], Any]:
+        tanh, inputs, wanted = ns.functions["tanh"], ns.asarray(data * scale), ns.asarray(target)
+
+        def mlp_loss(theta: Any) -> Any:
+            w1 = theta[: MLP_HIDDEN * d].reshape((MLP_HIDDEN, d))
+            w2 = theta[MLP_HIDDEN * d:]
+            err = tanh(inputs @ w1.T) @ w2 - wanted
+            return ns.sum(err * err) / MLP_BATCH
+
+        return mlp_loss
+
+    return Instance("mlp", portable(mlp_loss, build), irregular_point(n) - 0.5, n, 1,
                     f"mean squared error of tanh MLP, {MLP_HIDDEN} hidden units, batch {MLP_BATCH}, "
                     f"n = {MLP_HIDDEN}*d + {MLP_HIDDEN} weights")
 
@@ -129,7 +172,16 @@ def tanh_linear(n: int, m: int) -> Instance:
     def tanh_linear(x: Any) -> Any:
         return np.tanh(a @ x)
 
-    return Instance("tanh_linear", tanh_linear, irregular_point(n), n, m, f"tanh(A @ x), A of shape {m}x{n}")
+    def build(ns: Any) -> Callable[[Any], Any]:
+        tanh, matrix = ns.functions["tanh"], ns.asarray(a)
+
+        def tanh_linear(x: Any) -> Any:
+            return tanh(matrix @ x)
+
+        return tanh_linear
+
+    return Instance("tanh_linear", portable(tanh_linear, build), irregular_point(n), n, m,
+                    f"tanh(A @ x), A of shape {m}x{n}")
 
 
 def logistic_map(k: int, r: float = LOGISTIC_R) -> Callable[[Any], Any]:

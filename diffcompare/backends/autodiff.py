@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad import transforms as T
-from diffcompare.ad.primitives import raw
+from diffcompare.ad import derivative, hessian, jacfwd, jacrev, raw, tape_size, value_and_grad
 from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args, unflatten_args
 from diffcompare.errors import DiffcompareError
 
@@ -55,40 +54,37 @@ class ReverseAD:
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
         x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
-        inner = T.derivative(f, order - 1, "reverse") if order >= 1 else f
-        rec = T.Recording(inner, (x0,), 0, lean=True)
-        d = rec.pullback(1.0)[0] if order >= 1 else rec.value
-        return Result(self.name, _as_float_array(value), _as_float_array(d), time.perf_counter() - t0,
-                      {"order": order}, tape_ops=rec.operations)
+        d = derivative(f, order, "reverse")(x0) if order >= 1 else value
+        seconds = time.perf_counter() - t0
+        recorded = derivative(f, order - 1, "reverse") if order >= 1 else f  # the function whose tape is swept
+        return Result(self.name, _as_float_array(value), _as_float_array(d), seconds, {"order": order},
+                      tape_ops=tape_size(recorded, x0))
 
     def gradient(self, f: Function, x: Any) -> Result:
         args = as_args(x)
-        evaluate(f, args)
-        t0 = time.perf_counter()
-        rec = T.Recording(f, args, tuple(range(len(args))), lean=True)
-        if np.shape(raw(rec.value)) != ():
+        if np.shape(raw(evaluate(f, args))) != ():
             raise DiffcompareError("gradient() needs a scalar-valued function; use jacobian()")
-        grads = rec.pullback(1.0)
-        d = grads[0] if len(args) == 1 else flatten_args(grads)
-        return Result(self.name, _as_float_array(rec.value), _as_float_array(d), time.perf_counter() - t0,
-                      tape_ops=rec.operations)
+        t0 = time.perf_counter()
+        value, grads = value_and_grad(f, tuple(range(len(args))))(*args)
+        seconds = time.perf_counter() - t0
+        d = grads[0] if len(args) == 1 else flatten_args(list(grads))
+        return Result(self.name, _as_float_array(value), _as_float_array(d), seconds, tape_ops=tape_size(f, *args))
 
     def jacobian(self, f: Function, x: Any) -> Result:
         args = as_args(x)
-        evaluate(f, args)
+        value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        rec = T.Recording(g, (x0,), 0, lean=True)
-        jac = T._jacrev_from(rec)
-        return Result(self.name, _as_float_array(rec.value), _as_float_array(jac), time.perf_counter() - t0,
-                      tape_ops=rec.operations)
+        jac = jacrev(g)(x0)
+        return Result(self.name, _as_float_array(value), _as_float_array(jac), time.perf_counter() - t0,
+                      tape_ops=tape_size(g, x0))
 
     def hessian(self, f: Function, x: Any) -> Result:
         args = as_args(x)
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        h = T.hessian(g)(x0)
+        h = hessian(g)(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(h), time.perf_counter() - t0,
                       {"method": "forward-over-reverse"})
 
@@ -104,7 +100,7 @@ class ForwardAD:
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
         x0, value = _scalar_derivative_inputs(f, x, order)
         t0 = time.perf_counter()
-        d = T.derivative(f, order, "forward")(x0)
+        d = derivative(f, order, "forward")(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(d), time.perf_counter() - t0,
                       {"order": order}, evaluations=1)
 
@@ -113,7 +109,7 @@ class ForwardAD:
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        jac = T.jacfwd(g)(x0)
+        jac = jacfwd(g)(x0)
         return value, jac, int(np.size(x0)), time.perf_counter() - t0
 
     def gradient(self, f: Function, x: Any) -> Result:
@@ -131,6 +127,6 @@ class ForwardAD:
         value = evaluate(f, args)
         g, x0 = _flat_function(f, args)
         t0 = time.perf_counter()
-        h = T.jacfwd(T.jacfwd(g))(x0)
+        h = jacfwd(jacfwd(g))(x0)
         return Result(self.name, _as_float_array(value), _as_float_array(h), time.perf_counter() - t0,
                       {"method": "forward-over-forward"}, evaluations=int(np.size(x0)) ** 2)

@@ -33,8 +33,9 @@ but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not
 
 Cost: every call of ``f`` is counted in :attr:`Result.evaluations`, including the one that gives
 the value. A gradient over ``n`` inputs costs ``n + 1`` calls (forward/backward, the value is
-reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``8n + 1``
-(richardson); ``adaptive`` costs 8 to 24 calls per coordinate, as many as its steps need.
+reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``10n + 1``
+(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 24
+calls per coordinate, as many as its steps need (2 more where f looked flat).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ __all__ = [
 ]
 
 EPS = float(np.finfo(float).eps)
+TINY = 2.0**-1074  # the smallest subnormal: every quotient below 2^-1022 rounds to a multiple of it
 SCHEMES = ("forward", "backward", "central", "five-point", "complex", "richardson")  # each has a step h
 ALL_SCHEMES = SCHEMES + ("adaptive",)
 
@@ -223,12 +225,14 @@ def _richardson_steps(h: float, x: float) -> list[float]:
 
 
 def _richardson_core(
-    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
+    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None, check: bool = True,
 ):
     """Tableau over the central differences of ``g``: (estimate, error estimate, steps).
 
     The error estimate is the tableau's last change, floored by rounding and widened by a one-sided
-    check (:func:`_one_sided_gap`) when ``center`` (``g(0)``) is known for a first derivative.
+    check (:func:`_one_sided_gap`) when ``center`` (``g(0)``) is known for a first derivative, and by the
+    off-grid check (:func:`_off_grid_gap`, one more central difference) unless ``check`` is False (the
+    error-versus-step curves, which do not use the estimate).
     """
     steps = _richardson_steps(h, x)
     _, weights = _scheme_stencil("central", order)
@@ -249,15 +253,47 @@ def _richardson_core(
     # tableau (its weights sum to ~1.44 + 0.5, each level's rounding is at most the smallest step's).
     # max over the stencil, not |f(x)|: where f(x) ~ 0 and its neighbours are not ((x - 1.25)^3 at
     # 1.25, x*x at 1e-300) |f(x)| would put the floor at 0 while the differences cancel large values.
+    # Plus |x f'| for first derivatives, as adaptive's floor: f's own rounding scales with its intermediates, not
+    # with |f| (3x + x*x at -2.87 is -0.36 from terms of 8.6: error 3.95e-14 against a floor-bound estimate of
+    # 3.46e-14 without it), and rounding of x + h inside f costs eps |x f'|.
     spread = sum(abs(float(w)) for _, w in weights)
-    floor = _over_power(2.0 * EPS * spread * largest[0], steps[-1], order)
-    err = np.maximum(err, floor)
-    err = np.maximum(err, _divergence(estimates, best, floor))
+    noise = largest[0] + (abs(x) * _amax(best) if order == 1 and np.all(np.isfinite(best)) else 0.0)
+    floor = _over_power(2.0 * EPS * spread * noise, steps[-1], order)
+    err = np.maximum(err, np.maximum(floor, _resolution(best)))
+    err = np.maximum(err, _divergence(estimates, best, _over_power(2.0 * EPS * spread * largest[0], steps[-1],
+                                                                   order)))
     if order == 1 and center is not None:
         # the forward differences also subtract f(x): their rounding floor includes it
         floor1 = _over_power(2.0 * EPS * max(largest[0], _amax(center)), steps[-1], order)
         err = np.maximum(err, _one_sided_gap(best, err, center, values, steps, floor1))
+    if check and np.all(np.isfinite(err)):
+        err = np.maximum(err, _off_grid_gap(gm, estimates, steps, weights, order, center, best, err, x, spread,
+                                            largest))
     return best, err, steps
+
+
+def _off_grid_gap(g: Callable[[float], Any], estimates: Sequence[Any], steps: Sequence[float], weights,
+                  order: int, center: Any, best: Any, err: Any, x: float, spread: float, largest: list[float]) -> Any:
+    """The change in the answer when the largest step's difference is replaced by one at an off-grid step
+    (the smallest / sqrt 2), where it is within 4x the estimate; ``inf`` where it is beyond (or f fails there).
+
+    Steps ``h / 2^i`` alias anything that varies on a scale far below ``h``: at cos(x) at 1e300 (h = 3.5e298)
+    the phases of the steps modulo 2 pi halve from level to level as a Taylor series would, the tableau
+    converges to 3.5e-299 and claims 3.2e-302, while cos'(1e300) is 0.82; sin(1e4 x) at 0.3 gave 51.8 +- 1e-4
+    (exact -9757). A step off the grid breaks the pattern; on smooth f the two tableaux agree to rounding.
+    The same check as adaptive's (which then walks on); here no step is left to try, so no digit is vouched for.
+    """
+    h_check = exact_step(x, steps[-1] / np.sqrt(2.0))
+    try:
+        d = _apply(g, h_check, weights, order, center)
+    except (DomainError, FloatingPointError, ZeroDivisionError, OverflowError, ValueError, TypeError):
+        return np.full(np.shape(best), np.inf)
+    if not math.isfinite(_amax(d)):
+        return np.full(np.shape(best), np.inf)
+    alt, _ = richardson_extrapolate(list(estimates[1:]) + [d], list(steps[1:]) + [h_check])
+    alt_floor = _over_power(2.0 * EPS * spread * largest[0], h_check, order)
+    gap = np.abs(np.asarray(alt, dtype=float) - best)
+    return np.where(gap > 4.0 * np.maximum(err, alt_floor), np.inf, gap)
 
 
 def _divergence(estimates: Sequence[Any], best: Any, floor: Any) -> Any:
@@ -313,7 +349,8 @@ def richardson(
     Central differences of derivative ``order`` at steps ``h, h/2, h/4, h/8`` (each made exactly
     representable) are combined by a Neville tableau in ``h^2``; the error estimate is the change
     made by the last extrapolation. Default ``h``: :func:`default_step` ("richardson"). For order 1
-    this costs 8 calls of ``f1d``; even orders also evaluate ``f1d(x)`` once.
+    this costs 8 calls of ``f1d`` and 2 more for the off-grid check of the estimate; even orders also evaluate
+    ``f1d(x)`` once.
     """
     _check_order(order)
     x = float(x)
@@ -331,21 +368,58 @@ def richardson(
     return float(best), float(err), calls[0]
 
 
+def _flat_below_resolution(gv: Callable[[float], Any], values: dict[float, Any], first: float) -> float | None:
+    """The offset (``±first``) at which ``f`` differs from the one value it had at every point the walk used,
+    else None; ``first`` is the walk's first step, so at most two more calls, and only when f looked flat.
+
+    Equal values give central differences of exactly 0 and an error estimate of 0 (the rounding floor scales
+    with |f|, 0 here). That is right for a constant, but ``log((3-x)**(x**1.3))`` is 0 in floats for every
+    |x| < 1e-12 ((3-x)**1e-100 rounds to 1) while its derivative at 6.3e-78 is 9.9e-24: the walk, pushed below
+    |x| by the domain, never sees a change. If f changes within the first step, the flatness is rounding.
+    """
+    if not values:
+        return None
+    seen = list(values.values())
+    v0 = np.asarray(seen[0], dtype=float)
+    if any(not np.array_equal(np.asarray(v, dtype=float), v0) for v in seen[1:]):
+        return None
+    for t in (first, -first):
+        if t in values:
+            continue
+        try:
+            v = gv(t)
+        except (DomainError, FloatingPointError, ZeroDivisionError, OverflowError, ValueError, TypeError):
+            continue
+        if not np.array_equal(np.asarray(v, dtype=float), v0):
+            return t
+    return None
+
+
+def _resolution(best: Any) -> Any:
+    """The error an answer carries by being a float: 2 ulps of it, and 8 of the smallest subnormal (TINY).
+
+    The rounding floors above scale with |f| / h and underflow to 0 where the answer is subnormal: 0.5/x at
+    1e158 came out -5e-317 with estimate 0 while it is 2.5e-323 off (each quotient rounds to a multiple of TINY,
+    the tableau adds a few). No estimate may claim more than the float format can hold.
+    """
+    return 2.0 * np.spacing(np.abs(np.asarray(best, dtype=float))) + 8.0 * TINY
+
+
 def _amax(a: Any) -> float:
     """``max |a|``; scalars (the common case) without numpy's reductions, which cost a microsecond each."""
     return abs(float(a)) if isinstance(a, float) else float(np.max(np.abs(a))) if np.size(a) else 0.0
 
 
 def _adaptive_core(
-    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
+    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None, value: Any = None,
 ) -> tuple[Any, Any, float, int]:
     """:func:`_adaptive_walk` with numpy's floating-point warnings off: a non-finite difference is checked for."""
     with np.errstate(all="ignore"):
-        return _adaptive_walk(g, x, h, order, center)
+        return _adaptive_walk(g, x, h, order, center, value)
 
 
 def _adaptive_walk(
-    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None,
+    g: Callable[[float], Any], x: float, h: float, order: int, center: Any = None, value: Any = None,
 ) -> tuple[Any, Any, float, int]:
     """Richardson's tableau on steps chosen by its own error estimate: (estimate, error estimate, step, steps).
 
@@ -362,11 +436,18 @@ def _adaptive_walk(
       only add rounding), after two full windows that do not improve on the best, or after
       ``ADAPTIVE_MAX_STEPS`` differences or below ``ADAPTIVE_MIN_ULPS`` ulps of x; the chosen window is
       then checked (``check``);
-    * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported).
+    * for a first derivative with ``value`` (``f(x)``, already known to the caller) the chosen window's
+      forward differences must agree with its central ones (:func:`_one_sided_gap`): a stencil that straddles a
+      kink far closer than its smallest step (``abs`` at 1e-300: central 0, forward 1) fails it;
+    * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported);
+    * an answer from values of ``f`` that are all the same is refused when ``f`` differs at the first step
+      (:func:`_flat_below_resolution`): ``f`` is flat only because its rounding hides the change near x.
     """
     _, weights = _scheme_stencil("central", order)
     spread = sum(abs(float(w)) for _, w in weights)
     size = [0.0]  # largest |f| at the current step's points: sets the rounding floor
+    values: dict[float, Any] = {}  # f(x + t) by t, for the one-sided check and the flatness check
+    first = h
 
     def gv(t: float) -> Any:
         v = g(t)
@@ -377,6 +458,7 @@ def _adaptive_walk(
         elif not math.isfinite(v):
             raise DomainError("not finite")
         size[0] = max(size[0], _amax(v))
+        values[t] = v
         return v
 
     if center is not None:
@@ -402,7 +484,7 @@ def _adaptive_walk(
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = _over_power(2.0 * EPS * spread * noise, window[-1][0], order)
+        floor = np.maximum(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _resolution(est))
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
@@ -425,15 +507,34 @@ def _adaptive_walk(
         if _amax(gap) > 4 * max(top, _amax(alt_floor)):
             candidate[2] = np.maximum(err, gap)
             return None
-        return finish(est, np.maximum(err, gap), step)
+        err = np.maximum(err, gap)
+        if order == 1 and value is not None:
+            steps = [s for s, _ in win]
+            floor1 = _over_power(2.0 * EPS * max(size[0], _amax(value)), steps[-1], 1)
+            one_sided = _one_sided_gap(est, err, value, values, steps, floor1)
+            # a disagreement of the answer's own size: a kink or singular point inside the stencil that the
+            # central differences do not show at all (smaller steps may clear it). A smaller gap is the forward
+            # tableau's own truncation (first order in h: tanh(1e8 x) at 1e-8 gives 3.6e-5 relative, while the
+            # central answer is right to 2e-9), not evidence
+            if _amax(one_sided) > ADAPTIVE_CONSISTENT * _amax(est):
+                candidate[2] = np.maximum(err, one_sided)
+                return None
+        return finish(est, err, step)
 
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
         # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
         # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
-        if not math.isfinite(_amax(err)) or _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
+        # (an estimate at the float resolution of the answer is no reason to refuse: 0.5/x at 7.9e300 is 0 +- 5e-323)
+        limit = max(_amax(est), size[0] / max(abs(x), 1.0), _amax(_resolution(est)))
+        if not math.isfinite(_amax(err)) or _amax(err) > limit:
             raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: no step down to "
                               f"{step:.3g} gave a consistent estimate (its error estimate {_amax(err):.2g} "
                               "exceeds it)")
+        differs = _flat_below_resolution(gv, values, first)
+        if differs is not None:
+            raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: f has the same "
+                              f"computed value at every step down to {smallest:.3g} but not at x{differs:+.3g}: "
+                              "its change near x is below the rounding of its values")
         return est, err, step, tried
 
     window: list[tuple[float, Any]] = []
@@ -521,8 +622,9 @@ def difference(f1d: Callable[[float], float], x: float, h: float, scheme: str, o
         if order != 1:
             raise DiffcompareError("the complex step gives first derivatives only; use another scheme")
         return float(np.imag(f1d(x + 1j * h)) / h)
-    if scheme == "richardson":
-        return richardson(f1d, x, h, order)[0]
+    if scheme == "richardson":  # the tableau alone: the curve does not use its estimate or its checks
+        center = f1d(x) if order % 2 == 0 else None
+        return float(_richardson_core(lambda t: f1d(x + t), x, h, order, center, check=False)[0])
     _, weights = _scheme_stencil(scheme, order)
     return float(_apply(lambda t: f1d(x + t), h, weights, order))
 
@@ -626,7 +728,7 @@ class FiniteDifferences:
             best, err, _ = _richardson_core(g, xi, h, 1, value)
             return best, err, h
         if self.scheme == "adaptive":
-            best, err, h, _ = _adaptive_core(g, xi, h, 1)
+            best, err, h, _ = _adaptive_core(g, xi, h, 1, value=value)
             return best, err, h
         _, weights = _scheme_stencil(self.scheme, 1)
         return _apply(g, h, weights, 1, value), None, h
@@ -680,7 +782,8 @@ class FiniteDifferences:
             used = "richardson"
         elif self.scheme == "adaptive":
             h = self._step(x0, order)
-            d, error, h, _ = _adaptive_core(lambda t: f1d(x0 + t), x0, h, order, value if order % 2 == 0 else None)
+            d, error, h, _ = _adaptive_core(lambda t: f1d(x0 + t), x0, h, order, value if order % 2 == 0 else None,
+                                            value)
             d, error = float(d), float(error)
             used = "adaptive"
         else:

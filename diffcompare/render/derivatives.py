@@ -44,7 +44,8 @@ def table(d: Derivatives) -> Any:
     point = render_point(d.variables, d.point)
     kinds = [(d.at(k)[0].kind if d.at(k) else "derivative") for k in range(1, d.max_order + 1)]
     has_entries = any(kind != "derivative" for kind in kinds)
-    t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})", key_columns=2,
+    t = Table(title=f"derivatives of {d.function} at {point} (f = {fmt(d.value, 12)})",
+              key_columns=3 if has_entries else 2,  # a split part keeps the entry labels beside its numbers
               caption="digits: correct significant digits against the exact reference (proved to 50 digits; "
               "absolute where it is 0; 16 = all of float64; green also where the answer is the float nearest the exact "
               "value, as 0 is for 1e-347)" + (

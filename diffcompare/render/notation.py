@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,24 +15,14 @@ import numpy as np
 
 __all__ = ["BAR", "DOT", "accent", "bar", "dot", "infix", "number", "op_text", "operand", "partial_text", "times"]
 
-# How a primitive is written in a row; {0}, {1} are its arguments (names or inline constants).
-_OP_TEXT: dict[str, str] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "pow": "{0} ^ {1}", "neg": "-{0}", "log": "ln({0})", "square": "{0} ^ 2",
-    "reciprocal": "1 / {0}", "abs": "|{0}|", "matmul": "{0} @ {1}",
-}
+@functools.cache
+def _texts() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """How each primitive is written in a row ({0}, {1} its arguments), and its local partials ∂v_i/∂(argument k)
+    in the trace's names ({a} {b} the arguments, {v} the row itself): from the AD engine's rules table, one
+    statement per primitive (read on first use). The numbers always come from the primitive's own rule."""
+    from diffcompare.ad.rules import op_texts, partial_texts
 
-# The local partial ∂v_i/∂(argument k), written in the trace's names: {a} {b} are the arguments,
-# {v} the row itself. The numbers always come from the primitive's own rule, never from here.
-_PARTIAL_TEXT: dict[str, tuple[str, ...]] = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{b}", "{a}"),
-    "div": ("1/{b}", "-{v}/{b}"), "neg": ("-1",), "log": ("1/{a}",), "exp": ("{v}",),
-    "sin": ("cos({a})",), "cos": ("-sin({a})",), "tan": ("1 + {v}^2",), "tanh": ("sech({a})^2",),
-    "sinh": ("cosh({a})",), "cosh": ("sinh({a})",), "sqrt": ("1/(2 {v})",),
-    "square": ("2 {a}",), "reciprocal": ("-{v}^2",), "sigmoid": ("sech({a}/2)^2 / 4",),
-    "log1p": ("1/(1 + {a})",), "expm1": ("exp({a})",), "arctan": ("1/(1 + {a}^2)",),
-    "arcsin": ("1/sqrt(1 - {a}^2)",), "arccos": ("-1/sqrt(1 - {a}^2)",), "abs": ("sign({a})",),
-}
+    return op_texts(), partial_texts()
 
 
 def number(x: Any, digits: int = 6) -> str:
@@ -58,12 +49,12 @@ def operand(x: Any) -> str:
 
 def infix(prim_name: str) -> bool:
     """Whether the primitive is written between or before its operands (so they may need parentheses)."""
-    return prim_name in _OP_TEXT and prim_name not in ("log", "abs")
+    return prim_name in _texts()[0] and prim_name not in ("log", "abs")
 
 
 def op_text(prim_name: str, operands: Sequence[str], kw: dict[str, Any] | None = None) -> str:
     """A primitive applied to named operands, in the slides' notation (ln for log)."""
-    template = _OP_TEXT.get(prim_name)
+    template = _texts()[0].get(prim_name)
     if template is not None and template.count("{") <= len(operands):
         return template.format(*operands)
     extra = [f"{k}={v}" for k, v in (kw or {}).items() if v is not None and v is not False]
@@ -72,7 +63,7 @@ def op_text(prim_name: str, operands: Sequence[str], kw: dict[str, Any] | None =
 
 def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> str:
     """∂(row)/∂(argument k) as text; a generic ∂ symbol where no formula is on file."""
-    forms = _PARTIAL_TEXT.get(prim_name)
+    forms = _texts()[1].get(prim_name)
     if prim_name == "pow" and k == 0:
         return f"{operands[1]} {operands[0]}^({operands[1]} - 1)" if not _is_number(operands[1]) else \
             _power_partial(operands[0], float(operands[1].strip("()")))  # a negative constant reads "(-3)"

@@ -21,14 +21,13 @@ import threading
 
 import numpy as np
 
-from diffcompare.ad.refcount import REFCOUNTS_EXACT
+from diffcompare.ad.fast import refcount
 
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
 _SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
 _F64 = np.dtype(np.float64)
 _LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
-_ENABLED = REFCOUNTS_EXACT  # the scan trusts reference counts (see diffcompare.ad.core)
 
 
 class _Pool(threading.local):
@@ -43,7 +42,7 @@ _pool = _Pool()
 
 def empty(shape: tuple[int, ...]) -> np.ndarray:
     """An uninitialised float64 array of ``shape``: a free buffer of that shape if there is one."""
-    if not _ENABLED or math.prod(shape) < MIN_SIZE:
+    if not refcount.REFCOUNTS_EXACT or math.prod(shape) < MIN_SIZE:  # the pool trusts reference counts
         return np.empty(shape)
     pool = _pool
     lent = pool.lent
@@ -82,7 +81,7 @@ def give_back(buf: np.ndarray) -> None:
     nobody asks for, while malloc faulted in fresh memory for their successors.
     """
     # four references: the lent list, the caller's name, this parameter, getrefcount's argument
-    if not _ENABLED or buf.size < MIN_SIZE or sys.getrefcount(buf) != 4 or not _intact(buf):
+    if not refcount.REFCOUNTS_EXACT or buf.size < MIN_SIZE or sys.getrefcount(buf) != 4 or not _intact(buf):
         return
     pool = _pool
     lent = pool.lent

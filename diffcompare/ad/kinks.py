@@ -1,0 +1,45 @@
+"""The engine's conventions where a product meets 0 * inf: a zero factor contributes nothing.
+
+Forward mode skips a zero tangent, so reverse mode must not turn a zero cotangent or a zero partial times
+an infinite one into nan (sqrt(2x - x^2) at 0: +inf, not nan; jacrev(sqrt) at [0, 4]: 0 off the diagonal).
+A nan that came from a nan factor stays. Both the reference core and the fast layer use these helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_F64 = np.dtype(np.float64)
+PLAIN_SCALARS = (float, int, np.float64)
+NAN_CHECKED = (float, np.float64, complex, np.complex128)
+
+
+def has_nan(c: np.ndarray) -> bool:
+    """Whether an array holds a nan, cheaply: for float64 one BLAS pass with no temporary (c . c is nan iff an
+    element is: squares are >= 0, so infinities never cancel), about a third of np.isnan(c).any()'s time."""
+    if c.dtype == _F64:
+        r = c.reshape(-1)
+        s = r.dot(r)
+        return s != s
+    return bool(np.isnan(c).any())
+
+
+def zero_times_inf(c: Any, g: Any, d: Any) -> Any:
+    """The product ``c = g * d`` with each 0 * inf taken as 0. Called only where the product has a nan
+    (the rare path), so ``g`` and ``d`` must be the factors' values."""
+    if c.__class__ is not np.ndarray:
+        return c.__class__(0) if c != c and g == g and d == d else c
+    from_nan = np.isnan(g) | np.isnan(d)  # broadcasts to c's shape
+    return np.where(np.isnan(c) & ~from_nan, 0.0, c)
+
+
+def times(g: Any, d: Any) -> Any:
+    """``g * d`` under the convention: the reference core's one product of an adjoint or tangent and a partial."""
+    c = g * d
+    if c.__class__ in NAN_CHECKED:
+        return zero_times_inf(c, g, d) if c != c else c
+    if c.__class__ is np.ndarray and c.dtype.kind in "fc" and has_nan(c):
+        return zero_times_inf(c, g, d)
+    return c
