@@ -326,3 +326,14 @@ def test_the_plain_functions_check_as_the_backend_does(scheme):
     except Unsupported:
         return
     assert abs(est - 1.0) <= err
+
+
+@pytest.mark.parametrize("scheme", ["adaptive", "richardson"])
+def test_a_jacobian_with_estimates_of_several_outputs(scheme):
+    """Vector outputs go through the same checks (the resolution floor made adaptive's floor an array: a
+    ValueError on the truth value of an array)."""
+    f = lambda v: np.array([np.sin(v[0]) * v[1], v[0] ** 2, 2.0 + 0 * v[1]])  # noqa: E731
+    r = FiniteDifferences(scheme).jacobian(f, np.array([0.3, 1.5]))
+    want = np.array([[np.cos(0.3) * 1.5, np.sin(0.3)], [0.6, 0.0], [0.0, 0.0]])
+    assert np.all(np.abs(r.derivative - want) <= max(r.error_estimate, 1e-15))
+    assert r.error_estimate < 1e-10

@@ -482,7 +482,7 @@ def _adaptive_walk(
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = np.maximum(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _resolution(est))
+        floor = max(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _amax(_resolution(est)))
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
