@@ -91,12 +91,28 @@ def test_version_comes_from_the_package_metadata(capsys):
     assert out.strip() == f"diffcompare {version('diffcompare')}" and err == ""
 
 
+# typer finds "the current shell" with shellingham, which walks the process tree: where no shell is among the
+# ancestors (CI, a job started by a daemon) it finds none, `--show-completion` (a plain flag then, its "bash"
+# ignored) prints "Shell  not supported." and exits 1. Each test fixes what it depends on instead.
+
+
 def test_shell_completion_is_offered(monkeypatch, capsys):
     out = _help(monkeypatch, capsys, "", 120)
     assert "--install-completion" in out and "--show-completion" in out
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")  # typer's switch: the shell is named
     assert main(["--show-completion", "bash"]) == 0
     out, _ = capsys.readouterr()
     assert "_DIFFCOMPARE_COMPLETE" in out and "complete" in out
+
+
+def test_shell_completion_for_the_detected_shell(monkeypatch, capsys):
+    import shellingham
+
+    monkeypatch.delenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", raising=False)
+    monkeypatch.setattr(shellingham, "detect_shell", lambda *a, **k: ("zsh", "/bin/zsh"))
+    assert main(["--show-completion"]) == 0
+    out, _ = capsys.readouterr()
+    assert "#compdef diffcompare" in out and "_DIFFCOMPARE_COMPLETE" in out
 
 
 def test_completion_completes_command_and_option_names():
