@@ -607,8 +607,9 @@ def _adaptive_walk(
     if rejected is None:
         raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
                           "at the edge of its domain, try the forward or backward scheme")
-    # nothing passed the check: no digit of the estimate is vouched for
-    return finish(rejected[1], np.maximum(rejected[2], np.abs(rejected[1])), rejected[3])
+    # nothing passed the check: no digit of the estimate is vouched for, and |answer| is no bound on its error
+    # either (sin at 1e256: 6e-254 +- 6e-254, f' = 0.86): finish refuses the non-finite estimate
+    return finish(rejected[1], np.full(np.shape(rejected[2]), np.inf), rejected[3])
 
 
 def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, order: int = 1
