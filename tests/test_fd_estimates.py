@@ -150,9 +150,22 @@ def test_estimate_bounds_the_error_or_says_it_cannot(category: str) -> None:
     ("(0.5 / x)", 10.0**158, "richardson"),
     ("(10 / x)", 4.5335504693979754e+299, "adaptive"),  # derivative 5e-599: 0 is its float, estimate was 0 too
     ("(sin(x) - sinh(x))", 2.157323758040064e-303, "adaptive"),
+    # f(x) does not fit its neighbours (a pole or kink between): central differences never weigh it
+    ("abs((cos(x) * (x)**-1))", 1.2001871519628126e-237, "adaptive"),   # was 0 +- 1.4e-12, f' = -7e473
+    ("abs((cos(x) * (x)**-1))", 1.2001871519628126e-237, "richardson"),
+    ("(cos(arcsinh(x)) - acos(abs(x)))", 5e-324, "richardson"),          # was 0 +- 0.99999999842, f' = 1
+    ("(sin(x) + (-1.5 / 0.1))", 1.0000000000000002e+256, "adaptive"),   # no window passed: was 6e-254 +- 6e-254
 ])
 def test_false_confidence_of_last_session(text: str, x: float, scheme: str) -> None:
     assert outcome(text, x, scheme) in ("refused", "flagged", "bounded")
+
+
+@pytest.mark.xfail(strict=False, reason="open: a part of f below f's own rounding is invisible to its values (sin(x) "
+                   "+ 2x at 1e256 is 2x exactly in floats; f' = 2 + cos(1e256)); the estimate assumes f's computed "
+                   "values carry it")
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_part_of_f_below_its_rounding(scheme: str) -> None:
+    assert outcome("(sin(x) + (x + x))", 1.0000000000000002e+256, scheme) in ("refused", "flagged", "bounded")
 
 
 @pytest.mark.slow

@@ -289,6 +289,7 @@ def _richardson_core(
         # the forward differences also subtract f(x): their rounding floor includes it
         floor1 = _over_power(2.0 * EPS * max(largest[0], _amax(center)), steps[-1], order)
         err = np.maximum(err, _one_sided_gap(best, err, center, values, steps, floor1))
+        err = np.maximum(err, _center_divergence(center, values, steps))
     if check and np.all(np.isfinite(err)):
         err = np.maximum(err, _off_grid_gap(gm, estimates, steps, weights, order, center, best, err, x, spread,
                                             largest))
@@ -317,6 +318,29 @@ def _off_grid_gap(g: Callable[[float], Any], estimates: Sequence[Any], steps: Se
     alt_floor = _over_power(2.0 * EPS * spread * largest[0], h_check, order)
     gap = np.abs(np.asarray(alt, dtype=float) - best)
     return np.where(gap > 4.0 * np.maximum(err, alt_floor), np.inf, gap)
+
+
+def _center_divergence(center: Any, values: dict[float, Any], steps: Sequence[float]) -> Any:
+    """``inf`` where the second differences ``(f(x+h) - 2 f(x) + f(x-h)) / h^2`` over ``steps`` do not converge,
+    else 0: f(x) itself does not fit its neighbours, which a first-derivative stencil never weighs.
+
+    abs(cos(x)/x) at 1.2e-237: every step straddles the pole, f(x) = 8e236 while f(x +- h) ~ 1/h are equal, so
+    the central differences are 0 (f' is -7e473) and the forward ones grow like 1/h, with an extrapolation whose
+    own change is as large (the one-sided check passed). In the Taylor range these converge to f''(x), their
+    changes shrinking 4x per halving; growing changes above rounding mean no step here is in it.
+    """
+    c = np.asarray(center, dtype=float)
+    second = [(np.asarray(values[s], dtype=float) - 2.0 * c + np.asarray(values[-s], dtype=float)) / s / s
+              for s in steps if s in values and -s in values]
+    if len(second) < 3:
+        return np.zeros(np.shape(c))
+    size = max(_amax(c), max(max(_amax(values[s]), _amax(values[-s])) for s in steps if s in values and -s in values))
+    floor = _over_power(4.0 * EPS * size, steps[-1], 2)
+    deltas = [np.abs(a - b) for a, b in zip(second, second[1:])]
+    growing = np.zeros(np.shape(c), dtype=bool)
+    for prev, nxt in zip(deltas, deltas[1:]):
+        growing = growing | ((nxt > prev) & (nxt > 16.0 * floor))
+    return np.where(growing, np.inf, 0.0)
 
 
 def _divergence(estimates: Sequence[Any], best: Any, floor: Any) -> Any:
@@ -540,6 +564,9 @@ def _adaptive_walk(
             if _amax(one_sided) > ADAPTIVE_CONSISTENT * _amax(est):
                 candidate[2] = np.maximum(err, one_sided)
                 return None
+            if not math.isfinite(_amax(_center_divergence(value, values, sorted(steps + [h_check], reverse=True)))):
+                candidate[2] = np.full(np.shape(err), np.inf)
+                return None
         return finish(est, err, step)
 
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
@@ -603,8 +630,9 @@ def _adaptive_walk(
     if rejected is None:
         raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
                           "at the edge of its domain, try the forward or backward scheme")
-    # nothing passed the check: no digit of the estimate is vouched for
-    return finish(rejected[1], np.maximum(rejected[2], np.abs(rejected[1])), rejected[3])
+    # nothing passed the check: no digit of the estimate is vouched for, and |answer| is no bound on its error
+    # either (sin at 1e256: 6e-254 +- 6e-254, f' = 0.86): finish refuses the non-finite estimate
+    return finish(rejected[1], np.full(np.shape(rejected[2]), np.inf), rejected[3])
 
 
 def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, order: int = 1
