@@ -314,7 +314,7 @@ arccos = defprim("arccos", np.arccos, lambda ans, x: neg(reciprocal(sqrt(_one_mi
 arctan = defprim("arctan", np.arctan, lambda ans, x: _arctan_partial(x), math=_math.atan, sympy="atan",
                  partial_text=("1/(1 + {a}^2)",), parse=("arctan", "atan"))
 arcsinh = defprim("arcsinh", np.arcsinh, lambda ans, x: _arcsinh_partial(x), math=_math.asinh, sympy="asinh",
-                  partial_text=("1/sqrt(1 + {a}^2)",), parse=("arcsinh",))
+                  partial_text=("1/sqrt(1 + {a}^2)",), parse=("arcsinh", "asinh"))
 sqrt = defprim("sqrt", np.sqrt, lambda ans, x: div(0.5, ans), math=_math.sqrt, fast=_fast_sqrt, sympy="sqrt",
                partial_text=("1/(2 {v})",), parse=("sqrt",))
 abs_ = defprim("abs", np.absolute, lambda ans, x: _abs_partial(ans, x), math=abs, ops=("__abs__",), sympy="Abs",
