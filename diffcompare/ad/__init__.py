@@ -17,7 +17,7 @@ _EXPORTS = {
     "Box": "tracer", "Primitive": "tracer", "raw": "tracer",
     "FNode": "forward", "push_forward": "forward",
     "RNode": "reverse", "pull_back": "reverse",
-    "logsumexp": "rules", "sigmoid": "rules", "softmax": "rules",
+    "jit": "jitting", "logsumexp": "rules", "sigmoid": "rules", "softmax": "rules",
     **{name: "transforms" for name in ("Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian",
                                         "jacrev", "jvp", "record", "tape_size", "value_and_grad", "vjp")},
 }

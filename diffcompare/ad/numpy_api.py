@@ -26,8 +26,16 @@ from diffcompare.errors import TracingError
 _NO = np._NoValue  # numpy's "not given" default
 
 
+def decided(x: Any) -> Any:
+    """What a comparison or another non-differentiable function reads: the value under every trace level,
+    except a staging level's (``stages``), which records the comparison instead of deciding it (jit)."""
+    while isinstance(x, Box) and not getattr(x, "stages", False):
+        x = x.value
+    return x
+
+
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return lambda *args, **kw: fn(*[raw(a) for a in args], **kw)
+    return lambda *args, **kw: fn(*[decided(a) for a in args], **kw)
 
 
 def _refuse(fname: str, keyword: str, way_out: str) -> TracingError:
@@ -255,7 +263,7 @@ def _where(condition: Any, x: Any = _NO, y: Any = _NO) -> Any:
         return np.where(raw(condition))  # the indices of the nonzeros: no derivative
     if not (_given(x) and _given(y)):
         raise ValueError("either both or neither of x and y should be given")
-    return where(raw(condition), x, y)
+    return where(decided(condition), x, y)
 
 
 FUNCTIONS: dict[Any, Callable[..., Any]] = {
@@ -340,7 +348,7 @@ def dispatch_function(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
 
 # ---- operators and methods of traced values ------------------------------------------------
 def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    return lambda self, other: op(raw(self), raw(other))
+    return lambda self, other: op(decided(self), decided(other))
 
 
 def _in_a_list(name: str) -> Callable[[Box], Any]:
@@ -375,6 +383,7 @@ class Traced(Box):
     """A traced value with numpy's operators and methods: each routed to a primitive of the table."""
 
     __slots__ = ()
+    stages = False  # a staging level records comparisons on its values (see decided)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
         return dispatch_ufunc(ufunc, method, inputs, kw)
