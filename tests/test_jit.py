@@ -192,3 +192,12 @@ def test_random_scalar_programs_give_the_eager_derivatives_under_jit(ops, x0):
     j(0.5)
     assert same(j(x0), under_reference(dc.grad(f), x0)) and j.traces == 1
     assert same(dc.jit(f)(x0), f(x0))
+
+
+def test_np_where_on_a_traced_condition_is_staged_not_decided():
+    f = lambda x: np.sum(np.where(x > 0, x, -3.0 * x) ** 2)  # noqa: E731
+    j = dc.jit(dc.grad(f))
+    x = np.array([1.0, -2.0, 0.5])
+    assert same(j(x), dc.grad(f)(x))
+    assert same(j(-x), dc.grad(f)(-x)) and j.traces == 1  # the other branch at every element: not frozen
+    assert "np.greater(v_0, 0)" in j.source or "v_0 > 0" in j.source

@@ -19,7 +19,9 @@ from diffcompare.ad.rules import RULES
 from diffcompare.ad.staging import Program, Row, Var
 
 _OPERATORS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
-              "matmul": "{0} @ {1}"}
+              "matmul": "{0} @ {1}", "greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
+              "less_equal": "{0} <= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
+              "where": "np.where({0}, {1}, {2})"}
 _MATH_NAMES = {"sin", "cos", "tan", "exp", "log", "log1p", "expm1", "tanh", "sinh", "cosh", "asin", "acos",
                "atan", "asinh", "sqrt"}
 
@@ -155,6 +157,9 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
     rule = RULES.get(name)
     if not floats and prim.partials is not None and rule is not None and rule.ufuncs and not kw:
         return f"np.{rule.ufuncs[0].__name__}({', '.join(texts)})"
+    if getattr(np, name, None) is prim.impl:  # a staged comparison or another numpy function without a rule
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
+        return f"np.{name}({', '.join(texts)}{extra})"
     if name == "sum":
         extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v not in (None, False))
         return f"np.sum({texts[0]}{extra})"
