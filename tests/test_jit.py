@@ -201,3 +201,26 @@ def test_np_where_on_a_traced_condition_is_staged_not_decided():
     assert same(j(x), dc.grad(f)(x))
     assert same(j(-x), dc.grad(f)(-x)) and j.traces == 1  # the other branch at every element: not frozen
     assert "np.greater(v_0, 0)" in j.source or "v_0 > 0" in j.source
+
+
+def test_buffers_are_reused_only_when_dead_never_an_input_a_view_or_a_later_operand():
+    def f(x):
+        a = x * 2.0
+        view = a[1:]  # a view of a: a may not be overwritten while it is read
+        b = a + 1.0  # a is read again below: not overwritten here
+        c = np.sin(b)  # b is dead after this: overwritten (out=)
+        return np.sum(view * b[1:]) + np.sum(a * c)
+
+    x = np.array([0.5, -1.0, 2.0, 3.0])
+    keep = x.copy()
+    j = dc.jit(dc.value_and_grad(f))
+    for point in (x, 2 * x):
+        v, g = j(point)
+        rv, rg = under_reference(dc.value_and_grad(f), point)
+        assert same(v, rv) and same(g, rg)
+    assert np.array_equal(x, keep)  # the caller's array is never a buffer
+    rosen_grad = dc.jit(dc.grad(rosen))
+    y = np.linspace(-1.0, 1.0, 9)
+    keep = y.copy()
+    rosen_grad(y), rosen_grad(y)
+    assert np.array_equal(y, keep) and "out=" in rosen_grad.source and "] += " in rosen_grad.source

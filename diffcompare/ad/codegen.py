@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,25 +82,6 @@ class _Emitter:
         return name
 
 
-def _live(program: Program) -> set[int]:
-    """Indices of the Vars an output needs."""
-    live: set[int] = set()
-
-    def mark(o: Any) -> None:
-        if isinstance(o, Var):
-            live.add(o.index)
-        elif isinstance(o, (tuple, list)):
-            for e in o:
-                mark(e)
-
-    mark(program.output)
-    for row in reversed(program.rows):
-        if row.out.index in live:
-            for a in row.args:
-                mark(a)
-    return live
-
-
 def _unit_factor(row: Row) -> Any:
     """For ``x * 1.0``: x (the same value, not written); for ``x * -1.0``: ("neg", x); else None."""
     a = row.args
@@ -168,34 +149,255 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
     return f"{fn}({', '.join(texts)}{extra})"
 
 
+# ---- simplification: the rows a program needs, written once each ------------------------------------------
+_UFUNC_OF = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "neg": np.negative}
+_BINARY = {"add", "sub", "mul", "div"}
+# ops that read their array arguments without keeping a view of them (their argument may then be overwritten)
+_NO_VIEW = {"add", "sub", "mul", "div", "neg", "pow", "sum", "matmul", "dot", "scatter_add", "where", "greater",
+            "greater_equal", "less", "less_equal", "equal", "not_equal"}
+
+
+@dataclass
+class Op:
+    """A row after simplification; ``inplace``: the argument whose buffer receives the result (out=),
+    ``accumulate``: (target, g, index) for ``target[index] += g``."""
+
+    out: Var
+    row: Row
+    args: list[Any]
+    inplace: Var | None = None
+    accumulate: tuple[Var, Any, Any] | None = None
+    vars: list[Var] = field(default_factory=list)  # the Vars among args
+
+    def __post_init__(self) -> None:
+        self.vars = _walk(self.args)
+
+
+def _walk(o: Any) -> list[Var]:
+    """The Vars in an argument list or an output structure (nested tuples and lists)."""
+    if o.__class__ is Var:
+        return [o]
+    if o.__class__ is tuple or o.__class__ is list:
+        if all(e.__class__ is not tuple and e.__class__ is not list for e in o):
+            return [e for e in o if e.__class__ is Var]
+        return [v for e in o for v in _walk(e)]
+    return []
+
+
+def _const_key(a: Any) -> Any:
+    if isinstance(a, Var):
+        return ("v", a.index)
+    if a is None or a.__class__ in (bool, int, float, str, slice):
+        return (a.__class__, repr(a))
+    if a.__class__ is tuple:
+        return ("t", tuple(_const_key(e) for e in a))
+    return ("id", id(a))
+
+
+def _uniform_scalar(c: Any, other: Any, out: Var) -> Any:
+    """A constant array whose elements are all one float, where the other operand alone has the result's shape:
+    that float (the engine broadcasts 1 and 100 into whole arrays of ones and hundreds)."""
+    if c.__class__ is not np.ndarray or c.size == 0 or c.dtype != np.float64 or not isinstance(other, Var):
+        return c
+    if other.shape != out.shape or np.broadcast_shapes(c.shape, other.shape) != out.shape:
+        return c
+    first = float(c.flat[0])
+    if all(st == 0 for st in c.strides) or bool(np.all(c == first)):
+        return first
+    return c
+
+
+def simplify(program: Program) -> tuple[list[Op], Any]:
+    """Dead rows dropped, common subexpressions merged, ``x * 1.0`` removed, ``a + (-b)`` written ``a - b``,
+    constant arrays of one value written as that value; then buffers reused where provably dead."""
+    subst: dict[int, Var] = {}
+    seen: dict[Any, Var] = {}
+    ops: list[Op] = []
+
+    def res(a: Any) -> Any:
+        while isinstance(a, Var) and a.index in subst:
+            a = subst[a.index]
+        return a
+
+    for row in program.rows:
+        args = [res(a) for a in row.args]
+        name = row.prim.name
+        if name in _BINARY and not row.kw and len(args) == 2:
+            args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
+        if name == "mul" and not row.kw:
+            unit = _unit_factor(Row(row.out, row.prim, tuple(args), row.kw))
+            if isinstance(unit, Var):
+                subst[row.out.index] = unit
+                continue
+            if unit is not None:  # x * -1.0: -x
+                row = Row(row.out, RULES["neg"].prim, (unit[1],), {})
+                args = [unit[1]]
+                name = "neg"
+        key = (name, tuple(_const_key(a) for a in args), tuple((k, _const_key(v)) for k, v in row.kw.items()))
+        if key in seen:
+            subst[row.out.index] = seen[key]
+            continue
+        seen[key] = row.out
+        ops.append(Op(row.out, row, args))
+    output = _resolve_out(program.output, res)
+    return _reuse_buffers(_fold_negations(ops, output), output, set(v.index for v in program.inputs)), output
+
+
+def _resolve_out(o: Any, res: Callable[[Any], Any]) -> Any:
+    if isinstance(o, (tuple, list)):
+        return type(o)(_resolve_out(e, res) for e in o)
+    return res(o)
+
+
+def _uses(ops: list[Op], output: Any) -> dict[int, int]:
+    uses: dict[int, int] = {}
+    for v in _walk(output):
+        uses[v.index] = uses.get(v.index, 0) + 1
+    for op in ops:
+        for v in op.vars:
+            uses[v.index] = uses.get(v.index, 0) + 1
+    return uses
+
+
+def _is_neg(op: Op) -> bool:
+    return op.row.prim.name == "neg"
+
+
+def _fold_negations(ops: list[Op], output: Any) -> list[Op]:
+    """``a + (-b)`` -> ``a - b`` where -b has no other use (the same rounding: IEEE negation is exact); then the
+    rows no output needs any more are dropped."""
+    uses = _uses(ops, output)
+    producer = {op.out.index: op for op in ops}
+    sub = RULES["sub"].prim
+    for op in ops:
+        if op.row.prim.name != "add" or op.row.kw or len(op.args) != 2:
+            continue
+        for i in (1, 0):
+            b = op.args[i]
+            p = producer.get(b.index) if isinstance(b, Var) else None
+            if p is not None and _is_neg(p) and uses.get(b.index) == 1:
+                inner = next(a for a in p.args if isinstance(a, Var))
+                other = op.args[1 - i]
+                op.row = Row(op.out, sub, (other, inner), {})
+                op.args = [other, inner]
+                op.vars = _walk(op.args)
+                uses[b.index] = 0
+                break
+    live = {v.index for v in _walk(output)}
+    kept = []
+    for op in reversed(ops):
+        if op.out.index in live:
+            kept.append(op)
+            live.update(v.index for v in op.vars)
+    return kept[::-1]
+
+
+def _elementwise_ufunc(op: Op) -> Any:
+    name = op.row.prim.name
+    if op.row.kw:
+        return None
+    if name in _UFUNC_OF:
+        return _UFUNC_OF[name]
+    rule = RULES.get(name)
+    if rule is not None and op.row.prim.partials is not None and rule.ufuncs and name != "pow":
+        return rule.ufuncs[0]
+    return None
+
+
+def _reuse_buffers(ops: list[Op], output: Any, inputs: set[int]) -> list[Op]:
+    """Write a result into an argument's buffer (``out=``) where that argument is an array our code made, read by
+    no view and by nothing later: provably dead. ``A + scatter(g, idx)`` becomes ``A[idx] += g`` likewise."""
+    last: dict[int, int] = {}
+    for k, op in enumerate(ops):
+        for v in op.vars:
+            last[v.index] = k
+    for v in _walk(output):
+        last[v.index] = len(ops)
+    viewed = {v.index for op in ops if op.row.prim.name not in _NO_VIEW for v in op.vars}
+    fresh: set[int] = set()
+    producer = {op.out.index: op for op in ops}
+    for k, op in enumerate(ops):
+        out = op.out
+        array = not out.is_float and out.shape != () and out.dtype.kind in "fc"
+
+        def dead(a: Any, k: int = k, op: Op = op) -> bool:
+            """An array our code made, of the result's shape and dtype, read by no view and by nothing after op."""
+            return (isinstance(a, Var) and a.index in fresh and a.index not in viewed and a.index not in inputs
+                    and last.get(a.index) == k and a.shape == op.out.shape and a.dtype == op.out.dtype
+                    and sum(1 for b in op.vars if b.index == a.index) == 1)
+
+        if array and op.row.prim.name == "add" and len(op.args) == 2:
+            for i in (0, 1):
+                b, a = op.args[i], op.args[1 - i]
+                p = producer.get(b.index) if isinstance(b, Var) else None
+                if p is not None and p.row.prim.name == "scatter_add" and last.get(b.index) == k and dead(a) \
+                        and isinstance(p.args[1], (slice, int, tuple)) and _index_is_basic(p.args[1]) \
+                        and b.index not in viewed and p.args[0].__class__ is not complex:
+                    op.accumulate = (a, p.args[0], p.args[1])  # the scatter is dropped below
+                    break
+        if op.accumulate is None and array and _elementwise_ufunc(op) is not None:
+            op.inplace = next((a for a in op.args if dead(a)), None)
+        if array and (op.row.prim.name in _UFUNC_OF or op.row.prim.name in ("scatter_add", "pow", "where")
+                      or _elementwise_ufunc(op) is not None or op.row.prim.name == "matmul"):
+            fresh.add(out.index)
+    return _drop_folded_scatters(ops, output)
+
+
+def _index_is_basic(idx: Any) -> bool:
+    from diffcompare.ad.rules import is_basic_index
+
+    return is_basic_index(idx)
+
+
+def _drop_folded_scatters(ops: list[Op], output: Any) -> list[Op]:
+    live = {v.index for v in _walk(output)}
+    kept = []
+    for op in reversed(ops):
+        if op.out.index not in live:
+            continue
+        kept.append(op)
+        if op.accumulate is not None:
+            target, g, _ = op.accumulate
+            live.update(v.index for v in _walk([target, g]))
+        else:
+            live.update(v.index for v in op.vars)
+    return kept[::-1]
+
+
 def generate(program: Program, name: str = "staged", names: dict[int, str] | None = None) -> Generated:
     """The source of ``def name(inputs): ...; return outputs``. ``names``: Var index -> trace name (default:
-    the slides' numbering of the inputs and of the rows kept)."""
+    the slides' numbering of the inputs and of the rows written)."""
     em = _Emitter()
-    live = _live(program)
-    rows = [r for r in program.rows if r.out.index in live]
-    same: dict[int, Any] = {}  # row -> the Var it equals (g * 1.0), or ("neg", Var) for g * -1.0
-    for row in rows:
-        unit = _unit_factor(row)
-        if unit is not None:
-            same[row.out.index] = unit
-    written = [r for r in rows if not isinstance(same.get(r.out.index), Var)]
+    ops, output = simplify(program)
+    same: dict[int, Var] = {}  # an accumulation's result is its target's buffer, under the target's name
+    for op in ops:
+        if op.accumulate is not None:
+            same[op.out.index] = op.accumulate[0]
+    written = [op for op in ops if op.accumulate is None]
     if names is None:
         numbered = trace_names(len(program.inputs), len(written))
-        names = {v.index: n for v, n in zip(program.inputs + [r.out for r in written], numbered)}
+        names = {v.index: n for v, n in zip(program.inputs + [op.out for op in written], numbered)}
 
     def ref(a: Any) -> str:
         if isinstance(a, Var):
-            while isinstance(same.get(a.index), Var):
+            while a.index in same:
                 a = same[a.index]
             return py_name(names[a.index])
         return em.constant(a)
 
     body = []
-    for row in written:
-        unit = same.get(row.out.index)
-        rhs = f"-{ref(unit[1])}" if unit is not None else _expression(row, ref, em)
-        body.append(f"    {py_name(names[row.out.index])} = {rhs}")
+    for op in ops:
+        if op.accumulate is not None:
+            target, g, idx = op.accumulate
+            body.append(f"    {ref(target)}[{_index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
+            continue
+        row = Row(op.out, op.row.prim, tuple(op.args), op.row.kw)
+        if op.inplace is not None:
+            uf = _elementwise_ufunc(op)
+            rhs = f"np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})"
+        else:
+            rhs = _expression(row, ref, em)
+        body.append(f"    {py_name(names[op.out.index])} = {rhs}")
 
     def out_text(o: Any) -> str:
         if isinstance(o, (tuple, list)):
@@ -206,6 +408,6 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
         return ref(o)
 
     params = ", ".join(py_name(names[v.index]) for v in program.inputs)
-    lines = [f"def {name}({params}):", *body, f"    return {out_text(program.output)}"]
+    lines = [f"def {name}({params}):", *body, f"    return {out_text(output)}"]
     used = {py_name(n): n for n in names.values()}
     return Generated("\n".join(lines) + "\n", em.globals, used, len(body))
