@@ -145,6 +145,11 @@ def test_estimate_bounds_the_error_or_says_it_cannot(category: str) -> None:
     ("abs(x)", 1e-300, "richardson"),
     ("cos(x)", 1e300, "richardson"),                  # steps of 3.5e298 alias cos: was 3.5e-299 +- 3.2e-302
     ("cos(x)", 1e300, "adaptive"),
+    ("((x * 3) + (x * x))", -2.874307406996728, "richardson"),  # f's rounding is eps * 8.6, not eps * |f| = 0.36
+    ("(0.5 / x)", 10.0**158, "adaptive"),             # a subnormal answer: the floors underflowed to 0
+    ("(0.5 / x)", 10.0**158, "richardson"),
+    ("(10 / x)", 4.5335504693979754e+299, "adaptive"),  # derivative 5e-599: 0 is its float, estimate was 0 too
+    ("(sin(x) - sinh(x))", 2.157323758040064e-303, "adaptive"),
 ])
 def test_false_confidence_of_last_session(text: str, x: float, scheme: str) -> None:
     assert outcome(text, x, scheme) in ("refused", "flagged", "bounded")

@@ -309,3 +309,10 @@ def test_a_huge_point_does_not_overflow_the_step_power(scheme):
     fd = FiniteDifferences(scheme=scheme)
     assert fd.derivative(lambda x: 2 * x, 2.88e300).derivative == pytest.approx(2.0, rel=1e-6)
     assert fd.derivative(lambda x: 2 * x, 2.88e300, order=3).derivative == pytest.approx(0.0, abs=1e-6)
+
+
+def test_adaptive_answers_a_derivative_below_the_float_range_instead_of_refusing():
+    """0.5/x at 7.9e300: f' = -7.9e-603, whose float is -0; the answer's own resolution (a few subnormals) is its
+    estimate, which is no reason to refuse (the estimate floor may not claim less, nor the refusal ask for more)."""
+    r = FiniteDifferences("adaptive").derivative(lambda x: 0.5 / x, 7.948927629490984e+300)
+    assert abs(r.derivative) <= r.error_estimate <= 1e-321

@@ -29,7 +29,19 @@ def wide(monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
 
 
-def test_compare_all_runs_every_installed_backend_with_versions(capsys, wide):
+@pytest.fixture
+def without_ad_peers(monkeypatch):
+    """jax, torch and autograd as if not installed: `all` stays cheap here (their imports take seconds; their
+    own tests are tests/test_peers.py and tests/test_conformance.py)."""
+    from diffcompare.backends.peers.autograd import Autograd
+    from diffcompare.backends.peers.jax import Jax
+    from diffcompare.backends.peers.torch import Torch
+
+    for cls in (Jax, Torch, Autograd):
+        monkeypatch.setattr(cls, "version", classmethod(lambda cls: None))
+
+
+def test_compare_all_runs_every_installed_backend_with_versions(capsys, wide, without_ad_peers):
     _need("numdifftools", "scipy.differentiate", "symengine")
     doc = _json(capsys, ["compare", "table3", "--backends", "all", "--json"])
     rows = {r["backend"]: r for r in doc["results"]}
@@ -52,7 +64,7 @@ def test_an_unknown_backend_is_one_line_exit_2_listing_the_available(capsys):
     assert "unknown backend 'nope'" in capsys.readouterr().err
 
 
-def test_an_uninstalled_peer_is_named_as_such(capsys, monkeypatch):
+def test_an_uninstalled_peer_is_named_as_such(capsys, monkeypatch, without_ad_peers):
     _need("numdifftools")
     from diffcompare.backends.peers.numdifftools import Numdifftools
 
@@ -119,7 +131,7 @@ def test_error_vs_h_lists_the_libraries_best_estimates(capsys, wide):
     assert "own best estimates" in out and "numdifftools" in out
 
 
-def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch):
+def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch, without_ad_peers):
     _need("scipy.differentiate")
     from diffcompare.backends.peers.symengine import SymEngine
 
@@ -127,6 +139,7 @@ def test_backends_lists_every_backend_installed_or_not(capsys, monkeypatch):
     doc = {b["name"]: b for b in _json(capsys, ["backends", "--json"])}
     assert list(doc)[:4] == ["finite", "symbolic", "reverse", "forward"]
     assert doc["symengine"]["installed"] is False and "diffcompare[peers]" in doc["symengine"]["note"]
+    assert doc["jax"]["installed"] is False and doc["jax"]["capabilities"] == {}
     assert doc["scipy"]["orders"] == [1, 2] and doc["scipy"]["library"].startswith("scipy ")
     assert doc["reverse"]["orders"] == [1, 2, 3, 4]
     for name in ("finite", "reverse", "scipy"):
@@ -142,7 +155,7 @@ def test_backends_table_keeps_every_word_at_40_columns(capsys, monkeypatch):
         assert name in out
 
 
-def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch):
+def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch, without_ad_peers):
     """A broken adapter shows in `diffcompare backends`: the probe compares with the exact value."""
     _need("scipy.differentiate")
     from diffcompare.analysis import catalog

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from diffcompare import ad
-from diffcompare.ad import primitives as P
+from diffcompare.ad import rules as P
 
 RTOL = 1e-15
 

@@ -3,7 +3,8 @@
 A reader's map: :mod:`~diffcompare.ad.tracer` (primitives, boxes, trace levels), :mod:`~diffcompare.ad.rules`
 (the table: one statement per primitive), :mod:`~diffcompare.ad.numpy_api` (numpy on traced values),
 :mod:`~diffcompare.ad.reverse` and :mod:`~diffcompare.ad.forward` (the reference modes),
-:mod:`~diffcompare.ad.transforms` (grad, jacrev, ...). The fast layer (:mod:`~diffcompare.ad.fast`) sits
+:mod:`~diffcompare.ad.recording` (one reverse-mode run and its pullback) and :mod:`~diffcompare.ad.transforms`
+(grad, jacrev, ...). The fast layer (:mod:`~diffcompare.ad.fast`) sits
 beside them, switched by :mod:`~diffcompare.ad.policy`. Names are imported on first use, so that importing
 one module of the engine (the parser reads the table) does not load the rest.
 """
@@ -18,8 +19,9 @@ _EXPORTS = {
     "FNode": "forward", "push_forward": "forward",
     "RNode": "reverse", "pull_back": "reverse",
     "jit": "jitting", "logsumexp": "rules", "sigmoid": "rules", "softmax": "rules",
-    **{name: "transforms" for name in ("Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian",
-                                        "jacrev", "jvp", "record", "tape_size", "value_and_grad", "vjp")},
+    "Recording": "recording", "record": "recording", "tape_size": "recording",
+    **{name: "transforms" for name in ("derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+                                        "value_and_grad", "vjp")},
 }
 
 __all__ = sorted(_EXPORTS)

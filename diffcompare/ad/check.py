@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.primitives import raw
+from diffcompare.ad.tracer import raw
 from diffcompare.ad.transforms import jvp, vjp
 
 EPS = 1e-4
@@ -93,6 +93,6 @@ def check_grads(
 
 
 def _stack_flat(parts: Sequence[Any]) -> Any:
-    from diffcompare.ad.primitives import concatenate, reshape
+    from diffcompare.ad.rules import concatenate, reshape
 
     return concatenate(*[reshape(p, (-1,)) for p in parts])

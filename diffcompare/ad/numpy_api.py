@@ -342,7 +342,7 @@ def dispatch_function(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     fn = FUNCTIONS.get(func)
     if fn is None:
         raise TracingError(f"numpy.{getattr(func, '__name__', func)} is not differentiable by diffcompare; "
-                           "see diffcompare.ad.primitives.FUNCTIONS for what is")
+                           "see diffcompare.ad.numpy_api.FUNCTIONS for what is")
     return fn(*args, **kwargs)
 
 

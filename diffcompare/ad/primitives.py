@@ -1,4 +1,4 @@
-"""The primitives by their old module name: the table is :mod:`diffcompare.ad.rules`, numpy's dispatch
+"""The primitives by their old module name, for code written against it (other branches in flight): the table is
 :mod:`diffcompare.ad.numpy_api`. Kept so that code written against the old name keeps working."""
 
 from diffcompare.ad.numpy_api import FUNCTIONS, UFUNCS, dispatch_function, dispatch_ufunc  # noqa: F401

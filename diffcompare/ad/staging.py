@@ -106,7 +106,7 @@ def _value_reader() -> str | None:
     if frame is None:
         return "?"
     fname = frame.f_code.co_filename
-    if fname.replace("\\", "/").endswith("/ad/transforms.py"):
+    if fname.replace("\\", "/").endswith(("/ad/transforms.py", "/ad/recording.py")):
         return None
     if any(m in linecache.getline(fname, frame.f_lineno) for m in _METADATA):
         return None

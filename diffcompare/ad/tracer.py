@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 
 class _TraceState(threading.local):
@@ -127,14 +130,10 @@ class Box:
 
     @property
     def size(self) -> int:
-        import math
-
         return math.prod(self.shape)
 
     @property
     def dtype(self) -> Any:
-        import numpy as np
-
         return np.result_type(raw(self))
 
     def __len__(self) -> int:

@@ -75,6 +75,7 @@ __all__ = [
 ]
 
 EPS = float(np.finfo(float).eps)
+TINY = 2.0**-1074  # the smallest subnormal: every quotient below 2^-1022 rounds to a multiple of it
 SCHEMES = ("forward", "backward", "central", "five-point", "complex", "richardson")  # each has a step h
 ALL_SCHEMES = SCHEMES + ("adaptive",)
 
@@ -252,10 +253,15 @@ def _richardson_core(
     # tableau (its weights sum to ~1.44 + 0.5, each level's rounding is at most the smallest step's).
     # max over the stencil, not |f(x)|: where f(x) ~ 0 and its neighbours are not ((x - 1.25)^3 at
     # 1.25, x*x at 1e-300) |f(x)| would put the floor at 0 while the differences cancel large values.
+    # Plus |x f'| for first derivatives, as adaptive's floor: f's own rounding scales with its intermediates, not
+    # with |f| (3x + x*x at -2.87 is -0.36 from terms of 8.6: error 3.95e-14 against a floor-bound estimate of
+    # 3.46e-14 without it), and rounding of x + h inside f costs eps |x f'|.
     spread = sum(abs(float(w)) for _, w in weights)
-    floor = _over_power(2.0 * EPS * spread * largest[0], steps[-1], order)
-    err = np.maximum(err, floor)
-    err = np.maximum(err, _divergence(estimates, best, floor))
+    noise = largest[0] + (abs(x) * _amax(best) if order == 1 and np.all(np.isfinite(best)) else 0.0)
+    floor = _over_power(2.0 * EPS * spread * noise, steps[-1], order)
+    err = np.maximum(err, np.maximum(floor, _resolution(best)))
+    err = np.maximum(err, _divergence(estimates, best, _over_power(2.0 * EPS * spread * largest[0], steps[-1],
+                                                                   order)))
     if order == 1 and center is not None:
         # the forward differences also subtract f(x): their rounding floor includes it
         floor1 = _over_power(2.0 * EPS * max(largest[0], _amax(center)), steps[-1], order)
@@ -389,6 +395,16 @@ def _flat_below_resolution(gv: Callable[[float], Any], values: dict[float, Any],
     return None
 
 
+def _resolution(best: Any) -> Any:
+    """The error an answer carries by being a float: 2 ulps of it, and 8 of the smallest subnormal (TINY).
+
+    The rounding floors above scale with |f| / h and underflow to 0 where the answer is subnormal: 0.5/x at
+    1e158 came out -5e-317 with estimate 0 while it is 2.5e-323 off (each quotient rounds to a multiple of TINY,
+    the tableau adds a few). No estimate may claim more than the float format can hold.
+    """
+    return 2.0 * np.spacing(np.abs(np.asarray(best, dtype=float))) + 8.0 * TINY
+
+
 def _amax(a: Any) -> float:
     """``max |a|``; scalars (the common case) without numpy's reductions, which cost a microsecond each."""
     return abs(float(a)) if isinstance(a, float) else float(np.max(np.abs(a))) if np.size(a) else 0.0
@@ -468,7 +484,7 @@ def _adaptive_walk(
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = _over_power(2.0 * EPS * spread * noise, window[-1][0], order)
+        floor = np.maximum(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _resolution(est))
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
@@ -508,7 +524,9 @@ def _adaptive_walk(
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
         # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
         # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
-        if not math.isfinite(_amax(err)) or _amax(err) > max(_amax(est), size[0] / max(abs(x), 1.0)):
+        # (an estimate at the float resolution of the answer is no reason to refuse: 0.5/x at 7.9e300 is 0 +- 5e-323)
+        limit = max(_amax(est), size[0] / max(abs(x), 1.0), _amax(_resolution(est)))
+        if not math.isfinite(_amax(err)) or _amax(err) > limit:
             raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: no step down to "
                               f"{step:.3g} gave a consistent estimate (its error estimate {_amax(err):.2g} "
                               "exceeds it)")
