@@ -9,6 +9,7 @@ from the rules table, never from user text: compiling it is safe.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,10 @@ def py_name(trace_name: str) -> str:
 def trace_names(n_inputs: int, n_rows: int, prefix: str = "v") -> list[str]:
     """The slides' numbering: inputs v_{1-n}..v_0, then v_1..v_l."""
     return [f"{prefix}_{i}" for i in range(1 - n_inputs, n_rows + 1)]
+
+
+class NameClash(ValueError):
+    """A reassigned name (a partial sum vbar_j) would be read after its reassignment: name the Vars apart."""
 
 
 @dataclass
@@ -130,6 +135,10 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         idx = _index_text(args[1], em)
         if idx is not None:
             return f"{texts[0]}[{idx}]"
+    if name == "reciprocal" and floats:
+        return f"1.0 / {texts[0]}"
+    if name == "abs" and floats:
+        return f"abs({texts[0]})"
     if name in _OPERATORS and not kw:
         return _OPERATORS[name].format(*texts)
     prim = row.prim
@@ -377,6 +386,13 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
     if names is None:
         numbered = trace_names(len(program.inputs), len(written))
         names = {v.index: n for v, n in zip(program.inputs + [op.out for op in written], numbered)}
+    names = dict(names)
+
+    temps = 0
+    for op in written:  # rows the caller left unnamed (a derivative's partials and terms): w_1, w_2, ...
+        if op.out.index not in names:
+            temps += 1
+            names[op.out.index] = f"w_{temps}"
 
     def ref(a: Any) -> str:
         if isinstance(a, Var):
@@ -385,8 +401,20 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
             return py_name(names[a.index])
         return em.constant(a)
 
+    holder: dict[str, int] = {}  # which Var each Python name holds now (a name may be reassigned: vbar_j)
+
+    def check(read: list[Var]) -> None:
+        for v in read:
+            while v.index in same:
+                v = same[v.index]
+            if holder.get(py_name(names[v.index]), v.index) != v.index:
+                raise NameClash(names[v.index])
+
     body = []
     for op in ops:
+        check(_walk(list(op.accumulate[:2])) if op.accumulate is not None else op.vars)
+        if op.accumulate is None:
+            holder[py_name(names[op.out.index])] = op.out.index
         if op.accumulate is not None:
             target, g, idx = op.accumulate
             body.append(f"    {ref(target)}[{_index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
@@ -407,7 +435,10 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
             return f"({inner},)" if len(o) == 1 else f"({inner})"
         return ref(o)
 
+    check(_walk(output))  # the outputs are read last
     params = ", ".join(py_name(names[v.index]) for v in program.inputs)
     lines = [f"def {name}({params}):", *body, f"    return {out_text(output)}"]
-    used = {py_name(n): n for n in names.values()}
-    return Generated("\n".join(lines) + "\n", em.globals, used, len(body))
+    source = "\n".join(lines) + "\n"
+    written_names = set(re.findall(r"\b[a-z]+_m?\d+\b", source))
+    used = {py_name(n): n for n in names.values() if py_name(n) in written_names}
+    return Generated(source, em.globals, used, len(body))

@@ -62,16 +62,18 @@ class Program:
 class StagingTrace(Trace):
     """A trace whose tape is the staged program's rows."""
 
-    __slots__ = ("count", "reads", "rows")
+    __slots__ = ("count", "reads", "rows", "values")
 
     def __init__(self) -> None:
         super().__init__(record=False)
         self.rows: list[Row] = []
         self.count = 0
         self.reads: list[str] = []
+        self.values: dict[int, Any] = {}  # each Var's concrete value (the tracing call's)
 
     def new_var(self, value: Any) -> Var:
         v = Var(self.count, shape_of(value), np.result_type(value), value.__class__ is float)
+        self.values[self.count] = value
         self.count += 1
         return v
 
@@ -83,7 +85,8 @@ def user_line() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        if "/diffcompare/" not in fname.replace("\\", "/") and "/numpy/" not in fname.replace("\\", "/"):
+        path = fname.replace("\\", "/")
+        if not any(part in path for part in ("/diffcompare/", "/numpy/", "/site-packages/", "<frozen")):
             code = linecache.getline(fname, frame.f_lineno).strip()
             return f"{fname}:{frame.f_lineno}" + (f": {code}" if code else "")
         frame = frame.f_back
