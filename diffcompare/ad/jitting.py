@@ -49,7 +49,7 @@ class Jitted:
     def __init__(self, f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> None:
         self.f = f
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-        self.cache: dict[Hashable, tuple[Callable[..., Any], Generated]] = {}
+        self.cache: dict[Hashable, tuple[Callable[..., Any] | None, Generated]] = {}  # None: runs eagerly
         self.traces = 0  # how many times f was traced (a test counts the cache's misses with it)
         self.last: Generated | None = None
         self.last_program: Program | None = None
@@ -88,6 +88,8 @@ class Jitted:
         static = self._static(len(args))
         dynamic = [a for i, a in enumerate(args) if i not in static]
         if hit is not None:
+            if hit[0] is None:  # value-dependent rules: this signature runs eagerly (said once, when traced)
+                return self.f(*args, **kw)
             try:
                 return hit[0](*dynamic)
             except (ValueError, OverflowError, ZeroDivisionError):
@@ -105,8 +107,9 @@ class Jitted:
         self.last, self.last_program = gen, program
         if program.value_reads:
             warnings.warn(f"jit: a rule reads a traced value to choose its formula ({program.value_reads[0]}): "
-                          "a program would hold only at these values, so this call ran eagerly and was not "
-                          "cached", JitWarning, stacklevel=3)
+                          "a program would hold only at these values, so calls with this signature run eagerly",
+                          JitWarning, stacklevel=3)
+            self.cache[key] = (None, gen)
             return result
         self.cache[key] = (gen.compile("staged"), gen)
         return result
@@ -119,7 +122,9 @@ class Jitted:
         return self.last.source
 
     def __repr__(self) -> str:
-        return f"<jit of {getattr(self.f, '__name__', self.f)!s}: {len(self.cache)} cached signature(s)>"
+        eager = sum(1 for fn, _ in self.cache.values() if fn is None)
+        return (f"<jit of {getattr(self.f, '__name__', self.f)!s}: {len(self.cache) - eager} compiled signature(s)"
+                + (f", {eager} run eagerly>" if eager else ">"))
 
 
 def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:

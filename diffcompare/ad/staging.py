@@ -10,7 +10,7 @@ What cannot be replayed is refused or reported, never frozen silently:
   of the user's code and suggesting ``np.where`` (or no jit), as JAX does;
 * a rule that reads a concrete value to choose between formulas (the conventions at kinks, comparisons
   that make constant masks) marks the trace *value-dependent*: its program would be right only at these
-  values, so :func:`diffcompare.ad.jit.jit` does not cache it and returns this call's (eager) result.
+  values, so :func:`diffcompare.ad.jitting.jit` runs that signature eagerly instead.
 """
 
 from __future__ import annotations
