@@ -17,8 +17,8 @@ def code(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The generated Python program for f, its tangent (forward mode) or its adjoint (reverse mode), one operation
-    per line in the evaluation trace's names (v_-1 written v_m1, v̄_i written vbar_i); what diffcompare.jit
-    compiles. With --at it runs the program and checks its gradient against grad."""
+    per line in the evaluation trace's names (v_-1 written v_m1, the adjoints vbar_i, the tangents vdot_i); what
+    diffcompare.jit compiles. With --at it runs the program and checks its gradient against grad."""
     from diffcompare.analysis.code import generated_program
     from diffcompare.errors import DiffcompareError
     from diffcompare.render import console, print_json
