@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,14 +87,13 @@ class _Emitter:
         return name
 
 
-def _unit_factor(row: Row) -> Any:
-    """For ``x * 1.0``: x (the same value, not written); for ``x * -1.0``: ("neg", x); else None."""
-    a = row.args
-    if row.prim.name != "mul" or len(a) != 2 or row.kw:
+def _unit_factor(out: Var, a: Sequence[Any]) -> Any:
+    """For ``out = x * 1.0``: x (the same value, not written); for ``x * -1.0``: ("neg", x); else None."""
+    if len(a) != 2:
         return None
     for x, k in ((a[0], a[1]), (a[1], a[0])):
-        if isinstance(x, Var) and k.__class__ is float and abs(k) == 1.0 and x.shape == row.out.shape \
-                and x.dtype == row.out.dtype and x.is_float == row.out.is_float:
+        if k.__class__ is float and (k == 1.0 or k == -1.0) and x.__class__ is Var and x.shape == out.shape \
+                and x.dtype == out.dtype and x.is_float == out.is_float:
             return x if k == 1.0 else ("neg", x)
     return None
 
@@ -224,17 +223,17 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     ops: list[Op] = []
 
     def res(a: Any) -> Any:
-        while isinstance(a, Var) and a.index in subst:
+        while a.__class__ is Var and a.index in subst:
             a = subst[a.index]
         return a
 
     for row in program.rows:
-        args = [res(a) for a in row.args]
+        args = [res(a) if a.__class__ is Var else a for a in row.args]
         name = row.prim.name
         if name in _BINARY and not row.kw and len(args) == 2:
             args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
         if name == "mul" and not row.kw:
-            unit = _unit_factor(Row(row.out, row.prim, tuple(args), row.kw))
+            unit = _unit_factor(row.out, args)
             if isinstance(unit, Var):
                 subst[row.out.index] = unit
                 continue
@@ -242,7 +241,8 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
                 row = Row(row.out, RULES["neg"].prim, (unit[1],), {})
                 args = [unit[1]]
                 name = "neg"
-        key = (name, tuple(_const_key(a) for a in args), tuple((k, _const_key(v)) for k, v in row.kw.items()))
+        key = (name, tuple(a.index if a.__class__ is Var else _const_key(a) for a in args),
+               tuple((k, _const_key(v)) for k, v in row.kw.items()) if row.kw else ())
         if key in seen:
             subst[row.out.index] = seen[key]
             continue
