@@ -115,7 +115,7 @@ def test_richardson_reaches_1e_13_with_no_more_evaluations_than_scipy(fn, fn_mp,
     assert r.evaluations == 11
     assert r.error_estimate is not None and r.error_estimate >= 0
     est, _err, calls = richardson(fn, x)
-    assert est == r.derivative and calls == 10
+    assert est == r.derivative and calls == 11
 
 
 def test_richardson_error_estimate_bounds_the_true_error():
@@ -243,7 +243,7 @@ def test_adaptive_error_estimate_bounds_the_true_error(fn, fn_mp, x):
     # and it is not vacuous: within 1e-7 relative here (the worst, tanh(1e8 x), estimates 1e-8: its steps
     # end near 1e-10, where rounding eps |f| / h is 1e-6 absolute against f' = 4e7)
     assert err <= 1e-7 * abs(est)
-    assert calls <= 2 * 12 + 2  # the walk's 12 differences and the check's one
+    assert calls <= 2 * 12 + 2 + 1  # the walk's 12 differences, the check's one and f(x)
 
 
 @pytest.mark.parametrize("fn, fn_mp, x", [(np.log, mpmath.log, 1e-3), (np.sqrt, mpmath.sqrt, 1e-4)])
@@ -316,3 +316,24 @@ def test_adaptive_answers_a_derivative_below_the_float_range_instead_of_refusing
     estimate, which is no reason to refuse (the estimate floor may not claim less, nor the refusal ask for more)."""
     r = FiniteDifferences("adaptive").derivative(lambda x: 0.5 / x, 7.948927629490984e+300)
     assert abs(r.derivative) <= r.error_estimate <= 1e-321
+
+
+@pytest.mark.parametrize("scheme", [richardson, adaptive])
+def test_the_plain_functions_check_as_the_backend_does(scheme):
+    """richardson() and adaptive() evaluate f(x) for the one-sided check: abs at 1e-300 was 0 +- 4.4e-16 there."""
+    try:
+        est, err, _ = scheme(abs, 1e-300)
+    except Unsupported:
+        return
+    assert abs(est - 1.0) <= err
+
+
+@pytest.mark.parametrize("scheme", ["adaptive", "richardson"])
+def test_a_jacobian_with_estimates_of_several_outputs(scheme):
+    """Vector outputs go through the same checks (the resolution floor made adaptive's floor an array: a
+    ValueError on the truth value of an array)."""
+    f = lambda v: np.array([np.sin(v[0]) * v[1], v[0] ** 2, 2.0 + 0 * v[1]])  # noqa: E731
+    r = FiniteDifferences(scheme).jacobian(f, np.array([0.3, 1.5]))
+    want = np.array([[np.cos(0.3) * 1.5, np.sin(0.3)], [0.6, 0.0], [0.0, 0.0]])
+    assert np.all(np.abs(r.derivative - want) <= max(r.error_estimate, 1e-15))
+    assert r.error_estimate < 1e-10

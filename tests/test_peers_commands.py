@@ -209,3 +209,26 @@ def test_cost_times_an_ad_peer_on_the_family_written_in_its_library(capsys, meth
     assert row["status"] == "ok", row["status"]
     assert row["max_rel_diff"] < 1e-13  # the same Rosenbrock, float64: a few ulps from ours
     assert doc["versions"][method].startswith(method.removesuffix("-jit") + " ")
+
+
+def test_sympy_workers_fork_before_any_peer_runs_and_rows_keep_the_order_asked(monkeypatch):
+    """A fork after jax/torch started their threads may deadlock (JAX warns): sympy backends run first."""
+    from diffcompare.analysis import compare as analysis
+    from diffcompare.analysis import derivatives as higher
+    from diffcompare.parse import compile_expression
+
+    ran: list[str] = []
+    real = backends.get
+
+    def spy(name, **options):
+        ran.append(name)
+        return real(name, **options)
+
+    monkeypatch.setattr(backends, "get", spy)
+    f = compile_expression("sin(x)*exp(x)").function
+    c = analysis.compare(f, 0.5, backends=["reverse", "finite", "symbolic"])
+    assert ran == ["symbolic", "reverse", "finite"]
+    assert [r.backend for r in c.rows] == ["reverse", "finite", "symbolic"]
+    d = higher.derivatives(f, 0.5, 2, backends=["reverse", "symbolic"])
+    assert [(e.order, e.backend) for e in d.entries] == [(1, "reverse"), (1, "symbolic"), (2, "reverse"),
+                                                         (2, "symbolic")]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare import backends as registry
-from diffcompare.analysis.compare import SYMPY_BACKENDS
+from diffcompare.analysis.compare import SYMPY_BACKENDS, sympy_first
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
@@ -198,6 +198,7 @@ def derivatives(
         # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         refs = [None] * order
         out.note = f"reference: {exc}; no errors measured"
+    orders: list[tuple[int, str]] = []
     for k in range(1, order + 1):
         kind = ("gradient" if k == 1 else "hessian") if several else "derivative"
         ref = refs[k - 1]
@@ -208,8 +209,11 @@ def derivatives(
             break
         out.reference[k] = None if ref is None else ref.derivative
         out.reference_method[k] = "—" if ref is None else ref.method
-        for b, d in differentiators.items():
-            entry = Entry(b, k, kind)
+        orders.append((k, kind))
+    done: dict[tuple[int, str], Entry] = {}
+    for b in sympy_first(list(differentiators)):  # every sympy worker forked before jax or torch runs
+        d = differentiators[b]
+        for k, kind in orders:
             if kind == "derivative":
                 run = (lambda d=d, k=k: d.derivative(f, args[0], order=k))
             elif kind == "gradient":
@@ -217,7 +221,8 @@ def derivatives(
             else:
                 run = (lambda d=d: d.hessian(f, args))
             compute = (lambda run=run: run_sympy(run, timeout=budget)) if b in SYMPY_BACKENDS else run
-            out.entries.append(_one(compute, entry, out.reference[k]))
+            done[(k, b)] = _one(compute, Entry(b, k, kind), out.reference[k])
+    out.entries = [done[(k, b)] for k, _ in orders for b in differentiators]
     return out
 
 

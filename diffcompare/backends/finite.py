@@ -349,8 +349,8 @@ def richardson(
     Central differences of derivative ``order`` at steps ``h, h/2, h/4, h/8`` (each made exactly
     representable) are combined by a Neville tableau in ``h^2``; the error estimate is the change
     made by the last extrapolation. Default ``h``: :func:`default_step` ("richardson"). For order 1
-    this costs 8 calls of ``f1d`` and 2 more for the off-grid check of the estimate; even orders also evaluate
-    ``f1d(x)`` once.
+    this costs 8 calls of ``f1d``, 2 more for the off-grid check of the estimate and 1 for ``f1d(x)`` (the
+    one-sided check's anchor; even-order stencils weight it too): 11, as through the backend.
     """
     _check_order(order)
     x = float(x)
@@ -361,9 +361,7 @@ def richardson(
         calls[0] += 1
         return f1d(x + t)
 
-    center = None
-    if order % 2 == 0:  # even-order central stencils weight f(x) itself
-        center = g(0.0)
+    center = g(0.0)  # even-order stencils weight f(x); at order 1 it anchors the one-sided check
     best, err, _ = _richardson_core(g, x, h, order, center)
     return float(best), float(err), calls[0]
 
@@ -484,7 +482,7 @@ def _adaptive_walk(
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
         # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = np.maximum(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _resolution(est))
+        floor = max(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _amax(_resolution(est)))
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
@@ -603,8 +601,8 @@ def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, or
         calls[0] += 1
         return f1d(x + t)
 
-    center = g(0.0) if order % 2 == 0 else None
-    best, err, _, _ = _adaptive_core(g, x, h, order, center)
+    value = g(0.0)  # f(x): even-order stencils weight it; at order 1 it anchors the one-sided check
+    best, err, _, _ = _adaptive_core(g, x, h, order, value if order % 2 == 0 else None, value)
     return float(best), float(err), calls[0]
 
 

@@ -74,9 +74,7 @@ class Scipy:
         found = installed("scipy")
         if found is None:
             return None
-        # by the version number: find_spec("scipy.differentiate") would import scipy (slow start-up)
-        major, minor = (int(p) if p.isdigit() else 0 for p in found.split(".")[:2])
-        return found if (major, minor) >= (1, 15) else None
+        return found if installed("scipy", "scipy.differentiate") else None  # looked up on disk, not imported
 
     @classmethod
     def unavailable(cls) -> str | None:
