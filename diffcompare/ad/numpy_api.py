@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad.rules import (
-    RULES, abs_, add, amax, amin, broadcast_to, concatenate, div, dot, maximum, minimum, mul, norm, pow_, prod,
+    RULES, abs_, add, amax, amin, broadcast_to, concatenate, decided, div, dot, maximum, minimum, mul, norm, pow_, prod,
     reshape, sqrt, stack, sum_,
     transpose, ufunc_table, where,
 )
@@ -24,14 +24,6 @@ from diffcompare.ad.tracer import Box, Primitive, raw, shape_of
 from diffcompare.errors import TracingError
 
 _NO = np._NoValue  # numpy's "not given" default
-
-
-def decided(x: Any) -> Any:
-    """What a comparison or another non-differentiable function reads: the value under every trace level,
-    except a staging level's (``stages``), which records the comparison instead of deciding it (jit)."""
-    while isinstance(x, Box) and not getattr(x, "stages", False):
-        x = x.value
-    return x
 
 
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
