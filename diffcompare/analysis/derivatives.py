@@ -25,6 +25,7 @@ import numpy as np
 from diffcompare import backends as registry
 from diffcompare.analysis.compare import SYMPY_BACKENDS, sympy_first
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
+from diffcompare.backends.finite import HESSIAN_SCHEMES, check_scheme  # the backend's own rule, not a copy
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
 __all__ = ["BACKENDS", "HESSIAN_SCHEMES", "MAX_ORDER", "Derivatives", "Entry", "check_scheme", "correct_digits",
@@ -87,25 +88,6 @@ def correct_digits(abs_error: float | None, rel_error: float | None) -> float | 
     if e == 0:
         return FLOAT_DIGITS
     return max(0.0, min(FLOAT_DIGITS, -math.log10(e)))
-
-
-#: The finite-difference schemes that have a Hessian of their own (richardson extrapolates central ones).
-HESSIAN_SCHEMES: tuple[str, ...] = ("central", "richardson")
-_REAL_SCHEMES = "central, five-point, richardson, adaptive, forward or backward"
-
-
-def check_scheme(scheme: str, order: int, several: bool) -> None:
-    """Refuse a finite-difference scheme that has no form for what is asked, rather than switch silently.
-
-    The complex step Im f(x + ih)/h gives first derivatives only (higher orders need multicomplex steps,
-    not implemented); the finite-difference Hessian exists in central and richardson form only.
-    """
-    if scheme == "complex" and order > 1 and not several:
-        raise DiffcompareError(f"--scheme complex gives first derivatives only (Im f(x+ih)/h; higher orders would "
-                               f"need multicomplex steps): use --order 1, or {_REAL_SCHEMES} for orders 1..{MAX_ORDER}")
-    if several and order > 1 and scheme not in HESSIAN_SCHEMES:
-        raise DiffcompareError(f"the finite-difference Hessian has a central and a richardson form, no {scheme} "
-                               "form: use --order 1 (the gradient alone), or --scheme central or richardson")
 
 
 def _check_order(order: int, several: bool) -> None:
