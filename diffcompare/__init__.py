@@ -12,7 +12,7 @@ from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeou
 __version__ = "0.1.0"
 
 _AD_NAMES = {
-    "Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "logsumexp", "plot", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
 }
 
@@ -44,6 +44,6 @@ __all__ = [
     "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "TracingError", "Unsupported",
     "__version__", "backprop", "backends", "check_grads", "compare", "derivative", "derivatives", "error_vs_h",
     "grad", "graph", "hessian", "hvp", "jacfwd", "jacobian",
-    "jacrev", "jvp",
+    "jacrev", "jit", "jvp",
     "logsumexp", "plot", "record", "sigmoid", "softmax", "swell", "trace", "value_and_grad", "vjp",
 ]
