@@ -74,7 +74,9 @@ class Scipy:
         found = installed("scipy")
         if found is None:
             return None
-        return found if installed("scipy", "scipy.differentiate") else None  # looked up on disk, not imported
+        # scipy >= 1.15 by its version number, and scipy.differentiate found on disk: neither imports scipy
+        major, minor = (int(p) if p.isdigit() else 0 for p in found.split(".")[:2])
+        return found if (major, minor) >= (1, 15) and installed("scipy", "scipy.differentiate") else None
 
     @classmethod
     def unavailable(cls) -> str | None:
