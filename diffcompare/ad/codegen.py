@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad import kinks
 from diffcompare.ad.rules import RULES
 from diffcompare.ad.staging import Program, Row, Var
 
@@ -161,8 +162,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
 _UFUNC_OF = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "neg": np.negative}
 _BINARY = {"add", "sub", "mul", "div"}
 # ops that read their array arguments without keeping a view of them (their argument may then be overwritten)
-_NO_VIEW = {"add", "sub", "mul", "div", "neg", "pow", "sum", "matmul", "dot", "scatter_add", "where", "greater",
-            "greater_equal", "less", "less_equal", "equal", "not_equal"}
+_NO_VIEW = {"add", "sub", "mul", "times", "div", "neg", "pow", "sum", "matmul", "dot", "scatter_add", "where",
+            "greater", "greater_equal", "less", "less_equal", "equal", "not_equal"}
 
 
 @dataclass
@@ -202,6 +203,15 @@ def _const_key(a: Any) -> Any:
     return ("id", id(a))
 
 
+def _finite_nonzero(a: Any) -> bool:
+    """A constant factor that cannot meet 0 * inf in a product."""
+    if a.__class__ in (float, int):
+        return a != 0 and math.isfinite(a)
+    if a.__class__ is np.ndarray and a.dtype.kind in "fiu" and a.size:
+        return bool(np.all(np.isfinite(a)) and np.all(a != 0))
+    return False
+
+
 def _uniform_scalar(c: Any, other: Any, out: Var) -> Any:
     """A constant array whose elements are all one float, where the other operand alone has the result's shape:
     that float (the engine broadcasts 1 and 100 into whole arrays of ones and hundreds)."""
@@ -227,9 +237,20 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
             a = subst[a.index]
         return a
 
-    for row in program.rows:
+    live = {v.index for v in _walk(program.output)}
+    rows = []
+    for row in reversed(program.rows):  # rows no output needs are dropped first (they would take names in CSE)
+        if row.out.index in live:
+            rows.append(row)
+            live.update(a.index for a in _walk(list(row.args)))
+    for row in reversed(rows):
         args = [res(a) if a.__class__ is Var else a for a in row.args]
         name = row.prim.name
+        if name == "times" and len(args) == 2:
+            args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
+            if any(_finite_nonzero(a) for a in args):  # no 0 * inf possible: a plain product
+                row = Row(row.out, RULES["mul"].prim, tuple(args), {})
+                name = "mul"
         if name in _BINARY and not row.kw and len(args) == 2:
             args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
         if name == "mul" and not row.kw:
@@ -346,7 +367,7 @@ def _reuse_buffers(ops: list[Op], output: Any, inputs: set[int]) -> list[Op]:
                     break
         if op.accumulate is None and array and _elementwise_ufunc(op) is not None:
             op.inplace = next((a for a in op.args if dead(a)), None)
-        if array and (op.row.prim.name in _UFUNC_OF or op.row.prim.name in ("scatter_add", "pow", "where")
+        if array and (op.row.prim.name in _UFUNC_OF or op.row.prim.name in ("scatter_add", "pow", "where", "times")
                       or _elementwise_ufunc(op) is not None or op.row.prim.name == "matmul"):
             fresh.add(out.index)
     return _drop_folded_scatters(ops, output)
@@ -423,6 +444,12 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
         if op.inplace is not None:
             uf = _elementwise_ufunc(op)
             rhs = f"np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})"
+        elif op.row.prim.name == "times":  # a product under the convention 0 * inf = 0 (kinks.py)
+            out, (a, b) = py_name(names[op.out.index]), (ref(x) for x in op.args)
+            em.globals["_zero_times_inf"], em.globals["_has_nan"] = kinks.zero_times_inf, kinks.has_nan
+            nan = f"{out} != {out}" if op.out.is_float or op.out.shape == () else f"_has_nan({out})"
+            body.append(f"    {out} = {a} * {b}\n    if {nan}:\n        {out} = _zero_times_inf({out}, {a}, {b})")
+            continue
         else:
             rhs = _expression(row, ref, em)
         body.append(f"    {py_name(names[op.out.index])} = {rhs}")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad import kinks
 from diffcompare.ad.numpy_api import Traced
 from diffcompare.ad.tracer import Box, Primitive, Trace, shape_of, stale_value
 from diffcompare.errors import TracingError
@@ -273,3 +274,13 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
 
 for _name in _COMPARISONS:
     setattr(Staged, _name, _staged_compare(_name))
+
+
+# g * d under the engine's convention at kinks (0 * inf = 0, see kinks.py): the reverse pass's products and
+# forward mode's terms, staged as a row of their own so that the program applies the convention at every call
+TIMES = Primitive("times", kinks.times)
+
+
+def staged_times(g: Any, d: Any) -> Any:
+    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values)."""
+    return TIMES(g, d)

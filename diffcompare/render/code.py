@@ -17,6 +17,8 @@ def _legend(r: CodeResult) -> str:
     extra = {"forward": "\n# vdot_i: the tangent v\u0307_i; w_k: a partial or a term",
              "reverse": "\n# vbar_i: the adjoint v\u0304_i (assigned again: a partial sum); w_k: a partial"
              }.get(r.mode, "")
+    if "_zero_times_inf" in r.source:
+        extra += "\n# if p != p: a product that is nan only as 0 * inf is 0 (the engine's convention at kinks)"
     return f"# {named}{minus}{extra}"
 
 
