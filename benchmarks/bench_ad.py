@@ -13,6 +13,11 @@ so that all of them meet the same (shared, drifting) machine.
 
 Both numpy (OpenBLAS) and torch run on one thread, all in float64.
 
+Staged programs (issue 15): ``diffcompare jit`` is ``dc.jit(dc.grad(f))`` and ``jax.jit`` is
+``jax.jit(jax.grad(f))`` (jax on CPU with ``jax_enable_x64``): their per-call time is the table's
+gradient, their first call (trace and compile) the ``compile`` column. Two more workloads: the Hessian of
+Rosenbrock at n = 100 and a Hessian-vector product at n = 10^4. ``--targets`` adds the issue's ratios.
+
 Memory: glibc gives freed blocks of 128 KB and more back to the kernel and faults them in again on
 the next call. On this kind of VM a page fault costs more than the arithmetic on the page, so
 whether plain f(x) at n = 10^5 takes 0.3 ms or 1 ms depends on the heap's history, not on f. The
@@ -49,6 +54,7 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -128,6 +134,37 @@ def mlp_numpy(logsumexp: Callable[..., Any], np_: Any = np) -> Callable[..., Any
     return loss
 
 
+def mlp_grad_by_hand(w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray, x: np.ndarray,
+                     onehot: np.ndarray) -> list[np.ndarray]:
+    """The MLP's gradient written out in numpy: the same two BLAS products per layer as any AD."""
+    h = np.tanh(x @ w1 + b1)
+    logits = h @ w2 + b2
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    dlogits = (e / e.sum(axis=1, keepdims=True) * onehot.sum(axis=1, keepdims=True) - onehot) / 64.0
+    dh = (dlogits @ w2.T) * (1.0 - h * h)
+    return [x.T @ dh, dh.sum(axis=0), h.T @ dlogits, dlogits.sum(axis=0)]
+
+
+def first_call(make: Callable[[], Callable[[], Any]]) -> tuple[Callable[[], Any], float]:
+    """A fresh staged function and the seconds of its first call (tracing and compiling)."""
+    fn = make()
+    t0 = time.perf_counter()
+    fn()
+    return fn, time.perf_counter() - t0
+
+
+def calling(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """``fn(*args)`` as a function of nothing, for :func:`measure`."""
+    return lambda: fn(*args)
+
+
+def jax_ready(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """jax dispatches asynchronously: a call is timed until its result is there."""
+    import jax
+
+    return lambda *a: jax.block_until_ready(fn(*a))
+
+
 # ---- peers --------------------------------------------------------------------------------
 def peers() -> dict[str, Any]:
     found: dict[str, Any] = {}
@@ -137,6 +174,14 @@ def peers() -> dict[str, Any]:
         from autograd.scipy.special import logsumexp as alse
 
         found["autograd"] = (autograd, anp, alse)
+    except ImportError:
+        pass
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_platforms", "cpu")
+        found["jax"] = jax
     except ImportError:
         pass
     try:
@@ -155,15 +200,26 @@ def run() -> list[dict[str, Any]]:
     have = peers()
     torch = have.get("torch")
 
-    def add(workload: str, fns: dict[str, Callable[[], Any]]) -> None:
-        """``fns``: "f" (numpy), "torch f" if torch is there, and one gradient per library."""
+    jax = have.get("jax")
+
+    def add(workload: str, fns: dict[str, Callable[[], Any]], compiled: dict[str, float] | None = None) -> None:
+        """``fns``: "f" (numpy), "torch f" if torch is there, and one gradient per library; ``compiled``: the
+        first-call seconds of the staged ones."""
         t = measure(fns)
         for library in fns:
             if library in ("f", "torch f"):
                 continue
-            f_s = t["torch f"] if library == "torch eager" else t["f"]
+            f_s = t["torch f"] if library.startswith("torch") and "torch f" in t else t["f"]
             rows.append({"workload": workload, "library": library, "f_seconds": f_s,
-                         "grad_seconds": t[library], "ratio": t[library] / f_s})
+                         "grad_seconds": t[library], "ratio": t[library] / f_s,
+                         "compile_seconds": (compiled or {}).get(library)})
+
+    def staged(fns: dict[str, Callable[[], Any]], compiled: dict[str, float], ours: Callable[[], Callable[[], Any]],
+               theirs: Callable[[], Callable[[], Any]] | None) -> None:
+        """Add ``diffcompare jit`` and, with jax installed, ``jax.jit`` (fresh, first call timed apart)."""
+        fns["diffcompare jit"], compiled["diffcompare jit"] = first_call(ours)
+        if jax is not None and theirs is not None:
+            fns["jax.jit"], compiled["jax.jit"] = first_call(theirs)
 
     for n in (10, 1000, 100_000):
         x = np.linspace(-1.2, 1.2, n)
@@ -171,6 +227,10 @@ def run() -> list[dict[str, Any]]:
         assert np.allclose(g(x), rosen_grad_by_hand(x), rtol=1e-12)
         fns: dict[str, Callable[[], Any]] = {
             "f": lambda: f(x), "diffcompare": lambda: g(x), "numpy by hand": lambda: rosen_grad_by_hand(x)}
+        compiled: dict[str, float] = {}
+        jx = jax.numpy.asarray(x) if jax is not None else None
+        staged(fns, compiled, lambda x=x: calling(dc.jit(dc.grad(rosen(np))), x),
+               lambda jx=jx: calling(jax_ready(jax.jit(jax.grad(rosen(jax.numpy)))), jx))
         if "autograd" in have:
             autograd, anp, _ = have["autograd"]
             ag = autograd.grad(rosen(anp))
@@ -185,12 +245,29 @@ def run() -> list[dict[str, Any]]:
 
             fns["torch f"] = lambda: tf(xt)
             fns["torch eager"] = torch_grad
-        add(f"rosenbrock n={n}", fns)
+        add(f"rosenbrock n={n}", fns, compiled)
 
     params, xb, onehot = mlp_data()
     loss = mlp_numpy(dc.logsumexp)
     g = dc.grad(loss, argnums=(0, 1, 2, 3))
-    fns = {"f": lambda: loss(*params, xb, onehot), "diffcompare": lambda: g(*params, xb, onehot)}
+    fns = {"f": lambda: loss(*params, xb, onehot), "diffcompare": lambda: g(*params, xb, onehot),
+           "numpy by hand": lambda: mlp_grad_by_hand(*params, xb, onehot)}
+    assert all(np.allclose(a, b, rtol=1e-10, atol=1e-14) for a, b in zip(g(*params, xb, onehot),
+                                                                           mlp_grad_by_hand(*params, xb, onehot)))
+    compiled = {}
+
+    def jax_mlp() -> Callable[[], Any]:
+        from jax.scipy.special import logsumexp as jlse
+
+        jloss = mlp_numpy(jlse, jax.numpy)
+        jg = jax_ready(jax.jit(jax.grad(jloss, argnums=(0, 1, 2, 3))))
+        jps = [jax.numpy.asarray(p) for p in params]
+        jxb, joh = jax.numpy.asarray(xb), jax.numpy.asarray(onehot)
+        return lambda: jg(*jps, jxb, joh)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the logsumexp rule's shift reads values: our jit runs it eagerly
+        staged(fns, compiled, lambda: calling(dc.jit(g), *params, xb, onehot), jax_mlp)
     if "autograd" in have:
         autograd, anp, alse = have["autograd"]
         aloss = mlp_numpy(alse, anp)
@@ -211,7 +288,7 @@ def run() -> list[dict[str, Any]]:
 
         fns["torch f"] = lambda: tloss(*tparams)
         fns["torch eager"] = torch_mlp
-    add("mlp 784-128-10 b=64", fns)
+    add("mlp 784-128-10 b=64", fns, compiled)
 
     import math
 
@@ -221,6 +298,10 @@ def run() -> list[dict[str, Any]]:
     ):
         g = dc.grad(ours)
         fns = {"f": lambda plain=plain: plain(0.3), "diffcompare": lambda g=g: g(0.3)}
+        compiled = {}
+        jax_f = ag_fn if ag_fn is not None else (sines(jax.numpy.sin) if jax is not None else None)
+        staged(fns, compiled, lambda ours=ours: calling(dc.jit(dc.grad(ours)), 0.3),
+               lambda jax_f=jax_f: calling(jax_ready(jax.jit(jax.grad(jax_f))), 0.3))
         if "autograd" in have:
             autograd, anp, _ = have["autograd"]
             ag_scalar = autograd.grad(ag_fn if ag_fn is not None else sines(anp.sin))
@@ -235,8 +316,83 @@ def run() -> list[dict[str, Any]]:
 
             fns["torch f"] = fns["f"]  # the scalar workloads' f is plain Python for every library
             fns["torch eager"] = torch_scalar
-        add(name, fns)
+        add(name, fns, compiled)
+    hessians(have, add, staged)
     return rows
+
+
+def hessians(have: dict[str, Any], add: Callable[..., None], staged: Callable[..., None]) -> None:
+    """The Hessian of Rosenbrock at n = 100 and a Hessian-vector product at n = 10^4 ("gradient" = the Hessian
+    or the product, f = Rosenbrock itself)."""
+    jax, torch = have.get("jax"), have.get("torch")
+    x = np.linspace(-1.2, 1.2, 100)
+    f = rosen(np)
+    h = dc.hessian(f)
+    fns: dict[str, Callable[[], Any]] = {"f": lambda: f(x), "diffcompare": lambda: h(x),
+                                         "diffcompare jacrev(grad)": lambda: dc.jacrev(dc.grad(f))(x)}
+    compiled: dict[str, float] = {}
+    jx = jax.numpy.asarray(x) if jax is not None else None
+    staged(fns, compiled, lambda: calling(dc.jit(dc.hessian(f)), x),
+           lambda: calling(jax_ready(jax.jit(jax.hessian(rosen(jax.numpy)))), jx))
+    if "autograd" in have:
+        autograd, anp, _ = have["autograd"]
+        ah = autograd.hessian(rosen(anp))
+        fns["autograd"] = lambda: ah(x)
+    if torch is not None:
+        tf, xt = rosen(torch), torch.tensor(x)
+        th = torch.func.hessian(tf)
+        tjj = torch.func.jacrev(torch.func.jacrev(tf))
+        fns["torch f"] = lambda: tf(xt)
+        fns["torch.func.hessian"] = lambda: th(xt)
+        fns["torch jacrev(jacrev)"] = lambda: tjj(xt)
+    add("hessian rosenbrock n=100", fns, compiled)
+
+    x = np.linspace(-1.2, 1.2, 10_000)
+    v = np.cos(np.arange(10_000.0))
+    fns = {"f": lambda: f(x), "diffcompare": lambda: dc.hvp(f, x, v)}
+    compiled = {}
+    jx, jv = (jax.numpy.asarray(x), jax.numpy.asarray(v)) if jax is not None else (None, None)
+
+    def jax_hvp() -> Callable[[], Any]:
+        jf = rosen(jax.numpy)
+        j = jax_ready(jax.jit(lambda a, b: jax.jvp(jax.grad(jf), (a,), (b,))[1]))
+        return lambda: j(jx, jv)
+
+    staged(fns, compiled, lambda: calling(dc.jit(lambda a, b: dc.hvp(f, a, b)), x, v), jax_hvp)
+    if "autograd" in have:
+        autograd, anp, _ = have["autograd"]
+        ahvp = autograd.hessian_tensor_product(rosen(anp))
+        fns["autograd"] = lambda: ahvp(x, v)
+    if torch is not None:
+        tf, xt, vt = rosen(torch), torch.tensor(x), torch.tensor(v)
+        fns["torch f"] = lambda: tf(xt)
+        fns["torch.func jvp(grad)"] = lambda: torch.func.jvp(torch.func.grad(tf), (xt,), (vt,))[1]
+    add("hvp rosenbrock n=1e4", fns, compiled)
+
+
+def targets(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """The issue's targets as ratios of this run, met or not."""
+    t = {(r["workload"], r["library"]): r for r in rows}
+
+    def ratio(w: str, a: str, b: str | None, target: float, what: str) -> list[str]:
+        ra = t.get((w, a))
+        if ra is None or (b is not None and (w, b) not in t):
+            return [w, what, "—", f"≤ {target:g}", "not measured"]
+        value = ra["grad_seconds"] / (t[(w, b)]["grad_seconds"] if b is not None else ra["f_seconds"])
+        return [w, what, f"{value:.2f}", f"≤ {target:g}", "met" if value <= target else "NOT met"]
+
+    out = []
+    for w in ("logistic 1000 steps", "sum sin(x i), 1000 terms"):
+        out.append(ratio(w, "diffcompare jit", "jax.jit", 3, "jit(grad) / jax.jit, per call"))
+        c = t.get((w, "diffcompare jit"), {}).get("compile_seconds")
+        out.append([w, "our trace + compile, ms", "—" if c is None else f"{c * 1e3:.0f}", "< 100",
+                    "—" if c is None else ("met" if c < 0.1 else "NOT met")])
+    out.append(ratio("rosenbrock n=100000", "diffcompare jit", None, 1.8, "jit(grad) / f"))
+    out.append(ratio("rosenbrock n=10", "diffcompare jit", "jax.jit", 3, "jit(grad) / jax.jit"))
+    out.append(ratio("mlp 784-128-10 b=64", "diffcompare jit", "numpy by hand", 1.1, "jit(grad) / numpy by hand"))
+    out.append(ratio("hessian rosenbrock n=100", "diffcompare", "torch.func.hessian", 1, "hessian / torch.func"))
+    out.append(ratio("hessian rosenbrock n=100", "diffcompare jit", "jax.jit", 10, "jit(hessian) / jax.jit"))
+    return out
 
 
 def machine() -> str:
@@ -254,7 +410,7 @@ def machine() -> str:
 
 def _versions() -> dict[str, Any]:
     out = {}
-    for name in ("autograd", "torch"):
+    for name in ("autograd", "torch", "jax"):
         try:
             mod = __import__(name)
             if hasattr(mod, "__version__"):
@@ -287,9 +443,11 @@ def main() -> None:
         print(json.dumps({"machine": machine(), "rows": rows}, indent=2))
         return
     print_table("gradient cost: diffcompare vs peers (median of 7 batches)",
-                ["workload", "library", "f", "gradient", "gradient / f"],
-                [[r["workload"], r["library"], us(r["f_seconds"]), us(r["grad_seconds"]), f"{r['ratio']:.1f}×"]
-                 for r in rows])
+                ["workload", "library", "f", "gradient", "gradient / f", "compile"],
+                [[r["workload"], r["library"], us(r["f_seconds"]), us(r["grad_seconds"]), f"{r['ratio']:.1f}×",
+                  "" if r.get("compile_seconds") is None else us(r["compile_seconds"])] for r in rows])
+    if "--targets" in sys.argv:
+        print_table("issue 15's targets, this run", ["workload", "what", "ratio", "target", "status"], targets(rows))
 
 
 if __name__ == "__main__":

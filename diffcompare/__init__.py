@@ -1,9 +1,10 @@
 """diffcompare: one function, differentiated by finite differences, sympy and automatic differentiation.
 
 ``import diffcompare as dc``: the analyses of the CLI (``dc.compare``, ``dc.derivatives``, ``dc.error_vs_h``,
-``dc.swell``, ``dc.trace``, ``dc.backprop``: results that show themselves in a notebook), the AD transforms
-(``dc.grad``, ``dc.jvp``, ...), the backends registry (``diffcompare.backends``) and the exceptions. Every name
-loads on first use, so ``import diffcompare`` stays fast; sympy is imported only when a symbolic backend runs.
+``dc.swell``, ``dc.trace``, ``dc.graph``, ``dc.plot``, ``dc.backprop``: results that show themselves in a
+notebook), the AD transforms (``dc.grad``, ``dc.jvp``, ...), the backends registry (``diffcompare.backends``)
+and the exceptions. Every name loads on first use, so ``import diffcompare`` stays fast; sympy is imported only
+when a symbolic backend runs.
 """
 
 from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeout, TracingError, Unsupported
@@ -11,12 +12,12 @@ from diffcompare.errors import DiffcompareError, DomainError, ParseError, Timeou
 __version__ = "0.1.0"
 
 _AD_NAMES = {
-    "Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
-    "logsumexp", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
+    "Recording", "derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
+    "logsumexp", "plot", "record", "sigmoid", "softmax", "value_and_grad", "vjp",
 }
 
 
-_API_NAMES = {"backprop", "compare", "derivatives", "error_vs_h", "swell", "trace"}
+_API_NAMES = {"backprop", "compare", "derivatives", "error_vs_h", "graph", "plot", "swell", "trace"}
 
 
 def __getattr__(name: str):
@@ -42,7 +43,7 @@ def __getattr__(name: str):
 __all__ = [
     "DiffcompareError", "DomainError", "ParseError", "Recording", "Timeout", "TracingError", "Unsupported",
     "__version__", "backprop", "backends", "check_grads", "compare", "derivative", "derivatives", "error_vs_h",
-    "grad", "hessian", "hvp", "jacfwd", "jacobian",
-    "jacrev", "jvp",
-    "logsumexp", "record", "sigmoid", "softmax", "swell", "trace", "value_and_grad", "vjp",
+    "grad", "graph", "hessian", "hvp", "jacfwd", "jacobian",
+    "jacrev", "jit", "jvp",
+    "logsumexp", "plot", "record", "sigmoid", "softmax", "swell", "trace", "value_and_grad", "vjp",
 ]

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Report", "backprop", "compare", "derivatives", "error_vs_h", "swell", "trace"]
+__all__ = ["Report", "backprop", "compare", "derivatives", "error_vs_h", "graph", "plot", "swell", "trace"]
 
 # the notebook's text width: rich's own default in Jupyter is 115; the tables are laid out for 80-120
 WIDTH = 100
@@ -84,7 +84,7 @@ class Report:
 
     def __repr__(self) -> str:
         return (f"<diffcompare {self.command} report: print() it or show it in a notebook; "
-                f".to_json(){', .plot()' if hasattr(self, 'plot') else ''}, .data>")
+                f".to_json(){''.join(f', .{m}()' for m in ('plot', 'dot') if hasattr(type(self), m))}, .data>")
 
 
 class PlotReport(Report):
@@ -229,6 +229,58 @@ def trace(f: str | Callable[..., Any], at: Mapping[str, Any] | str | float | Non
     result = evaluation_trace(expression.function, point, expression.variables, expression.text,
                               mode=mode.strip().lower(), wrt=wrt.strip() if wrt else None)
     return Report("trace", result, lambda d, w: [render.table(d)], render.to_json)
+
+
+class GraphReport(Report):
+    """The computational graph: the CLI's tree, its JSON, and ``.dot()``, the Graphviz text of ``--dot``."""
+
+    def dot(self) -> str:
+        """Graphviz DOT (render with ``dot -Tsvg graph.dot -o graph.svg``), as ``diffcompare graph --dot``."""
+        from diffcompare.render import graph as render
+
+        return render.dot(self.data)
+
+
+def graph(f: str | Callable[..., Any], at: Mapping[str, Any] | str | float | None = None, *,
+          variables: Sequence[str] | None = None, wrt: str | None = None) -> GraphReport:
+    """The computational (dependency) graph from the AD tape; with ``at``, each node's value and each edge's
+    local partial. As ``diffcompare graph``; ``.dot()`` is its ``--dot`` text."""
+    from diffcompare.analysis.graph import computational_graph
+    from diffcompare.render import graph as render
+
+    expression, point = _load(f, at, variables, need_point=False)
+    result = computational_graph(expression.function, point, expression.variables, expression.text,
+                                 wrt=wrt.strip() if wrt else None)
+    return GraphReport("graph", result, lambda d, w: [render.tree(d)], render.to_json)
+
+
+def plot(f: str | Callable[..., Any], *, range: str | tuple[float, float] = "-6:6",
+         yrange: str | tuple[float, float] | None = None, order: int = 1, points: int | None = None,
+         field: bool = False, mode: str = "forward", variables: Sequence[str] | None = None) -> PlotReport:
+    """f and its derivatives by AD over a whole range in one pass (two variables: the field of f and its
+    gradient); ``.plot()`` is the figure of ``--out``. As ``diffcompare plot``; ranges as "LO:HI" or (lo, hi)."""
+    from diffcompare.analysis import sampling
+    from diffcompare.cli.options import parse_range
+    from diffcompare.render import plot as render
+
+    def limits(r: Any, option: str) -> tuple[float, float]:
+        return parse_range(r if isinstance(r, str) else ":".join(repr(float(v)) for v in r), option)
+
+    expression, _ = _load(f, None, variables, need_point=False)
+    result = sampling.sample(expression.function, expression.variables, limits(range, "range"),
+                             None if yrange is None else limits(yrange, "yrange"), order=order, points=points,
+                             field_of_two=field, mode=mode, name=expression.text)
+    if isinstance(result, sampling.Field):
+        return PlotReport("plot", result, lambda d, w: [_text(render.field_text(d, how=".plot() (matplotlib)"))],
+                          render.field_json, render.field_figure)
+    return PlotReport("plot", result, lambda d, w: [_text(render.curves_text(d, width=max(20, min(72, w - 14))))],
+                      render.curves_json, render.curves_figure)
+
+
+def _text(text: str) -> Any:
+    from rich.text import Text
+
+    return Text(text)
 
 
 def backprop(*, steps: int = 0, eta: float | None = None,

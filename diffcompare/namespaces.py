@@ -39,8 +39,13 @@ _NAMES = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "log1p", "expm1", "
 
 
 def _with_aliases(functions: dict[str, Callable[[Any], Any]]) -> dict[str, Callable[[Any], Any]]:
-    """The parser's short names asin/acos/atan are the arc functions."""
-    functions.update(asin=functions["arcsin"], acos=functions["arccos"], atan=functions["arctan"])
+    """The parser's other spellings (asin for arcsin, ...) are the same function; they come from the rules
+    table, as the parser's own names do."""
+    from diffcompare.ad.rules import RULES
+
+    for rule in RULES.values():
+        for alias in rule.parse[1:]:
+            functions[alias] = functions[rule.parse[0]]
     return functions
 
 

@@ -344,7 +344,8 @@ def _unknown_function(name: str) -> str:
     close = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f"unknown function '{_show(name)}'; did you mean '{close[0]}'?"
-    return f"unknown function '{_show(name)}'; allowed: {', '.join(FUNCTIONS)} (and ln for log)"
+    also = ", ".join(f"{alias} for {name}" for alias, name in ALIASES.items())
+    return f"unknown function '{_show(name)}'; allowed: {', '.join(FUNCTIONS)} (and {also})"
 
 
 def _variables_in_order(tree: ast.Expression) -> list[str]:

@@ -44,7 +44,7 @@ TINY = 2.0**-1074  # the smallest subnormal: the absolute floor of every float64
 MP = mpmath.mp
 
 # Functions the evaluator knows: every name of parse.FUNCTIONS must be here (checked by a test).
-ALIASES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}
+ALIASES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh"}
 KNOWN = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "log1p", "expm1", "sinh",
          "cosh", "arcsin", "arccos", "arctan", "arcsinh"}
 

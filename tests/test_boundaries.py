@@ -11,9 +11,6 @@ import diffcompare
 
 PACKAGE = Path(diffcompare.__file__).parent
 
-# The engine's own modules and its consumers' use of engine internals are the "engine" half of issue 14
-# item 5; until that half lands, this one use is known.
-ENGINE_HALF = {("backends/autodiff.py", "diffcompare.ad.transforms._jacrev_from")}
 
 # Which layer may import which (the DESIGN's one-way flow). render.notation is the slides' notation as
 # plain text: the trace and graph rows and the reproduce notes are written in it.
@@ -75,11 +72,9 @@ def _private_uses(rel: str, tree: ast.AST):
 def test_no_module_reaches_into_another_modules_private_names():
     found = set()
     for rel, tree in _modules():
-        if rel.startswith("ad/"):
-            continue  # the engine's internals among themselves: issue 14's engine half
         for use in _private_uses(rel, tree):
             found.add((rel, use))
-    assert found - ENGINE_HALF == set()
+    assert found == set()  # the engine's modules among themselves too (issue 14's engine half)
 
 
 def test_the_scan_sees_a_private_import_and_a_private_attribute():

@@ -91,12 +91,28 @@ def test_version_comes_from_the_package_metadata(capsys):
     assert out.strip() == f"diffcompare {version('diffcompare')}" and err == ""
 
 
+# typer finds "the current shell" with shellingham, which walks the process tree: where no shell is among the
+# ancestors (CI, a job started by a daemon) it finds none, `--show-completion` (a plain flag then, its "bash"
+# ignored) prints "Shell  not supported." and exits 1. Each test fixes what it depends on instead.
+
+
 def test_shell_completion_is_offered(monkeypatch, capsys):
     out = _help(monkeypatch, capsys, "", 120)
     assert "--install-completion" in out and "--show-completion" in out
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")  # typer's switch: the shell is named
     assert main(["--show-completion", "bash"]) == 0
     out, _ = capsys.readouterr()
     assert "_DIFFCOMPARE_COMPLETE" in out and "complete" in out
+
+
+def test_shell_completion_for_the_detected_shell(monkeypatch, capsys):
+    import shellingham
+
+    monkeypatch.delenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", raising=False)
+    monkeypatch.setattr(shellingham, "detect_shell", lambda *a, **k: ("zsh", "/bin/zsh"))
+    assert main(["--show-completion"]) == 0
+    out, _ = capsys.readouterr()
+    assert "#compdef diffcompare" in out and "_DIFFCOMPARE_COMPLETE" in out
 
 
 def test_completion_completes_command_and_option_names():
@@ -151,3 +167,20 @@ def test_at_40_columns_a_long_option_leaves_its_help_room_below_it(monkeypatch, 
     """click would keep a 26-character option beside a 10-character help column; it goes on its own line."""
     lines = _help(monkeypatch, capsys, "swell", 40).splitlines()
     assert "--formulas / --no-formulas" in [line.strip() for line in lines]
+
+
+def test_the_typer_pin_excludes_releases_that_crash_with_click_8_2():
+    """typer < 0.15.4 allows click >= 8.2, with which `diffcompare --help` crashes (make_metavar() now needs ctx);
+    0.15.4 caps click < 8.2 and 0.16 supports it. Measured in scratch venvs with tests/test_cli_help.py:
+    typer 0.15.4 + click 8.0.0 / 8.1.8 and typer 0.16.0 + click 8.0.0 / 8.2.1 / 8.5.1 pass; typer 0.15.3 or 0.12.5
+    + click 8.2.1 fail."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    typer_req = next(d for d in project["dependencies"] if re.match(r"typer\b", d))
+    lower = re.search(r">=\s*([\d.]+)", typer_req)
+    assert lower and tuple(int(p) for p in lower.group(1).split(".")) >= (0, 15, 4), typer_req

@@ -141,3 +141,14 @@ def test_a_nan_error_has_no_correct_digits():
 
     assert correct_digits(float("nan"), float("nan")) is None
     assert correct_digits(None, float("nan")) is None
+
+
+def test_the_reverse_hessian_shows_its_cost_in_passes_like_the_other_rows(capsys, monkeypatch):
+    """forward-over-reverse: one JVP of the gradient per input (n passes), each sweeping f's recorded tape."""
+    d = run("x1*x2 + x2 - log(x1)", (3.0, -4.0), 2, backends=["reverse", "forward"])
+    rev, fwd = by(d, "reverse", 2), by(d, "forward", 2)
+    assert (rev.evaluations, rev.tape_ops) == (2, by(d, "reverse", 1).tape_ops) and fwd.evaluations == 4
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["derivatives", "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4", "--backends", "reverse"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "│ reverse" in line]
+    assert "4 tape ops" in rows[0] and "2 passes, 4 tape ops" in rows[1] and "—" not in rows[1]

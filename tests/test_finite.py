@@ -337,3 +337,38 @@ def test_a_jacobian_with_estimates_of_several_outputs(scheme):
     want = np.array([[np.cos(0.3) * 1.5, np.sin(0.3)], [0.6, 0.0], [0.0, 0.0]])
     assert np.all(np.abs(r.derivative - want) <= max(r.error_estimate, 1e-15))
     assert r.error_estimate < 1e-10
+
+
+# -- no silent scheme switch: the backend refuses what its scheme cannot compute (as the CLI does) -------------------
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_the_complex_step_refuses_higher_orders_instead_of_computing_central(order):
+    with pytest.raises(DiffcompareError, match="complex gives first derivatives only"):
+        FiniteDifferences(scheme="complex").derivative(np.sin, 1.0, order=order)
+    assert FiniteDifferences(scheme="complex").derivative(np.sin, 1.0).options["scheme"] == "complex"
+
+
+@pytest.mark.parametrize("scheme", ["forward", "backward", "five-point", "complex", "adaptive"])
+def test_a_hessian_without_a_form_of_its_scheme_is_refused(scheme):
+    with pytest.raises(DiffcompareError, match=f"no {scheme} form"):
+        FiniteDifferences(scheme=scheme).hessian(lecture, (3.0, -4.0))
+
+
+@pytest.mark.parametrize("scheme", ["central", "richardson"])
+def test_the_hessian_schemes_compute_what_they_say(scheme):
+    r = FiniteDifferences(scheme=scheme).hessian(lecture, (3.0, -4.0))
+    assert r.options["scheme"] == scheme and "requested_scheme" not in r.options
+    np.testing.assert_allclose(r.derivative, [[1 / 9, 1.0], [1.0, 0.0]], atol=1e-6)  # central: ~1e-8 off
+
+
+def test_one_rule_for_the_backend_and_the_analysis():
+    """analysis.derivatives re-exports the backend's check instead of keeping a copy that could drift."""
+    from diffcompare.analysis import derivatives
+    from diffcompare.backends import finite
+
+    assert derivatives.check_scheme is finite.check_scheme and derivatives.HESSIAN_SCHEMES is finite.HESSIAN_SCHEMES
+
+
+def test_the_complex_step_has_no_default_step_for_higher_orders():
+    with pytest.raises(DiffcompareError, match="complex gives first derivatives only"):
+        default_step("complex", 1.0, order=2)

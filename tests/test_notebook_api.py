@@ -86,7 +86,8 @@ def test_the_tables_show_in_a_notebook_as_html_and_in_a_terminal_as_text():
     lambda: dc.error_vs_h("sin(x)", at={"x": 1.0}, points=8, schemes="central,complex"),
     lambda: dc.swell(3),
     lambda: dc.backprop(steps=3),
-], ids=["error_vs_h", "swell", "backprop"])
+    lambda: dc.plot("sin(x)", order=2, points=41),
+], ids=["error_vs_h", "swell", "backprop", "plot"])
 def test_plot_returns_the_clis_figure(make, tmp_path):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
@@ -100,6 +101,35 @@ def test_plot_returns_the_clis_figure(make, tmp_path):
     assert isinstance(fig, Figure) and fig.axes[0].get_lines()
     fig.savefig(tmp_path / "figure.png")  # closed for pyplot (shown once in a notebook), still drawable
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+def test_graph_json_and_dot_are_the_clis(capsys):
+    theirs = cli_json(capsys, "graph", "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4", "--json")
+    report = dc.graph("x1*x2 + x2 - log(x1)", at={"x1": 3, "x2": -4})
+    assert json.loads(report.to_json()) == theirs
+    assert main(["graph", "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4", "--dot", "-"]) == 0
+    assert report.dot() == capsys.readouterr().out
+    assert "∂v_3/∂v_-1 = 1/v_-1" in report.text(100) and ".dot()" in repr(report) and ".plot()" not in repr(report)
+    assert json.loads(dc.graph("x1*x2").to_json())["point"] is None  # no point: the structure alone
+    assert json.loads(dc.graph("table3").to_json())["point"] == [3, -4]  # an example's own point, as in the CLI
+
+
+def test_plot_json_is_the_clis_for_curves_and_fields(capsys):
+    theirs = cli_json(capsys, "plot", "sin(x)", "--order", "2", "--points", "21", "--json")
+    assert json.loads(dc.plot("sin(x)", order=2, points=21).to_json()) == theirs
+    theirs = cli_json(capsys, "plot", "x1**2 - x2**2", "--range", "-2:2", "--points", "9", "--json")
+    field = dc.plot("x1**2 - x2**2", range=(-2, 2), points=9)
+    assert json.loads(field.to_json()) == theirs and ".plot() (matplotlib)" in field.text(100)
+    with pytest.raises(DiffcompareError, match="--order is for one variable"):
+        dc.plot("x1*x2", order=2)
+
+
+def test_plot_of_a_field_returns_the_contour_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    fig = dc.plot("x1**2 - x2**2", range="-2:2", points=21).plot()
+    assert fig.axes[0].get_title().startswith("x1**2 - x2**2: contours") and len(fig.axes) == 2  # and the colour bar
+    fig.savefig(tmp_path / "field.png")
+    assert (tmp_path / "field.png").stat().st_size > 1000
 
 
 def test_plot_keeps_the_notebooks_matplotlib_backend():

@@ -507,3 +507,57 @@ def test_variables_reported_in_order_of_first_appearance(tree):
         return
     found = [m.group() for m in re.finditer(r"\b[xyz]\b", text)]
     assert e.variables == tuple(dict.fromkeys(found))
+
+
+# -- one table of functions: the engine's rules name what the parser accepts, suggests and the README lists ----------
+
+def _rules_with_names():
+    from diffcompare.ad.rules import RULES
+
+    return {name: rule for name, rule in RULES.items() if rule.parse}
+
+
+def test_every_function_of_the_rules_table_is_accepted_and_computes_its_rule():
+    from diffcompare.ad.rules import parser_names
+    from diffcompare.parse import ALIASES, FUNCTIONS
+
+    assert set(FUNCTIONS) == set(parser_names())
+    for rule in _rules_with_names().values():
+        for spelling in rule.parse:
+            f = compile_expression(f"{spelling}(x)").function
+            assert f(0.5) == pytest.approx(float(rule.prim(0.5)), rel=1e-15), spelling
+    for alias, name in ALIASES.items():
+        assert name in FUNCTIONS and compile_expression(f"{alias}(x)").function(0.5) == FUNCTIONS[name](0.5)
+
+
+@pytest.mark.parametrize("typo, meant", [("arcsinhh", "arcsinh"), ("asinh2", "asinh"), ("Arcsinh", "arcsinh"),
+                                         ("sigmod", "sigmoid")])
+def test_the_did_you_mean_hint_comes_from_the_same_table(typo, meant):
+    with pytest.raises(ParseError, match=f"did you mean '{meant}'"):
+        compile_expression(f"{typo}(x)")
+
+
+def test_the_list_of_allowed_functions_is_the_table():
+    from diffcompare.parse import FUNCTIONS
+
+    with pytest.raises(ParseError) as info:
+        compile_expression("qqq(x)")
+    allowed = str(info.value).split("allowed: ")[1]
+    assert allowed == f"{', '.join(FUNCTIONS)} (and ln for log)"
+
+
+def test_arcsinh_and_asinh_are_functions_not_a_hint_towards_arcsin():
+    for text in ("arcsinh(x)", "asinh(x)"):
+        assert compile_expression(text).function(1.0) == pytest.approx(math.asinh(1.0), rel=1e-15)
+
+
+def test_the_readme_names_every_function_the_parser_accepts():
+    from pathlib import Path
+
+    from diffcompare.parse import ALIASES, FUNCTIONS
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    start = readme.index("An expression is Python syntax over the variables")
+    paragraph = readme[start:readme.index("parsed by a whitelist", start)]
+    listed = set(re.findall(r"[a-z][a-z0-9]*", " ".join(re.findall(r"`([^`]*)`", paragraph))))
+    assert set(FUNCTIONS) | set(ALIASES) <= listed, sorted(set(FUNCTIONS) | set(ALIASES) - listed)

@@ -155,6 +155,35 @@ def test_backends_table_keeps_every_word_at_40_columns(capsys, monkeypatch):
         assert name in out
 
 
+def test_backends_without_probes_says_not_probed_not_no(capsys, monkeypatch):
+    """--no-probe knows nothing about support: its cells say "?" and the caption says why, never "—" (read as no)."""
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["backends", "--no-probe"]) == 0
+    out = capsys.readouterr().out
+    assert "not probed (--no-probe)" in out
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells and cells[0] in ("finite", "symbolic", "reverse", "forward"):  # installed: five support cells
+            assert cells[3:] == ["?"] * 5, line
+    doc = _json(capsys, ["backends", "--no-probe", "--json"])
+    assert all(b["probed"] is False and b["capabilities"] == {} for b in doc)
+
+
+def test_backends_with_probes_marks_them_probed(without_ad_peers):
+    from rich.console import Console
+
+    from diffcompare.analysis.catalog import survey
+    from diffcompare.render.backends import table, to_json
+
+    infos = [i for i in survey() if i.name in ("finite", "reverse", "jax")]  # jax: "not installed" here
+    doc = {b["name"]: b for b in to_json(infos)}
+    assert doc["finite"]["probed"] is True and doc["reverse"]["probed"] is True and doc["jax"]["probed"] is False
+    console = Console(width=120, record=True)
+    console.print(table(infos))
+    text = console.export_text()
+    assert "not probed" not in text and "?" not in text and "probed on sin(x)*exp(x)" in text
+
+
 def test_a_probe_that_disagrees_is_marked_wrong(monkeypatch, without_ad_peers):
     """A broken adapter shows in `diffcompare backends`: the probe compares with the exact value."""
     _need("scipy.differentiate")
@@ -209,3 +238,26 @@ def test_cost_times_an_ad_peer_on_the_family_written_in_its_library(capsys, meth
     assert row["status"] == "ok", row["status"]
     assert row["max_rel_diff"] < 1e-13  # the same Rosenbrock, float64: a few ulps from ours
     assert doc["versions"][method].startswith(method.removesuffix("-jit") + " ")
+
+
+def test_sympy_workers_fork_before_any_peer_runs_and_rows_keep_the_order_asked(monkeypatch):
+    """A fork after jax/torch started their threads may deadlock (JAX warns): sympy backends run first."""
+    from diffcompare.analysis import compare as analysis
+    from diffcompare.analysis import derivatives as higher
+    from diffcompare.parse import compile_expression
+
+    ran: list[str] = []
+    real = backends.get
+
+    def spy(name, **options):
+        ran.append(name)
+        return real(name, **options)
+
+    monkeypatch.setattr(backends, "get", spy)
+    f = compile_expression("sin(x)*exp(x)").function
+    c = analysis.compare(f, 0.5, backends=["reverse", "finite", "symbolic"])
+    assert ran == ["symbolic", "reverse", "finite"]
+    assert [r.backend for r in c.rows] == ["reverse", "finite", "symbolic"]
+    d = higher.derivatives(f, 0.5, 2, backends=["reverse", "symbolic"])
+    assert [(e.order, e.backend) for e in d.entries] == [(1, "reverse"), (1, "symbolic"), (2, "reverse"),
+                                                         (2, "symbolic")]

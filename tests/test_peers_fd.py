@@ -199,7 +199,8 @@ def test_a_scipy_without_scipy_differentiate_is_not_available_and_says_why(monke
     from diffcompare.analysis.catalog import survey
     from diffcompare.backends.peers import scipy as peer
 
-    monkeypatch.setattr(peer, "installed", lambda distribution, module=None: "1.14.1")
+    # an old scipy: the distribution is there, its scipy.differentiate is not
+    monkeypatch.setattr(peer, "installed", lambda distribution, module=None: None if module else "1.14.1")
     assert "scipy" not in backends.available()
     info = {i.name: i for i in survey(probe=False)}["scipy"]
     assert not info.installed and "needs scipy >= 1.15" in info.note

@@ -183,3 +183,11 @@ def test_swell_plot_marks_where_a_curve_stopped_at_its_timeout() -> None:
     plt.close(fig)
     assert "expanded, count_ops (timeout at n = 3)" in labels
     assert notes == ["timeout (> 30 s)"]  # only the curve that stopped is marked
+
+
+def test_the_adjoint_code_column_grows_by_a_constant_per_step_beside_the_exploding_tree(capsys) -> None:
+    assert main(["swell", "--n", "5", "--json", "--no-formulas"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    lines = [r["adjoint_code_lines"] for r in rows]
+    steps = {b - a for a, b in zip(lines[1:], lines[2:])}
+    assert steps == {7} and rows[-1]["derivative_tree_size"] > 10 * lines[-1]

@@ -18,7 +18,7 @@ _EXPORTS = {
     "Box": "tracer", "Primitive": "tracer", "raw": "tracer",
     "FNode": "forward", "push_forward": "forward",
     "RNode": "reverse", "pull_back": "reverse",
-    "logsumexp": "rules", "sigmoid": "rules", "softmax": "rules",
+    "jit": "jitting", "logsumexp": "rules", "sigmoid": "rules", "softmax": "rules",
     "Recording": "recording", "record": "recording", "tape_size": "recording",
     **{name: "transforms" for name in ("derivative", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
                                         "value_and_grad", "vjp")},

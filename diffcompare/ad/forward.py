@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ad.kinks import PLAIN_SCALARS, has_nan, zero_times_inf
+from diffcompare.ad.kinks import PLAIN_SCALARS, has_nan, times, zero_times_inf
 from diffcompare.ad.numpy_api import Traced
 from diffcompare.ad.rules import broadcast_to
 from diffcompare.ad.tracer import Primitive, Trace, shape_of, stale_value
@@ -63,6 +63,8 @@ def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Seque
             term = t * d
             if term.__class__ is np.ndarray and term.dtype.kind in "fc" and has_nan(term):
                 term = zero_times_inf(term, t, d)  # 0 * inf: a zero factor contributes nothing (kinks.py)
+            elif getattr(term, "stages", False):  # staged by jit: the program applies the convention when it runs
+                term = times(t, d)
             tangent = term if tangent is None else tangent + term
     if tangent is None:
         tangent = np.zeros(shape_of(ans)) if shape_of(ans) else 0.0

@@ -42,4 +42,8 @@ def times(g: Any, d: Any) -> Any:
         return zero_times_inf(c, g, d) if c != c else c
     if c.__class__ is np.ndarray and c.dtype.kind in "fc" and has_nan(c):
         return zero_times_inf(c, g, d)
+    if getattr(c, "stages", False):  # staged by jit: the program applies the convention when it runs
+        from diffcompare.ad.staging import staged_times
+
+        return staged_times(g, d)
     return c

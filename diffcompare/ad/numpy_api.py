@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ad.rules import (
-    RULES, abs_, add, amax, amin, broadcast_to, concatenate, div, dot, maximum, minimum, mul, norm, pow_, prod,
+    RULES, abs_, add, amax, amin, broadcast_to, concatenate, decided, div, dot, maximum, minimum, mul, norm, pow_, prod,
     reshape, sqrt, stack, sum_,
     transpose, ufunc_table, where,
 )
@@ -27,7 +27,7 @@ _NO = np._NoValue  # numpy's "not given" default
 
 
 def _nondiff(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return lambda *args, **kw: fn(*[raw(a) for a in args], **kw)
+    return lambda *args, **kw: fn(*[decided(a) for a in args], **kw)
 
 
 def _refuse(fname: str, keyword: str, way_out: str) -> TracingError:
@@ -255,7 +255,7 @@ def _where(condition: Any, x: Any = _NO, y: Any = _NO) -> Any:
         return np.where(raw(condition))  # the indices of the nonzeros: no derivative
     if not (_given(x) and _given(y)):
         raise ValueError("either both or neither of x and y should be given")
-    return where(raw(condition), x, y)
+    return where(decided(condition), x, y)
 
 
 FUNCTIONS: dict[Any, Callable[..., Any]] = {
@@ -340,7 +340,7 @@ def dispatch_function(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
 
 # ---- operators and methods of traced values ------------------------------------------------
 def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    return lambda self, other: op(raw(self), raw(other))
+    return lambda self, other: op(decided(self), decided(other))
 
 
 def _in_a_list(name: str) -> Callable[[Box], Any]:
@@ -375,6 +375,7 @@ class Traced(Box):
     """A traced value with numpy's operators and methods: each routed to a primitive of the table."""
 
     __slots__ = ()
+    stages = False  # a staging level records comparisons on its values (see decided)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
         return dispatch_ufunc(ufunc, method, inputs, kw)

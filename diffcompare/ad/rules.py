@@ -314,7 +314,7 @@ arccos = defprim("arccos", np.arccos, lambda ans, x: neg(reciprocal(sqrt(_one_mi
 arctan = defprim("arctan", np.arctan, lambda ans, x: _arctan_partial(x), math=_math.atan, sympy="atan",
                  partial_text=("1/(1 + {a}^2)",), parse=("arctan", "atan"))
 arcsinh = defprim("arcsinh", np.arcsinh, lambda ans, x: _arcsinh_partial(x), math=_math.asinh, sympy="asinh",
-                  partial_text=("1/sqrt(1 + {a}^2)",), parse=("arcsinh",))
+                  partial_text=("1/sqrt(1 + {a}^2)",), parse=("arcsinh", "asinh"))
 sqrt = defprim("sqrt", np.sqrt, lambda ans, x: div(0.5, ans), math=_math.sqrt, fast=_fast_sqrt, sympy="sqrt",
                partial_text=("1/(2 {v})",), parse=("sqrt",))
 abs_ = defprim("abs", np.absolute, lambda ans, x: _abs_partial(ans, x), math=abs, ops=("__abs__",), sympy="Abs",
@@ -682,9 +682,22 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 
-def _shift(x: Any, axis: Any) -> np.ndarray:
-    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp."""
-    m = np.max(np.asarray(raw(x)), axis=axis, keepdims=True, initial=-np.inf)
+def decided(x: Any) -> Any:
+    """What a comparison or another non-differentiable function reads: the value under every trace level,
+    except a staging level's (``stages``), which records the comparison instead of deciding it (jit)."""
+    while isinstance(x, Box) and not getattr(x, "stages", False):
+        x = x.value
+    return x
+
+
+def _shift(x: Any, axis: Any) -> Any:
+    """max x along ``axis`` (kept), 0 where it is not finite: a constant to subtract before exp (under jit, a
+    row of the program computed from x at every call, not the first call's values)."""
+    low = decided(x)
+    if isinstance(low, Box):
+        m = amax(low, axis=axis, keepdims=True)
+        return where(np.isfinite(m), m, 0.0)
+    m = np.max(np.asarray(low), axis=axis, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0.0)
 
 

@@ -56,6 +56,7 @@ class BackendInfo:
     orders: list[int] = field(default_factory=list)  # derivative orders 1..MAX_PROBED_ORDER that agreed
     capabilities: dict[str, Capability] = field(default_factory=dict)  # derivative, gradient, ..., numpy_code
     note: str | None = None
+    probed: bool = False  # the probes ran (``--no-probe``: the capabilities are unknown, not "no")
 
 
 def _version(distribution: str) -> str | None:
@@ -140,6 +141,7 @@ def survey(probe: bool = True) -> list[BackendInfo]:
         if info.installed and probe:
             try:
                 _probe_backend(name, info)
+                info.probed = True
             except (DiffcompareError, ImportError) as exc:  # the library is found but does not import
                 info.installed = False
                 info.note = " ".join(str(exc).split())

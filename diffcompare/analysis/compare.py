@@ -113,7 +113,7 @@ def compare(
     except DiffcompareError as exc:  # timeout, too deep for sympy, or control flow sympy cannot follow
         # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         out = Comparison(name, names, args, kind, None, None, str(exc).removeprefix("reference: "))
-    for backend in backends:
+    for backend in sympy_first(backends):
         differentiator = registry.get(backend, **(options or {}).get(backend, {}))
         run = differentiator.derivative if kind == "derivative" else differentiator.gradient
         try:
@@ -132,7 +132,14 @@ def compare(
         abs_err, rel_err = error_against(out.reference_derivative, result.derivative)
         out.rows.append(Row(backend, result, abs_err, rel_err,
                             correctly_rounded=correctly_rounded(out.reference_derivative, result.derivative)))
+    out.rows.sort(key=lambda row: backends.index(row.backend))  # the order asked for
     return out
+
+
+def sympy_first(backends: Sequence[str]) -> list[str]:
+    """The sympy backends (run in forked workers) before the others: a fork after jax or torch has started its
+    threads may deadlock (JAX warns so), and only the order of running changes, not the order shown."""
+    return [b for b in backends if b in SYMPY_BACKENDS] + [b for b in backends if b not in SYMPY_BACKENDS]
 
 
 def correctly_rounded(reference: Any, approx: Any) -> bool:

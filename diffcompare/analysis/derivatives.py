@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from diffcompare import backends as registry
-from diffcompare.analysis.compare import SYMPY_BACKENDS
+from diffcompare.analysis.compare import SYMPY_BACKENDS, sympy_first
 from diffcompare.backends.base import Result, as_args, evaluate, point_text
+from diffcompare.backends.finite import HESSIAN_SCHEMES, check_scheme  # the backend's own rule, not a copy
 from diffcompare.errors import DiffcompareError, DomainError, Timeout, Unsupported
 
 __all__ = ["BACKENDS", "HESSIAN_SCHEMES", "MAX_ORDER", "Derivatives", "Entry", "check_scheme", "correct_digits",
@@ -87,25 +88,6 @@ def correct_digits(abs_error: float | None, rel_error: float | None) -> float | 
     if e == 0:
         return FLOAT_DIGITS
     return max(0.0, min(FLOAT_DIGITS, -math.log10(e)))
-
-
-#: The finite-difference schemes that have a Hessian of their own (richardson extrapolates central ones).
-HESSIAN_SCHEMES: tuple[str, ...] = ("central", "richardson")
-_REAL_SCHEMES = "central, five-point, richardson, adaptive, forward or backward"
-
-
-def check_scheme(scheme: str, order: int, several: bool) -> None:
-    """Refuse a finite-difference scheme that has no form for what is asked, rather than switch silently.
-
-    The complex step Im f(x + ih)/h gives first derivatives only (higher orders need multicomplex steps,
-    not implemented); the finite-difference Hessian exists in central and richardson form only.
-    """
-    if scheme == "complex" and order > 1 and not several:
-        raise DiffcompareError(f"--scheme complex gives first derivatives only (Im f(x+ih)/h; higher orders would "
-                               f"need multicomplex steps): use --order 1, or {_REAL_SCHEMES} for orders 1..{MAX_ORDER}")
-    if several and order > 1 and scheme not in HESSIAN_SCHEMES:
-        raise DiffcompareError(f"the finite-difference Hessian has a central and a richardson form, no {scheme} "
-                               "form: use --order 1 (the gradient alone), or --scheme central or richardson")
 
 
 def _check_order(order: int, several: bool) -> None:
@@ -198,6 +180,7 @@ def derivatives(
         # (Unsupported: `if x > 0` on a symbol): the backends still run, unmeasured, and the symbolic row says why
         refs = [None] * order
         out.note = f"reference: {exc}; no errors measured"
+    orders: list[tuple[int, str]] = []
     for k in range(1, order + 1):
         kind = ("gradient" if k == 1 else "hessian") if several else "derivative"
         ref = refs[k - 1]
@@ -208,8 +191,11 @@ def derivatives(
             break
         out.reference[k] = None if ref is None else ref.derivative
         out.reference_method[k] = "—" if ref is None else ref.method
-        for b, d in differentiators.items():
-            entry = Entry(b, k, kind)
+        orders.append((k, kind))
+    done: dict[tuple[int, str], Entry] = {}
+    for b in sympy_first(list(differentiators)):  # every sympy worker forked before jax or torch runs
+        d = differentiators[b]
+        for k, kind in orders:
             if kind == "derivative":
                 run = (lambda d=d, k=k: d.derivative(f, args[0], order=k))
             elif kind == "gradient":
@@ -217,7 +203,8 @@ def derivatives(
             else:
                 run = (lambda d=d: d.hessian(f, args))
             compute = (lambda run=run: run_sympy(run, timeout=budget)) if b in SYMPY_BACKENDS else run
-            out.entries.append(_one(compute, entry, out.reference[k]))
+            done[(k, b)] = _one(compute, Entry(b, k, kind), out.reference[k])
+    out.entries = [done[(k, b)] for k, _ in orders for b in differentiators]
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from diffcompare.errors import DiffcompareError
 
-__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field"]
+__all__ = ["MAX_ORDER", "MAX_POINTS", "Curves", "Field", "curves", "field", "sample"]
 
 MAX_ORDER = 10
 MAX_POINTS = 100_000  # samples; 1e7 would take memory
@@ -189,3 +189,33 @@ def field(
     gy[~np.isfinite(values)] = np.nan
     undefined = int(np.sum(~(np.isfinite(values) & np.isfinite(gx) & np.isfinite(gy))))
     return Field(name, tuple(variables), xs, ys, values, gx, gy, undefined)
+
+
+def sample(
+    f: Callable[..., Any],
+    variables: tuple[str, ...] | list[str],
+    xrange: tuple[float, float],
+    yrange: tuple[float, float] | None = None,
+    *,
+    order: int = 1,
+    points: int | None = None,
+    field_of_two: bool = False,
+    mode: str = "forward",
+    name: str = "f",
+) -> Curves | Field:
+    """What ``diffcompare plot`` draws (and ``dc.plot``): curves of f and its derivatives for one variable,
+    the field of f and its gradient for two (``field_of_two`` insists on two). ``yrange`` defaults to ``xrange``."""
+    names = tuple(variables)
+    if len(names) == 2 or field_of_two:
+        if len(names) != 2:
+            raise DiffcompareError(f"--field needs a function of two variables; {name!r} has {len(names)}")
+        if order != 1:
+            raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
+        return field(f, xrange, yrange if yrange is not None else xrange, points=41 if points is None else points,
+                     name=name, variables=(names[0], names[1]))
+    if len(names) == 1:
+        if yrange is not None:
+            raise DiffcompareError("--yrange is for functions of two variables")
+        return curves(f, *xrange, order=order, points=401 if points is None else points, mode=mode, name=name,
+                      variable=names[0])
+    raise DiffcompareError(f"plot draws functions of one or two variables; {name!r} has {len(names)}")

@@ -51,6 +51,17 @@ def logistic_dag(n: int) -> tuple[Dag, list[int]]:
     return dag, ls
 
 
+CODE_LINES_UP_TO = 200  # the adjoint program is generated for each k up to here (a few ms each)
+
+
+def adjoint_code_lines(n: int) -> int:
+    """Lines of the generated adjoint program of l_n (``diffcompare code --mode reverse``): one operation each,
+    a constant number per step, as the tape."""
+    from diffcompare.ad.programs import program
+
+    return program(lambda x: logistic(x, n), (0.5,), "reverse").generated.lines
+
+
 def logistic(x: Any, n: int) -> Any:
     """l_n at x, as plain Python: the same code runs on floats, AD values and sympy symbols."""
     for _ in range(n - 1):
@@ -134,6 +145,7 @@ class SwellRow:
     derivative_dag_ops: int
     ad_tape_ops: int
     seconds: float  # the textbook derivative on the DAG
+    adjoint_code_lines: int | None = None  # lines of the generated adjoint program (diffcompare code), one op each
     derivative_count_ops: int | None = None  # sympy's count_ops of the textbook derivative (as a tree)
     sympy_derivative_count_ops: int | None = None
     sympy_seconds: float | None = None
@@ -223,7 +235,8 @@ def swell(n: int, timeout: float = 10.0, formulas: bool | None = None,
             derivative_tree_size=dag.tree_size(dk), derivative_dag_size=dag.dag_size(dk),
             derivative_tree_ops=dag.tree_size(dk) - dag.tree_leaves(dk),
             derivative_dag_ops=dag.dag_size(dk) - dag.dag_leaves(dk),
-            ad_tape_ops=tape_operations(k), seconds=seconds)
+            ad_tape_ops=tape_operations(k), seconds=seconds,
+            adjoint_code_lines=adjoint_code_lines(k) if k <= CODE_LINES_UP_TO else None)
         # the textbook derivative as sympy (built once per DAG node), unless no cell needs it any more
         live = any(c not in cells.given_up for c in ("derivative_count_ops", "expand", "cse"))
         textbook = dag.to_sympy(dk, x) if live else None

@@ -68,7 +68,9 @@ __all__ = [
     "difference",
     "exact_step",
     "ALL_SCHEMES",
+    "HESSIAN_SCHEMES",
     "adaptive",
+    "check_scheme",
     "richardson",
     "richardson_extrapolate",
     "stencil",
@@ -105,6 +107,26 @@ def _check_scheme(scheme: str) -> None:
         raise DiffcompareError(f"unknown finite-difference scheme {scheme!r}; allowed: {', '.join(ALL_SCHEMES)}")
 
 
+#: The schemes that have a Hessian of their own (richardson extrapolates central second differences).
+HESSIAN_SCHEMES: tuple[str, ...] = ("central", "richardson")
+_REAL_SCHEMES = "central, five-point, richardson, adaptive, forward or backward"
+
+
+def check_scheme(scheme: str, order: int, several: bool) -> None:
+    """Refuse a scheme that has no form for what is asked, rather than compute another method silently.
+
+    The complex step Im f(x + ih)/h gives first derivatives only (higher orders need multicomplex steps,
+    not implemented); the finite-difference Hessian exists in central and richardson form only. The one
+    copy of the rule: the backend, ``analysis.derivatives`` and the CLI all call it.
+    """
+    if scheme == "complex" and order > 1 and not several:
+        raise DiffcompareError("--scheme complex gives first derivatives only (Im f(x+ih)/h; higher orders would "
+                               f"need multicomplex steps): use --order 1, or {_REAL_SCHEMES} for higher orders")
+    if several and order > 1 and scheme not in HESSIAN_SCHEMES:
+        raise DiffcompareError(f"the finite-difference Hessian has a central and a richardson form, no {scheme} "
+                               "form: use --order 1 (the gradient alone), or --scheme central or richardson")
+
+
 def _check_order(order: int) -> None:
     if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
         raise DiffcompareError(f"the derivative order must be a positive integer, not {order!r}")
@@ -122,10 +144,11 @@ def default_step(scheme: str, x: float = 0.0, order: int = 1) -> float:
     five-point 4), ``0.035`` for first derivatives by richardson (scaled like ``eps^(1/(order + 8))``
     for higher orders; measured, see ``RICHARDSON_RELATIVE_STEP``) and ``1e-20`` for the complex step;
     made exactly representable at ``x`` (except the complex step, which is never subtracted).
-    Higher orders of the complex scheme fall back to central differences and get their step.
+    The complex step has first derivatives only: higher orders are refused, as everywhere.
     """
     _check_scheme(scheme)
     _check_order(order)
+    check_scheme(scheme, order, several=False)
     scale = max(abs(float(x)), 1.0)
     if scheme == "complex" and order == 1:
         return COMPLEX_STEP * scale
@@ -133,7 +156,7 @@ def default_step(scheme: str, x: float = 0.0, order: int = 1) -> float:
         ratio = EPS ** (1.0 / (order + 2 * RICHARDSON_LEVELS)) / EPS ** (1.0 / (1 + 2 * RICHARDSON_LEVELS))
         h = RICHARDSON_RELATIVE_STEP * ratio * scale
     else:
-        accuracy = ACCURACY["central" if scheme == "complex" else scheme]
+        accuracy = ACCURACY[scheme]
         h = EPS ** (1.0 / (order + accuracy)) * scale
     return exact_step(float(x), h)
 
@@ -704,8 +727,9 @@ class FiniteDifferences:
 
     Hessians use central second differences (diagonal: ``(f(x+h) - 2f(x) + f(x-h)) / h^2``, mixed:
     the 4-point formula) at step ``eps^(1/4)``, ``2n^2 + 1`` calls; richardson extrapolates them over
-    four steps (so does adaptive). Derivatives of order ``k >= 2`` use the scheme's stencil of order
-    ``k`` (the complex step falls back to central), and lose digits with ``k``: that is the point.
+    four steps; the other schemes have no Hessian and refuse (:func:`check_scheme`). Derivatives of
+    order ``k >= 2`` use the scheme's stencil of order ``k`` (the complex step has none and refuses),
+    and lose digits with ``k``: that is the point.
     For "adaptive", ``step`` is the first step of its walk, and the step reported is the largest of
     the window it chose.
     """
@@ -785,6 +809,7 @@ class FiniteDifferences:
     def derivative(self, f: Function, x: Any, order: int = 1) -> Result:
         """``f^(order)(x)`` for scalar ``f`` of one scalar ``x``; the value is ``f(x)``."""
         _check_order(order)
+        check_scheme(self.scheme, order, several=False)
         t0 = time.perf_counter()
         args = as_args(x)
         if len(args) != 1 or not isinstance(args[0], float):
@@ -813,12 +838,10 @@ class FiniteDifferences:
             d, error = float(d), float(error)
             used = "adaptive"
         else:
-            h = self._step(x0, order, "central" if self.scheme == "complex" else None)
+            h = self._step(x0, order)
             used, weights = _scheme_stencil(self.scheme, order)
             d = float(_apply(lambda t: f1d(x0 + t), h, weights, order, value))
         opts = {"scheme": used, "step": h, "order": order}
-        if used != self.scheme:
-            opts["requested_scheme"] = self.scheme
         if self.scheme in ("richardson", "adaptive"):
             opts["levels"] = RICHARDSON_LEVELS
         return Result(self.name, value, d, time.perf_counter() - t0, opts,
@@ -850,6 +873,7 @@ class FiniteDifferences:
 
     def hessian(self, f: Function, x: Any) -> Result:
         """Second derivatives of scalar ``f``: ``x.shape + x.shape`` for one argument, ``(n, n)`` for several."""
+        check_scheme(self.scheme, 2, several=True)
         t0 = time.perf_counter()
         args = as_args(x)
         fc = _Counted(f)
@@ -858,7 +882,7 @@ class FiniteDifferences:
             raise DiffcompareError("hessian needs a scalar output; use jacobian of the gradient")
         value = float(value)
         flat = flatten_args(args)
-        scheme = "richardson" if self.scheme in ("richardson", "adaptive") else "central"
+        scheme = self.scheme  # central or richardson: check_scheme refused the others
         steps = np.array([self._step(float(xi), 2, scheme) for xi in flat])
         error = None
         if scheme == "richardson":
@@ -875,8 +899,6 @@ class FiniteDifferences:
             hess = hess.reshape(shape + shape)
             hess = float(hess) if hess.ndim == 0 else hess
         opts = {"scheme": scheme, "step": float(steps[0]) if steps.size == 1 else [float(s) for s in steps]}
-        if scheme != self.scheme:
-            opts["requested_scheme"] = self.scheme
         if scheme == "richardson":
             opts["levels"] = RICHARDSON_LEVELS
         return Result(self.name, value, hess, time.perf_counter() - t0, opts,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 # each module registers its commands on `app`
 from diffcompare.cli import backends as _backends  # noqa: F401
+from diffcompare.cli import code as _code  # noqa: F401
 from diffcompare.cli import compare as _compare  # noqa: F401
 from diffcompare.cli import derivatives as _derivatives  # noqa: F401
 from diffcompare.cli import error_vs_h as _error_vs_h  # noqa: F401

@@ -162,16 +162,10 @@ def plot(
 
         check_plot_path(out, "--out")
     expression, _ = load_function(expr, None, variables, need_point=False, file=file)
-    names = expression.variables
-    xr = parse_range(range_, "--range")
-    if len(names) == 2 or field:
-        if len(names) != 2:
-            raise DiffcompareError(f"--field needs a function of two variables; {expression.text!r} has {len(names)}")
-        yr = parse_range(yrange, "--yrange") if yrange is not None else xr
-        if order != 1:
-            raise DiffcompareError("--order is for one variable; a field shows f and its gradient")
-        result = sampling.field(expression.function, xr, yr, points=41 if points is None else points,
-                                name=expression.text, variables=(names[0], names[1]))
+    result = sampling.sample(expression.function, expression.variables, parse_range(range_, "--range"),
+                             parse_range(yrange, "--yrange") if yrange is not None else None, order=order,
+                             points=points, field_of_two=field, mode=mode, name=expression.text)
+    if isinstance(result, sampling.Field):
         if out is not None:
             render.save_field(result, out)
         if as_json:
@@ -180,11 +174,7 @@ def plot(
             print(render.field_csv(result), end="")
         else:
             print(render.field_text(result, saved=out))
-    elif len(names) == 1:
-        if yrange is not None:
-            raise DiffcompareError("--yrange is for functions of two variables")
-        result = sampling.curves(expression.function, *xr, order=order, points=401 if points is None else points,
-                                 mode=mode, name=expression.text, variable=names[0])
+    else:
         if out is not None:
             render.save_curves(result, out)
         if as_json:
@@ -193,7 +183,5 @@ def plot(
             print(render.curves_csv(result), end="")
         else:
             print(render.curves_text(result))
-    else:
-        raise DiffcompareError(f"plot draws functions of one or two variables; {expression.text!r} has {len(names)}")
     if out is not None and not (as_json or as_csv):
         console().print(f"saved {out}")

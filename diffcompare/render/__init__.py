@@ -70,11 +70,12 @@ def count(n: int, unit: str) -> str:
 
 
 def cost_text(result: Any) -> str:
-    """What a backend's result cost, in its own unit: ``5 evals``, ``2 passes`` (forward AD counts
-    passes through f), ``4 tape ops``, ``3 expr ops``; ``—`` when nothing was counted."""
+    """What a backend's result cost, in its own unit: ``5 evals``, ``2 passes`` (our AD counts passes
+    through f: forward mode one per direction, the reverse Hessian one forward-over-reverse sweep per
+    input), ``4 tape ops``, ``3 expr ops``; ``—`` when nothing was counted."""
     parts = []
     if result.evaluations is not None:
-        parts.append(count(result.evaluations, "pass" if result.backend == "forward" else "eval"))
+        parts.append(count(result.evaluations, "pass" if result.backend in ("forward", "reverse") else "eval"))
     if result.tape_ops is not None:
         parts.append(count(result.tape_ops, "tape op"))
     if result.expression_size is not None:

@@ -11,7 +11,13 @@ _HEADERS = {"gradient": "gradient", "jacobian": "jacobian", "hessian": "hessian"
 _STYLE = {"ok": "green", "wrong": "red", "no": "yellow"}
 
 
+#: a cell of a backend whose probes did not run (``--no-probe``): unknown, which "—" or "no" would misstate
+NOT_PROBED = "[dim]?[/dim]"
+
+
 def _orders(info: BackendInfo) -> str:
+    if not info.probed:
+        return NOT_PROBED
     if not info.orders:
         return "—"
     lo, hi = info.orders[0], info.orders[-1]
@@ -20,6 +26,8 @@ def _orders(info: BackendInfo) -> str:
 
 
 def _cell(info: BackendInfo, key: str) -> str:
+    if not info.probed:
+        return NOT_PROBED
     cap = info.capabilities.get(key)
     if cap is None:
         return "—"
@@ -34,7 +42,10 @@ def table(infos: list[BackendInfo]) -> Any:
 
     from diffcompare.render.layout import Table
 
+    unprobed = any(i.installed and not i.probed for i in infos)
     t = Table(title="backends", caption=(
+        "? = not probed (--no-probe): what each backend supports is not known here; `diffcompare backends` "
+        "tries each one (a few seconds)") if unprobed else (
         f"orders: derivative orders 1..{MAX_PROBED_ORDER} probed on sin(x)*exp(x) at 0.5 (+: and beyond, "
         "untested); gradient, jacobian, hessian: probed on x1*x2 + x2 - log(x1) at (3, -4); numpy code: the same "
         "function as a plain Python function using np.log; yes = ran and agreed with the exact value to 1e-5"))
@@ -62,5 +73,5 @@ def to_json(infos: list[BackendInfo]) -> list[dict[str, Any]]:
     return [{
         "name": i.name, "kind": i.kind, "installed": i.installed, "library": i.library, "orders": i.orders,
         "capabilities": {k: {"verdict": c.verdict, "reason": c.reason} for k, c in i.capabilities.items()},
-        "note": i.note,
+        "note": i.note, "probed": i.probed,
     } for i in infos]

@@ -114,10 +114,11 @@ def arrow(gx: float, gy: float, scale: float) -> str:
     return ARROWS[round(math.atan2(gy, gx) / (math.pi / 4)) % 8]
 
 
-def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = None) -> str:
+def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = None,
+               how: str = "add --out FILE.png (matplotlib)") -> str:
     """The level map above the arrow map (each ``cols`` x ``rows`` characters, top row = largest y).
 
-    ``saved``: the image already written by ``--out``, named instead of suggesting ``--out``.
+    ``saved``: the image already written by ``--out``, named instead of suggesting ``how`` to draw one.
     """
     v = _resample(fl.values, rows, cols)
     gx, gy = _resample(fl.grad_x, rows, cols), _resample(fl.grad_y, rows, cols)
@@ -141,14 +142,22 @@ def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = No
     if fl.undefined:
         out.append(f"undefined at {fl.undefined} of {fl.values.size} grid points: left blank")
     out.append(f"contour lines with arrows: in {saved}" if saved else
-               "contour lines with arrows: add --out FILE.png (matplotlib)")
+               f"contour lines with arrows: {how}")
     return "\n".join(out)
 
 
 def save_curves(c: Curves, path: str) -> None:
+    """The figure of :func:`curves_figure`, saved to ``path``."""
     from diffcompare.render.figures import pyplot
 
     plt = pyplot()
+    fig = curves_figure(plt, c)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def curves_figure(plt: Any, c: Curves) -> Any:
+    """f and its AD derivatives over the range; clipped samples as triangles on the edge, gaps shaded."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     limits = y_limits(c)
     for k in sorted(c.series):
@@ -172,15 +181,21 @@ def save_curves(c: Curves, path: str) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def save_field(fl: Field, path: str, arrows: int = 20) -> None:
+    """The figure of :func:`field_figure`, saved to ``path``."""
+    from diffcompare.render.figures import pyplot
+
+    plt = pyplot()
+    fig = field_figure(plt, fl, arrows)
     fig.savefig(path)
     plt.close(fig)
 
 
-def save_field(fl: Field, path: str, arrows: int = 20) -> None:
+def field_figure(plt: Any, fl: Field, arrows: int = 20) -> Any:
     """Filled contours of f, contour lines, and ∇f arrows on a coarser grid (about ``arrows`` per side)."""
-    from diffcompare.render.figures import pyplot
-
-    plt = pyplot()
     X, Y = np.meshgrid(fl.xs, fl.ys)
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     values = np.ma.masked_invalid(fl.values)
@@ -195,8 +210,7 @@ def save_field(fl: Field, path: str, arrows: int = 20) -> None:
     ax.set_ylabel(fl.variables[1])
     ax.set_title(f"{fl.function}: contours and ∇f (forward-mode AD)")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 def curves_csv(c: Curves) -> str:

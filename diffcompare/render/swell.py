@@ -12,7 +12,8 @@ from diffcompare.render import jsonable
 
 CAPTION = (
     "size = nodes, leaves (x, constants) included; tree: every occurrence counts, DAG: each distinct "
-    "subexpression once; ops = operations only (sympy count_ops, cse, AD tape)\n"
+    "subexpression once; ops = operations only (sympy count_ops, cse, AD tape); adjoint code lines: the "
+    "generated reverse-mode program (as diffcompare code prints it), one operation per line\n"
     "{laue}\n"
     "timeout: past the budget of {timeout:g} s (worker stopped); (t/o): not tried, a smaller n "
     "timed out"
@@ -68,14 +69,14 @@ def sizes_table(s: Swell) -> Any:
               title=f"expression swell on the logistic map l_(k+1) = 4 l_k (1 - l_k): textbook rules, n = 1..{s.n}",
               caption=CAPTION.format(timeout=s.timeout, laue=laue_sentence(s)))
     for name in ("n", "l_n\ntree", "l_n\nDAG", "d/dx l_n\ntree", "tree\n×/step", "d/dx l_n\nDAG",
-                 "DAG\n+/step", "AD tape\nops", "rules\nµs"):
+                 "DAG\n+/step", "AD tape\nops", "adjoint\ncode lines", "rules\nµs"):
         t.add_column(name, justify="right", no_wrap=True)
     for r in s.rows:
         t.add_row(
             str(r.n), _int(r.expression_tree_size), _int(r.expression_dag_size),
             _int(r.derivative_tree_size), _factor(r.derivative_tree_growth),
             _int(r.derivative_dag_size), "—" if r.derivative_dag_growth is None else f"+{r.derivative_dag_growth}",
-            _int(r.ad_tape_ops), f"{r.seconds * 1e6:.0f}")
+            _int(r.ad_tape_ops), _int(r.adjoint_code_lines), f"{r.seconds * 1e6:.0f}")
     return t
 
 
@@ -132,8 +133,8 @@ def to_json(s: Swell) -> dict[str, Any]:
 
 COLUMNS = ("n", "expression_tree_size", "expression_dag_size", "derivative_tree_size", "derivative_dag_size",
            "derivative_tree_ops", "derivative_dag_ops", "derivative_count_ops", "sympy_derivative_count_ops",
-           "simplified_count_ops", "cse_size", "ad_tape_ops", "seconds", "sympy_seconds", "expand_seconds",
-           "cse_seconds", "timed_out", "skipped")
+           "simplified_count_ops", "cse_size", "ad_tape_ops", "adjoint_code_lines", "seconds", "sympy_seconds",
+           "expand_seconds", "cse_seconds", "timed_out", "skipped")
 
 
 def to_csv(s: Swell) -> str:

@@ -276,7 +276,6 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: boo
 def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool, consume: bool) -> None:
     output.grad = _wrap(cotangent, False)
     done = None  # the row processed last, whose arguments a consuming pass lets go of
-    big = memory.MIN_SIZE  # arrays at least this large go back to the pool once used up
     for node in reversed(tape):
         if done is not None:
             done.args = ()
@@ -310,31 +309,39 @@ def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bo
                 parent.grad = c if pg is None else pg + c
             continue
         if g.__class__ is Scaled:
-            if prim.partials is not None:
-                pulled = _pull_scaled(node, g)
-                if pulled is not None:
-                    for parent, c in pulled:
-                        _accumulate(parent, c)
-                    if consume and g.arr is not None and g.arr.size >= big:
-                        _release(g)
-                    continue
-            elif (prim.scatters and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
-                  and node.parents[0].grad.__class__ in (Scaled, type(None))):
-                _scatter(node, g)
-                if consume and g.arr is not None and g.arr.size >= big:
-                    _release(g)
-                continue
-            scaled, g = g, _readable(g)
-            for parent, i in zip(node.parents, node.argnums):
-                c, fresh = pull_back(node, i, g)
-                _accumulate(parent, _wrap(c, fresh))
-            g = None
-            if consume and scaled.arr.size >= big:
-                _release(scaled)
+            _array_row(node, g, consume)
             continue
         for parent, i in zip(node.parents, node.argnums):
             c, fresh = pull_back(node, i, g)
             _accumulate(parent, _wrap(c, fresh))
+
+
+def _array_row(node: RNode, scaled: Scaled, consume: bool) -> None:
+    """Pass a row's Scaled adjoint on: folded into its parents' factors where the rule allows (elementwise
+    partials, a basic-index scatter), through the per-edge rule otherwise; a consuming pass then gives a
+    large adjoint buffer back to the pool while it is still in cache."""
+    prim = node.prim
+    if prim.partials is not None:
+        pulled = _pull_scaled(node, scaled)
+        if pulled is not None:
+            for parent, c in pulled:
+                _accumulate(parent, c)
+            if consume and scaled.arr is not None and scaled.arr.size >= memory.MIN_SIZE:
+                _release(scaled)
+            return
+    elif (prim.scatters and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
+          and node.parents[0].grad.__class__ in (Scaled, type(None))):
+        _scatter(node, scaled)
+        if consume and scaled.arr is not None and scaled.arr.size >= memory.MIN_SIZE:
+            _release(scaled)
+        return
+    g = _readable(scaled)
+    for parent, i in zip(node.parents, node.argnums):
+        c, fresh = pull_back(node, i, g)
+        _accumulate(parent, _wrap(c, fresh))
+    g = c = None  # no name of this pass may hold the buffer _release gives back (memory.give_back counts them)
+    if consume and scaled.arr.size >= memory.MIN_SIZE:
+        _release(scaled)
 
 
 __all__ = ["Scaled", "backward", "dense"]

@@ -74,9 +74,9 @@ class Scipy:
         found = installed("scipy")
         if found is None:
             return None
-        # by the version number: find_spec("scipy.differentiate") would import scipy (slow start-up)
+        # scipy >= 1.15 by its version number, and scipy.differentiate found on disk: neither imports scipy
         major, minor = (int(p) if p.isdigit() else 0 for p in found.split(".")[:2])
-        return found if (major, minor) >= (1, 15) else None
+        return found if (major, minor) >= (1, 15) and installed("scipy", "scipy.differentiate") else None
 
     @classmethod
     def unavailable(cls) -> str | None:

@@ -1,0 +1,66 @@
+"""`diffcompare code`: the program for f, its tangent and its adjoint, in the trace's names, checked against grad."""
+
+import json
+
+import pytest
+
+from diffcompare.analysis.code import generated_program
+from diffcompare.cli import main
+
+
+def _json(capsys, *args):
+    assert main(["code", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_adjoint_program_of_table3_reads_like_the_slides_and_agrees_with_grad(capsys):
+    data = _json(capsys, "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4")
+    src = data["source"]
+    assert src.startswith("def reverse(v_m1, v_0, vbar_4):")
+    assert "    v_1 = v_m1 * v_0\n" in src and "    v_3 = math.log(v_m1)\n" in src
+    assert "    vbar_m1 = vbar_m1 + w_" in src  # the adjoint of v_-1 summed over its two uses
+    assert data["names"]["v_m1"] == "v_-1" and data["names"]["vbar_m1"] == "vbar_-1"
+    assert data["agrees"] and data["derivative"] == pytest.approx([-13 / 3, 4.0], rel=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["primal", "forward", "reverse"])
+def test_every_mode_runs_and_checks(capsys, mode):
+    data = _json(capsys, "sin(x)*y + exp(x*y)", "--at", "x=0.5,y=2", "--mode", mode)
+    assert data["mode"] == mode and data["lines"] >= 4
+    if mode != "primal":
+        assert data["agrees"] and data["max_rel_diff"] <= 1e-15
+
+
+def test_the_check_reports_a_program_that_differs_from_grad(monkeypatch):
+    from diffcompare.ad import codegen
+
+    real = codegen._expression
+
+    def wrong(row, ref, em):  # a planted slip: cos written as sin
+        return real(row, ref, em).replace("math.cos", "math.sin")
+
+    monkeypatch.setattr(codegen, "_expression", wrong)
+    r = generated_program(lambda x: __import__("numpy").sin(x), ("x",), "sin(x)", "reverse", (0.3,))
+    assert r.agrees is False
+
+
+def test_the_terminal_shows_the_code_and_the_check(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["code", "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4", "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert "def forward(v_m1, v_0, vdot_m1, vdot_0):" in out and "agree" in out
+
+
+def test_a_bad_mode_is_one_line_and_exit_code_2(capsys):
+    assert main(["code", "x", "--mode", "sideways"]) == 2
+    err = capsys.readouterr().err
+    assert "--mode must be primal, forward or reverse" in err and "Traceback" not in err
+
+
+def test_the_adjoint_program_of_the_logistic_map_grows_linearly():
+    from diffcompare.analysis.swell import logistic
+
+    lines = [generated_program(lambda x, n=n: logistic(x, n), ("x",), f"l_{n}", "reverse", None).lines
+             for n in (2, 3, 4, 10)]
+    per_step = lines[1] - lines[0]
+    assert lines[2] - lines[1] == per_step and lines[3] - lines[2] == 6 * per_step

@@ -1,0 +1,252 @@
+"""diffcompare.jit: the staged, generated program gives the eager engine's numbers, one trace per signature.
+
+The eager oracle is the reference policy (the textbook engine), which the staging trace records: the generated
+code calls the same numpy and math functions in the same order, so values and derivatives agree to 1e-15 of
+their size (in practice bit for bit; 1e-15 leaves room for a libm that rounds a fused operation differently).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import diffcompare as dc
+from diffcompare import ad
+from diffcompare.ad import policy
+from diffcompare.ad.jitting import JitWarning
+from diffcompare.errors import TracingError
+from tests.test_reverse_pass import N, program, step
+
+RTOL = 1e-15
+
+
+def under_reference(fn, *args):
+    saved = policy.DEFAULT
+    policy.DEFAULT = policy.REFERENCE
+    try:
+        return fn(*args)
+    finally:
+        policy.DEFAULT = saved
+
+
+def same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
+    return a.shape == b.shape and np.allclose(a, b, rtol=0, atol=RTOL * scale, equal_nan=True)
+
+
+def logistic(x):
+    for _ in range(20):
+        x = 4.0 * x * (1.0 - x)
+    return x
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def test_jit_is_exported_from_the_package_and_the_engine():
+    assert dc.jit is ad.jit
+
+
+@pytest.mark.parametrize("x", [0.3, 0.71])
+def test_jit_grad_of_the_logistic_map_is_the_eager_derivative(x):
+    j = dc.jit(dc.grad(logistic))
+    j(0.2)  # traced at another point: the program is not specialised to it
+    assert j(x) == under_reference(dc.grad(logistic), x)
+    assert j.traces == 1
+
+
+def test_jit_grad_of_rosenbrock_is_the_eager_gradient_and_reads_like_a_trace():
+    x = np.linspace(-1.2, 1.3, 7)
+    j = dc.jit(dc.grad(rosen))
+    assert same(j(x), under_reference(dc.grad(rosen), x))
+    assert same(j(x + 0.5), under_reference(dc.grad(rosen), x + 0.5)) and j.traces == 1
+    src = j.source
+    assert src.startswith("def staged(v_0):") and "v_1 = v_0[1:]" in src
+    assert all(len(line) <= 80 for line in src.splitlines())
+
+
+def test_jit_of_f_value_and_grad_hessian_and_grad_of_jit_compose():
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    assert same(dc.jit(rosen)(x), rosen(x))
+    v, g = dc.jit(dc.value_and_grad(rosen))(x)
+    assert same(v, rosen(x)) and same(g, under_reference(dc.grad(rosen), x))
+    h = dc.jit(dc.hessian(rosen))
+    assert same(h(x), under_reference(dc.hessian(rosen), x)) and same(h(2 * x), dc.hessian(rosen)(2 * x))
+    assert same(dc.grad(dc.jit(rosen))(x), under_reference(dc.grad(rosen), x))
+    assert same(dc.jit(dc.grad(dc.jit(rosen)))(x), under_reference(dc.grad(rosen), x))
+
+
+def test_a_cache_entry_never_serves_another_shape_dtype_kind_or_static_argument():
+    calls = []
+
+    def f(x, k):
+        calls.append(1)
+        return np.sum(x * k) if isinstance(x, np.ndarray) or hasattr(x, "shape") else x * k
+
+    j = dc.jit(f, static_argnums=1)
+    x3 = np.arange(3.0)
+    assert j(x3, 2) == 6.0 and j(x3, 2) == 6.0 and j.traces == 1
+    assert j(x3, 3) == 9.0 and j.traces == 2  # another static value
+    assert j(np.arange(4.0), 3) == 18.0 and j.traces == 3  # another shape
+    assert j(np.arange(4.0).reshape(2, 2), 3) == 18.0 and j.traces == 4  # same size, another shape
+    assert j(np.arange(3, dtype=np.float32), 3) == 9.0 and j.traces == 5  # another dtype
+    assert j(np.arange(3.0), 3) == 9.0 and j.traces == 5  # hit
+
+
+def test_static_arguments_must_be_hashable_and_other_objects_are_refused():
+    j = dc.jit(lambda x, k: x * len(k), static_argnums=1)
+    with pytest.raises(TracingError, match="hashable"):
+        j(1.0, [1, 2])
+    assert j(2.0, (1, 2)) == 4.0
+    with pytest.raises(TracingError, match="static_argnums"):
+        dc.jit(lambda x, s: x)(1.0, "text")
+
+
+def test_control_flow_on_a_traced_value_is_refused_naming_the_line():
+    def f(x):
+        if x > 0:  # the refused line
+            return x
+        return -x
+
+    with pytest.raises(TracingError, match=r"test_jit\.py:\d+: if x > 0:.*np\.where"):
+        dc.jit(f)(1.0)
+    with pytest.raises(TracingError, match="control flow"):
+        dc.jit(dc.grad(f))(1.0)
+
+
+def test_float_of_a_traced_value_is_refused_under_jit():
+    import math
+
+    with pytest.raises(TracingError, match="math.sin"):
+        dc.jit(lambda x: math.sin(x))(1.0)
+
+
+def test_a_rule_that_reads_values_runs_eagerly_with_a_warning_never_frozen():
+    f = lambda x: np.sum(np.abs(x) ** 3.0)  # noqa: E731  (x^3's rule looks for zeros in x)
+    j = dc.jit(dc.grad(f))
+    x = np.array([1.0, -2.0])
+    with pytest.warns(JitWarning, match="eagerly"):
+        g = j(x)
+    assert same(g, dc.grad(f)(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, at the trace
+        assert same(j(-x), dc.grad(f)(-x)) and same(j(x + 1), dc.grad(f)(x + 1))
+    assert j.traces == 1 and all(fn is None for fn, _ in j.cache.values())  # no program of these values is run
+
+
+def test_a_domain_error_of_math_gives_numpys_answer_as_eagerly():
+    j = dc.jit(lambda x: np.log(x))
+    assert j(2.0) == np.log(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isnan(j(-1.0)) and np.isnan(dc.grad(lambda x: np.log(x))(-1.0)) is not None
+
+
+def test_closed_over_arrays_are_constants_of_the_program():
+    w = np.array([1.0, 2.0])
+    j = dc.jit(lambda x: np.sum(w * x))
+    assert j(np.ones(2)) == 3.0
+    w[:] = 10.0  # as in JAX: the program holds the values of its first call
+    assert j(np.ones(2)) == 3.0
+
+
+def test_source_before_any_call_says_to_call_first():
+    with pytest.raises(TracingError, match="call the jitted function once"):
+        _ = dc.jit(rosen).source
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(step, min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
+       st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
+def test_random_programs_give_the_eager_values_and_gradients_under_jit(steps, outputs, xs):
+    f = program(steps, outputs)
+    x = np.array(xs)
+    j = dc.jit(dc.value_and_grad(f))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JitWarning)  # x**3.0 reads x (its rule at 0): those run eagerly
+        j(x[::-1].copy())  # traced elsewhere
+        value, g = j(x)
+    ref_value, ref_grad = under_reference(dc.value_and_grad(f), x)
+    assert same(value, ref_value) and same(g, ref_grad)
+    if not any(s[0] == "cube" for s in steps):
+        assert all(fn is not None for fn, _ in j.cache.values()), "without value-dependent rules: compiled"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["add", "sub", "mul", "div", "sin", "exp", "tanh", "neg", "sq"]),
+                min_size=1, max_size=12),
+       st.floats(0.1, 2.0))
+def test_random_scalar_programs_give_the_eager_derivatives_under_jit(ops, x0):
+    def f(x):
+        v = x
+        for op in ops:
+            v = {"add": lambda v: v + x, "sub": lambda v: 2.0 - v, "mul": lambda v: v * x, "div": lambda v: v / (1 + x),
+                 "sq": lambda v: v**2, "sin": np.sin, "exp": lambda v: np.exp(v / 10),
+                 "tanh": np.tanh, "neg": lambda v: -v}[op](v)
+        return v
+
+    j = dc.jit(dc.grad(f))
+    j(0.5)
+    assert same(j(x0), under_reference(dc.grad(f), x0)) and j.traces == 1
+    # the engine's value, not plain f's: on a float the engine calls math.tanh, plain f numpy's tanh (an ulp apart)
+    assert same(dc.jit(f)(x0), under_reference(dc.value_and_grad(f), x0)[0])
+
+
+def test_np_where_on_a_traced_condition_is_staged_not_decided():
+    f = lambda x: np.sum(np.where(x > 0, x, -3.0 * x) ** 2)  # noqa: E731
+    j = dc.jit(dc.grad(f))
+    x = np.array([1.0, -2.0, 0.5])
+    assert same(j(x), dc.grad(f)(x))
+    assert same(j(-x), dc.grad(f)(-x)) and j.traces == 1  # the other branch at every element: not frozen
+    assert "np.greater(v_0, 0)" in j.source or "v_0 > 0" in j.source
+
+
+def test_buffers_are_reused_only_when_dead_never_an_input_a_view_or_a_later_operand():
+    def f(x):
+        a = x * 2.0
+        view = a[1:]  # a view of a: a may not be overwritten while it is read
+        b = a + 1.0  # a is read again below: not overwritten here
+        c = np.sin(b)  # b is dead after this: overwritten (out=)
+        return np.sum(view * b[1:]) + np.sum(a * c)
+
+    x = np.array([0.5, -1.0, 2.0, 3.0])
+    keep = x.copy()
+    j = dc.jit(dc.value_and_grad(f))
+    for point in (x, 2 * x):
+        v, g = j(point)
+        rv, rg = under_reference(dc.value_and_grad(f), point)
+        assert same(v, rv) and same(g, rg)
+    assert np.array_equal(x, keep)  # the caller's array is never a buffer
+    rosen_grad = dc.jit(dc.grad(rosen))
+    y = np.linspace(-1.0, 1.0, 9)
+    keep = y.copy()
+    rosen_grad(y), rosen_grad(y)
+    assert np.array_equal(y, keep) and "out=" in rosen_grad.source and "] += " in rosen_grad.source
+
+
+def test_logsumexp_under_jit_computes_its_shift_at_every_call():
+    f = lambda z: np.sum(dc.logsumexp(z, axis=1))  # noqa: E731  (its rule shifts by max z before exp)
+    j = dc.jit(dc.grad(f))
+    z = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)  # staged, not run eagerly
+        assert same(j(z), under_reference(dc.grad(f), z))
+        far = z + 800.0  # exp(800) overflows: a shift frozen at the first call's values would give nan here
+        assert same(j(far), under_reference(dc.grad(f), far)) and j.traces == 1
+
+
+def test_zero_times_inf_is_zero_in_the_program_as_in_the_eager_engine():
+    f = lambda x: np.sqrt(2 * x - x**2)  # noqa: E731  (d/dx at 0: 1 * inf, where a plain product chain gives nan)
+    g = lambda x: np.sum(np.sqrt(x) * np.array([0.0, 1.0]))  # noqa: E731  (0 * inf at x[0] = 0: contributes 0)
+    x = np.array([0.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jf, jg = dc.jit(dc.grad(f)), dc.jit(dc.grad(g))
+        for _ in range(2):  # the tracing call and the compiled one
+            assert jf(0.0) == dc.grad(f)(0.0) == np.inf
+            assert np.array_equal(jg(x), dc.grad(g)(x)) and jg(x)[0] == 0.0
+        assert same(jf(0.5), dc.grad(f)(0.5))
