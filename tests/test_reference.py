@@ -324,3 +324,8 @@ def test_compare_at_a_kink_measures_no_backend_against_a_made_up_zero(capsys):
     code, out, _ = run(capsys, "compare", "abs(x)", "--at", "x=0")
     assert "reference derivative: undefined: kink, one-sided -1 / +1; no errors measured" in " ".join(out.split())
     assert "exact zero" not in out
+
+
+def test_error_vs_h_at_a_kink_says_the_derivative_does_not_exist(capsys):
+    code, _, err = run(capsys, "error-vs-h", "abs(x)", "--at", "x=0")
+    assert code == 2 and "does not exist (undefined: kink, one-sided -1 / +1)" in err
