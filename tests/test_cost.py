@@ -162,6 +162,13 @@ def test_an_expression_in_one_variable_is_summed_over_x():
         instance("log(x - 5)", 7)  # the point lies in (0.2, 0.8): outside the domain
 
 
+def test_a_misspelt_family_name_is_refused_not_summed_as_a_variable():
+    """cost gradient --function rosenbrok timed sum(x_i), a variable named rosenbrok, and exited 0."""
+    with pytest.raises(DiffcompareError, match=r"no function family named 'rosenbrok' \(did you mean 'rosenbrock'\?\)"):
+        instance("rosenbrok", 7)
+    assert instance("theta", 7).n == 7  # far from every family name: still an expression in one variable
+
+
 def test_a_cell_predicted_past_the_budget_is_skipped_without_running():
     # at n=10 central differences take ~0.5 ms here; from there the prediction for n=10^4 is ~1000x
     # that, far over 1 ms, so the cell must be skipped whatever the machine's speed

@@ -135,7 +135,13 @@ def instance(function: Any, n: int) -> families.Instance:
         return _own_function(function, n)
     if function in families.GRADIENT_FAMILIES:
         return families.gradient_family(function, n)
+    import difflib
+
     from diffcompare.parse import compile_expression
+
+    close = difflib.get_close_matches(function.strip(), list(families.GRADIENT_FAMILIES), n=1, cutoff=0.7)
+    if close and function.strip().isidentifier():  # rosenbrok is a typo, not sum(x_i) of a variable so named
+        raise DiffcompareError(f"no function family named {function.strip()!r} (did you mean {close[0]!r}?)")
 
     expr = compile_expression(function)
     if len(expr.variables) != 1:
