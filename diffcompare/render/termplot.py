@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-MARKERS = "*o+x#@%&"
+MARKERS = "*o+x#@%&$=~?"  # then letters: every series its own marker (^ and v mark clipped points)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUWXYZ"
+
+
+def marker(k: int) -> str:
+    """The k-th series' marker, distinct for every k up to 37 series (then they repeat)."""
+    pool = MARKERS + _LETTERS
+    return pool[k % len(pool)]
 
 
 def _fraction(v: float, lo: float, hi: float) -> float:
@@ -67,7 +74,7 @@ def line_plot(
         width = max(20, min(72, shutil.get_terminal_size((80, 24)).columns - pad - 3))
     grid = [[" "] * width for _ in range(height)]
     for k, p in enumerate(pts.values()):
-        mark = MARKERS[k % len(MARKERS)]
+        mark = marker(k)
         for x, y in p:
             if x is None or y is None:
                 continue
@@ -92,7 +99,7 @@ def line_plot(
         lines.append(" " * (pad + 2) + xlabel.center(width))
     legend = ""  # as many entries a line as fit under the plot, never an entry split in two
     for k, name in enumerate(pts):
-        entry = f"{MARKERS[k % len(MARKERS)]} {name}"
+        entry = f"{marker(k)} {name}"
         if legend and len(legend) + 3 + len(entry) > width:
             lines.append(" " * (pad + 2) + legend)
             legend = ""
