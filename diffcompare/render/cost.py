@@ -50,7 +50,7 @@ def _passes_header(kind: str) -> str:
 def table(report: CostReport) -> Any:
     """The rows (one per method and size), then the slopes, the machine and the notes."""
     from rich.console import Group
-    from diffcompare.render.layout import Table
+    from diffcompare.render.layout import NBSP, Table
     from rich.text import Text
 
     from rich import box
@@ -60,7 +60,7 @@ def table(report: CostReport) -> Any:
     # no vertical rules and compact padding, so that every column fits an 80-column terminal
     t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,  # split: keep method, n, m
               key_columns=3 if report.kind == "jacobian" else 2,
-              caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
+              caption=f"budget {report.budget:g}{NBSP}s per cell · median of repeats after a warm-up "
               f"· agreement: max relative difference from {report.reference}")
     size = "k (depth)" if report.kind == "memory" else "n"
     t.add_column("method", no_wrap=True)
