@@ -194,3 +194,21 @@ def test_every_gradient_and_hessian_number_stays_beside_its_label(monkeypatch, c
         assert len(values) >= 5 * 3
         for i in values:
             assert "∂" in lines[i] or "∂" in lines[i - 1], f"a number apart from its label at {width}:\n{lines[i]}"
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["swell", "--n", "2", "--plot"], "swell.png"),
+    (["cost", "memory", "--k", "10,20", "--budget", "0.05", "--plot"], "memory.png"),
+    (["graph", "x*y", "--at", "x=1,y=2", "--dot"], "g.dot"),
+    (["plot", "sin(x)", "--range", "0:1", "--points", "11", "--out"], "p.png"),
+])
+def test_every_command_that_writes_a_file_says_saved_path(tmp_path, monkeypatch, capsys, argv, name):
+    """swell said "plot saved to …", cost "figure saved to …", graph "DOT written to …": one wording for all."""
+    if name.endswith(".png"):
+        pytest.importorskip("matplotlib")
+    monkeypatch.setenv("COLUMNS", "300")
+    path = tmp_path / name
+    code, out, err = run(capsys, *argv, str(path))
+    assert code == 0, err
+    assert any(line.startswith(f"saved {path}") for line in out.splitlines()), out[-500:]
+    assert "saved to" not in out and "written to" not in out

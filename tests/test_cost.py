@@ -412,3 +412,33 @@ def test_cost_curves_legends_sit_below_the_panels():
     for ax in fig.axes:
         assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
     plt.close(fig)
+
+
+def test_a_slope_through_fewer_than_three_sizes_is_marked_weak():
+    """`cost gradient --n 10,100,1000` with n=1000 skipped printed "forward 1.98" next to "(theory … 1)" as if
+    measured: two points always lie on a line, so the table and the summary say the slope is weak."""
+    import io
+
+    from rich.console import Console
+
+    from diffcompare.analysis.cost import CostReport, Row, fit_slopes
+    from diffcompare.analysis.cost_timing import machine
+    from diffcompare.render.cost import summary_text, table
+
+    report = CostReport("gradient", "sum_sin", "sum of sines", 2.0, machine())
+    for method, sizes in (("f", (10, 100, 1000)), ("reverse", (10, 100, 1000)), ("forward", (10, 100))):
+        for n in (10, 100, 1000):
+            ok = n in sizes
+            report.rows.append(Row(method, n, seconds=1e-6 * n if ok else None, ratio_to_f=float(n) if ok else None,
+                                   status="ok" if ok else "skipped: over budget"))
+    fit_slopes(report, lambda r: r.n, lambda r: r.seconds)
+    fit_slopes(report, lambda r: r.n, lambda r: r.ratio_to_f, "ratio_to_f vs n")
+    summary = summary_text(report)
+    assert "forward 1.00 (weak: 2 sizes)" in summary
+    assert "reverse 1.00," in summary or "reverse 1.00 " in summary  # three sizes: not weak
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(table(report))
+    lines = out.getvalue().splitlines()
+    assert "weak" in next(line for line in lines if line.startswith("│ forward"))
+    assert "weak" not in next(line for line in lines if line.startswith("│ reverse"))
+    assert any("fewer than 3 sizes" in line for line in lines)

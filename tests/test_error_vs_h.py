@@ -202,7 +202,7 @@ def test_default_command_is_sin_at_pi_over_3_with_table_and_terminal_plot(capsys
     out = capsys.readouterr().out
     assert "sin(x) at x=1.047197551" in out
     assert "★" in out  # the best scheme is marked
-    assert "step h" in out and "reverse AD = symbolic" in out  # the plot, references merged when equal
+    assert "step h" in out and "reverse AD and symbolic (same values)" in out  # the plot, references merged when equal
     for scheme in ("forward", "backward", "central", "five-point", "complex", "richardson"):
         assert scheme in out
 
@@ -321,7 +321,8 @@ def test_exact_zero_prints_as_0_and_identical_curves_share_one_label(capsys):
     out = capsys.readouterr().out
     assert "0.0e0" not in out
     # the complex step is exact like AD and symbolic: one line, all three named, none hidden
-    assert "complex = reverse AD = symbolic" in out
+    assert "complex, reverse AD and symbolic (same values)" in out
+    assert " = symbolic" not in out  # a legend entry is a marker and a label, not an equation
     assert "complex: exact (error 0) at all 24 steps" in out
 
 
@@ -347,3 +348,15 @@ def test_adaptive_scheme_has_no_single_step(capsys):
     assert main(["error-vs-h", "--schemes", "central,adaptive"]) == 2
     err = capsys.readouterr().err
     assert "adaptive scheme chooses its own step" in err and "unknown scheme" not in err and err.count("\n") == 1
+
+
+def test_every_series_of_a_terminal_plot_has_its_own_marker():
+    """forward and a peer (scipy) both drew '*' when peers made more than 8 series: the legend lied."""
+    from diffcompare.render.termplot import line_plot
+
+    names = [f"series{k}" for k in range(14)]
+    text = line_plot({n: ([1.0, 2.0], [float(k), float(k) + 1]) for k, n in enumerate(names)}, width=60)
+    legend = " ".join(text.splitlines()[-5:])
+    marks = [legend.split(f" {n}")[0].split()[-1] for n in names]
+    assert len(set(marks)) == len(names), marks
+    assert not set(marks) & {"^", "v"}  # those mark clipped points

@@ -23,8 +23,8 @@ def _graph(point=(2.0,)):
 def test_nodes_are_the_exercise_steps():
     g = _graph()
     # the slides' steps: x, x^2, log x^2, sin x, product, 1/x, f
-    assert [n.label for n in g.nodes] == ["x", "x ^ 2", "ln(x ^ 2)", "sin(x)", "ln(x ^ 2) * sin(x)", "1 / x",
-                                          "(ln(x ^ 2) * sin(x)) + (1 / x)"]
+    assert [n.label for n in g.nodes] == ["x", "x**2", "ln(x**2)", "sin(x)", "ln(x**2) * sin(x)", "1 / x",
+                                          "(ln(x**2) * sin(x)) + (1 / x)"]
     assert g.output == "v_6" and g.nodes[-1].is_output and g.nodes[0].is_input
 
 
@@ -95,3 +95,13 @@ def test_graph_cli_writes_dot_and_json(tmp_path, capsys):
 def test_graph_bad_input_exit_code_2(args, capsys):
     assert main(args) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_every_label_and_operation_parses_back():
+    """`graph` printed ln(x ^ 2) and v_0 ^ 2: the parser refuses '^', so a label copied back failed."""
+    from diffcompare.parse import compile_expression
+
+    g = _graph()
+    for n in g.nodes:
+        assert "^" not in n.label and "^" not in n.op, (n.label, n.op)
+        compile_expression(n.label)

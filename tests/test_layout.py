@@ -170,3 +170,25 @@ def test_hessian_is_labelled_rows_one_number_per_cell(monkeypatch, capsys):
     assert set(rows) == {"∂f/∂x", "∂f/∂y", "∂f/∂z", "∂²f/∂x²", "∂²f/∂x∂y", "∂²f/∂x∂z", "∂²f/∂y²",
                          "∂²f/∂y∂z", "∂²f/∂z²"}
     assert "[[" not in text  # no matrix folded into a cell
+
+
+def test_a_caption_never_breaks_between_a_number_and_its_unit():
+    """`compare --backends all` at 40 columns broke "after a 92 / ms compile": captions use a no-break space
+    there, and rich (which breaks at any whitespace, U+00A0 included) is kept from breaking at it."""
+    from types import SimpleNamespace
+
+    from diffcompare.render.compare import jit_note
+    from diffcompare.render.layout import NBSP, Table
+
+    fake = SimpleNamespace(backend="jax", options={"jit_seconds": 4.2e-5, "nojit_seconds": 1.3e-3,
+                                                     "jit_compile_seconds": 0.092, "shown": "no-jit"})
+    note = jit_note([fake])
+    assert f"92{NBSP}ms" in note and f"42{NBSP}µs" in note
+    for width in range(24, 60):
+        t = Table(title="t", caption="some words before " + note)
+        t.add_column("a")
+        t.add_row("1")
+        for text in (text_at([((t,), {})], width), text_at([((t.stacked(),), {})], width)):
+            lines = [line.strip() for line in text.splitlines()]
+            assert not any(line.endswith(("92", "42")) for line in lines), (width, text)
+            assert any(f"92{NBSP}ms" in line for line in lines), (width, text)

@@ -172,4 +172,4 @@ def test_the_compare_table_says_which_jax_time_it_shows(capsys, monkeypatch) -> 
     monkeypatch.setenv("COLUMNS", "120")
     assert main(["compare", "table3", "--backends", "reverse,jax"]) == 0
     out = capsys.readouterr().out
-    assert "jax no-jit" in out and "jax: µs is no-jit; jit " in out and " ms compile" in out
+    assert "jax no-jit" in out and "jax: µs is no-jit; jit " in out and "ms compile" in out

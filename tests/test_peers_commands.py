@@ -261,3 +261,15 @@ def test_sympy_workers_fork_before_any_peer_runs_and_rows_keep_the_order_asked(m
     d = higher.derivatives(f, 0.5, 2, backends=["reverse", "symbolic"])
     assert [(e.order, e.backend) for e in d.entries] == [(1, "reverse"), (1, "symbolic"), (2, "reverse"),
                                                          (2, "symbolic")]
+
+
+def test_no_probe_says_what_probing_costs_when_jax_or_torch_is_installed():
+    """"(a few seconds)" was untrue with peers installed: the probes took 33-67 s (jax and torch imports)."""
+    from diffcompare.analysis.catalog import BackendInfo
+    from diffcompare.render.backends import probe_cost
+
+    slow = [BackendInfo("reverse", "AD", True, "diffcompare"), BackendInfo("jax", "AD", True, "jax 0.4"),
+            BackendInfo("torch", "AD", True, "torch 2")]
+    assert "~20-70 s" in probe_cost(slow) and "jax and torch installed" in probe_cost(slow)
+    light = [BackendInfo("reverse", "AD", True, "diffcompare"), BackendInfo("jax", "AD", False, None)]
+    assert "a few seconds without jax and torch" in probe_cost(light)

@@ -200,3 +200,21 @@ def test_field_text_names_the_saved_image_instead_of_suggesting_out(tmp_path, ca
     assert main(["plot", "x1**2 - x2**2", "--range", "-2:2", "--points", "11", "--out", str(target)]) == 0
     out = capsys.readouterr().out
     assert "add --out" not in out and f"contour lines with arrows: in {target}" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["plot", "sin(x)", "--range", "-6:6"],
+    ["plot", "x1**2*x2 + sin(x1)", "--range", "-2:2", "--field"],
+    ["plot", "1/x", "--range", "-2:2", "--order", "2"],
+    ["error-vs-h", "sin(x)", "--at", "x=1", "--points", "12"],
+])
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_no_plot_line_is_wider_than_the_terminal(monkeypatch, capsys, argv, width):
+    """The README promises output that fits from 40 columns: titles, grids and legends too (display cells)."""
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    wide = [line for line in out.splitlines() if cell_len(line) > width]
+    assert not wide, f"{len(wide)} lines wider than {width}:\n" + "\n".join(wide[:5])

@@ -25,7 +25,7 @@ def test_a_negative_exponent_edge_reads_as_the_power_rule():
     g = computational_graph(e.function, (2.0,), e.variables, "x**-3")
     (edge,) = g.edges
     assert edge.partial_expr == "-3 v_0^(-4)" and edge.partial == -3 * 2.0**-4  # exact in binary
-    assert g.nodes[-1].label == "x ^ (-3)"  # one pair of parentheses, not "((-3))"
+    assert g.nodes[-1].label == "x**(-3)"  # one pair of parentheses, not "((-3))"
 
 
 @pytest.mark.parametrize("lo, hi", [(-1e308, 1e308), (-1.7976931348623157e308, 1.7976931348623157e308)])

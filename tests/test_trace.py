@@ -147,3 +147,21 @@ def test_analysis_raises_the_package_error():
     e = compile_expression(TABLE)
     with pytest.raises(DiffcompareError):
         evaluation_trace(e.function, (1.0,), e.variables)
+
+
+@pytest.mark.parametrize("mode,value", [("reverse", "-4.33333"), ("forward", "1 × 0.333333")])
+def test_a_split_part_names_the_trace_its_values_come_from(monkeypatch, capsys, mode, value):
+    """At 40 columns the derivative values can land in a part whose key column is the primal trace: the
+    value column's own header must say they are adjoints (tangents), not the primal output."""
+    from test_layout import record, text_at
+
+    printed = record(monkeypatch, capsys, ["trace", "table3", "--mode", mode, "--wrt", "x1"])
+    trace = "adjoint" if mode == "reverse" else "tangent"
+    for width in (40, 80, 120):
+        text = text_at(printed, width)
+        tables = text.split("┏")[1:]
+        holding = [t for t in tables if value in t]
+        assert holding, (width, text)
+        for t in holding:
+            head = t.split("┡")[0]
+            assert trace in head, f"a part with {trace} values but no {trace} header at {width}:\n{t}"

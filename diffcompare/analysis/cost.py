@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET = 2.0  # seconds per cell
+MIN_SLOPE_POINTS = 3  # a line through 2 points always fits: a slope from fewer sizes is shown as weak
 MAX_GRID = 10**7  # no n beyond this: a vector of 10^7 floats is 80 MB per copy
 
 Progress = Callable[[int, int, str], None]  # (cells done, cells in all, what is being measured)
@@ -98,6 +99,7 @@ class CostReport:
     slopes: dict[str, float | None] = field(default_factory=dict)
     slope_points: dict[str, int] = field(default_factory=dict)
     other_slopes: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    other_slope_points: dict[str, dict[str, int]] = field(default_factory=dict)  # by fit name, then method
     reference: str | None = None  # the method max_rel_diff is measured against
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -334,6 +336,8 @@ def fit_slopes(report: CostReport, x_of: Callable[[Row], float | None], y_of: Ca
         out[method] = slope
         if name is None:
             report.slope_points[method] = points
+        else:
+            report.other_slope_points.setdefault(name, {})[method] = points
     if name is None:
         report.slopes = out
     else:

@@ -102,9 +102,9 @@ def computational_graph(f: Callable[..., Any], point: Sequence[Any] | None, vari
             labels[row.name] = row.variable or row.name
             op = row.variable or row.name
         else:
-            op = row.op.split(" = ", 1)[1]
+            op = _python(row.op.split(" = ", 1)[1])
             operands = _operand_names(node, name_of)
-            labels[row.name] = _label(node, operands, labels)
+            labels[row.name] = _python(_label(node, operands, labels))
             for parent, k in zip(node.parents, node.argnums):
                 pv = local_partial(node, k) if point is not None else None
                 edges.append(Edge(name_of[id(parent)], row.name,
@@ -133,8 +133,13 @@ def _operand_names(node: Any, name_of: dict[int, str]) -> list[str]:
     return out
 
 
+def _python(text: str) -> str:
+    """Powers in the parser's syntax (``x**2``, not the trace's ``x ^ 2``): a label copied back parses."""
+    return text.replace(" ^ ", "**")
+
+
 def _label(node: Any, operands: Sequence[str], labels: dict[str, str]) -> str:
-    """What a node computes in the function's variables: ``ln(x ^ 2) * sin(x)``."""
+    """What a node computes in the function's variables: ``ln(x**2) * sin(x)``."""
     wrap = infix(node.prim.name)
     parts = []
     for o in operands:

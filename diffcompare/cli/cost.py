@@ -82,7 +82,7 @@ def _finish(report: Any, command: str, as_json: bool, plot: Optional[str]) -> No
     else:
         console().print(render.table(report))
         if plot:
-            console().print(f"figure saved to {plot}")
+            console().print(f"saved {plot}")
 
 
 def _check_plot(plot: Optional[str]) -> None:

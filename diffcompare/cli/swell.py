@@ -61,4 +61,4 @@ def swell(
     out.print(render.sizes_table(result))
     out.print(render.sympy_table(result))
     if path is not None:
-        out.print(f"plot saved to {path}")
+        out.print(f"saved {path}")

@@ -75,7 +75,7 @@ def graph(
     out = console()
     out.print(render.tree(result))
     if dot is not None:
-        out.print(f"[dim]DOT written to {dot} (render with: dot -Tsvg {dot} -o graph.svg)[/dim]")
+        out.print(f"saved {dot} [dim](render with: dot -Tsvg {dot} -o graph.svg)[/dim]")
 
 
 @app.command()

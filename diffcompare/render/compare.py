@@ -40,13 +40,16 @@ def _row_style(r: Any) -> str | None:
 def jit_note(results: Any) -> str:
     """jax's other times, beside the one the µs column shows: ``jax: µs is no-jit; jit 41 µs after a 160 ms
     compile``. Empty when no result measured both."""
+    from diffcompare.render.layout import NBSP  # a number and its unit are never split across lines
+
     notes = []
     for r in results:
         o = r.options
         if "jit_seconds" in o and "nojit_seconds" in o:
-            other = (f"jit {o['jit_seconds'] * 1e6:.0f} µs after a {o['jit_compile_seconds'] * 1e3:.0f} ms compile"
-                     if o.get("shown") == "no-jit" else f"no-jit {o['nojit_seconds'] * 1e6:.0f} µs; the compile took "
-                     f"{o['jit_compile_seconds'] * 1e3:.0f} ms")
+            jit, nojit = f"{o['jit_seconds'] * 1e6:.0f}{NBSP}µs", f"{o['nojit_seconds'] * 1e6:.0f}{NBSP}µs"
+            compile_ = f"{o['jit_compile_seconds'] * 1e3:.0f}{NBSP}ms"
+            other = (f"jit {jit} after a {compile_} compile" if o.get("shown") == "no-jit"
+                     else f"no-jit {nojit}; the compile took {compile_}")
             notes.append(f"{r.backend}: µs is {o.get('shown')}; {other}")
     return "\n".join(notes)
 

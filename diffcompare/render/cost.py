@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from diffcompare.analysis.cost import CostReport, Row
+from diffcompare.analysis.cost import MIN_SLOPE_POINTS, CostReport, Row
 from diffcompare.render import fmt, jsonable
 
 # agreement with the reference method: green to a few ulps scaled by n, yellow to half the digits
@@ -50,7 +50,7 @@ def _passes_header(kind: str) -> str:
 def table(report: CostReport) -> Any:
     """The rows (one per method and size), then the slopes, the machine and the notes."""
     from rich.console import Group
-    from diffcompare.render.layout import Table
+    from diffcompare.render.layout import NBSP, Table
     from rich.text import Text
 
     from rich import box
@@ -60,7 +60,7 @@ def table(report: CostReport) -> Any:
     # no vertical rules and compact padding, so that every column fits an 80-column terminal
     t = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,  # split: keep method, n, m
               key_columns=3 if report.kind == "jacobian" else 2,
-              caption=f"budget {report.budget:g} s per cell · median of repeats after a warm-up "
+              caption=f"budget {report.budget:g}{NBSP}s per cell · median of repeats after a warm-up "
               f"· agreement: max relative difference from {report.reference}")
     size = "k (depth)" if report.kind == "memory" else "n"
     t.add_column("method", no_wrap=True)
@@ -131,10 +131,31 @@ def slopes_table(report: CostReport) -> Any:
     others = list(report.other_slopes)
     for name in others:
         t.add_column(name, justify="right")
+    weak = False
     for method, slope in report.slopes.items():
-        t.add_row(method, fmt(slope, 3), str(report.slope_points.get(method, 0)),
-                  *[fmt(report.other_slopes[name].get(method), 3) for name in others])
+        cells = [_slope_cell(slope, report.slope_points.get(method, 0))]
+        cells += [_slope_cell(report.other_slopes[name].get(method), _points(report, name, method)) for name in others]
+        weak = weak or any("weak" in c for c in cells)
+        t.add_row(method, cells[0], str(report.slope_points.get(method, 0)), *cells[1:])
+    if weak:
+        t.caption = (f"weak: fitted through fewer than {MIN_SLOPE_POINTS} sizes (a line through 2 points always "
+                     "fits); measure more sizes or give a larger --budget")
     return t
+
+
+def _points(report: CostReport, name: str | None, method: str) -> int:
+    """How many sizes the slope ``name`` (None: the main one) of ``method`` was fitted through."""
+    if name is None:
+        return report.slope_points.get(method, 0)
+    # reports made before the counts were kept: the main fit's count (the other fits use the same rows)
+    return report.other_slope_points.get(name, {}).get(method, report.slope_points.get(method, 0))
+
+
+def _slope_cell(slope: float | None, points: int) -> str:
+    """A fitted slope; marked weak when it rests on fewer than MIN_SLOPE_POINTS sizes."""
+    if slope is None or points >= MIN_SLOPE_POINTS:
+        return fmt(slope, 3)
+    return f"{fmt(slope, 3)} [yellow](weak)[/yellow]"
 
 
 def winners_table(report: CostReport) -> Any:
@@ -172,11 +193,13 @@ def summary_text(report: CostReport) -> str:
         for m in ("reverse", "forward", "finite-central", "symbolic", *report.versions):
             ratio = report.other_slopes.get("ratio_to_f vs n", {}).get(m)
             if ratio is not None:
-                parts.append(f"{m} {ratio:.2f}")
+                points = _points(report, "ratio_to_f vs n", m)
+                parts.append(f"{m} {ratio:.2f}" + (f" (weak: {points} sizes)" if points < MIN_SLOPE_POINTS else ""))
         return ("growth of (time / time of f) with n, as a log-log slope: " + ", ".join(parts) +
                 " (theory: reverse 0, the cheap-gradient principle; forward and finite differences 1)")
     if report.kind == "hessian":
-        parts = [f"{m} {s[m]:.2f}" for m in s if s[m] is not None and m not in ("f",)]
+        parts = [f"{m} {s[m]:.2f}" + (f" (weak: {p} sizes)" if (p := _points(report, None, m)) < MIN_SLOPE_POINTS
+                                      else "") for m in s if s[m] is not None and m not in ("f",)]
         return ("time against n, log-log slopes: " + ", ".join(parts) +
                 " (Exercise 1: n^2 entries; forward-over-reverse costs about n gradients; an HVP about 1)")
     if report.kind == "jacobian":
@@ -186,8 +209,10 @@ def summary_text(report: CostReport) -> str:
         return (f"jacfwd wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
                 f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
     marginal = report.summary.get("marginal_bytes_per_op")
-    rev, fwd = s.get("reverse"), s.get("forward")
-    return (f"peak memory against depth, log-log slopes: reverse {fmt(rev, 3)}, forward {fmt(fwd, 3)} "
+    rev, fwd = (fmt(s.get(m), 3) + (f" (weak: {p} sizes)" if s.get(m) is not None and
+                                    (p := _points(report, None, m)) < MIN_SLOPE_POINTS else "")
+                for m in ("reverse", "forward"))
+    return (f"peak memory against depth, log-log slopes: reverse {rev}, forward {fwd} "
             f"(theory: 1 and 0); each recorded operation costs about "
             f"{'—' if marginal is None else f'{marginal:.0f}'} bytes of tape")
 
@@ -202,6 +227,7 @@ def to_json(report: CostReport, command: str) -> dict[str, Any]:
         "slopes_of": report.slopes_of,
         "slope_points": data["slope_points"],
         "other_slopes": data["other_slopes"],
+        "other_slope_points": data["other_slope_points"],
         "machine": data["machine"],
         "function": report.function,
         "description": report.description,

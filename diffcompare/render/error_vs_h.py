@@ -31,7 +31,8 @@ def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
     """The curves to draw, label -> errors on ``r.h`` (0 drawn at ZERO_FLOOR; AD and symbolic flat).
 
     Identical curves would hide each other (complex step exact like AD: all on the floor), so they are
-    drawn once under a joint label "complex = reverse AD = symbolic".
+    drawn once under a joint label "complex, reverse AD and symbolic (same values)" (not "a = b", which
+    reads as an equation next to a marker).
     """
     drawn: dict[tuple, list[str]] = {}
     for c in r.schemes:
@@ -40,7 +41,14 @@ def _series(r: ErrorVsH) -> dict[str, list[float | None]]:
         err = ref.rel_error if _use_relative(r) else ref.abs_error
         if err is not None:
             drawn.setdefault(tuple([_floor(err)] * len(r.h)), []).append(_REFERENCE_LABEL.get(ref.backend, ref.backend))
-    return {" = ".join(labels): list(errs) for errs, labels in drawn.items()}
+    return {_joint(labels): list(errs) for errs, labels in drawn.items()}
+
+
+def _joint(labels: list[str]) -> str:
+    """One legend label for curves that coincide: "a", "a and b (same values)", "a, b and c (same values)"."""
+    if len(labels) == 1:
+        return labels[0]
+    return f"{', '.join(labels[:-1])} and {labels[-1]} (same values)"
 
 
 def error_words(r: ErrorVsH) -> str:

@@ -21,6 +21,26 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 _UNBOUNDED = 10**6  # measure cells without any width limit
+#: a space a title or caption never breaks at: between a number and its unit ("92 ms"); rich's own wrapping
+#: breaks at any whitespace, U+00A0 included, hence :class:`Unbroken`
+NBSP = "\u00a0"
+_HOLD = "\u2800"  # one cell wide, not whitespace: stands in for NBSP while rich wraps
+
+
+class Unbroken(Text):
+    """Text that wraps at spaces but never at a no-break space (NBSP)."""
+
+    __slots__ = ()
+
+    def wrap(self, console: Console, width: int, **kwargs: Any) -> Any:
+        if NBSP not in self.plain:
+            return super().wrap(console, width, **kwargs)
+        held = self.copy()
+        held.plain = self.plain.replace(NBSP, _HOLD)
+        lines = Text.wrap(held, console, width, **kwargs)
+        for line in lines:
+            line.plain = line.plain.replace(_HOLD, NBSP)
+        return lines
 
 
 class Table(RichTable):
@@ -48,6 +68,10 @@ class Table(RichTable):
             column.ratio = None
             fixed.columns.append(column)
         fixed.expand = False
+        if isinstance(self.title, str):  # as Unbroken text: a number and its unit stay on one line
+            fixed.title = _text(self.title, "table.title", self.title_justify)
+        if isinstance(self.caption, str):
+            fixed.caption = _text(self.caption, "table.caption", self.caption_justify)
         yield from RichTable.__rich_console__(fixed, console, options)
 
     def _whole_word_widths(self, console: Console, width: int) -> list[int] | None:
@@ -198,9 +222,11 @@ def _empty(cell: Any) -> bool:
 
 
 def _text(x: Any, style: str, justify: Any = None) -> Any:
-    """A str (rich markup) as Text with ``style``; other renderables as they are."""
+    """A str (rich markup) as Text with ``style`` that never wraps at a no-break space; other renderables as
+    they are."""
     if isinstance(x, str):
         text = Text.from_markup(x, style=style)
+        text.__class__ = Unbroken
         if justify:
             text.justify = justify
         return text

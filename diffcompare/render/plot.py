@@ -93,7 +93,7 @@ def curves_text(c: Curves, width: int | None = None, height: int = 20) -> str:
     import textwrap
 
     columns = shutil.get_terminal_size((80, 24)).columns  # notes wrap at words, never mid-number
-    lines += [textwrap.fill(t, width=max(40, columns - 1), subsequent_indent="  ", break_long_words=False)
+    lines += [textwrap.fill(t, width=max(39, columns - 1), subsequent_indent="  ", break_long_words=False)
               for t in (clipped_text(c, limits), undefined_text(c)) if t]
     return "\n".join(lines)
 
@@ -114,12 +114,24 @@ def arrow(gx: float, gy: float, scale: float) -> str:
     return ARROWS[round(math.atan2(gy, gx) / (math.pi / 4)) % 8]
 
 
-def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = None,
+def field_text(fl: Field, cols: int | None = None, rows: int = 18, saved: str | None = None,
                how: str = "add --out FILE.png (matplotlib)") -> str:
     """The level map above the arrow map (each ``cols`` x ``rows`` characters, top row = largest y).
 
+    ``cols``: by default 60, fewer on a narrower terminal so that no line is wider than it (text wraps at words).
     ``saved``: the image already written by ``--out``, named instead of suggesting ``how`` to draw one.
     """
+    import shutil
+    import textwrap
+
+    columns = shutil.get_terminal_size((80, 24)).columns
+    if cols is None:
+        cols = max(20, min(60, columns - 2))
+    room = max(cols + 2, columns)
+
+    def wrap(text: str) -> list[str]:
+        return textwrap.wrap(text, width=room, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+
     v = _resample(fl.values, rows, cols)
     gx, gy = _resample(fl.grad_x, rows, cols), _resample(fl.grad_y, rows, cols)
     finite = v[np.isfinite(v)]
@@ -130,19 +142,19 @@ def field_text(fl: Field, cols: int = 60, rows: int = 18, saved: str | None = No
     x1, x2 = fl.variables
     axes = (f"{x1}: {fmt(fl.xs[0], 4)} .. {fmt(fl.xs[-1], 4)} (left to right), "
             f"{x2}: {fmt(fl.ys[0], 4)} .. {fmt(fl.ys[-1], 4)} (bottom to top)")
-    out = [f"{fl.function} on a {fl.xs.size} x {fl.ys.size} grid, gradient by forward-mode AD", "",
-           f"levels of f in tenths: 0 = {fmt(lo, 4)} .. 9 = {fmt(hi, 4)} (contours run along digit changes)"]
+    out = [*wrap(f"{fl.function} on a {fl.xs.size} x {fl.ys.size} grid, gradient by forward-mode AD"), "",
+           *wrap(f"levels of f in tenths: 0 = {fmt(lo, 4)} .. 9 = {fmt(hi, 4)} (contours run along digit changes)")]
     for r in range(rows):
         out.append("  " + "".join(" " if not math.isfinite(val) else str(min(9, int((val - lo) / span * 10)))
                                   for val in v[r]))
-    out += ["", "direction of the gradient (steepest ascent; · where it vanishes)"]
+    out += ["", *wrap("direction of the gradient (steepest ascent; · where it vanishes)")]
     for r in range(rows):
         out.append("  " + "".join(arrow(float(a), float(b), scale) for a, b in zip(gx[r], gy[r])))
-    out.append(axes)
+    out += wrap(axes)
     if fl.undefined:
-        out.append(f"undefined at {fl.undefined} of {fl.values.size} grid points: left blank")
-    out.append(f"contour lines with arrows: in {saved}" if saved else
-               f"contour lines with arrows: {how}")
+        out += wrap(f"undefined at {fl.undefined} of {fl.values.size} grid points: left blank")
+    # the saved path stays on its line whole, copyable (the one line that may be wider: the user chose it)
+    out += [f"contour lines with arrows: in {saved}"] if saved else wrap(f"contour lines with arrows: {how}")
     return "\n".join(out)
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-MARKERS = "*o+x#@%&"
+MARKERS = "*o+x#@%&$=~?"  # then letters: every series its own marker (^ and v mark clipped points)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUWXYZ"
+
+
+def marker(k: int) -> str:
+    """The k-th series' marker, distinct for every k up to 37 series (then they repeat)."""
+    pool = MARKERS + _LETTERS
+    return pool[k % len(pool)]
 
 
 def _fraction(v: float, lo: float, hi: float) -> float:
@@ -67,7 +74,7 @@ def line_plot(
         width = max(20, min(72, shutil.get_terminal_size((80, 24)).columns - pad - 3))
     grid = [[" "] * width for _ in range(height)]
     for k, p in enumerate(pts.values()):
-        mark = MARKERS[k % len(MARKERS)]
+        mark = marker(k)
         for x, y in p:
             if x is None or y is None:
                 continue
@@ -79,9 +86,10 @@ def line_plot(
                 continue
             r = height - 1 - round(_fraction(y, y0, y1) * (height - 1))
             grid[r][c] = mark
-    lines = [title] if title else []
+    total = pad + 2 + width  # the widest line of the plot: titles, labels and legend wrap to it
+    lines = _wrap(title, total) if title else []
     if ylabel:
-        lines.append(ylabel)
+        lines += _wrap(ylabel, total)
     for i, row in enumerate(grid):
         tick = ylab[0] if i == 0 else ylab[1] if i == height // 2 else ylab[2] if i == height - 1 else ""
         lines.append(f"{tick:>{pad}} |" + "".join(row))
@@ -89,13 +97,24 @@ def line_plot(
     left, right = label(x0, logx, x0, x1), label(x1, logx, x0, x1)
     lines.append(" " * (pad + 2) + left + " " * max(1, width - len(left) - len(right)) + right)
     if xlabel:
-        lines.append(" " * (pad + 2) + xlabel.center(width))
+        lines += [" " * (pad + 2) + part.center(width) for part in _wrap(xlabel, width)]
     legend = ""  # as many entries a line as fit under the plot, never an entry split in two
     for k, name in enumerate(pts):
-        entry = f"{MARKERS[k % len(MARKERS)]} {name}"
+        entry = f"{marker(k)} {name}"
         if legend and len(legend) + 3 + len(entry) > width:
             lines.append(" " * (pad + 2) + legend)
             legend = ""
+        if len(entry) > width:  # an entry longer than the plot is wide: its label wraps, indented past the marker
+            parts = _wrap(entry, width, indent="  ")
+            lines += [" " * (pad + 2) + part for part in parts[:-1]]
+            entry = parts[-1]
         legend = f"{legend}   {entry}" if legend else entry
     lines.append(" " * (pad + 2) + legend)
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``width`` cells, at spaces where possible (a word longer than a line is cut)."""
+    import textwrap
+
+    return textwrap.wrap(text, width=max(1, width), subsequent_indent=indent, break_on_hyphens=False) or [""]

@@ -17,8 +17,10 @@ def _table(t: Trace, title: str, columns: tuple[str, ...], caption: str | None) 
     from diffcompare.render.layout import Table
 
     tab = Table(title=title, caption=caption)
-    heads = {"primal": ("forward primal trace", "output"), "tangent": ("forward tangent trace", "output"),
-             "adjoint": ("reverse adjoint trace", "output")}
+    # each value column names its trace: a split part may show it beside another trace's key column
+    heads = {"primal": ("forward primal trace", "primal output"),
+             "tangent": ("forward tangent trace", "tangent output"),
+             "adjoint": ("reverse adjoint trace", "adjoint output")}
     for c in columns:
         tab.add_column(heads[c][0], overflow="fold")
         tab.add_column(heads[c][1], justify="right", overflow="fold")
