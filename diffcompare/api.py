@@ -114,9 +114,12 @@ def _load(f: Any, at: Any, variables: Sequence[str] | None, need_point: bool = T
         from diffcompare.examples import resolve
         from diffcompare.parse import compile_expression
 
-        text, example_point = resolve(f)
         if isinstance(variables, str):
             variables = [v.strip() for v in variables.split(",") if v.strip()]
+        declared = list(variables or []) + (list(at) if isinstance(at, dict) else [])
+        if isinstance(at, str):
+            declared += [part.split("=", 1)[0].strip() for part in at.split(",") if "=" in part]
+        text, example_point = resolve(f, [str(d) for d in declared])
         expression = compile_expression(text, variables)
         if at is None:
             at = example_point

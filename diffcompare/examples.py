@@ -6,6 +6,7 @@ import functools
 import sys
 from dataclasses import dataclass
 from importlib.resources import files
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Example", "load_examples", "resolve"]
+__all__ = ["Example", "close_example", "load_examples", "resolve"]
 
 _FIELDS = ("name", "expression", "point", "description", "source")
 
@@ -61,9 +62,32 @@ def load_examples() -> dict[str, Example]:
     return {ex.name: ex for ex in _load()}
 
 
-def resolve(text: str) -> tuple[str, str | None]:
-    """``(expression, point)`` for an example name, else ``(text, None)``."""
+def close_example(name: str) -> str | None:
+    """The example name a lone name most likely misspells (``tabel3`` -> ``table3``), or None."""
+    import difflib
+
+    name = name.strip()
+    if not name.isidentifier() or len(name) < 3 or name in load_examples():
+        return None
+    close = difflib.get_close_matches(name, list(load_examples()), n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def resolve(text: str, declared: Iterable[str] = ()) -> tuple[str, str | None]:
+    """``(expression, point)`` for an example name, else ``(text, None)``.
+
+    Every command and the API resolve names here, so a misspelt example name (``dependancy_graph``) is refused
+    with a did-you-mean everywhere instead of being read as the expression "that one variable" -- unless the
+    user declared it a variable (``--vars``/``variables=`` or a name in ``--at``/``at=``).
+    """
+    from diffcompare.errors import DiffcompareError
+
     example = load_examples().get(text.strip())
     if example is None:
+        meant = close_example(text)
+        name = text.strip()
+        if meant is not None and name not in set(declared):
+            raise DiffcompareError(f"no example named {name!r} (did you mean {meant!r}?); to differentiate "
+                                   f"a variable of that name, declare it with --vars {name} (variables= in Python)")
         return text, None
     return example.expression, example.point

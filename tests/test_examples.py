@@ -96,3 +96,33 @@ def test_resolve_returns_expression_and_point_for_a_name():
 
 def test_resolve_passes_other_text_through():
     assert resolve("x**2 + 1") == ("x**2 + 1", None)
+
+
+def test_resolve_refuses_a_misspelt_example_name():
+    from diffcompare.errors import DiffcompareError
+
+    with pytest.raises(DiffcompareError, match=r"'dependancy_graph' \(did you mean 'dependency_graph'"):
+        resolve("dependancy_graph")
+    assert resolve("dependancy_graph", ["dependancy_graph"]) == ("dependancy_graph", None)  # declared: a variable
+    assert resolve("ex") == ("ex", None)  # short names are variables, not typos of "exp"
+    assert resolve("x") == ("x", None)
+
+
+@pytest.mark.parametrize("command", ["graph", "compare", "trace", "code", "derivatives", "error-vs-h"])
+def test_every_command_refuses_a_misspelt_example_name(command, capsys):
+    """graph used to exit 0, graphing one input variable named dependancy_graph (it needs no point)."""
+    from diffcompare.cli import main
+
+    assert main([command, "dependancy_graph"]) == 2
+    out, err = capsys.readouterr()
+    assert "did you mean 'dependency_graph'?" in err and "Traceback" not in out + err
+    assert main(["graph", "tabel3", "--at", "tabel3=2"]) == 0  # named in --at: declared a variable
+
+
+def test_api_refuses_a_misspelt_example_name():
+    import diffcompare
+    from diffcompare.errors import DiffcompareError
+
+    with pytest.raises(DiffcompareError, match="did you mean 'table3'"):
+        diffcompare.compare("tabel3", at={"x": 1})
+    assert diffcompare.graph("tabel3", variables="tabel3") is not None

@@ -372,3 +372,41 @@ def test_one_rule_for_the_backend_and_the_analysis():
 def test_the_complex_step_has_no_default_step_for_higher_orders():
     with pytest.raises(DiffcompareError, match="complex gives first derivatives only"):
         default_step("complex", 1.0, order=2)
+
+
+# -- domain edges: the hint names the side that stays in the domain (fixa item 3) ---------------------
+
+
+@pytest.mark.parametrize("text, x, scheme, hint", [
+    ("arcsin(x)", 1.0, "central", "only the left side of x stays in the domain: use the backward scheme"),
+    ("arcsin(x)", 1.0, "forward", "use the backward scheme"),
+    ("arcsin(x)", 1.0, "richardson", "use the backward scheme"),
+    ("arcsin(x)", 1.0, "adaptive", "use the backward scheme"),
+    ("x**1.5", 0.0, "central", "only the right side of x stays in the domain: use the forward scheme"),
+    ("x**1.5", 0.0, "backward", "use the forward scheme"),
+    ("x**1.5", 0.0, "adaptive", "use the forward scheme"),
+    ("sqrt(1-x*x)", -1.0, "five-point", "use the forward scheme"),
+    ("log(x)", 1e-9, "central", "try a smaller step"),  # the edge is 1e-9 away: a smaller step stays inside
+])
+def test_a_domain_edge_hint_names_the_side_that_stays_inside(text, x, scheme, hint):
+    from diffcompare.errors import DomainError
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression(text).function
+    with pytest.raises(DomainError) as info:
+        FiniteDifferences(scheme).derivative(f, x)
+    message = str(info.value)
+    assert hint in message
+    wrong = {"backward": "forward", "forward": "backward"}.get(hint.split()[-2], None)
+    if wrong:  # never the side that leaves the domain, nor a smaller step where every step leaves it
+        assert f"{wrong} scheme" not in message and "smaller step" not in message and "adaptive" not in message
+    advised = hint.split()[-2]
+    if advised in ("forward", "backward"):  # and the advice works
+        assert np.isfinite(FiniteDifferences(advised).derivative(f, x).derivative)
+
+
+def test_a_gradient_at_a_domain_edge_names_the_side_too():
+    from diffcompare.errors import DomainError
+
+    with pytest.raises(DomainError, match="only the left side of x stays in the domain: use the backward scheme"):
+        FiniteDifferences("central").gradient(lambda a, b: np.arcsin(a) + b, (1.0, 2.0))

@@ -136,7 +136,7 @@ def test_an_infinite_derivative_is_that_infinity_and_agrees_with_the_matching_ba
 
 def test_a_derivative_with_different_one_sided_limits_is_undefined():
     r = exact_reference(fn("sqrt(abs(x))"), 0.0, "derivative")  # +inf from the right, -inf from the left
-    assert mpmath.isnan(r.derivative) and r.method == "undefined (the sides differ)"
+    assert mpmath.isnan(r.derivative) and r.method == "undefined: kink, one-sided -inf / +inf"
     assert error_against(r.derivative, 0.0) == (None, None)
 
 
@@ -273,3 +273,59 @@ def test_reference_of_tanh_far_in_its_tail_at_every_order():
         assert r.method == "interval"
         with mpmath.workprec(mpref.PREC):
             assert abs(r.derivative - want.orders[k]) <= 1e-45 * abs(want.orders[k]), (k, r.derivative)
+
+
+# -- kinks: sympy's abs'(0) = sign(0) = 0 is a convention, not a proved value (fixa item 2) -----------
+
+
+@pytest.mark.parametrize("text, x, order, expected", [
+    ("abs(x)", 0.0, 1, "undefined: kink, one-sided -1 / +1"),
+    ("abs(x - 1)", 1.0, 1, "undefined: kink, one-sided -1 / +1"),
+    ("abs(sin(x))", 0.0, 1, "undefined: kink, one-sided -1 / +1"),
+    ("2*abs(x) + x", 0.0, 1, "undefined: kink, one-sided -1 / +3"),
+    ("abs(x)", 0.0, 2, "undefined: kink (order 1), one-sided -1 / +1"),  # f'' needs f' first
+    ("abs(x)*x", 0.0, 2, "undefined: kink, one-sided -2 / +2"),
+    ("abs(abs(x) - 1)", 1.0, 1, "undefined: kink, one-sided -1 / +1"),  # the outer kink at x = 1
+])
+def test_a_kink_has_no_reference_value(text, x, order, expected):
+    r = exact_reference(fn(text), x, "derivative", order=order)
+    assert mpmath.isnan(r.derivative) and r.method == expected
+
+
+@pytest.mark.parametrize("text, order, value", [
+    ("abs(x)*x", 1, 0),  # both sides 0: the derivative exists
+    ("abs(x)**3", 1, 0),
+    ("abs(x)**3", 2, 0),
+    ("abs(x*x*x)*x", 1, 0),
+    ("abs(x)*x + 3*x", 1, 3),
+    ("abs(sin(x)**2)", 2, 2),  # the argument's first derivative is 0 too: its second decides the sides (both +)
+])
+def test_a_kink_whose_sides_agree_has_its_value(text, order, value):
+    r = exact_reference(fn(text), 0.0, "derivative", order=order)
+    assert r.derivative == value and "undefined" not in r.method
+
+
+def test_a_kink_in_one_variable_leaves_the_other_partial_alone():
+    r = exact_reference(fn("abs(x1) + x1*x2", ["x1", "x2"]), (0.0, 5.0), "gradient")
+    assert mpmath.isnan(r.derivative[0]) and r.derivative[1] == 0
+    assert "undefined: kink, one-sided +4 / +6" in r.method
+    h = exact_reference(fn("abs(x1)**3 + x1*x2", ["x1", "x2"]), (0.0, 5.0), "hessian")
+    assert h.derivative[0, 0] == 0 and mpmath.isnan(h.derivative[0, 1])  # mixed at a kink: not decided
+    assert h.derivative[1, 1] == 0
+
+
+def test_compare_at_a_kink_measures_no_backend_against_a_made_up_zero(capsys):
+    """abs(x) at 0: the caption claimed "exact zero (interval): 0" and reverse AD (1, JAX's convention) was red."""
+    code, out, _ = run(capsys, "compare", "abs(x)", "--at", "x=0", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["reference"]["method"] == "undefined: kink, one-sided -1 / +1"
+    assert doc["reference"]["derivative"] is None
+    assert all(r["abs_error"] is None for r in doc["results"])
+    code, out, _ = run(capsys, "compare", "abs(x)", "--at", "x=0")
+    assert "reference derivative: undefined: kink, one-sided -1 / +1; no errors measured" in " ".join(out.split())
+    assert "exact zero" not in out
+
+
+def test_error_vs_h_at_a_kink_says_the_derivative_does_not_exist(capsys):
+    code, _, err = run(capsys, "error-vs-h", "abs(x)", "--at", "x=0")
+    assert code == 2 and "does not exist (undefined: kink, one-sided -1 / +1)" in err

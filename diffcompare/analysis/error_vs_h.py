@@ -462,8 +462,10 @@ def error_vs_h(
         import mpmath
 
         shown = ", ".join(mpmath.nstr(v, 6).replace("nan", "undefined") for v in exact_flat)
-        raise DomainError(f"the exact {kind_ref} of {name} at {point_text(args, names)} is not finite: {shown} "
-                          f"({ref_all.method}); there is no value to measure step errors against")
+        why = ref_all.method  # "undefined: kink, one-sided -1 / +1" says it all; "interval" explains nothing alone
+        detail = f"does not exist ({why})" if shown == "undefined" else f"is not finite: {shown} ({why})"
+        raise DomainError(f"the exact {kind_ref} of {name} at {point_text(args, names)} {detail}; "
+                          "there is no value to measure step errors against")
     if component is not None:
         if component not in names:
             raise DiffcompareError(f"--component {component!r} is not a variable; choose one of {', '.join(names)}")

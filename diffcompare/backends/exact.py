@@ -25,7 +25,7 @@ from typing import Any
 
 import mpmath
 
-__all__ = ["Entry", "evaluate_exact", "square_pair", "summary"]
+__all__ = ["Entry", "evaluate_exact", "has_active_kink", "kink_symbols", "one_sided", "square_pair", "summary"]
 
 # bits of the first enclosure and the last: 4096 bits resolve a cancellation of ~1200 digits
 # (tanh(x*x)' at 15.67 cancels 212 digits); what still straddles 0 there goes to sympy
@@ -423,3 +423,136 @@ def _approach(expr: Any, s: Any, point: dict[Any, float], side: int) -> Any:
     if len(signs) != 1 or not grows:
         return sp.nan
     return sp.oo if signs.pop() > 0 else -sp.oo
+
+
+# -- kinks: abs, sign, max, min whose argument is exactly 0 at the point ---------------------------------
+
+# Taylor terms tried to learn the sign of a kink's argument on each side of the point
+_KINK_ORDERS = 6
+
+
+def _kink_argument(node: Any) -> Any:
+    """The quantity whose sign picks the branch of an abs, sign, or two-argument max/min; else None."""
+    import sympy as sp
+
+    if node.func in (sp.Abs, sp.sign):
+        return node.args[0]
+    if node.func in (sp.Max, sp.Min) and len(node.args) == 2:
+        return node.args[0] - node.args[1]
+    return None
+
+
+def _active_kink(expr: Any, point: dict[Any, float], digits: int) -> Any:
+    """The innermost kink whose argument is exactly 0 at the point (sympy's sign(0) = 0 there is no derivative)."""
+    for node in post_order(expr, lambda n: not n.args):
+        u = _kink_argument(node)
+        if u is not None and u.free_symbols and evaluate_exact(u, point, digits).method.startswith("exact zero"):
+            return node
+    return None
+
+
+def _side_sign(u: Any, s: Any, point: dict[Any, float], side: int, digits: int) -> int | None:
+    """The sign of ``u`` just to the ``side`` (+1 right, -1 left) of the point along ``s``, where u is 0.
+
+    The first nonzero derivative d^m u/ds^m = c decides: u ~ c (side t)^m / m!. None: not decided.
+    """
+    import sympy as sp
+
+    if s not in u.free_symbols:  # u is 0 all along the line: either branch gives f there
+        return 1
+    d = u
+    for m in range(1, _KINK_ORDERS + 1):
+        d = sp.diff(d, s)
+        v = evaluate_exact(d, point, digits).value
+        if mpmath.isnan(v) or mpmath.isinf(v):
+            return None
+        if v != 0:
+            return (1 if v > 0 else -1) * side**m
+    return None
+
+
+def _side_expression(expr: Any, s: Any, point: dict[Any, float], side: int, digits: int) -> Any:
+    """``expr`` with every active kink replaced by the branch it takes on ``side`` of the point along ``s``."""
+    import sympy as sp
+
+    for _ in range(32):
+        node = _active_kink(expr, point, digits)
+        if node is None:
+            return expr
+        u = _kink_argument(node)
+        sign = _side_sign(u, s, point, side, digits)
+        if sign is None:
+            return None
+        if node.func is sp.Abs:
+            branch = sign * u
+        elif node.func is sp.sign:
+            branch = sp.Integer(sign)
+        elif node.func is sp.Max:
+            branch = node.args[0] if sign > 0 else node.args[1]
+        else:
+            branch = node.args[1] if sign > 0 else node.args[0]
+        expr = expr.xreplace({node: branch})
+    return None
+
+
+def has_active_kink(expr: Any, point: dict[Any, float], digits: int = 50) -> bool:
+    """True where an abs, sign, max or min of ``expr`` sits exactly on its kink at the point."""
+    import sympy as sp
+
+    return bool(expr.has(sp.Abs, sp.sign, sp.Max, sp.Min)) and _active_kink(expr, point, digits) is not None
+
+
+def kink_symbols(expr: Any, point: dict[Any, float], digits: int = 50) -> set[Any]:
+    """The variables of the arguments of every abs, sign, max or min of ``expr`` that is on its kink."""
+    out: set[Any] = set()
+    for node in post_order(expr, lambda n: not n.args):
+        u = _kink_argument(node)
+        if u is not None and u.free_symbols and evaluate_exact(u, point, digits).method.startswith("exact zero"):
+            out |= u.free_symbols
+    return out
+
+
+def _same(a: Any, b: Any, digits: int) -> bool:
+    if mpmath.isnan(a) or mpmath.isnan(b):
+        return False
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    return abs(a - b) <= abs(max(abs(a), abs(b))) * mpmath.mpf(10) ** -digits
+
+
+def _show(v: Any) -> str:
+    text = mpmath.nstr(v, 17).removesuffix(".0")
+    return "+" + text if v > 0 and not text.startswith("+") else text
+
+
+def one_sided(expr: Any, s: Any, order: int, point: dict[Any, float], digits: int = 50) -> Entry | None:
+    """The ``order``-th derivative of ``expr`` along ``s`` at a kink, from the branches on each side; None: no kink.
+
+    sympy differentiates abs(u) to sign(u), which is 0 where u is 0: at such a point it would claim
+    abs'(0) = 0. Here each side's branch (abs(u) -> ±u, max(a, b) -> a or b) is differentiated exactly
+    and a value is claimed only when both sides agree for every order up to ``order`` (the lower ones
+    must exist for the higher to): abs(x)**2 and abs(x*x) have 0 at 0, abs(x) has none (-1 / +1).
+    """
+    if not has_active_kink(expr, point, digits):
+        return None
+    import sympy as sp
+
+    left, right = (_side_expression(expr, s, point, side, digits) for side in (-1, 1))
+    if left is None or right is None:
+        return Entry(mpmath.mpf("nan"), "undefined (a kink at the point; its sides not decided)")
+    if left == right:  # the kink does not act along s
+        return evaluate_exact(sp.diff(right, s, order), point, digits)
+    value = evaluate_exact(expr, point, digits).value
+    for k in range(order + 1):
+        lo = evaluate_exact(sp.diff(left, s, k), point, digits)
+        hi = evaluate_exact(sp.diff(right, s, k), point, digits)
+        if not (_same(lo.value, hi.value, digits) and (k > 0 or _same(hi.value, value, digits))):
+            if mpmath.isnan(lo.value) or mpmath.isnan(hi.value):
+                return Entry(mpmath.mpf("nan"), "undefined (a kink at the point; a side not decided)")
+            if k == 0:
+                return Entry(mpmath.mpf("nan"), f"undefined: jump, one-sided values {_show(lo.value)} / "
+                                                f"{_show(hi.value)}")
+            what = "" if k == order else f" (order {k})"
+            return Entry(mpmath.mpf("nan"), f"undefined: kink{what}, one-sided {_show(lo.value)} / "
+                                            f"{_show(hi.value)}")
+    return Entry(hi.value, "one-sided derivatives agree at the kink")

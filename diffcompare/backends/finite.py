@@ -628,8 +628,8 @@ def _adaptive_walk(
             return checked
         rejected = best
     if rejected is None:
-        raise DomainError(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
-                          "at the edge of its domain, try the forward or backward scheme")
+        raise _Hinted(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
+                      f"at the edge of its domain; {side_hint(g, x, smallest, 'adaptive')}")
     # nothing passed the check: no digit of the estimate is vouched for, and |answer| is no bound on its error
     # either (sin at 1e256: 6e-254 +- 6e-254, f' = 0.86): finish refuses the non-finite estimate
     return finish(rejected[1], np.full(np.shape(rejected[2]), np.inf), rejected[3])
@@ -678,6 +678,48 @@ def difference(f1d: Callable[[float], float], x: float, h: float, scheme: str, o
     return float(_apply(lambda t: f1d(x + t), h, weights, order))
 
 
+class _Hinted(DomainError):
+    """A domain error whose message already names the way out."""
+
+
+def _with_hint(exc: DomainError, g: Callable[[float], Any], x: float, h: float, scheme: str) -> DomainError:
+    """``exc`` with :func:`side_hint`'s advice appended (once)."""
+    if isinstance(exc, _Hinted):
+        return exc
+    return _Hinted(f"{exc}; {side_hint(g, x, h, scheme)}")
+
+
+def side_hint(g: Callable[[float], Any], x: float, h: float, scheme: str) -> str:
+    """Which scheme keeps every point in f's domain, from f tested at x - t and x + t (t = h and h / 2^20).
+
+    ``g(t)`` is f at x + t. At a domain edge only the side inside works (arcsin at 1: backward; x**1.5 at 0:
+    forward); no hint names a scheme that would leave the domain the same way, and "a smaller step" is said
+    only where the smaller step stays inside.
+    """
+    def inside(t: float) -> bool:
+        try:
+            with np.errstate(all="ignore"):
+                a = np.asarray(g(t))
+        except (ArithmeticError, ValueError, TypeError, DiffcompareError):
+            return False
+        return a.dtype.kind != "c" and bool(np.all(np.isfinite(a)))
+
+    tiny = exact_step(x, h * 2.0**-20) or h
+    left, right = inside(-h) and inside(-tiny), inside(h) and inside(tiny)
+    near_left, near_right = inside(-tiny), inside(tiny)
+    if near_left and near_right:
+        return "try a smaller step (--step)" if scheme != "adaptive" else "try a smaller step with another scheme"
+    if near_right and scheme != "forward":
+        return "only the right side of x stays in the domain: use the forward scheme" + (
+            "" if right else " with a smaller step")
+    if near_left and scheme != "backward":
+        return "only the left side of x stays in the domain: use the backward scheme" + (
+            "" if left else " with a smaller step")
+    if near_left or near_right:
+        return "try a smaller step (--step)"
+    return "f leaves its domain on both sides of x at every step tried: no finite difference is possible here"
+
+
 class _Counted:
     """``f`` with its calls counted, and non-finite or floating-point-failing values made DomainErrors."""
 
@@ -692,8 +734,7 @@ class _Counted:
                 out = self.f(*args)
         except (FloatingPointError, ZeroDivisionError, OverflowError) as exc:
             raise DomainError(
-                f"a finite-difference point leaves the function's domain ({point_text(_real(args))}): {exc}; "
-                "try a smaller step"
+                f"a finite-difference point leaves the function's domain ({point_text(_real(args))}): {exc}"
             ) from None
         if isinstance(out, float) and math.isfinite(out):  # the common case, without numpy's reductions
             return out
@@ -702,12 +743,11 @@ class _Counted:
             # Python's float power: (-1e-6) ** 1.5 is a complex number, not an error
             raise DomainError(
                 f"the function is not real at the finite-difference point {point_text(args)} (outside its "
-                "domain); try a smaller step, or the adaptive or forward scheme"
+                "domain)"
             )
         if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
             raise DomainError(
-                f"the function is not finite at a finite-difference point ({point_text(_real(args))}); "
-                "try a smaller step"
+                f"the function is not finite at a finite-difference point ({point_text(_real(args))})"
             )
         return out
 
@@ -774,14 +814,17 @@ class FiniteDifferences:
 
         if self.scheme == "complex":
             return np.imag(np.asarray(g(1j * h))) / h, None, h
-        if self.scheme == "richardson":
-            best, err, _ = _richardson_core(g, xi, h, 1, value)
-            return best, err, h
-        if self.scheme == "adaptive":
-            best, err, h, _ = _adaptive_core(g, xi, h, 1, value=value)
-            return best, err, h
-        _, weights = _scheme_stencil(self.scheme, 1)
-        return _apply(g, h, weights, 1, value), None, h
+        try:
+            if self.scheme == "richardson":
+                best, err, _ = _richardson_core(g, xi, h, 1, value)
+                return best, err, h
+            if self.scheme == "adaptive":
+                best, err, h, _ = _adaptive_core(g, xi, h, 1, value=value)
+                return best, err, h
+            _, weights = _scheme_stencil(self.scheme, 1)
+            return _apply(g, h, weights, 1, value), None, h
+        except DomainError as exc:
+            raise _with_hint(exc, g, xi, h, self.scheme) from None
 
     def _columns(self, f: Function, x: Any):
         args = as_args(x)
@@ -826,21 +869,23 @@ class FiniteDifferences:
             h = self._step(x0)
             d = float(np.imag(fc(x0 + 1j * h)) / h)
             used = "complex"
-        elif self.scheme == "richardson":
-            h = self._step(x0, order)
-            d, error, _ = _richardson_core(lambda t: f1d(x0 + t), x0, h, order, value)
-            d, error = float(d), float(error)
-            used = "richardson"
-        elif self.scheme == "adaptive":
-            h = self._step(x0, order)
-            d, error, h, _ = _adaptive_core(lambda t: f1d(x0 + t), x0, h, order, value if order % 2 == 0 else None,
-                                            value)
-            d, error = float(d), float(error)
-            used = "adaptive"
         else:
             h = self._step(x0, order)
-            used, weights = _scheme_stencil(self.scheme, order)
-            d = float(_apply(lambda t: f1d(x0 + t), h, weights, order, value))
+            try:
+                if self.scheme == "richardson":
+                    d, error, _ = _richardson_core(lambda t: f1d(x0 + t), x0, h, order, value)
+                    d, error = float(d), float(error)
+                    used = "richardson"
+                elif self.scheme == "adaptive":
+                    d, error, h, _ = _adaptive_core(lambda t: f1d(x0 + t), x0, h, order,
+                                                    value if order % 2 == 0 else None, value)
+                    d, error = float(d), float(error)
+                    used = "adaptive"
+                else:
+                    used, weights = _scheme_stencil(self.scheme, order)
+                    d = float(_apply(lambda t: f1d(x0 + t), h, weights, order, value))
+            except DomainError as exc:
+                raise _with_hint(exc, lambda t: fc(x0 + t), x0, h, self.scheme) from None
         opts = {"scheme": used, "step": h, "order": order}
         if self.scheme in ("richardson", "adaptive"):
             opts["levels"] = RICHARDSON_LEVELS
@@ -885,15 +930,19 @@ class FiniteDifferences:
         scheme = self.scheme  # central or richardson: check_scheme refused the others
         steps = np.array([self._step(float(xi), 2, scheme) for xi in flat])
         error = None
-        if scheme == "richardson":
-            levels = [np.array([exact_step(float(xi), s / 2**k) for xi, s in zip(flat, steps)])
-                      for k in range(RICHARDSON_LEVELS)]
-            estimates = [_second_differences(fc, flat, args, value, hs) for hs in levels]
-            # the tableau needs one ratio per level: the coordinates share it up to representability
-            hess, err = richardson_extrapolate(estimates, [float(hs[0]) if hs.size else 1.0 for hs in levels])
-            error = float(np.max(err)) if err.size else 0.0
-        else:
-            hess = _second_differences(fc, flat, args, value, steps)
+        try:
+            if scheme == "richardson":
+                levels = [np.array([exact_step(float(xi), s / 2**k) for xi, s in zip(flat, steps)])
+                          for k in range(RICHARDSON_LEVELS)]
+                estimates = [_second_differences(fc, flat, args, value, hs) for hs in levels]
+                # the tableau needs one ratio per level: the coordinates share it up to representability
+                hess, err = richardson_extrapolate(estimates, [float(hs[0]) if hs.size else 1.0 for hs in levels])
+                error = float(np.max(err)) if err.size else 0.0
+            else:
+                hess = _second_differences(fc, flat, args, value, steps)
+        except DomainError as exc:  # second differences need both sides of every coordinate: no one-sided way out
+            raise DomainError(f"{exc}; second differences need both sides of each coordinate: away from a domain "
+                              "edge a smaller step (--step) may do") from None
         if len(args) == 1:
             shape = np.shape(args[0])
             hess = hess.reshape(shape + shape)

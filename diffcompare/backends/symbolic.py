@@ -724,6 +724,7 @@ def exact_reference(f: Function, x: Any, kind: str = "gradient", order: int = 1,
     values = [evaluate_exact(o, point, digits).value for o in tr.outputs()]
     value: Any = values[0] if out_shape == () else np.array(values, dtype=object).reshape(out_shape)
     found = [evaluate_exact(e, point, digits) for e in entries]
+    _at_kinks(found, tr, kind, order, digits)
     numbers = np.empty(len(entries), dtype=object)
     for i, entry in enumerate(found):
         numbers[i] = entry.value
@@ -741,6 +742,39 @@ def exact_reference(f: Function, x: Any, kind: str = "gradient", order: int = 1,
         return Reference(value, _shape_square(numbers.reshape(m, n), args, out_shape), method)
     return Reference(value, _shape_square(numbers.reshape(n, n), args, np.shape(args[0]) if len(args) == 1 else ()),
                      method)
+
+
+def _at_kinks(found: list[Any], tr: Trace, kind: str, order: int, digits: int) -> None:
+    """Replace, in place, the entries sympy got from sign(0) = 0 at an abs/max/min kink by one-sided verdicts.
+
+    sympy's abs'(0) = sign(0) = 0 is a convention, not a derivative: the reference must not claim it.
+    """
+    import mpmath
+
+    from diffcompare.backends.exact import Entry, has_active_kink, kink_symbols, one_sided
+
+    point = tr.point()
+    outs = tr.outputs()
+    n = len(tr.symbols)
+    if not any(has_active_kink(o, point, digits) for o in outs):
+        return
+    for index in range(len(found)):
+        if kind == "derivative":
+            verdict = one_sided(outs[0], tr.symbols[0], order, point, digits)
+        elif kind == "gradient":
+            verdict = one_sided(outs[0], tr.symbols[index], 1, point, digits)
+        elif kind == "jacobian":
+            verdict = one_sided(outs[index // n], tr.symbols[index % n], 1, point, digits)
+        else:  # hessian: one-sided along the variable on the diagonal; a mixed entry at a kink is not decided
+            i, j = divmod(index, n)
+            if i == j:
+                verdict = one_sided(outs[0], tr.symbols[i], 2, point, digits)
+            elif {tr.symbols[i], tr.symbols[j]} & kink_symbols(outs[0], point, digits):
+                verdict = Entry(mpmath.mpf("nan"), "undefined (a kink at the point; mixed derivative not decided)")
+            else:
+                verdict = None
+        if verdict is not None:
+            found[index] = verdict
 
 
 def _deep(fn: Any, *args: Any, **kw: Any) -> Any:

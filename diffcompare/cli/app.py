@@ -188,8 +188,9 @@ def load_function(expr: str | None, at: str | None, variables: str | None = None
     from diffcompare.examples import resolve
     from diffcompare.parse import compile_expression
 
-    text, example_point = resolve(expr)
     names = [v.strip() for v in variables.split(",") if v.strip()] if variables else None
+    at_names = [part.split("=", 1)[0].strip() for part in (at or "").split(",") if "=" in part]
+    text, example_point = resolve(expr, (names or []) + at_names)
     expression = compile_expression(text, names)
     point_text = at if at is not None else example_point
     if point_text is None:
@@ -202,14 +203,12 @@ def load_function(expr: str | None, at: str | None, variables: str | None = None
 
 def _did_you_mean(text: str) -> str:
     """A lone name close to an example's name is most likely a typo of it (tabel3 -> table3)."""
-    import difflib
-
-    from diffcompare.examples import load_examples
+    from diffcompare.examples import close_example
 
     name = text.strip()
-    close = difflib.get_close_matches(name, list(load_examples()), n=1, cutoff=0.7)
+    close = close_example(name)
     if close:
-        return f"no example named {name!r} (did you mean {close[0]!r}?); or "
+        return f"no example named {name!r} (did you mean {close!r}?); or "
     if name.isidentifier() and len(name) > 2:  # a lone long name reads as the expression "that variable"
         return f"no example named {name!r} (`diffcompare examples` lists them); as an expression, "
     return ""

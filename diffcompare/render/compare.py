@@ -65,6 +65,9 @@ def table(c: Comparison) -> Any:
     versions = "\n".join(v for v in (jit, versions) if v)
     if c.reference_derivative is None:
         ref = f"reference: {c.reference_method}; no errors measured"
+    elif _all_undefined(c.reference_derivative):  # a kink: no value exists, so no backend is wrong
+        ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind}: {c.reference_method}; no errors measured "
+               "(each backend shows its convention: README, Conventions at non-differentiable points)")
     else:
         ref = (f"f = {fmt(c.reference_value, 17)}; reference {c.kind} (exact, 50 digits; {c.reference_method}): "
                f"{escape(fmt(c.reference_derivative, 17))}")
@@ -160,3 +163,10 @@ def to_csv(c: Comparison) -> str:
                     "" if r.evaluations is None else r.evaluations, "" if r.tape_ops is None else r.tape_ops,
                     "" if r.expression_size is None else r.expression_size, csv_number(r.seconds), ""])
     return buf.getvalue()
+
+
+def _all_undefined(reference: Any) -> bool:
+    """True where every entry of the exact reference is nan (it does not exist at the point)."""
+    import mpmath
+
+    return all(mpmath.isnan(mpmath.mpf(r)) for r in np.atleast_1d(np.asarray(reference, dtype=object)).ravel())
