@@ -192,32 +192,3 @@ def test_a_caption_never_breaks_between_a_number_and_its_unit():
             lines = [line.strip() for line in text.splitlines()]
             assert not any(line.endswith(("92", "42")) for line in lines), (width, text)
             assert any(f"92{NBSP}ms" in line for line in lines), (width, text)
-
-
-def _derivatives_like(ms: str):
-    from diffcompare.render.layout import Table
-
-    t = Table(title="derivatives")
-    t.add_column("order", justify="right")
-    t.add_column("backend")
-    t.add_column("value", justify="right")
-    t.add_column("abs\nerror", justify="right", no_wrap=True)
-    t.add_column("digits", justify="right", no_wrap=True)
-    t.add_column("cost")
-    t.add_column("ms", justify="right", no_wrap=True)
-    t.add_row("1", "f'", "12", "", "", "reference (interval)", "")
-    t.add_row("", "scipy", "12.0000000000003", "2.8e-13", "13.6", "121 evals", ms)
-    t.add_row("3", "scipy", "unsupported: scipy.differentiate stops at order 2 (no order 3)", "—", "—", "—", "—")
-    return t
-
-
-def test_no_split_part_is_a_lone_trailing_column_when_folding_text_fits(capsys):
-    """`derivatives … --backends scipy` at 80 columns split off a table of the ms column alone (a slow run's
-    wider ms): folding the text "scipy.differentiate" keeps one table; digits are never folded."""
-    t = _derivatives_like("1234.56")
-    text = text_at([((t,), {})], 80)
-    assert text.count("┏") == 1, text
-    assert max(cell_len(line) for line in text.splitlines()) <= 80
-    for number in ("12.0000000000003", "2.8e-13", "1234.56", "13.6"):
-        assert number in text
-    assert "…" not in text

@@ -14,7 +14,6 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.padding import Padding
@@ -25,7 +24,6 @@ _UNBOUNDED = 10**6  # measure cells without any width limit
 #: a space a title or caption never breaks at: between a number and its unit ("92 ms"); rich's own wrapping
 #: breaks at any whitespace, U+00A0 included, hence :class:`Unbroken`
 NBSP = "\u00a0"
-_FOLD_MIN = 8  # a column whose words of text may fold is still at least this wide
 _HOLD = "\u2800"  # one cell wide, not whitespace: stands in for NBSP while rich wraps
 
 
@@ -54,16 +52,8 @@ class Table(RichTable):
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self._whole_word_widths(console, options.max_width)
-        folded: set[int] = set()
         if widths is None:
             parts = self._split(console, options.max_width)
-            if len(parts) >= 2 and len(parts[-1].columns) == self.key_columns + 1 and parts[-1].columns[-1].no_wrap:
-                # a lone trailing column in a part of its own (derivatives' "ms"): rather fold a word of text
-                # (never one with a digit) in a wrapping column, if that makes the whole table fit
-                widths = self._whole_word_widths(console, options.max_width, fold_text=True)
-                if widths is not None:
-                    folded = {i for i, c in enumerate(self.columns) if not c.no_wrap}
-        if widths is None:
             if not parts:
                 yield self.stacked()
                 return
@@ -76,8 +66,6 @@ class Table(RichTable):
             column.width = max(1, width - self._get_padding_width(i))
             column.min_width = column.max_width = None
             column.ratio = None
-            if i in folded:
-                column.overflow = "fold"  # a word of text longer than the column breaks, never "…"
             fixed.columns.append(column)
         fixed.expand = False
         if isinstance(self.title, str):  # as Unbroken text: a number and its unit stay on one line
@@ -86,13 +74,12 @@ class Table(RichTable):
             fixed.caption = _text(self.caption, "table.caption", self.caption_justify)
         yield from RichTable.__rich_console__(fixed, console, options)
 
-    def _whole_word_widths(self, console: Console, width: int, fold_text: bool = False) -> list[int] | None:
+    def _whole_word_widths(self, console: Console, width: int) -> list[int] | None:
         """Column widths (padding included) that keep every word whole within ``width``; None when none do.
 
         rich's own fitting ignores a column's longest word (it shrinks the widest wrappable column first),
         hence this: each column gets its longest word (its longest line when no_wrap), and what is left of
-        the width is shared out, the columns that want least served first. ``fold_text``: in a wrapping column
-        only words with a digit must stay whole (at least _FOLD_MIN cells); words of text may fold.
+        the width is shared out, the columns that want least served first.
         """
         if not self.columns:
             return []
@@ -104,11 +91,7 @@ class Table(RichTable):
             low = high = 1
             for cell in cells:
                 m = Measurement.get(console, options, cell)
-                if fold_text and not column.no_wrap and isinstance(cell, (str, Text)):
-                    digits = [cell_len(w) for w in _plain(cell).split() if any(c.isdigit() for c in w)]
-                    low = max(low, min(m.minimum, max([_FOLD_MIN, *digits])))
-                else:
-                    low = max(low, m.maximum if column.no_wrap else m.minimum)
+                low = max(low, m.maximum if column.no_wrap else m.minimum)
                 high = max(high, m.maximum)
             lows.append(low + pad)
             highs.append(high + pad)
@@ -231,13 +214,6 @@ def _carry_down(cells: list[Any], keep: set[int], ends: set[int]) -> list[Any]:
         if r in ends:
             carried = None
     return out
-
-
-def _plain(cell: Any) -> str:
-    """A cell's text without markup ("" for other renderables)."""
-    if isinstance(cell, str):
-        return Text.from_markup(cell).plain
-    return cell.plain if isinstance(cell, Text) else ""
 
 
 def _empty(cell: Any) -> bool:
