@@ -93,16 +93,27 @@ def test_grad_is_functional_and_accumulates_only_when_asked():
     assert rec.backward()[0].tolist() == [0, 4, 8, 12]
 
 
-def test_a_million_operation_tape_needs_no_recursion():
+def _deep_tape_grad_matches_value(steps: int) -> None:
     def deep(x):
-        for _ in range(1_000_000):
+        for _ in range(steps):
             x = x + 1e-6 * x
         return x
 
-    # d/dx of (1 + 1e-6)^(1e6) x is the value / x. Each of the 1e6 steps rounds once in the
-    # primal and once in the adjoint, so the two drift apart by at most ~1e6 * eps ~ 2e-10 relative
+    # d/dx of (1 + 1e-6)^steps x is the value / x. Each step rounds once in the primal and once in the adjoint,
+    # so the two drift apart by at most ~steps * eps (~2e-10 relative at a million)
     value, g = ad.value_and_grad(deep)(1.0)
     assert g == pytest.approx(value, rel=1e-9)
+
+
+def test_a_200k_operation_tape_needs_no_recursion():
+    """200 times any recursion limit Python runs with (1000 by default): a recursive backward pass fails here.
+    About 1 s; the million-operation tape (5 s) is in the long run."""
+    _deep_tape_grad_matches_value(200_000)
+
+
+@pytest.mark.slow
+def test_a_million_operation_tape_needs_no_recursion():
+    _deep_tape_grad_matches_value(1_000_000)
 
 
 def test_grad_refuses_non_scalar_output_with_advice():

@@ -696,23 +696,51 @@ CHEAP = ["reverse", "forward", "grad", "jacfwd", "hessian", "symbolic", "finite-
          "finite-adaptive"]
 
 
+# The default run: each function alone at every point, and composed (times x, of 2x - x^2) at four ordinary
+# points; the composed forms at the other twelve points (domain edges, tails, extremes) run in the long run
+# (-m slow). Building a case (its mpmath reference, and the higher derivatives central differences and the
+# Hessian check against) is most of the cost.
+EVERY_DEFAULT_COMPOSED_POINTS = [0.3, -0.7, 2.5, -1.7]
+
+
 @pytest.mark.parametrize("target", CHEAP)
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function(name: str, target: str) -> None:
     """Each whitelisted function alone and composed, at points across (and at the edge of) its domain, through
     every backend: the random draws of the default run need not meet them all."""
-    cases = _every_cases(name)
+    _every_function(name, target, _every_cases(name, slow=False))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", CHEAP)
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_long(name: str, target: str) -> None:
+    """The composed forms at the points the default run leaves out."""
+    _every_function(name, target, _every_cases(name, slow=True), least=0)
+
+
+def _every_function(name: str, target: str, cases: list[Case], least: int = 5) -> None:
     if target == "symbolic":  # sympy costs ~30 ms a case: the plain function only
         cases = [c for c in cases if c.text == f"{name}(x)"]
     for case in cases:
         run_case(target, dataclasses.replace(case, tags=set(case.tags)), strict=True)
-    assert len(cases) >= 5
+    assert len(cases) >= least
+
+
+def _every_inputs(name: str, slow: bool) -> list[tuple[str, float]]:
+    """(text, x) of every case of one function: the default share (slow=False) or the rest (slow=True)."""
+    out = []
+    for text in (f"{name}(x)", f"{name}(x)*x + 1.5", f"{name}(2*x - x*x)"):
+        for x in EVERY_POINTS:
+            default = text == f"{name}(x)" or x in EVERY_DEFAULT_COMPOSED_POINTS
+            if default != slow:
+                out.append((text, x))
+    return out
 
 
 @functools.lru_cache(maxsize=None)
-def _every_cases(name: str) -> list[Case]:
-    made = (_make_case("every", text, ["x"], [x])
-            for text in (f"{name}(x)", f"{name}(x)*x + 1.5", f"{name}(2*x - x*x)") for x in EVERY_POINTS)
+def _every_cases(name: str, slow: bool) -> list[Case]:
+    made = (_make_case("every", text, ["x"], [x]) for text, x in _every_inputs(name, slow))
     return [c for c in made if c is not None]
 
 
