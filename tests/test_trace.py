@@ -14,7 +14,7 @@ from diffcompare.analysis.trace import evaluation_trace, row_names
 from diffcompare.cli import main
 from diffcompare.errors import DiffcompareError
 from diffcompare.parse import compile_expression
-from diffcompare.render.trace import adjoint_text, op_line, tangent_text
+from diffcompare.render.trace import adjoint_text, arithmetic, op_line, tangent_text
 
 TABLE = "x1*x2 + x2 - log(x1)"
 # the slides' rows (v_1 = v_-1 v_0, v_2 = ln v_-1, v_3 = v_1 + v_0, v_4 = v_3 - v_2) by operation:
@@ -41,6 +41,16 @@ def test_rows_are_numbered_as_the_slides_number_them():
     assert [r.name for r in t.rows] == ["v_-1", "v_0", "v_1", "v_2", "v_3", "v_4"]
     assert op_line(t.rows[2]) == "v_1 = v_-1 * v_0"
     assert any(op_line(r) == "v_3 = ln(v_-1)" for r in t.rows)  # the slides' notation: ln for log
+
+
+def test_powers_are_written_in_the_parsers_syntax_as_the_graph_writes_them():
+    """Rows said ``v_1 = v_0 ^ 2`` (``^`` the parser refuses) where `graph` says ``x**2``; the slides' trace tables
+    have no power, so the trace follows the parser, and an operation copied out of a row parses back."""
+    e = compile_expression("x**2 + x**-3")
+    t = evaluation_trace(e.function, (3.0,), e.variables)
+    assert [op_line(r) for r in t.rows[1:3]] == ["v_1 = v_0**2", "v_2 = v_0**(-3)"]
+    assert arithmetic(t.rows[1]) == "3**2 = 9"
+    assert compile_expression(op_line(t.rows[2]).split(" = ")[1].replace("v_0", "x"))(3.0) == 3.0**-3
 
 
 def test_table1_primal_values_match_the_slides():

@@ -1,7 +1,7 @@
 """The computational graph: a rich tree (from the output back to the inputs) and Graphviz DOT.
 
 The analysis hands over data (each node's primitive, which node each argument reads); the text is written
-here, powers in the parser's syntax (``x**2``) so a label copied back parses.
+here, powers in the parser's syntax (``x**2``, the rules table's own text) so a label copied back parses.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def node_texts(g: Graph) -> dict[str, tuple[str, str]]:
             out[n.name] = (labels[n.name], labels[n.name])
             continue
         names = operand_names(n)
-        labels[n.name] = _python(_label(n, names, labels))
-        out[n.name] = (_python(op_text(n.prim, names, n.kw)), labels[n.name])
+        labels[n.name] = _label(n, names, labels)
+        out[n.name] = (op_text(n.prim, names, n.kw), labels[n.name])
     return out
 
 
@@ -38,11 +38,6 @@ def partial_expr(g: Graph, e: Edge) -> str:
     """∂target/∂source in the trace's names: ``2 v_0``, ``cos(v_0)``."""
     n = next(n for n in g.nodes if n.name == e.target)
     return partial_text(n.prim or "", e.k, operand_names(n), n.name)
-
-
-def _python(text: str) -> str:
-    """Powers in the parser's syntax (``x**2``, not the trace's ``x ^ 2``): a label copied back parses."""
-    return text.replace(" ^ ", "**")
 
 
 def _label(n: GraphNode, operands: Sequence[str], labels: dict[str, str]) -> str:
