@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from diffcompare.analysis import reproduce as R
 from diffcompare.cli import main
+from diffcompare.render.reproduce import note_text
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def test_tables_1_to_3_agree(by_id):
 def test_table2_formula_typo_is_found(by_id):
     c = by_id["t2_dv1_formula"]
     assert not c.agree and c.status == "erratum" and c.explained
-    assert "(the row is 3)" in c.computed and "= 0" in c.computed
+    text = note_text(c.computed)  # the formula on our values, written by render
+    assert "(the row is 3)" in text and "= 0" in text
 
 
 def test_backprop_errata_are_found_and_sized(by_id):
@@ -112,7 +114,7 @@ def test_exercise3_gradient_is_the_predicted_power_of_two(seed):
 def test_exercise3_slides_512_needs_a_certain_norm(by_id):
     c = by_id["ex3_grad"]
     assert c.agree and c.computed == [[512.0] * 3] * 2
-    assert "0.342" in c.note  # the probability of that regime for a 2×3 standard normal
+    assert "0.342" in note_text(c.note)  # the probability of that regime for a 2×3 standard normal
     assert R.exercise3(0)["grad"][0, 0] == 2048.0
 
 
@@ -120,6 +122,9 @@ def test_reproduce_cli(capsys):
     assert main(["reproduce", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {"id", "description", "seed_value", "computed", "agree", "note"} <= set(data["checks"][0])
+    # notes and a formula's evaluation are data in the analysis: the JSON carries them written out, as text
+    assert all(isinstance(c["note"], str) for c in data["checks"])
+    assert isinstance(next(c for c in data["checks"] if c["id"] == "t2_dv1_formula")["computed"], str)
     assert data["unexplained"] == 0
 
 

@@ -14,6 +14,7 @@ from diffcompare.analysis.trace import evaluation_trace, row_names
 from diffcompare.cli import main
 from diffcompare.errors import DiffcompareError
 from diffcompare.parse import compile_expression
+from diffcompare.render.trace import adjoint_text, arithmetic, op_line, tangent_text
 
 TABLE = "x1*x2 + x2 - log(x1)"
 # the slides' rows (v_1 = v_-1 v_0, v_2 = ln v_-1, v_3 = v_1 + v_0, v_4 = v_3 - v_2) by operation:
@@ -24,7 +25,7 @@ SLIDE_ORDER = ("v_-1 = x1", "v_0 = x2", "* ", "ln(", "+ ", "- ")
 def _slide_rows(trace):
     rows = []
     for key in SLIDE_ORDER:
-        rows.append(next(r for r in trace.rows if key in r.op))
+        rows.append(next(r for r in trace.rows if key in op_line(r)))
     return rows
 
 
@@ -38,8 +39,18 @@ def test_rows_are_numbered_as_the_slides_number_them():
     assert row_names(1, 2) == ["v_0", "v_1", "v_2"]
     t = _trace((2.0, 4.0))
     assert [r.name for r in t.rows] == ["v_-1", "v_0", "v_1", "v_2", "v_3", "v_4"]
-    assert t.rows[2].op == "v_1 = v_-1 * v_0"
-    assert any(r.op == "v_3 = ln(v_-1)" for r in t.rows)  # the slides' notation: ln for log
+    assert op_line(t.rows[2]) == "v_1 = v_-1 * v_0"
+    assert any(op_line(r) == "v_3 = ln(v_-1)" for r in t.rows)  # the slides' notation: ln for log
+
+
+def test_powers_are_written_in_the_parsers_syntax_as_the_graph_writes_them():
+    """Rows said ``v_1 = v_0 ^ 2`` (``^`` the parser refuses) where `graph` says ``x**2``; the slides' trace tables
+    have no power, so the trace follows the parser, and an operation copied out of a row parses back."""
+    e = compile_expression("x**2 + x**-3")
+    t = evaluation_trace(e.function, (3.0,), e.variables)
+    assert [op_line(r) for r in t.rows[1:3]] == ["v_1 = v_0**2", "v_2 = v_0**(-3)"]
+    assert arithmetic(t.rows[1]) == "3**2 = 9"
+    assert compile_expression(op_line(t.rows[2]).split(" = ")[1].replace("v_0", "x"))(3.0) == 3.0**-3
 
 
 def test_table1_primal_values_match_the_slides():
@@ -59,8 +70,7 @@ def test_table2_tangents_match_the_slides():
     assert t.derivative == 4.0
     mul_row = _slide_rows(t)[2]
     # the right product rule (the slide prints the typo v̇-1 v0 + v0 v̇-1)
-    assert mul_row.tangent_expr == "v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1"
-    assert mul_row.tangent_arithmetic == "0 × (-4) + 1 × 3 = 3"
+    assert tangent_text(mul_row) == ("v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1", "0 × (-4) + 1 × 3 = 3")
 
 
 def test_table3_adjoints_match_the_slides():
@@ -76,8 +86,7 @@ def test_adjoints_are_written_as_the_sum_of_their_contributions():
     t = _trace((3.0, -4.0), mode="reverse")
     x1 = t.rows[0]
     # x̄1 = v̄(ln) × (1/v_-1) + v̄(mul) × v_0, the consumers in reverse order as in the slides
-    assert x1.adjoint_expr == "v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0"
-    assert x1.adjoint_arithmetic == "(-1) × 0.333333 + 1 × (-4) = -4.33333"
+    assert adjoint_text(t, x1) == ("v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0", "(-1) × 0.333333 + 1 × (-4) = -4.33333")
     assert sum(c.term for c in x1.contributions) == x1.adjoint
     assert [c.consumer for c in x1.contributions] == ["v_3", "v_1"]
 

@@ -281,7 +281,7 @@ div = defprim("div", _div_impl, lambda ans, x, y: reciprocal(y), lambda ans, x, 
 pow_ = defprim("pow", _pow_impl, lambda ans, x, y: _pow_dx(ans, x, y), lambda ans, x, y: _pow_dy(ans, x, y),
                ufuncs=(np.power, np.float_power), ops=("__pow__", "__rpow__"), into=_pow_into,
                saves=lambda argnums: (1 in argnums, (True, True)),  # ans only for d/dy = ans log x
-               linear=_linear_square, fast=_fast_pow, sympy=lambda sp, a, b: a**b, text="{0} ^ {1}")
+               linear=_linear_square, fast=_fast_pow, sympy=lambda sp, a, b: a**b, text="{0}**{1}")
 neg = defprim("neg", operator.neg, _minus_one, ufuncs=(np.negative,), ops=("__neg__",), saves=_nothing(1),
               into=np.negative, sympy=lambda sp, a: -a, text="-{0}", partial_text=("-1",))
 
@@ -320,7 +320,7 @@ sqrt = defprim("sqrt", np.sqrt, lambda ans, x: div(0.5, ans), math=_math.sqrt, f
 abs_ = defprim("abs", np.absolute, lambda ans, x: _abs_partial(ans, x), math=abs, ops=("__abs__",), sympy="Abs",
                text="|{0}|", partial_text=("sign({a})",), parse=("abs",))
 square = defprim("square", np.square, lambda ans, x: mul(2.0, x), math=lambda x: x * x, linear=_linear_square,
-                 sympy=lambda sp, a: a**2, text="{0} ^ 2", partial_text=("2 {a}",))
+                 sympy=lambda sp, a: a**2, text="{0}**2", partial_text=("2 {a}",))
 reciprocal = defprim("reciprocal", lambda x: _div_impl(1.0, x), lambda ans, x: neg(mul(ans, ans)),
                      ufuncs=(np.reciprocal,), into=np.reciprocal, sympy=lambda sp, a: 1 / a, text="1 / {0}",
                      partial_text=("-{v}^2",))

@@ -16,19 +16,22 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.analysis.trace import local_partial, trace_and_tape
-from diffcompare.render.notation import infix, op_text, operand, partial_text
+from diffcompare.analysis.trace import Operand, local_partial, trace_and_tape
 
 __all__ = ["Edge", "Graph", "GraphNode", "computational_graph", "structure_point"]
 
+
+# Data only: what each node computes is written (``v_-1 * v_0``, ``x1 * x2``) by diffcompare.render.graph.
 
 @dataclass
 class GraphNode:
     """One node: a row of the trace."""
 
     name: str  # "v_1"
-    op: str  # "v_-1 * v_0", or the variable's name for an input
-    label: str  # what the node computes, in the function's variables: "x1 * x2"
+    prim: str | None  # the primitive's name ("mul"); None for an input
+    operands: list[Operand]  # its arguments: the node each one reads, or an inline constant
+    kw: dict[str, Any]  # the primitive's keyword arguments
+    variable: str | None = None  # an input's variable name
     value: Any = None  # None when the graph is drawn without a point
     tangent: Any = None  # d(node)/d(wrt): forward differentiation
     adjoint: Any = None  # d(output)/d(node): backward differentiation
@@ -42,7 +45,7 @@ class Edge:
 
     source: str
     target: str
-    partial_expr: str
+    k: int  # which argument of target source is
     partial: Any = None
 
 
@@ -94,23 +97,14 @@ def computational_graph(f: Callable[..., Any], point: Sequence[Any] | None, vari
     """
     at = point if point is not None else structure_point(f, len(variables))
     trace, tape = trace_and_tape(f, at, variables, expression, mode="all", wrt=wrt)
-    labels: dict[str, str] = {}
     nodes, edges = [], []
     name_of = {id(node): row.name for node, row in zip(tape, trace.rows)}
+    keep = point is not None
     for node, row in zip(tape, trace.rows):
-        if node.prim is None:
-            labels[row.name] = row.variable or row.name
-            op = row.variable or row.name
-        else:
-            op = _python(row.op.split(" = ", 1)[1])
-            operands = _operand_names(node, name_of)
-            labels[row.name] = _python(_label(node, operands, labels))
-            for parent, k in zip(node.parents, node.argnums):
-                pv = local_partial(node, k) if point is not None else None
-                edges.append(Edge(name_of[id(parent)], row.name,
-                                  partial_text(node.prim.name, k, operands, row.name), pv))
-        keep = point is not None
-        nodes.append(GraphNode(row.name, op, labels[row.name], row.value if keep else None,
+        for parent, k in zip(node.parents, node.argnums):
+            edges.append(Edge(name_of[id(parent)], row.name, k, local_partial(node, k) if keep else None))
+        operands = [Operand(o.row, o.value if keep or o.row is None else None) for o in row.operands]
+        nodes.append(GraphNode(row.name, row.prim, operands, row.kw, row.variable, row.value if keep else None,
                                row.tangent if keep else None, row.adjoint if keep else None,
                                node.prim is None, row.is_output))
     graph = Graph(expression, list(variables), list(point) if point is not None else None, trace.wrt,
@@ -120,46 +114,3 @@ def computational_graph(f: Callable[..., Any], point: Sequence[Any] | None, vari
     if point is None:
         graph.notes.append("no point given: structure only (give --at for values and partials)")
     return graph
-
-
-def _operand_names(node: Any, name_of: dict[int, str]) -> list[str]:
-    traced = dict(zip(node.argnums, node.parents))
-    out = []
-    for k, a in enumerate(node.args):
-        if k in traced:
-            out.append(name_of[id(traced[k])])
-        else:
-            out.append(operand(a))
-    return out
-
-
-def _python(text: str) -> str:
-    """Powers in the parser's syntax (``x**2``, not the trace's ``x ^ 2``): a label copied back parses."""
-    return text.replace(" ^ ", "**")
-
-
-def _label(node: Any, operands: Sequence[str], labels: dict[str, str]) -> str:
-    """What a node computes in the function's variables: ``ln(x**2) * sin(x)``."""
-    wrap = infix(node.prim.name)
-    parts = []
-    for o in operands:
-        lab = labels.get(o, o)
-        parts.append(f"({lab})" if wrap and not _atomic(lab) else lab)
-    return op_text(node.prim.name, parts, node.kw)
-
-
-def _atomic(text: str) -> bool:
-    """A name, a number (a negative one comes parenthesized), or one call ``f(...)`` enclosing all the rest."""
-    if not any(c in text for c in " +-*/^@|"):
-        return True
-    if text.startswith("(-") and text.endswith(")") and not any(c in text[2:-1] for c in " ()+-*/^@|"):
-        return True  # "(-3)": already wrapped by _operand_names
-    head = text.find("(")
-    if head <= 0 or not text.endswith(")") or not text[:head].isidentifier():
-        return False
-    depth = 0
-    for c in text[head:-1]:
-        depth += (c == "(") - (c == ")")
-        if depth == 0:
-            return False
-    return True

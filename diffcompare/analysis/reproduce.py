@@ -33,7 +33,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Check", "Reproduction", "agrees", "half_unit", "load_seed_numbers", "reproduce"]
+__all__ = ["Check", "Num", "Reproduction", "agrees", "half_unit", "load_seed_numbers", "reproduce"]
+
+@dataclass(frozen=True)
+class Num:
+    """A value inside a note, kept as data: diffcompare.render.reproduce writes it in the trace's notation."""
+
+    value: Any
+    digits: int = 6
+
+
+# A note (or a formula evaluated on our values): text with values in it, as data; render.reproduce joins it.
+Parts = list[str | Num]
+
+UNEXPLAINED = "UNEXPLAINED: not documented as an erratum"
 
 RULE = ("agree: |ours - printed| <= half a unit of the last printed digit; 'rounded inputs': the slide's step "
         "redone from its own printed (rounded) inputs agrees, and would with any erring input corrected; "
@@ -53,7 +66,7 @@ class Check:
     agree: bool  # to the printed precision (rule above), rounding carried forward included
     status: str  # agree | rounded inputs | inherited | erratum
     explained: bool  # agreement, or a disagreement documented as an erratum (or inherited from one)
-    note: str = ""
+    note: Parts = field(default_factory=list)  # why it disagrees (or why an agreement is suspicious)
     difference: Any = None  # printed - computed (numbers)
     carried: Any = None  # the slide's own step recomputed from its printed inputs
     tolerance: Any = None  # half a unit of the last printed digit
@@ -322,9 +335,9 @@ def reproduce() -> Reproduction:
             check = _number_check(e, computed[e["id"]], printed, results, corrected)
             corrected[e["id"]] = _corrected(e, check, corrected)
         if e["id"] == "ex2_second":
-            check.note = _join(check.note, "our default API is functional: grad(f)(x) twice gives "
-                               f"{_short(ex2['functional'][0])} and {_short(ex2['functional'][1])}; "
-                               "gradients add up only through Recording.backward(accumulate=True)")
+            check.note = _join(check.note, ["our default API is functional: grad(f)(x) twice gives ",
+                                            Num(ex2["functional"][0]), " and ", Num(ex2["functional"][1]),
+                                            "; gradients add up only through Recording.backward(accumulate=True)"])
         results[e["id"]] = check
         checks.append(check)
     agreed = sum(c.agree for c in checks)
@@ -332,14 +345,9 @@ def reproduce() -> Reproduction:
     return Reproduction(checks, agreed, len(checks) - agreed - unexplained, unexplained, notes=[RULE])
 
 
-def _join(a: str, b: str) -> str:
-    return f"{a}; {b}" if a else b
-
-
-def _short(x: Any) -> str:
-    from diffcompare.render.notation import number
-
-    return number(x)
+def _join(a: Parts | str, b: Parts | str) -> Parts:
+    a, b = ([a] if isinstance(a, str) else a), ([b] if isinstance(b, str) else b)
+    return [*a, "; ", *b] if a else list(b)
 
 
 def _corrected(e: dict[str, Any], check: Check, corrected: dict[str, Any]) -> float:
@@ -374,8 +382,6 @@ def _number_check(e: dict[str, Any], value: Any, printed: dict[str, Any], done: 
     the printed value where it agrees, otherwise the slide's own step redone from corrected
     inputs (or, without one, our value) rounded to the printed digits.
     """
-    from diffcompare.render.notation import number
-
     p = e["printed"]
     value = float(value)
     tol = half_unit(p)
@@ -388,40 +394,40 @@ def _number_check(e: dict[str, Any], value: Any, printed: dict[str, Any], done: 
     if agrees(value, p):
         if documented:
             check.explained = False
-            check.note = "documented as an erratum in seed_numbers.toml, but it agrees: the data file is stale"
+            check.note = ["documented as an erratum in seed_numbers.toml, but it agrees: the data file is stale"]
         return check
-    exact_note = f"exact {number(value, 8)} (printed - exact = {diff:+.2g}, half unit {tol:.2g})"
+    exact_note: Parts = ["exact ", Num(value, 8), f" (printed - exact = {diff:+.2g}, half unit {tol:.2g})"]
     if carried is not None and agrees(carried, p):
         deps = [done[d] for d in _dependencies(e["carried"]) if d in done]
         bad = [d for d in deps if not d.agree]
         # with the erring inputs as the slides should have printed them, is the step still right?
         if bad and agrees(_eval_carried(e["carried"], corrected), p):
             check.status = "rounded inputs"
-            check.note = (f"{exact_note}; from the slide's rounded inputs {e['carried']} = {number(carried, 8)}, "
-                          f"which prints as {p}, and still does with {', '.join(d.id for d in bad)} corrected")
+            check.note = [*exact_note, f"; from the slide's rounded inputs {e['carried']} = ", Num(carried, 8),
+                          f", which prints as {p}, and still does with {', '.join(d.id for d in bad)} corrected"]
         elif not bad:
             check.status = "rounded inputs"
-            check.note = (f"{exact_note}; from the slide's own rounded inputs {e['carried']} = "
-                          f"{number(carried, 8)}, which prints as {p}")
+            check.note = [*exact_note, f"; from the slide's own rounded inputs {e['carried']} = ",
+                          Num(carried, 8), f", which prints as {p}"]
         else:
             check.agree = False
             check.status = "inherited"
-            check.note = (f"{exact_note}; the step itself is right ({e['carried']} = {number(carried, 8)}) "
-                          f"but uses {', '.join(d.id for d in bad)}, an erratum")
+            check.note = [*exact_note, f"; the step itself is right ({e['carried']} = ", Num(carried, 8),
+                          f") but uses {', '.join(d.id for d in bad)}, an erratum"]
             check.explained = all(d.explained for d in bad)
         if documented:
             check.note = _join(check.note, documented)
         return check
     check.agree = False
     check.status = "erratum"
-    slip = "" if carried is None else (f"; from the slide's own inputs {e['carried']} = {number(carried, 8)} "
-                                       f"(printed - that = {float(p) - carried:+.2g})")
+    slip: Parts = [] if carried is None else [f"; from the slide's own inputs {e['carried']} = ", Num(carried, 8),
+                                              f" (printed - that = {float(p) - carried:+.2g})"]
     check.note = exact_note + slip
     if documented:
         check.note = _join(documented, check.note)
     else:
         check.explained = False
-        check.note = _join("UNEXPLAINED: not documented as an erratum", check.note)
+        check.note = _join(UNEXPLAINED, check.note)
     return check
 
 
@@ -435,31 +441,34 @@ def _vector_check(e: dict[str, Any], value: Any) -> Check:
     check = Check(e["id"], e["description"], e["where"], p, computed, ok, "agree" if ok else "erratum",
                   ok or bool(e.get("erratum")), tolerance=max(half_unit(s) for s in flat_p))
     if not ok:
-        check.note = e.get("erratum") or "UNEXPLAINED: not documented as an erratum"
+        check.note = [e.get("erratum") or UNEXPLAINED]
     return check
 
 
 def _formula_check(e: dict[str, Any], computed: dict[str, Any]) -> Check:
     """A printed formula evaluated on our values of the entries it names, against the row it defines."""
-    from diffcompare.render.notation import number
     from diffcompare.parse import compile_expression
 
     f = compile_expression(e["formula"])
     got = float(f.function(*[float(computed[v]) for v in f.variables]))
     want = float(computed[e["defines"]])
     ok = abs(got - want) <= 1e-12 * max(1.0, abs(want))  # exact arithmetic on small integers: only rounding
-    shown = e["formula"]  # the formula with our values in place of the entries' names
-    for name in sorted(f.variables, key=len, reverse=True):
-        value = float(computed[name])
-        shown = shown.replace(name, f"({number(value)})" if value < 0 else number(value))
+    shown: Parts = []  # the formula with our values in place of the entries' names
+    names = sorted(f.variables, key=len, reverse=True)
+    for piece in re.split("(" + "|".join(map(re.escape, names)) + ")", e["formula"]) if names else [e["formula"]]:
+        if piece in f.variables:
+            value = float(computed[piece])
+            shown += ["(", Num(value), ")"] if value < 0 else [Num(value)]
+        elif piece:
+            shown.append(piece.replace("*", " × "))
     check = Check(e["id"], e["description"], e["where"], e["printed"],
-                  f"{shown.replace('*', ' × ')} = {number(got)} (the row is {number(want)})", ok,
+                  [*shown, " = ", Num(got), " (the row is ", Num(want), ")"], ok,
                   "agree" if ok else "erratum", ok or bool(e.get("erratum")))
     if not ok:
-        check.note = e.get("erratum") or "UNEXPLAINED: not documented as an erratum"
+        check.note = [e.get("erratum") or UNEXPLAINED]
     elif e.get("erratum"):
         check.explained = False
-        check.note = "documented as an erratum, but it agrees: the data file is stale"
+        check.note = ["documented as an erratum, but it agrees: the data file is stale"]
     return check
 
 
@@ -476,18 +485,15 @@ def _symbolic_check(e: dict[str, Any], refs: dict[str, Any]) -> Check:
                   "agree" if ok else "erratum", ok or bool(e.get("erratum")))
     if not ok:
         missing = sympy.factor(rest)
-        check.note = _join(e.get("erratum") or "UNEXPLAINED: not documented as an erratum",
-                           f"reference - printed = {missing}")
+        check.note = _join(e.get("erratum") or UNEXPLAINED, f"reference - printed = {missing}")
         check.difference = str(missing)
     elif e.get("erratum"):
         check.explained = False
-        check.note = "documented as an erratum, but it agrees: the data file is stale"
+        check.note = ["documented as an erratum, but it agrees: the data file is stale"]
     return check
 
 
 def _exercise3_check(e: dict[str, Any]) -> Check:
-    from diffcompare.render.notation import number
-
     seed = int(e.get("seed", 6))
     ours = exercise3(seed)
     zero = exercise3(0)
@@ -495,13 +501,12 @@ def _exercise3_check(e: dict[str, Any]) -> Check:
     flat_p = [float(s.rstrip(".")) for s in _flat(_parse_vector(e["printed"]))]
     ok = grad.shape == (2, 3) and np.array_equal(grad.ravel(), np.asarray(flat_p)) and \
         bool(np.all(grad == ours["predicted"]))  # powers of two: exact in binary, so exact equality
-    note = (f"the result depends on the random a: every entry is 2^k (×100 if sum(a) <= 0) with k the least "
+    note: Parts = [f"the result depends on the random a: every entry is 2^k (×100 if sum(a) <= 0) with k the least "
             f"k >= 1 such that 2^k ‖a‖ >= 1000; the printed 512 = 2^9 holds only for 1000/512 <= ‖a‖ < 1000/256 "
             f"and sum(a) > 0, probability {_exercise3_probability():.3f} for a 2×3 standard normal draw. "
             f"PyTorch's draw cannot be replayed; with numpy default_rng({seed}) ‖a‖ = {ours['norm']:.4f}, "
-            f"sum = {ours['sum']:.3f}: k = {ours['k']}, our VJP gives {number(grad.ravel()[0])} everywhere "
-            f"({ours['tape_ops']} tape ops); with default_rng(0) ‖a‖ = {zero['norm']:.4f}: "
-            f"{number(np.asarray(zero['grad']).ravel()[0])} everywhere, as predicted "
-            f"({number(zero['predicted'])})")
+            f"sum = {ours['sum']:.3f}: k = {ours['k']}, our VJP gives ", Num(grad.ravel()[0]), " everywhere "
+            f"({ours['tape_ops']} tape ops); with default_rng(0) ‖a‖ = {zero['norm']:.4f}: ",
+            Num(np.asarray(zero["grad"]).ravel()[0]), " everywhere, as predicted (", Num(zero["predicted"]), ")"]
     return Check(e["id"], e["description"], e["where"], e["printed"], grad.tolist(), ok,
                  "agree" if ok else "erratum", ok or bool(e.get("erratum")), note=note)

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from diffcompare.errors import DiffcompareError
-# the rows are the slides' text (``v_1 = v_-1 * v_0``, ``v̄_3 × (1/v_-1)``), written in one notation
-from diffcompare.render.notation import BAR, DOT, accent, bar, dot, number, op_text, operand, partial_text, times
 
 __all__ = [
     "MODES",
     "Contribution",
+    "Operand",
     "Row",
+    "TangentTerm",
     "Trace",
     "evaluation_trace",
     "local_partial",
@@ -40,13 +40,34 @@ __all__ = [
 
 MODES = ("primal", "forward", "reverse", "all")
 
+# The trace carries data only (values, primitive names, which row each argument is); the slides' text
+# (``v_1 = v_-1 * v_0``, ``v̄_3 × (1/v_-1)``) is written from it by diffcompare.render.trace.
+
+@dataclass
+class Operand:
+    """One argument of a row's primitive: the row it reads, or (``row`` None) a constant written inline."""
+
+    row: str | None
+    value: Any
+
+
+@dataclass
+class TangentTerm:
+    """One term of a tangent: ``v̇_{parent} × (∂this/∂argument k)``."""
+
+    parent: str  # name of the row read as argument k
+    k: int
+    partial: Any  # ∂this/∂argument k; None for a non-elementwise primitive (its JVP is applied instead)
+    tangent: Any  # the parent's tangent
+
+
 @dataclass
 class Contribution:
     """One term of an adjoint: ``v̄_{consumer} × (∂v_consumer/∂this)``."""
 
     consumer: str  # name of the row that used this one
-    partial_expr: str  # the local partial in the trace's names, e.g. "1/v_-1"
-    partial: Any  # its value
+    k: int  # which argument of the consumer this row is
+    partial: Any  # its value (None for a non-elementwise primitive: the term is its VJP)
     adjoint: Any  # the consumer's adjoint
     term: Any  # the product (for a non-elementwise primitive: the VJP)
 
@@ -56,16 +77,14 @@ class Row:
     """One intermediate variable of the trace."""
 
     name: str  # "v_-1", "v_0", "v_1" ...
-    op: str  # "v_1 = v_-1 * v_0"; for an input "v_-1 = x1"
+    prim: str | None  # the primitive's name ("mul", "log"); None for an input
+    operands: list[Operand]  # its arguments, in order
+    kw: dict[str, Any]  # its keyword arguments (axis=...)
     inputs: list[str]  # names of the rows it reads
     value: Any
-    arithmetic: str  # the op with numbers: "3 * (-4) = -12"
     tangent: Any = None
-    tangent_expr: str = ""  # "v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1"
-    tangent_arithmetic: str = ""
+    tangent_terms: list[TangentTerm] = field(default_factory=list)
     adjoint: Any = None
-    adjoint_expr: str = ""  # "v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0"
-    adjoint_arithmetic: str = ""
     contributions: list[Contribution] = field(default_factory=list)
     variable: str | None = None  # the input's variable name, for an input row
     is_output: bool = False
@@ -98,6 +117,11 @@ def output_name(variables: Sequence[str]) -> str:
 def row_names(n_inputs: int, n_ops: int) -> list[str]:
     """The slides' numbering: inputs v_{1-n}..v_0, then v_1..v_l."""
     return [f"v_{i}" for i in range(1 - n_inputs, 1)] + [f"v_{i}" for i in range(1, n_ops + 1)]
+
+
+def _adjoint_of(name: str) -> str:
+    """``y`` -> ``ȳ`` (a macron over the first letter) for this one note; the tables' text is render.trace's."""
+    return name[0] + "\u0304" + name[1:]
 
 
 def _zeros_like(x: Any) -> Any:
@@ -198,14 +222,10 @@ def trace_and_tape(f: Callable[..., Any], point: Sequence[Any], variables: Seque
     for i, node in enumerate(tape):
         nm = names[i]
         if node.prim is None:
-            var = variables[i]
-            rows.append(Row(nm, f"{nm} = {var}", [], node.value, number(node.value), variable=var))
+            rows.append(Row(nm, None, [], {}, [], node.value, variable=variables[i]))
             continue
-        operands, numbers = _operands(node, name_of)
-        expr = op_text(node.prim.name, operands, node.kw)
-        arith = op_text(node.prim.name, numbers, node.kw)
-        rows.append(Row(nm, f"{nm} = {expr}", [name_of[id(p)] for p in node.parents], node.value,
-                        f"{arith} = {number(node.value)}"))
+        rows.append(Row(nm, node.prim.name, _operands(node, name_of), dict(node.kw or {}),
+                        [name_of[id(p)] for p in node.parents], node.value))
     if out_node is not None:
         rows[names.index(name_of[id(out_node)])].is_output = True
 
@@ -225,27 +245,18 @@ def trace_and_tape(f: Callable[..., Any], point: Sequence[Any], variables: Seque
 
 
 def _check_finite(tape: Sequence[Any], names: Sequence[str]) -> None:
-    from diffcompare.errors import DomainError
+    from diffcompare.errors import NonFiniteRow
 
     for node, nm in zip(tape, names):
         v = np.asarray(node.value)
         if v.dtype.kind in "fc" and not np.all(np.isfinite(v)):
-            what = op_text(node.prim.name, ["·"] * len(node.args)) if node.prim else "an input"
-            raise DomainError(f"{nm} = {what} is not finite at this point ({number(node.value)}): "
-                              "outside the function's domain")
+            raise NonFiniteRow(nm, node.prim.name if node.prim else None, len(node.args), node.value)
 
 
-def _operands(node: Any, name_of: dict[int, str]) -> tuple[list[str], list[str]]:
-    """Each argument as a row name (traced) or an inline constant, and as a number."""
+def _operands(node: Any, name_of: dict[int, str]) -> list[Operand]:
+    """Each argument as the row it reads (traced) or an inline constant, with its value."""
     traced = dict(zip(node.argnums, node.parents))
-    operands, numbers = [], []
-    for k, a in enumerate(node.args):
-        if k in traced:
-            operands.append(name_of[id(traced[k])])
-        else:
-            operands.append(operand(a))
-        numbers.append(operand(a))
-    return operands, numbers
+    return [Operand(name_of[id(traced[k])] if k in traced else None, a) for k, a in enumerate(node.args)]
 
 
 def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name_of: dict[int, str],
@@ -257,26 +268,12 @@ def _fill_tangents(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
     if np.ndim(seed_node.value):
         trace.notes.append(f"{trace.wrt} is an array: the tangent is seeded with ones (a directional derivative)")
     for row, node in zip(trace.rows, tape):
-        t = tangents[id(node)]
-        row.tangent = t
+        row.tangent = tangents[id(node)]
         if node.prim is None:
-            row.tangent_expr = f"{dot(row.name)} = {accent(row.variable, DOT)}"
-            row.tangent_arithmetic = number(t)
             continue
-        operands, _ = _operands(node, name_of)
-        terms, arith = [], []
-        traced = dict(zip(node.argnums, node.parents))
-        for k, parent in traced.items():
-            pname = name_of[id(parent)]
-            if node.prim.partials is None:
-                terms.append(f"jvp_{node.prim.name}({dot(pname)})")
-                continue
-            ptxt = partial_text(node.prim.name, k, operands, row.name)
-            pval = node.prim.partials[k](node.value, *node.args, **(node.kw or {}))
-            terms.append(times(dot(pname), ptxt))
-            arith.append(times(operand(tangents[id(parent)]), operand(pval)))
-        row.tangent_expr = f"{dot(row.name)} = " + " + ".join(terms)
-        row.tangent_arithmetic = (" + ".join(arith) + " = " if arith else "") + number(t)
+        for k, parent in dict(zip(node.argnums, node.parents)).items():
+            row.tangent_terms.append(TangentTerm(name_of[id(parent)], k, local_partial(node, k),
+                                                 tangents[id(parent)]))
     if out_node is not None:
         trace.derivative = tangents[id(out_node)]
     else:
@@ -292,34 +289,14 @@ def _fill_adjoints(trace: Trace, tape: Sequence[Any], names: Sequence[str], name
         return
     seed = 1.0 if np.ndim(value) == 0 else np.ones(np.shape(value))
     if np.ndim(value):
-        trace.notes.append(f"the output is an array: the adjoint is seeded with {accent(trace.output_name, BAR)} = "
+        trace.notes.append(f"the output is an array: the adjoint is seeded with {_adjoint_of(trace.output_name)} = "
                            "ones (a VJP, as in Exercise 3)")
     adjoints, contributions = _reverse_adjoints(tape, out_node, seed)
     for row, node in zip(trace.rows, tape):
         g = adjoints.get(id(node))
         row.adjoint = _zeros_like(node.value) if g is None else g
-        lhs = bar(row.name) + (f" = {accent(row.variable, BAR)}" if row.variable else "")
         if node is out_node:
-            row.adjoint_expr = f"{lhs} = {accent(trace.output_name, BAR)}"
-            row.adjoint_arithmetic = number(seed)
             continue
-        terms, arith = [], []
         for consumer, k, partial, term in contributions.get(id(node), []):
-            cname = name_of[id(consumer)]
-            operands, _ = _operands(consumer, name_of)
-            if partial is None:
-                ptxt = f"∂{cname}/∂{row.name}"
-                terms.append(f"vjp_{consumer.prim.name}({bar(cname)})")
-                arith.append(operand(term))
-            else:
-                ptxt = partial_text(consumer.prim.name, k, operands, cname)
-                terms.append(times(bar(cname), ptxt))
-                arith.append(times(operand(adjoints[id(consumer)]), operand(partial)))
-            row.contributions.append(Contribution(cname, ptxt, partial, adjoints[id(consumer)], term))
-        if not terms:
-            row.adjoint_expr = f"{lhs} = 0"
-            row.adjoint_arithmetic = "0 (does not reach y)"
-            continue
-        row.adjoint_expr = f"{lhs} = " + " + ".join(terms)
-        row.adjoint_arithmetic = " + ".join(arith) + " = " + number(row.adjoint)
+            row.contributions.append(Contribution(name_of[id(consumer)], k, partial, adjoints[id(consumer)], term))
     trace.gradient = [adjoints.get(id(n), _zeros_like(n.value)) for n in tape if n.prim is None]

@@ -1,24 +1,84 @@
-"""The computational graph: a rich tree (from the output back to the inputs) and Graphviz DOT."""
+"""The computational graph: a rich tree (from the output back to the inputs) and Graphviz DOT.
+
+The analysis hands over data (each node's primitive, which node each argument reads); the text is written
+here, powers in the parser's syntax (``x**2``, the rules table's own text) so a label copied back parses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from diffcompare.analysis.graph import Graph
-from diffcompare.render.notation import number
+from diffcompare.analysis.graph import Edge, Graph, GraphNode
+from diffcompare.render.notation import infix, number, op_text, operand, partial_text
 
 
-def _node_text(g: Graph, name: str) -> str:
+def operand_names(n: GraphNode) -> list[str]:
+    """A node's arguments as written: the node read, or an inline constant (``(-3)``)."""
+    return [o.row if o.row is not None else operand(o.value) for o in n.operands]
+
+
+def node_texts(g: Graph) -> dict[str, tuple[str, str]]:
+    """Node name -> (what it computes from its operand nodes ``v_-1 * v_0``, the same in the function's
+    variables ``x1 * x2``); an input is its variable's name twice."""
+    labels: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
+    for n in g.nodes:
+        if n.prim is None:
+            labels[n.name] = n.variable or n.name
+            out[n.name] = (labels[n.name], labels[n.name])
+            continue
+        names = operand_names(n)
+        labels[n.name] = _label(n, names, labels)
+        out[n.name] = (op_text(n.prim, names, n.kw), labels[n.name])
+    return out
+
+
+def partial_expr(g: Graph, e: Edge) -> str:
+    """∂target/∂source in the trace's names: ``2 v_0``, ``cos(v_0)``."""
+    n = next(n for n in g.nodes if n.name == e.target)
+    return partial_text(n.prim or "", e.k, operand_names(n), n.name)
+
+
+def _label(n: GraphNode, operands: Sequence[str], labels: dict[str, str]) -> str:
+    """What a node computes in the function's variables: ``ln(x**2) * sin(x)``."""
+    wrap = infix(n.prim or "")
+    parts = []
+    for o in operands:
+        lab = labels.get(o, o)
+        parts.append(f"({lab})" if wrap and not _atomic(lab) else lab)
+    return op_text(n.prim or "", parts, n.kw)
+
+
+def _atomic(text: str) -> bool:
+    """A name, a number (a negative one comes parenthesized), or one call ``f(...)`` enclosing all the rest."""
+    if not any(c in text for c in " +-*/^@|"):
+        return True
+    if text.startswith("(-") and text.endswith(")") and not any(c in text[2:-1] for c in " ()+-*/^@|"):
+        return True  # "(-3)": already wrapped by operand_names
+    head = text.find("(")
+    if head <= 0 or not text.endswith(")") or not text[:head].isidentifier():
+        return False
+    depth = 0
+    for c in text[head:-1]:
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return False
+    return True
+
+
+def _node_text(g: Graph, name: str, texts: dict[str, tuple[str, str]]) -> str:
     n = next(n for n in g.nodes if n.name == name)
-    text = f"[bold]{n.name}[/bold] = {n.op}" if not n.is_input else f"[bold]{n.name}[/bold] = {n.op} (input)"
-    if not n.is_input and n.label != n.op:
-        text += f"  [dim]({n.label})[/dim]"
+    op, label = texts[name]
+    text = f"[bold]{n.name}[/bold] = {op}" if not n.is_input else f"[bold]{n.name}[/bold] = {op} (input)"
+    if not n.is_input and label != op:
+        text += f"  [dim]({label})[/dim]"
     if n.value is not None:
         text += f"  = {number(n.value)}"
         if n.tangent is not None:
             text += f"  [cyan]d/d{g.wrt}: {number(n.tangent)}[/cyan]"
         if n.adjoint is not None:
-            wrt_node = n.op if n.is_input else n.name  # an input by its own name: ∂f/∂y
+            wrt_node = op if n.is_input else n.name  # an input by its own name: ∂f/∂y
             text += f"  [magenta]∂{g.output_name}/∂{wrt_node}: {number(n.adjoint)}[/magenta]"
     return text
 
@@ -47,12 +107,13 @@ def tree(g: Graph) -> Any:
     for e in g.edges:
         into.setdefault(e.target, []).append(e)
     shown: set[str] = set()
+    texts = node_texts(g)
     stack: list[tuple[Any, str, Any]] = [(root, g.output, None)]
     while stack:  # iterative: a long chain must not hit the recursion limit
         parent, name, edge = stack.pop()
-        label = _node_text(g, name)
+        label = _node_text(g, name, texts)
         if edge is not None:
-            part = f"∂{edge.target}/∂{name} = {_edge_text(edge)}"
+            part = f"∂{edge.target}/∂{name} = {_edge_text(g, edge)}"
             label = f"[yellow]{part}[/yellow]  ← " + label
         if name in shown and into.get(name):
             parent.add(label + "  [dim](inputs shown above)[/dim]")
@@ -64,11 +125,12 @@ def tree(g: Graph) -> Any:
     return root
 
 
-def _edge_text(e: Any) -> str:
+def _edge_text(g: Graph, e: Edge) -> str:
     """``cos(v_0) = -0.416147``; a constant partial once (``1``, not ``1 = 1``)."""
-    if e.partial is None or e.partial_expr == number(e.partial):
-        return e.partial_expr
-    return f"{e.partial_expr} = {number(e.partial)}"
+    expr = partial_expr(g, e)
+    if e.partial is None or expr == number(e.partial):
+        return expr
+    return f"{expr} = {number(e.partial)}"
 
 
 def _dot_escape(text: str) -> str:
@@ -80,8 +142,9 @@ def dot(g: Graph) -> str:
     lines = ["digraph computational_graph {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];',
              f'  label="{_dot_escape(g.output_name + " = " + g.expression)}"; labelloc=t;']
+    texts = node_texts(g)
     for n in g.nodes:
-        parts = [n.name, n.op if n.is_input else n.label]
+        parts = [n.name, texts[n.name][1]]
         if n.value is not None:
             parts.append(f"= {number(n.value)}")
             if n.adjoint is not None:
@@ -93,12 +156,24 @@ def dot(g: Graph) -> str:
             attrs.append("peripheries=2")
         lines.append(f'  "{n.name}" [{", ".join(attrs)}];')
     for e in g.edges:
-        lines.append(f'  "{e.source}" -> "{e.target}" [label="{_dot_escape(_edge_text(e))}"];')
+        lines.append(f'  "{e.source}" -> "{e.target}" [label="{_dot_escape(_edge_text(g, e))}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def to_json(g: Graph) -> dict[str, Any]:
+    """The graph's data with each node's ``op`` and ``label`` and each edge's ``partial_expr`` written out."""
     from diffcompare.render import jsonable
 
-    return jsonable(g)
+    out = jsonable(g)
+    texts = node_texts(g)
+    nodes = []
+    for n, d in zip(g.nodes, out["nodes"]):
+        op, label = texts[n.name]
+        nodes.append({"name": d["name"], "op": op, "label": label, "value": d["value"], "tangent": d["tangent"],
+                      "adjoint": d["adjoint"], "is_input": d["is_input"], "is_output": d["is_output"],
+                      "prim": d["prim"], "operands": d["operands"], "kw": d["kw"], "variable": d["variable"]})
+    out["nodes"] = nodes
+    out["edges"] = [{"source": d["source"], "target": d["target"], "partial_expr": partial_expr(g, e),
+                     "partial": d["partial"], "k": d["k"]} for e, d in zip(g.edges, out["edges"])]
+    return out

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BAR", "DOT", "accent", "bar", "dot", "infix", "number", "op_text", "operand", "partial_text", "times"]
+__all__ = ["BAR", "DOT", "accent", "bar", "dot", "infix", "nonfinite_text", "number", "op_text", "operand",
+           "partial_text", "times"]
 
 @functools.cache
 def _texts() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
@@ -74,6 +75,12 @@ def partial_text(prim_name: str, k: int, operands: Sequence[str], this: str) -> 
     a = operands[0]
     b = operands[1] if len(operands) > 1 else ""
     return forms[k].format(a=a, b=b, v=this)
+
+
+def nonfinite_text(row: str, prim: str | None, n_args: int, value: Any) -> str:
+    """The message of a trace row that is not finite: ``v_3 = ln(·) is not finite at this point (-inf)``."""
+    what = op_text(prim, ["·"] * n_args) if prim else "an input"
+    return f"{row} = {what} is not finite at this point ({number(value)}): outside the function's domain"
 
 
 def _is_number(text: str) -> bool:

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffcompare.analysis.reproduce import Reproduction
+from diffcompare.analysis.reproduce import Num, Reproduction
 from diffcompare.render.notation import number
 
 _STYLE = {"agree": "green", "rounded inputs": "green", "inherited": "yellow", "erratum": "yellow"}
 
 
+def note_text(parts: Any) -> str:
+    """A note (text with values in it, as the analysis keeps it) written out: each value in the trace's notation."""
+    if isinstance(parts, str):
+        return parts
+    return "".join(number(p.value, p.digits) if isinstance(p, Num) else p for p in parts)
+
+
 def _computed(x: Any) -> str:
+    """Our value: a number to 8 digits, or a formula evaluated on our values."""
+    if isinstance(x, list) and any(isinstance(p, Num) for p in x):
+        return note_text(x)
     return x if isinstance(x, str) else number(x, 8)
+
+
+def _computed_data(x: Any) -> Any:
+    """The JSON's ``computed``: the value itself, or a formula's evaluation as its text."""
+    return note_text(x) if isinstance(x, list) and any(isinstance(p, Num) for p in x) else x
 
 
 def _formula(text: str) -> bool:
@@ -76,7 +91,7 @@ def table(r: Reproduction) -> Any:
             style = _STYLE[c.status] if c.explained else "red"
             mark = ""
             if c.note and c.status != "agree":
-                notes.add_row(f"[{notes.row_count + 1}]", _readable(f"{_name(c)}: {c.note}", labels))
+                notes.add_row(f"[{notes.row_count + 1}]", _readable(f"{_name(c)}: {note_text(c.note)}", labels))
                 mark = f"\n[{notes.row_count}]"
             slides, ours = c.seed_value, _computed(c.computed)
             check: Any = Text(_readable(_name(c), labels))
@@ -92,6 +107,6 @@ def to_json(r: Reproduction) -> dict[str, Any]:
     """``checks``: ``{id, description, seed_value, computed, agree, note}`` plus status and the numbers behind it."""
     return {"ok": r.ok, "agreed": r.agreed, "errata": r.errata, "unexplained": r.unexplained, "rule": r.notes,
             "checks": [{"id": c.id, "description": c.description, "where": c.where, "seed_value": c.seed_value,
-                        "computed": c.computed, "agree": c.agree, "status": c.status, "explained": c.explained,
-                        "note": c.note, "difference": c.difference, "carried": c.carried,
-                        "tolerance": c.tolerance} for c in r.checks]}
+                        "computed": _computed_data(c.computed), "agree": c.agree, "status": c.status,
+                        "explained": c.explained, "note": note_text(c.note), "difference": c.difference,
+                        "carried": c.carried, "tolerance": c.tolerance} for c in r.checks]}

@@ -1,11 +1,79 @@
-"""The evaluation trace as the slides' Tables 1-3, and its JSON twin."""
+"""The evaluation trace as the slides' Tables 1-3, and its JSON twin.
+
+The analysis hands over data (each row's primitive, which row each argument is, the partials' values);
+the slides' text is written here: ``v_1 = v_-1 * v_0``, ``v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1``,
+``v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from diffcompare.analysis.trace import Trace
-from diffcompare.render.notation import BAR, DOT, accent, number
+from diffcompare.analysis.trace import Contribution, Row, Trace
+from diffcompare.render.notation import BAR, DOT, accent, bar, dot, number, op_text, operand, partial_text, times
+
+
+def operand_names(r: Row) -> list[str]:
+    """A row's arguments as the trace writes them: the row read, or an inline constant (``(-3)``)."""
+    return [o.row if o.row is not None else operand(o.value) for o in r.operands]
+
+
+def op_line(r: Row) -> str:
+    """``v_1 = v_-1 * v_0``; for an input ``v_-1 = x1``."""
+    if r.prim is None:
+        return f"{r.name} = {r.variable}"
+    return f"{r.name} = {op_text(r.prim, operand_names(r), r.kw)}"
+
+
+def arithmetic(r: Row) -> str:
+    """The row with numbers: ``3 * (-4) = -12``."""
+    if r.prim is None:
+        return number(r.value)
+    return f"{op_text(r.prim, [operand(o.value) for o in r.operands], r.kw)} = {number(r.value)}"
+
+
+def tangent_text(r: Row) -> tuple[str, str]:
+    """``v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1`` and its arithmetic ``0 × (-4) + 1 × 3 = 3``."""
+    if r.prim is None:
+        return f"{dot(r.name)} = {accent(r.variable or r.name, DOT)}", number(r.tangent)
+    names = operand_names(r)
+    terms, arith = [], []
+    for term in r.tangent_terms:
+        if term.partial is None:
+            terms.append(f"jvp_{r.prim}({dot(term.parent)})")
+            continue
+        terms.append(times(dot(term.parent), partial_text(r.prim, term.k, names, r.name)))
+        arith.append(times(operand(term.tangent), operand(term.partial)))
+    return f"{dot(r.name)} = " + " + ".join(terms), (" + ".join(arith) + " = " if arith else "") + number(r.tangent)
+
+
+def partial_expr(t: Trace, r: Row, c: Contribution) -> str:
+    """∂v_consumer/∂(this row) in the trace's names, e.g. ``1/v_-1``."""
+    consumer = next(row for row in t.rows if row.name == c.consumer)
+    if c.partial is None:
+        return f"∂{c.consumer}/∂{r.name}"
+    return partial_text(consumer.prim or "", c.k, operand_names(consumer), c.consumer)
+
+
+def adjoint_text(t: Trace, r: Row) -> tuple[str, str]:
+    """``v̄_-1 = x̄1 = v̄_3 × (1/v_-1) + v̄_1 × v_0`` and its arithmetic; blank when the output reads no input."""
+    if t.output is None:
+        return "", ""
+    lhs = bar(r.name) + (f" = {accent(r.variable, BAR)}" if r.variable else "")
+    if r.name == t.output:
+        return f"{lhs} = {accent(t.output_name, BAR)}", number(r.adjoint)  # the seed
+    terms, arith = [], []
+    for c in r.contributions:
+        if c.partial is None:
+            consumer = next(row for row in t.rows if row.name == c.consumer)
+            terms.append(f"vjp_{consumer.prim}({bar(c.consumer)})")
+            arith.append(operand(c.term))
+        else:
+            terms.append(times(bar(c.consumer), partial_expr(t, r, c)))
+            arith.append(times(operand(c.adjoint), operand(c.partial)))
+    if not terms:
+        return f"{lhs} = 0", "0 (does not reach y)"
+    return f"{lhs} = " + " + ".join(terms), " + ".join(arith) + " = " + number(r.adjoint)
 
 
 def _point(t: Trace) -> str:
@@ -28,11 +96,11 @@ def _table(t: Trace, title: str, columns: tuple[str, ...], caption: str | None) 
         cells: list[str] = []
         for c in columns:
             if c == "primal":
-                cells += [r.op + (f"  [bold]({t.output_name})[/bold]" if r.is_output else ""), r.arithmetic]
+                cells += [op_line(r) + (f"  [bold]({t.output_name})[/bold]" if r.is_output else ""), arithmetic(r)]
             elif c == "tangent":
-                cells += [r.tangent_expr, r.tangent_arithmetic]
+                cells += list(tangent_text(r))
             else:
-                cells += [r.adjoint_expr, r.adjoint_arithmetic]
+                cells += list(adjoint_text(t, r))
         tab.add_row(*cells)
     if t.output is not None:
         y = t.output_name
@@ -77,24 +145,30 @@ def table(t: Trace) -> Any:
 
 
 def to_json(t: Trace) -> dict[str, Any]:
-    """``rows``: ``{name, op, inputs, value, tangent, adjoint}`` plus the written-out expressions."""
+    """``rows``: ``{name, op, inputs, value, tangent, adjoint}`` plus the written-out expressions, then the same
+    as data (``prim``, ``operands``, ``tangent_terms``, each contribution's argument ``k``)."""
     fwd = t.mode in ("forward", "all")
     rev = t.mode in ("reverse", "all")
     rows = []
     for r in t.rows:
-        row: dict[str, Any] = {"name": r.name, "op": r.op, "inputs": r.inputs, "value": r.value,
+        row: dict[str, Any] = {"name": r.name, "op": op_line(r), "inputs": r.inputs, "value": r.value,
                                "tangent": r.tangent if fwd else None, "adjoint": r.adjoint if rev else None,
-                               "arithmetic": r.arithmetic, "is_output": r.is_output}
+                               "arithmetic": arithmetic(r), "is_output": r.is_output}
         if r.variable is not None:
             row["variable"] = r.variable
         if fwd:
-            row["tangent_expr"] = r.tangent_expr
-            row["tangent_arithmetic"] = r.tangent_arithmetic
+            row["tangent_expr"], row["tangent_arithmetic"] = tangent_text(r)
         if rev:
-            row["adjoint_expr"] = r.adjoint_expr
-            row["adjoint_arithmetic"] = r.adjoint_arithmetic
-            row["contributions"] = [{"from": c.consumer, "partial_expr": c.partial_expr, "partial": c.partial,
-                                     "adjoint": c.adjoint, "term": c.term} for c in r.contributions]
+            row["adjoint_expr"], row["adjoint_arithmetic"] = adjoint_text(t, r)
+            row["contributions"] = [{"from": c.consumer, "partial_expr": partial_expr(t, r, c), "partial": c.partial,
+                                     "adjoint": c.adjoint, "term": c.term, "k": c.k} for c in r.contributions]
+        row["prim"] = r.prim
+        row["operands"] = [{"row": o.row, "value": o.value} for o in r.operands]
+        if r.kw:
+            row["kw"] = r.kw
+        if fwd:
+            row["tangent_terms"] = [{"parent": u.parent, "k": u.k, "partial": u.partial, "tangent": u.tangent}
+                                    for u in r.tangent_terms]
         rows.append(row)
     return {"expression": t.expression, "variables": t.variables, "point": t.point, "mode": t.mode,
             "wrt": t.wrt, "output": t.output, "value": t.value,
