@@ -87,6 +87,15 @@ def unflatten_args(flat: np.ndarray, like: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def shape_like_input(flat: np.ndarray, args: Sequence[Any]) -> Any:
+    """A flat gradient in the point's shape: one argument gives its shape (a float for a float); several stay flat."""
+    flat = np.asarray(flat).reshape(-1)
+    if len(args) == 1:
+        a = args[0]
+        return float(flat[0]) if isinstance(a, float) else flat.reshape(np.shape(a))
+    return flat
+
+
 def point_text(args: Sequence[Any], names: Sequence[str] | None = None) -> str:
     """A short human description of a point, for error messages."""
     names = list(names) if names else [f"x{i + 1}" for i in range(len(args))] if len(args) > 1 else ["x"]

@@ -56,6 +56,7 @@ from diffcompare.backends.base import (
     evaluate,
     flatten_args,
     point_text,
+    shape_like_input,
     unflatten_args,
 )
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
@@ -900,7 +901,7 @@ class FiniteDifferences:
             raise DiffcompareError("gradient needs a scalar output; use jacobian")
         grad = np.array([float(c) for c in cols])
         error = None if errs and errs[0] is None else float(max((float(e) for e in errs), default=0.0))
-        return Result(self.name, float(np.real(value)), _shape_like_input(grad, args), time.perf_counter() - t0,
+        return Result(self.name, float(np.real(value)), shape_like_input(grad, args), time.perf_counter() - t0,
                       self._options(steps), evaluations=fc.calls, error_estimate=error)
 
     def jacobian(self, f: Function, x: Any) -> Result:
@@ -973,11 +974,3 @@ def _second_differences(fc: _Counted, flat: np.ndarray, like, value: float, hs: 
             mixed = at((i, hi), (j, hj)) - at((i, hi), (j, -hj)) - at((i, -hi), (j, hj)) + at((i, -hi), (j, -hj))
             hess[i, j] = hess[j, i] = mixed / (4.0 * hi * hj)
     return hess
-
-
-def _shape_like_input(flat_derivative: np.ndarray, args: Sequence[Any]) -> Any:
-    """One argument: the derivative takes its shape (a float for a float); several: stays flat."""
-    if len(args) == 1:
-        a = args[0]
-        return float(flat_derivative[0]) if isinstance(a, float) else flat_derivative.reshape(np.shape(a))
-    return flat_derivative

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.base import Function, Result, as_args, evaluate
+from diffcompare.backends.base import Function, Result, as_args, evaluate, shape_like_input
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 __all__ = ["REFERENCE_TIMEOUT", "Reference", "SymBool", "SymValue", "Symbolic", "budgeted_reference",
@@ -589,12 +589,6 @@ def _sum_of(ctx: Any, terms: list[Any], memo: dict[Any, Any]) -> Any:
     return out
 
 
-def _shape_gradient(flat: np.ndarray, args: Sequence[Any]) -> Any:
-    if len(args) == 1:
-        return float(flat[0]) if isinstance(args[0], float) else flat.reshape(np.shape(args[0]))
-    return flat
-
-
 def _shape_square(mat: np.ndarray, args: Sequence[Any], out_shape: tuple[int, ...]) -> Any:
     """Jacobian/Hessian layout: one argument -> out_shape + x.shape, several -> (m, n) flat."""
     if len(args) == 1:
@@ -659,7 +653,7 @@ class Symbolic:
         if kind == "derivative":
             derivative: Any = float(numbers[0])
         elif kind == "gradient":
-            derivative = _shape_gradient(numbers, args)
+            derivative = shape_like_input(numbers, args)
         elif kind == "jacobian":
             m = int(np.prod(out_shape)) if out_shape else 1
             derivative = _shape_square(numbers.reshape(m, len(tr.symbols)), args, out_shape)

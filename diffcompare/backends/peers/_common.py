@@ -23,7 +23,7 @@ from diffcompare.backends.base import Function, Result, as_args, evaluate
 from diffcompare.errors import DiffcompareError, Unsupported
 from diffcompare.namespaces import for_namespace
 
-__all__ = ["Peer", "not_installed"]
+__all__ = ["Peer", "import_library", "not_installed"]
 
 KINDS = ("derivative", "gradient", "jacobian", "hessian")
 
@@ -31,6 +31,16 @@ KINDS = ("derivative", "gradient", "jacobian", "hessian")
 def not_installed(library: str) -> DiffcompareError:
     return DiffcompareError(f"the {library} backend needs {library}, which is not installed: "
                             "pip install 'diffcompare[peers]'")
+
+
+def import_library(library: str) -> Any:
+    """The library's module, or the one-line error that says how to install it."""
+    from importlib import import_module
+
+    try:
+        return import_module(library)
+    except ImportError:
+        raise not_installed(library) from None
 
 
 def _one_line(exc: BaseException, limit: int = 110) -> str:

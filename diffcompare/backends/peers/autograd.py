@@ -14,17 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.peers._common import Peer, not_installed
+from diffcompare.backends.peers._common import Peer, import_library
 
 __all__ = ["Autograd"]
-
-
-def _autograd() -> Any:
-    try:
-        import autograd
-    except ImportError:
-        raise not_installed("autograd") from None
-    return autograd
 
 
 class Autograd(Peer):
@@ -37,7 +29,7 @@ class Autograd(Peer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.autograd = _autograd()
+        self.autograd = import_library("autograd")
 
     def lift(self, x: Any) -> Any:
         """numpy float64, not a Python float: autograd's sqrt rule at 0 is then inf (numpy), not a

@@ -17,16 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.peers._common import Peer, not_installed
+from diffcompare.backends.peers._common import Peer, import_library
 
 __all__ = ["Jax"]
 
 
 def _jax() -> Any:
-    try:
-        import jax
-    except ImportError:
-        raise not_installed("jax") from None
+    jax = import_library("jax")
     jax.config.update("jax_enable_x64", True)
     return jax
 

@@ -17,26 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args
-from diffcompare.backends.peers.support import Counted, installed, largest
-from diffcompare.errors import DiffcompareError, DomainError
+from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args, shape_like_input
+from diffcompare.backends.peers.support import Counted, finite_or_domain_error, installed, largest
+from diffcompare.errors import DiffcompareError
 
 __all__ = ["Numdifftools"]
 
 
-def _shape_gradient(flat: np.ndarray, args: tuple[Any, ...]) -> Any:
-    if len(args) == 1:
-        a = args[0]
-        return float(flat.reshape(-1)[0]) if isinstance(a, float) else flat.reshape(np.shape(a))
-    return flat.reshape(-1)
-
 
 def _finite(derivative: Any, what: str) -> Any:
-    """A non-finite answer means the library's steps left the domain: say so, as our finite backend does."""
-    if not np.all(np.isfinite(np.asarray(derivative, dtype=float))):
-        raise DomainError(f"numdifftools' {what} is not finite: its steps (largest about 2 * max(|x|, 1)) "
-                          "leave the function's domain")
-    return derivative
+    return finite_or_domain_error(derivative, "numdifftools'", what, "largest about 2 * max(|x|, 1)")
 
 
 class Numdifftools:
@@ -89,7 +79,7 @@ class Numdifftools:
         with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
             warnings.simplefilter("ignore")
             out = self._nd.Gradient(lambda v: float(fc(v)), full_output=True)(flatten_args(args))
-        grad = _finite(_shape_gradient(np.asarray(out.estimate, dtype=float), args), "gradient")
+        grad = _finite(shape_like_input(np.asarray(out.estimate, dtype=float), args), "gradient")
         return self._result(float(value), grad, t0, fc, out)
 
     def jacobian(self, f: Function, x: Any) -> Result:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args
-from diffcompare.backends.peers.support import Counted, installed, largest
-from diffcompare.errors import DiffcompareError, DomainError, Unsupported
+from diffcompare.backends.base import Function, Result, as_args, evaluate, flatten_args, shape_like_input
+from diffcompare.backends.peers.support import Counted, finite_or_domain_error, installed, largest
+from diffcompare.errors import DiffcompareError, Unsupported
 
 __all__ = ["Scipy"]
 
@@ -47,10 +47,7 @@ class _PointByPoint:
 
 
 def _finite(derivative: Any, what: str) -> Any:
-    if not np.all(np.isfinite(np.asarray(derivative, dtype=float))):
-        raise DomainError(f"scipy's {what} is not finite: its steps (0.5 and smaller, absolute) leave the "
-                          "function's domain")
-    return derivative
+    return finite_or_domain_error(derivative, "scipy's", what, "0.5 and smaller, absolute")
 
 
 def _status(res: Any) -> dict[str, Any]:
@@ -139,9 +136,7 @@ class Scipy:
         with warnings.catch_warnings():  # "All-NaN slice" and the like: the result says it
             warnings.simplefilter("ignore")
             res = self._sd.jacobian(_PointByPoint(fc, flat.size, ()), flat)
-        grad = np.asarray(res.df, dtype=float).reshape(-1)
-        if len(args) == 1:
-            grad = float(grad[0]) if isinstance(args[0], float) else grad.reshape(np.shape(args[0]))
+        grad = shape_like_input(np.asarray(res.df, dtype=float), args)
         return self._result(float(value), _finite(grad, "gradient"), t0, fc, res)
 
     def jacobian(self, f: Function, x: Any) -> Result:

@@ -67,6 +67,15 @@ class Counted:
         return out.astype(float)
 
 
+def finite_or_domain_error(derivative: Any, owner: str, what: str, steps: str) -> Any:
+    """A non-finite answer means the library's steps left the domain: say so, as our finite backend does."""
+    from diffcompare.errors import DomainError
+
+    if not np.all(np.isfinite(np.asarray(derivative, dtype=float))):
+        raise DomainError(f"{owner} {what} is not finite: its steps ({steps}) leave the function's domain")
+    return derivative
+
+
 def largest(estimate: Any) -> float | None:
     """The largest entry of a library's error estimate (one number, as our backends report), or None."""
     if estimate is None:

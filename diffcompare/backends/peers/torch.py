@@ -11,17 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from diffcompare.backends.peers._common import Peer, not_installed
+from diffcompare.backends.peers._common import Peer, import_library
 
 __all__ = ["Torch"]
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise not_installed("torch") from None
-    return torch
 
 
 class Torch(Peer):
@@ -36,7 +28,7 @@ class Torch(Peer):
         super().__init__()
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be a whole number >= 1, not {threads!r}")
-        self.torch = _torch()
+        self.torch = import_library("torch")
         self.threads = threads
         self.options = {"threads": threads}
 
