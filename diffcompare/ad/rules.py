@@ -591,7 +591,8 @@ broadcast_to = defprim("broadcast_to", _broadcast_impl, vjp=lambda g, ans, i, x,
                        batched=True)
 getitem = defprim("getitem", lambda x, idx: x[idx], vjp=lambda g, ans, i, x, idx: scatter_add(g, idx, shape_of(x)),
                   jvp=lambda t, ans, x, idx: getitem(t[0], _lead_index(t[0], x, idx)), ops=("__getitem__",),
-                  saves=lambda argnums: (False, (False, True)), batched=lambda x, idx: _index_batches(idx))  # the index (maybe an array) is read
+                  saves=lambda argnums: (False, (False, True)),  # the index (maybe an array) is read
+                  batched=lambda x, idx: _index_batches(idx))
 getitem.scatters = True  # its VJP adds g into part of the argument's adjoint: in place, where the pass can
 # zeros(shape) with g added at idx
 scatter_add = defprim("scatter_add", _scatter_impl, vjp=lambda g, ans, i, x, idx, shape: getitem(g, idx),
