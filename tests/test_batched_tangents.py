@@ -100,6 +100,8 @@ CASES = {
     "matmul 1d stacked": (lambda x: x[0] @ np.ones((2, 4, 3)) + np.ones((2, 3, 3)) @ x[:, 0], (3, 4)),
     "dot": (lambda x: np.dot(x, x[0]) + np.dot(x[1], x.T), (3, 4)),
     "dot scalar (fallback)": (lambda x: np.dot(x[0, 0], x), (3, 4)),
+    "add and sub broadcast": (lambda x: (x[0] - x) + (x - x[:, :1]) * 2.0 - 1.0 * x[1] - x[2, 3], (3, 4)),
+    "neg then add": (lambda x: -x[0] + x + np.exp(x) - x, (3, 4)),
     "scalar values": (lambda x: x[0, 0] * x[1, 1] + np.sin(x[2, 3]) / x[0, 1], (3, 4)),
 }
 
@@ -143,6 +145,19 @@ def test_a_primitive_without_a_batched_jvp_is_pushed_one_direction_at_a_time(pol
         assert not same(under(pol, ad.jacfwd(f), x), j)
     finally:
         del rules.RULES["test_flip_unbatched"]
+
+
+@POLICIES
+def test_infinite_directions_through_zero_partials_follow_the_convention(pol):
+    """An infinite tangent times a zero partial is 0 (the fast push skips its nan check only where the partial
+    is finite and non-zero)."""
+    f = lambda x: x * np.array([0.0, 2.0, 3.0]) + np.sin(x) * 0.0 + x[0]
+    x = np.array([0.5, 1.0, 2.0])
+    directions = np.array([[np.inf, 0.0, 1.0], [1.0, -np.inf, np.nan], [0.0, 0.0, 0.0]])
+    with np.errstate(invalid="ignore"):
+        t = under(pol, ad.jvp, f, (x,), (directions,), True)[1]
+        assert same(t, under(pol, columns, f, x, directions))
+    assert t[0, 0] == np.inf and t[2].tolist() == [0.0, 0.0, 0.0] and np.isnan(t[1, 2])
 
 
 @POLICIES

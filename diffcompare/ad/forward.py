@@ -17,6 +17,7 @@ class FNode(Traced):
     """A forward-mode traced value: a primal with its tangent (a dual number)."""
 
     __slots__ = ("tangent",)
+    push: Any = None  # the rule that pushes tangents through a primitive (push_forward; the fast layer's own)
 
     def __init__(self, value: Any, tangent: Any, trace: Trace) -> None:
         if trace.closed:  # the fast path builds results here directly, without process()
@@ -42,7 +43,7 @@ class FNode(Traced):
             vals.append(a)
             tangents.append(None)
         ans = prim(*vals, **kw) if nested else prim.impl(*vals, **kw)
-        return self.__class__(ans, push_forward(prim, ans, vals, tangents, kw), trace)
+        return self.__class__(ans, self.push(prim, ans, vals, tangents, kw), trace)
 
 
 def push_forward(prim: Primitive, ans: Any, args: Sequence[Any], tangents: Sequence[Any],
@@ -113,3 +114,6 @@ def _column_by_column(prim: Primitive, ans: Any, args: Sequence[Any], tangents: 
             col = broadcast_to(col, np.shape(ans))
         cols.append(col)
     return stack(*cols, axis=0)
+
+
+FNode.push = staticmethod(push_forward)
