@@ -286,7 +286,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphi
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
-    """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass.
+    """Forward over reverse: ``jacfwd(jacrev(f))``; all n directions in one batched forward pass, through one
+    reverse pass.
 
     For a tuple of argnums, as JAX: the blocks ``H[i][j]`` = d^2 f / d arg_i d arg_j, nested tuples.
     """
