@@ -1,4 +1,8 @@
-"""Forward mode, the reference: dual numbers, each value carrying its tangent, computed as it goes."""
+"""Forward mode, the reference: dual numbers, each value carrying its tangent, computed as it goes.
+
+A tangent may be a batch of k tangents along a leading axis (``jvp(batched=True)``, ``jacfwd``, ``hessian``):
+the same pass then carries k directions, each partial computed once for all of them.
+"""
 
 from __future__ import annotations
 
