@@ -25,7 +25,7 @@ from diffcompare.ad.fast import refcount
 
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
-_SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
+SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
 _F64 = np.dtype(np.float64)
 _LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
 
@@ -58,7 +58,7 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
         buf = stack.pop()
         pool.free_bytes -= buf.nbytes
     else:
-        if len(lent) >= _SCAN_EVERY:
+        if len(lent) >= SCAN_EVERY:
             recycle()
         buf = np.empty(shape)
     pool.lent.append(buf)
@@ -122,3 +122,8 @@ def release() -> None:
 def cached_bytes() -> int:
     """Bytes held on this thread's free lists."""
     return _pool.free_bytes
+
+
+def lent_count() -> int:
+    """Buffers this thread's pool has lent and not yet seen come back (a scan keeps this below ~SCAN_EVERY)."""
+    return len(_pool.lent)
