@@ -1,8 +1,8 @@
 """Large float64 buffers, reused from one gradient to the next instead of faulted in afresh.
 
 glibc hands large freed blocks back to the kernel, and on a virtual machine a page fault costs
-more than the arithmetic on the page (about 2 µs per 4 KiB page where this was measured: a
-gradient at n = 10^5 spent most of its time faulting in its own arrays). A training loop asks for
+more than the arithmetic on the page (1-2 µs per 4 KiB page on the 2-core VM this was measured on:
+a gradient at n = 10^5 spent most of its time faulting in its own arrays). A training loop asks for
 the same arrays on every call, so reverse mode takes its large arrays from here, and they come back
 once nobody holds them.
 
