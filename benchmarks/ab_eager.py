@@ -71,7 +71,7 @@ def workloads() -> dict[str, Callable[[], Any]]:
     return out
 
 
-def serve() -> None:
+def serve(clock: Callable[[], float]) -> None:
     """The worker: read ``[name, calls]`` lines, answer seconds per call (``calls`` 0: warm up, time one)."""
     fns = workloads()
     print(json.dumps(list(fns)), flush=True)
@@ -81,15 +81,15 @@ def serve() -> None:
         if calls == 0:
             fn()
             calls = 1
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(calls):
             fn()
-        print(json.dumps((time.perf_counter() - t0) / calls), flush=True)
+        print(json.dumps((clock() - t0) / calls), flush=True)
 
 
 class Worker:
-    def __init__(self, python: str) -> None:
-        self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker"], stdin=subprocess.PIPE,
+    def __init__(self, python: str, clock: str) -> None:
+        self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker", clock], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, cwd="/", env={**os.environ,
                                                                                        **KEEP_FREED_MEMORY})
         self.names = json.loads(self.proc.stdout.readline())
@@ -124,18 +124,23 @@ def compare(a: Worker, b: Worker, names: list[str], batches: int, target: float)
 
 def main() -> None:
     if "--worker" in sys.argv:
-        serve()
+        serve(time.process_time if sys.argv[-1] == "cpu" else time.perf_counter)
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--a", required=True, help="python of version A (the before)")
     p.add_argument("--b", default=sys.executable, help="python of version B (the after; default: this one)")
     p.add_argument("--batches", type=int, default=9, help="batches per side and workload (default 9)")
     p.add_argument("--target", type=float, default=0.05, help="seconds per batch (default 0.05)")
-    p.add_argument("--only", default="", help="workloads whose name contains this")
+    p.add_argument("--only", default="", help="comma-separated parts of workload names, timed in that order "
+                                              "(repeats allowed: a workload again after others)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="cpu (default): the worker's CPU time, user and system (page faults included), which "
+                        "time spent waiting for a core on a loaded machine does not inflate; wall: perf_counter")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    a, b = Worker(args.a), Worker(args.b)
-    names = [n for n in a.names if n in b.names and args.only in n]
+    a, b = Worker(args.a, args.clock), Worker(args.b, args.clock)
+    common = [n for n in a.names if n in b.names]
+    names = [n for part in args.only.split(",") for n in common if part in n] if args.only else common
     try:
         rows = compare(a, b, names, args.batches, args.target)
     finally:
@@ -144,7 +149,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'workload':32} {'A':>10} {'B':>10} {'B/A':>6}   (median of {args.batches} interleaved pairs)")
+    print(f"{'workload':32} {'A':>10} {'B':>10} {'B/A':>6}   (median of {args.batches} interleaved pairs, "
+          f"{args.clock} time)")
     for r in rows:
         print(f"{r['workload']:32} {r['a'] * 1e6:9.1f}µ {r['b'] * 1e6:9.1f}µ {r['ratio']:6.3f}")
 
