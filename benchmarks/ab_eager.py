@@ -10,6 +10,11 @@ call and the median of the per-pair ratios.
 
 Each worker imports ``diffcompare`` from its own interpreter's installation (run from a directory that
 holds neither checkout). glibc keeps freed memory in both, as in bench_ad.
+
+Heap layout: the same code at Rosenbrock n = 10^5 runs 8-10% faster or slower depending on where its arrays
+happen to lie (measured: one version against itself, one worker with a padding array allocated first), so
+one pair of workers compares two layouts as much as two versions. ``--layouts N`` starts N pairs, each with a
+different padding, and reports the median of their ratios (and their range).
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ def workloads() -> dict[str, Callable[[], Any]]:
 
 def serve(clock: Callable[[], float]) -> None:
     """The worker: read ``[name, calls]`` lines, answer seconds per call (``calls`` 0: warm up, time one)."""
+    import numpy as np
+
+    padding = np.ones(int(os.environ.get("AB_PADDING", "0")) + 1)  # moves every later heap block  # noqa: F841
     fns = workloads()
     print(json.dumps(list(fns)), flush=True)
     for line in sys.stdin:
@@ -88,10 +96,10 @@ def serve(clock: Callable[[], float]) -> None:
 
 
 class Worker:
-    def __init__(self, python: str, clock: str) -> None:
+    def __init__(self, python: str, clock: str, padding: int = 0) -> None:
+        env = {**os.environ, **KEEP_FREED_MEMORY, "AB_PADDING": str(padding)}
         self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker", clock], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd="/", env={**os.environ,
-                                                                                       **KEEP_FREED_MEMORY})
+                                     stdout=subprocess.PIPE, text=True, cwd="/", env=env)
         self.names = json.loads(self.proc.stdout.readline())
 
     def time(self, name: str, calls: int) -> float:
@@ -136,23 +144,34 @@ def main() -> None:
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="cpu (default): the worker's CPU time, user and system (page faults included), which "
                         "time spent waiting for a core on a loaded machine does not inflate; wall: perf_counter")
+    p.add_argument("--layouts", type=int, default=1,
+                   help="pairs of workers, each pair with its own heap layout (default 1): the median ratio of all")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    a, b = Worker(args.a, args.clock), Worker(args.b, args.clock)
-    common = [n for n in a.names if n in b.names]
-    names = [n for part in args.only.split(",") for n in common if part in n] if args.only else common
-    try:
-        rows = compare(a, b, names, args.batches, args.target)
-    finally:
-        a.close()
-        b.close()
+    runs = []
+    for k in range(args.layouts):
+        padding = 7919 * k  # floats allocated first: 0, 62 KB, 124 KB, ...
+        a, b = Worker(args.a, args.clock, padding), Worker(args.b, args.clock, padding)
+        common = [n for n in a.names if n in b.names]
+        names = [n for part in args.only.split(",") for n in common if part in n] if args.only else common
+        try:
+            runs.append(compare(a, b, names, args.batches, args.target))
+        finally:
+            a.close()
+            b.close()
+    rows = [{"workload": r0["workload"], "a": statistics.median(run[i]["a"] for run in runs),
+             "b": statistics.median(run[i]["b"] for run in runs),
+             "ratio": statistics.median(run[i]["ratio"] for run in runs),
+             "ratios": [run[i]["ratio"] for run in runs]} for i, r0 in enumerate(runs[0])]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
     print(f"{'workload':32} {'A':>10} {'B':>10} {'B/A':>6}   (median of {args.batches} interleaved pairs, "
-          f"{args.clock} time)")
+          f"{args.clock} time" + (f"; median of {args.layouts} heap layouts, and their range)" if args.layouts > 1
+                                  else ")"))
     for r in rows:
-        print(f"{r['workload']:32} {r['a'] * 1e6:9.1f}µ {r['b'] * 1e6:9.1f}µ {r['ratio']:6.3f}")
+        spread = f"  {min(r['ratios']):.3f}-{max(r['ratios']):.3f}" if args.layouts > 1 else ""
+        print(f"{r['workload']:32} {r['a'] * 1e6:9.1f}µ {r['b'] * 1e6:9.1f}µ {r['ratio']:6.3f}{spread}")
 
 
 if __name__ == "__main__":
