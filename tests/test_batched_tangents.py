@@ -183,7 +183,7 @@ def test_a_scalar_zero_tangent_adds_nothing_even_through_a_nan_partial_in_refere
     assert np.isnan(j[0]) and j[1] == 1.0
 
 
-def test_jacfwd_and_hessian_run_f_once(monkeypatch):
+def test_jacfwd_hessian_and_hvp_run_f_once(monkeypatch):
     calls = []
 
     def f(x):
@@ -195,6 +195,9 @@ def test_jacfwd_and_hessian_run_f_once(monkeypatch):
     assert len(calls) == 1
     calls.clear()
     ad.jacfwd(ad.grad(f))(x)
+    assert len(calls) == 1
+    calls.clear()
+    ad.hvp(f, x, np.cos(x))
     assert len(calls) == 1
     calls.clear()
     monkeypatch.setattr("diffcompare.ad.transforms.BATCH_ELEMENTS", 30 * 8)  # chunks of 8 directions: 4 passes
