@@ -8,13 +8,14 @@ direction at a time (the fallback), and the convention at 0 * inf holds per dire
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffcompare import ad
 from diffcompare.ad import policy, rules
 from diffcompare.ad.rules import defprim
 from diffcompare.errors import TracingError
+from tests.test_fast_vs_reference import every_array_lean  # noqa: F401 (a fixture)
 from tests.test_reverse_pass import N, program, step
 
 RTOL = 1e-14
@@ -64,6 +65,19 @@ def test_random_programs_batched_equal_one_direction_at_a_time(steps, outputs, x
     directions = np.random.default_rng(len(steps)).normal(size=(3, N))
     value, t = under(pol, ad.jvp, ad.grad(f), (x,), (directions,), True)
     assert same(t, under(pol, columns, ad.grad(f), x, directions))
+
+
+@pytest.mark.usefixtures("every_array_lean")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(step, min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
+       st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
+def test_random_programs_batched_hessians_with_every_array_lean(steps, outputs, xs):
+    """The fast layer's lean rows, deferred values and buffer pool for arrays of every size, under the batch."""
+    f = program(steps, outputs)
+    x = np.array(xs)
+    assert same(ad.hessian(f)(x), under(policy.REFERENCE, ad.hessian(f), x))
+    assert same(ad.hessian(f)(x), jacfwd_by_columns(ad.grad(f), x))
 
 
 # every primitive whose jvp handles the batch axis itself, in the shapes that make it shift an axis
