@@ -18,6 +18,7 @@ import numpy as np
 from diffcompare.ad import kinks
 from diffcompare.ad.rules import RULES
 from diffcompare.ad.staging import Program, Row, Var
+from diffcompare.ad.tracer import Primitive
 
 _OPERATORS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
               "matmul": "{0} @ {1}", "greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
@@ -198,19 +199,28 @@ class Op:
     """A row after simplification; ``inplace``: the argument whose buffer receives the result (out=),
     ``accumulate``: (target, g, index) for ``target[index] += g``."""
 
-    __slots__ = ("accumulate", "args", "inplace", "name", "out", "row", "vars")
+    __slots__ = ("accumulate", "args", "inplace", "kw", "name", "out", "prim", "vars")
 
-    def __init__(self, out: Var, row: Row, args: list[Any]) -> None:
+    def __init__(self, out: Var, prim: Primitive, args: list[Any], kw: dict[str, Any]) -> None:
         self.out = out
-        self.row = row
-        self.name = row.prim.name
+        self.prim = prim
+        self.name = prim.name
         self.args = args
+        self.kw = kw
         self.inplace: Var | None = None
         self.accumulate: tuple[Var, Any, Any] | None = None
-        self.vars = _walk(args)  # the Vars among args
+        self.vars = _vars_of(args)  # the Vars among args
 
-    def set_row(self, row: Row, args: list[Any]) -> None:
-        self.row, self.name, self.args, self.vars = row, row.prim.name, args, _walk(args)
+
+def _vars_of(args: list[Any]) -> list[Var]:
+    out = []
+    for a in args:
+        c = a.__class__
+        if c is Var:
+            out.append(a)
+        elif c is tuple or c is list:
+            out.extend(_walk(a))
+    return out
 
 
 def _walk(o: Any) -> list[Var]:
@@ -233,6 +243,8 @@ def _const_key(a: Any) -> Any:
     c = a.__class__
     if c is Var:
         return ("v", a.index)
+    if c is float and a:  # equal nonzero floats are the same number (0.0 and -0.0 are not: repr tells them apart)
+        return (c, a)
     if a is None or c in (bool, int, float, str, slice):
         return (c, repr(a))
     if c is tuple:
@@ -283,45 +295,52 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     constant arrays of one value written as that value; then buffers reused where provably dead."""
     subst: dict[int, Var] = {}
     seen: dict[Any, Var] = {}
+    negated: dict[int, Var] = {}  # neg ops: the Var each negates
     ops: list[Op] = []
-    mul_prim, neg_prim = RULES["mul"].prim, RULES["neg"].prim
-    arrays = False
+    mul_prim, neg_prim, sub_prim = RULES["mul"].prim, RULES["neg"].prim, RULES["sub"].prim
+    arrays = folded = False
+    ndarray = np.ndarray
     for row in _live_rows(program.rows, program.output):
         args = []
         for a in row.args:
             while a.__class__ is Var and a.index in subst:
                 a = subst[a.index]
             args.append(a)
-        name = row.prim.name
-        kw = row.kw
-        if len(args) == 2 and not kw and (args[0].__class__ is np.ndarray or args[1].__class__ is np.ndarray):
-            if name == "times" or name in _BINARY:
-                args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
-        if name == "times" and len(args) == 2 and (_finite_nonzero(args[0]) or _finite_nonzero(args[1])):
-            row = Row(row.out, mul_prim, tuple(args), {})  # no 0 * inf possible: a plain product
-            name = "mul"
-        if name == "mul" and not kw:
-            unit = _unit_factor(row.out, args)
-            if unit.__class__ is Var:
-                subst[row.out.index] = unit
-                continue
-            if unit is not None:  # x * -1.0: -x
-                row = Row(row.out, neg_prim, (unit[1],), {})
-                args = [unit[1]]
-                name = "neg"
-        key = (name, tuple(a.index if a.__class__ is Var else _const_key(a) for a in args),
-               tuple((k, _const_key(v)) for k, v in kw.items()) if kw else ())
+        prim, kw, out = row.prim, row.kw, row.out
+        name = prim.name
+        if len(args) == 2 and not kw:
+            a0, a1 = args
+            if (a0.__class__ is ndarray or a1.__class__ is ndarray) and (name == "times" or name in _BINARY):
+                args = [_uniform_scalar(a0, a1, out), _uniform_scalar(a1, a0, out)]
+            if name == "times" and (_finite_nonzero(args[0]) or _finite_nonzero(args[1])):
+                prim, name = mul_prim, "mul"  # no 0 * inf possible: a plain product
+            if name == "mul":
+                unit = _unit_factor(out, args)
+                if unit.__class__ is Var:
+                    subst[out.index] = unit
+                    continue
+                if unit is not None:  # x * -1.0: -x
+                    prim, name, args = neg_prim, "neg", [unit[1]]
+            elif name == "add":  # a + (-b): a - b, the same rounding (IEEE negation is exact)
+                if a1.__class__ is Var and a1.index in negated:
+                    prim, name, args, folded = sub_prim, "sub", [a0, negated[a1.index]], True
+                elif a0.__class__ is Var and a0.index in negated:
+                    prim, name, args, folded = sub_prim, "sub", [a1, negated[a0.index]], True
+        key = (name, tuple([a.index if a.__class__ is Var else _const_key(a) for a in args]),
+               tuple([(k, _const_key(v)) for k, v in kw.items()]) if kw else ())
         hit = seen.get(key)
         if hit is not None:
-            subst[row.out.index] = hit
+            subst[out.index] = hit
             continue
-        seen[key] = row.out
-        out = row.out
+        seen[key] = out
+        if name == "neg" and not kw and args[0].__class__ is Var:
+            negated[out.index] = args[0]
         if not arrays and not out.is_float and out.shape != ():
             arrays = True
-        ops.append(Op(out, row, args))
+        ops.append(Op(out, prim, args, kw))
     output = _resolve_out(program.output, subst)
-    ops = _fold_negations(ops, output)
+    if folded:  # a negation only an addition read is dead now
+        ops = _needed(ops, output)
     if arrays:
         ops = _reuse_buffers(ops, output, {v.index for v in program.inputs})
     return ops, output
@@ -335,54 +354,27 @@ def _resolve_out(o: Any, subst: dict[int, Var]) -> Any:
     return o
 
 
-def _fold_negations(ops: list[Op], output: Any) -> list[Op]:
-    """``a + (-b)`` -> ``a - b`` where -b has no other use (the same rounding: IEEE negation is exact); then the
-    rows no output needs any more are dropped."""
-    uses: dict[int, int] = {}
-    negs: dict[int, Op] = {}
-    for v in _walk(output):
-        uses[v.index] = uses.get(v.index, 0) + 1
-    for op in ops:
-        for v in op.vars:
-            uses[v.index] = uses.get(v.index, 0) + 1
-        if op.name == "neg":
-            negs[op.out.index] = op
-    if not negs:
-        return ops
-    sub = RULES["sub"].prim
-    folded = False
-    for op in ops:
-        if op.name != "add" or op.row.kw or len(op.args) != 2:
-            continue
-        for i in (1, 0):
-            b = op.args[i]
-            p = negs.get(b.index) if b.__class__ is Var else None
-            if p is not None and uses.get(b.index) == 1:
-                inner = next(a for a in p.args if a.__class__ is Var)
-                other = op.args[1 - i]
-                op.set_row(Row(op.out, sub, (other, inner), {}), [other, inner])
-                uses[b.index] = 0
-                folded = True
-                break
-    if not folded:
-        return ops
+def _needed(ops: list[Op], output: Any) -> list[Op]:
+    """The ops some output needs."""
     live = {v.index for v in _walk(output)}
     kept = []
     for op in reversed(ops):
         if op.out.index in live:
             kept.append(op)
-            live.update(v.index for v in op.vars)
-    return kept[::-1]
+            for v in op.vars:
+                live.add(v.index)
+    kept.reverse()
+    return kept
 
 
 def _elementwise_ufunc(op: Op) -> Any:
     name = op.name
-    if op.row.kw:
+    if op.kw:
         return None
     if name in _UFUNC_OF:
         return _UFUNC_OF[name]
     rule = RULES.get(name)
-    if rule is not None and op.row.prim.partials is not None and rule.ufuncs and name != "pow":
+    if rule is not None and op.prim.partials is not None and rule.ufuncs and name != "pow":
         return rule.ufuncs[0]
     return None
 
@@ -622,7 +614,8 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
 
     body = []
     for op in ops:
-        check(_read(op))
+        if names is not None:  # recycled names never clash; a caller's reassigned ones might
+            check(_read(op))
         if op.accumulate is not None:
             target, g, idx = op.accumulate
             body.append(f"    {ref(target)}[{_index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
@@ -640,6 +633,8 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
                             f"        {out} = _zero_times_inf({out}, {a}, {b})")
             else:
                 body.append(f"    {out} = {a} * {b}")
+        elif op.name in _OPERATORS and not op.kw:  # what _expression writes for them, without its other cases
+            body.append(f"    {out} = {_OPERATORS[op.name].format(*[ref(a) for a in op.args])}")
         else:
-            body.append(f"    {out} = {_expression(Row(op.out, op.row.prim, tuple(op.args), op.row.kw), ref, em)}")
+            body.append(f"    {out} = {_expression(Row(op.out, op.prim, tuple(op.args), op.kw), ref, em)}")
     return body

@@ -20,7 +20,7 @@ import numpy as np
 
 from diffcompare.ad.codegen import Generated, generate
 from diffcompare.ad.staging import Program, stage
-from diffcompare.ad.tracer import Box
+from diffcompare.ad.tracer import Box, gc_pause
 from diffcompare.errors import TracingError
 
 
@@ -100,6 +100,10 @@ class Jitted:
         return {i % n for i in self.static_argnums} if n else set()
 
     def _trace(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
+        with gc_pause:  # tracing, generating and compiling make many objects and free none: no collections
+            return self._trace_paused(key, args, kw, static)
+
+    def _trace_paused(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
         self.traces += 1
         f = self.f
         program, result = stage(lambda *a: f(*a, **kw), args, [i not in static for i in range(len(args))])

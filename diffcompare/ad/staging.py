@@ -27,8 +27,10 @@ from diffcompare.ad.numpy_api import Traced
 from diffcompare.ad.tracer import Box, Primitive, Trace, shape_of, stale_value
 from diffcompare.errors import TracingError
 
+_F64 = np.dtype(np.float64)
 
-@dataclass
+
+@dataclass(slots=True)
 class Row:
     """One staged operation: ``out = prim(*args, **kw)``; an argument is a :class:`Var` or a constant."""
 
@@ -38,7 +40,7 @@ class Row:
     kw: dict[str, Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Var:
     """A variable of the staged program: its index in creation order, shape, dtype and Python kind."""
 
@@ -73,9 +75,16 @@ class StagingTrace(Trace):
         self.values: dict[int, Any] = {}  # each Var's concrete value (the tracing call's)
 
     def new_var(self, value: Any) -> Var:
-        v = Var(self.count, shape_of(value), np.result_type(value), value.__class__ is float)
-        self.values[self.count] = value
-        self.count += 1
+        count = self.count
+        c = value.__class__
+        if c is float:
+            v = Var(count, (), _F64, True)
+        elif c is np.ndarray:
+            v = Var(count, value.shape, value.dtype, False)
+        else:
+            v = Var(count, shape_of(value), np.result_type(value), False)
+        self.values[count] = value
+        self.count = count + 1
         return v
 
 
@@ -201,7 +210,14 @@ class Staged(Traced):
             raise stale_value()
         vals, refs = [], []
         for a in args:
-            if isinstance(a, Staged) and a.trace is trace:
+            c = a.__class__
+            if c is Staged and a.trace is trace:
+                vals.append(a.concrete)
+                refs.append(a.var)
+            elif c is float or c is int:
+                vals.append(a)
+                refs.append(a)
+            elif isinstance(a, Staged) and a.trace is trace:
                 vals.append(a.concrete)
                 refs.append(a.var)
             elif isinstance(a, Box):
@@ -210,9 +226,9 @@ class Staged(Traced):
             else:
                 vals.append(a)
                 refs.append(_frozen(a))
-        ans = prim.impl(*vals, **kw)
+        ans = prim.impl(*vals, **kw) if kw else prim.impl(*vals)
         var = trace.new_var(ans)
-        trace.rows.append(Row(var, prim, tuple(refs), dict(kw)))
+        trace.rows.append(Row(var, prim, tuple(refs), dict(kw) if kw else {}))
         return Staged(ans, var, trace)
 
 
