@@ -300,12 +300,10 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     mul_prim, neg_prim, sub_prim = RULES["mul"].prim, RULES["neg"].prim, RULES["sub"].prim
     arrays = folded = False
     ndarray = np.ndarray
+    get = subst.get
     for row in _live_rows(program.rows, program.output):
-        args = []
-        for a in row.args:
-            while a.__class__ is Var and a.index in subst:
-                a = subst[a.index]
-            args.append(a)
+        # a substitute is an op's result that stays: one look-up resolves an argument
+        args = [get(a.index, a) if a.__class__ is Var else a for a in row.args]
         prim, kw, out = row.prim, row.kw, row.out
         name = prim.name
         if len(args) == 2 and not kw:
@@ -326,7 +324,7 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
                     prim, name, args, folded = sub_prim, "sub", [a0, negated[a1.index]], True
                 elif a0.__class__ is Var and a0.index in negated:
                     prim, name, args, folded = sub_prim, "sub", [a1, negated[a0.index]], True
-        key = (name, tuple([a.index if a.__class__ is Var else _const_key(a) for a in args]),
+        key = (name, *[a.index if a.__class__ is Var else _const_key(a) for a in args],
                tuple([(k, _const_key(v)) for k, v in kw.items()]) if kw else ())
         hit = seen.get(key)
         if hit is not None:
@@ -452,38 +450,40 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
     """Python names of the Vars: inputs, outputs and long-lived values their trace name (``v_i``, or the caller's
     ``names``); a short-lived value (SHORT_LIVED) a name ``w_k`` recycled once the value is dead, so that
     Python frees it at once (a name held to the return keeps every float of a long program alive)."""
-    def root(v: Var) -> int:
-        while v.index in same:
-            v = same[v.index]
-        return v.index
-
     end = len(ops)
     last: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _read(op):
-            last[root(v)] = k
-    for v in _walk(output):
-        last[root(v)] = end
+    if same:
+        def root(v: Var) -> int:
+            while v.index in same:
+                v = same[v.index]
+            return v.index
+
+        for k, op in enumerate(ops):
+            for v in _read(op):
+                last[root(v)] = k
+        for v in _walk(output):
+            last[root(v)] = end
+    else:
+        for k, op in enumerate(ops):
+            for v in op.vars:
+                last[v.index] = k
+        for v in _walk(output):
+            last[v.index] = end
     for v in inputs:
         last[v.index] = end
     py: dict[int, str] = {}
-    if names is None:
-        numbered = trace_names(len(inputs), sum(1 for op in ops if op.accumulate is None))
-        for v, n in zip(inputs, numbered):
-            py[v.index] = py_name(n)
-        given = False
-    else:
-        for v in inputs:
-            py[v.index] = py_name(names[v.index])
-        given = True
+    given = names is not None
+    n_in = len(inputs)
+    for v, n in zip(inputs, trace_names(n_in, 0) if names is None else [names[v.index] for v in inputs]):
+        py[v.index] = py_name(n)
     free: list[str] = []
     count = 0
     recycle = given or len(ops) > RECYCLE_FROM
     dies_at: dict[int, list[str]] = {}
-    position = len(inputs)
+    position = 0
     for k, op in enumerate(ops):
-        for name in dies_at.pop(k, ()):
-            free.append(name)
+        if k in dies_at:
+            free.extend(dies_at.pop(k))
         if op.accumulate is not None:
             continue
         position += 1
@@ -491,20 +491,22 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
         lives_to = last.get(i, end)
         if given and i in names:
             py[i] = py_name(names[i])
-            continue
-        if lives_to < end and recycle and (given or lives_to - k <= SHORT_LIVED):
+        elif recycle and lives_to < end and (given or lives_to - k <= SHORT_LIVED):
             if free:
                 name = free.pop()
             else:
                 count += 1
                 name = f"w_{count}"
             py[i] = name
-            dies_at.setdefault(lives_to, []).append(name)  # its last reader may take the name
+            if lives_to in dies_at:  # its last reader may take the name
+                dies_at[lives_to].append(name)
+            else:
+                dies_at[lives_to] = [name]
         elif given:  # an unnamed output
             count += 1
             py[i] = f"w_{count}"
         else:
-            py[i] = py_name(numbered[position - 1])
+            py[i] = f"v_{position}"  # the slides' number of the row (the inputs are v_(1-n) .. v_0)
     return py
 
 
@@ -603,6 +605,9 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
             return py[a.index]
         return em.constant(a)
 
+    constant = em.constant
+    operators = _OPERATORS
+
     holder: dict[str, int] = {}  # which Var each Python name holds now (a caller's name may be reassigned: vbar_j)
 
     def check(read: list[Var]) -> None:
@@ -633,8 +638,9 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
                             f"        {out} = _zero_times_inf({out}, {a}, {b})")
             else:
                 body.append(f"    {out} = {a} * {b}")
-        elif op.name in _OPERATORS and not op.kw:  # what _expression writes for them, without its other cases
-            body.append(f"    {out} = {_OPERATORS[op.name].format(*[ref(a) for a in op.args])}")
+        elif op.name in operators and not op.kw and not same:  # _expression's text for them, without its other cases
+            texts = [py[a.index] if a.__class__ is Var else constant(a) for a in op.args]
+            body.append(f"    {out} = {operators[op.name].format(*texts)}")
         else:
             body.append(f"    {out} = {_expression(Row(op.out, op.prim, tuple(op.args), op.kw), ref, em)}")
     return body

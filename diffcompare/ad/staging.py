@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from diffcompare.ad.tracer import Box, Primitive, Trace, shape_of, stale_value
 from diffcompare.errors import TracingError
 
 _F64 = np.dtype(np.float64)
+_NO_KW: Any = MappingProxyType({})  # a row without keywords (shared: read only)
 
 
 @dataclass(slots=True)
@@ -226,9 +228,14 @@ class Staged(Traced):
             else:
                 vals.append(a)
                 refs.append(_frozen(a))
-        ans = prim.impl(*vals, **kw) if kw else prim.impl(*vals)
+        if kw:
+            ans = prim.impl(*vals, **kw)
+            kw = dict(kw)
+        else:
+            ans = prim.impl(*vals)
+            kw = _NO_KW
         var = trace.new_var(ans)
-        trace.rows.append(Row(var, prim, tuple(refs), dict(kw) if kw else {}))
+        trace.rows.append(Row(var, prim, tuple(refs), kw))
         return Staged(ans, var, trace)
 
 
