@@ -20,6 +20,8 @@ from diffcompare.ad.rules import RULES
 from diffcompare.ad.staging import Program, Row, Var
 from diffcompare.ad.tracer import Primitive
 
+_F64 = np.dtype(np.float64)
+
 _OPERATORS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
               "matmul": "{0} @ {1}", "greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
               "less_equal": "{0} <= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
@@ -211,6 +213,10 @@ class Op:
         self.accumulate: tuple[Var, Any, Any] | None = None
         self.vars = _vars_of(args)  # the Vars among args
 
+    def set(self, prim: Primitive, args: list[Any]) -> None:
+        """The op rewritten as ``prim(*args)`` (no keywords)."""
+        self.prim, self.name, self.args, self.kw, self.vars = prim, prim.name, args, {}, _vars_of(args)
+
 
 def _vars_of(args: list[Any]) -> list[Var]:
     out = []
@@ -340,8 +346,81 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     if folded:  # a negation only an addition read is dead now
         ops = _needed(ops, output)
     if arrays:
+        ops = _fold_scales(ops, output)
         ops = _reuse_buffers(ops, output, {v.index for v in program.inputs})
     return ops, output
+
+
+def _scaled(p: Op | None, y: Any, uses: dict[int, int]) -> tuple[float, Var, bool] | None:
+    """``(c, x, c_first)`` where ``y = c * x`` (or ``x * c``) is made by op ``p`` with a finite nonzero float c,
+    and read once: a product whose constant may be changed."""
+    if p is None or p.name != "mul" or p.kw or len(p.args) != 2 or uses.get(y.index) != 1:
+        return None
+    a, b = p.args
+    for c, x, first in ((a, b, True), (b, a, False)):
+        if c.__class__ is float and c != 0.0 and math.isfinite(c) and x.__class__ is Var \
+                and x.shape == y.shape and x.dtype == y.dtype == _F64:
+            return c, x, first
+    return None
+
+
+def _power_of_two(c: float) -> bool:
+    return math.frexp(c)[0] in (0.5, -0.5)
+
+
+def _fold_scales(ops: list[Op], output: Any) -> list[Op]:
+    """Constant factors folded where the rounding is the same, saving a pass over an array each:
+    ``-(c * x)`` -> ``(-c) * x``; ``(-z) * (c * x)`` -> ``z * ((-c) * x)`` (negation is exact);
+    ``c * (p * x)`` -> ``(c p) * x`` for p a power of two, |p| >= 1 and |c| >= 1 (p * x is exact, and where it
+    overflows, so does c p x). Only products read once are changed."""
+    uses: dict[int, int] = {}
+    producer: dict[int, Op] = {}
+    for v in _walk(output):
+        uses[v.index] = uses.get(v.index, 0) + 1
+    for op in ops:
+        for v in op.vars:
+            uses[v.index] = uses.get(v.index, 0) + 1
+        producer[op.out.index] = op
+    mul = RULES["mul"].prim
+    changed = False
+    for op in ops:
+        if op.kw or op.out.dtype != _F64:
+            continue
+        args = op.args
+        if op.name == "neg" and args[0].__class__ is Var:
+            sc = _scaled(producer.get(args[0].index), args[0], uses)
+            if sc is not None:
+                c, x, first = sc
+                op.set(mul, [-c, x] if first else [x, -c])
+                changed = True
+        elif op.name == "mul" and len(args) == 2:
+            for i in (0, 1):
+                c, y = args[i], args[1 - i]
+                if c.__class__ is float and abs(c) >= 1.0 and y.__class__ is Var:
+                    sc = _scaled(producer.get(y.index), y, uses)
+                    if sc is not None and _power_of_two(sc[0]) and abs(sc[0]) >= 1.0 and math.isfinite(c * sc[0]):
+                        op.set(mul, [c * sc[0], sc[1]])
+                        changed = True
+                        break
+        if op.name in ("mul", "times") and len(op.args) == 2:
+            for i in (0, 1):
+                a, b = op.args[i], op.args[1 - i]
+                pa = producer.get(a.index) if a.__class__ is Var else None
+                if pa is None or pa.name != "neg" or pa.kw or pa.args[0].__class__ is not Var \
+                        or pa.args[0].shape != a.shape or b.__class__ is not Var:
+                    continue
+                pb = producer.get(b.index)
+                sc = _scaled(pb, b, uses)
+                if sc is not None:
+                    c, x, first = sc
+                    pb.set(mul, [-c, x] if first else [x, -c])
+                    z = pa.args[0]
+                    op.set(op.prim, [z, b] if i == 0 else [b, z])
+                    uses[a.index] -= 1
+                    uses[z.index] = uses.get(z.index, 0) + 1
+                    changed = True
+                    break
+    return _needed(ops, output) if changed else ops
 
 
 def _resolve_out(o: Any, subst: dict[int, Var]) -> Any:
@@ -408,8 +487,8 @@ def _reuse_buffers(ops: list[Op], output: Any, inputs: set[int]) -> list[Op]:
                         and b.index not in viewed and p.args[0].__class__ is not complex:
                     op.accumulate = (a, p.args[0], p.args[1])  # the scatter is dropped below
                     break
-        if op.accumulate is None and array and _elementwise_ufunc(op) is not None:
-            op.inplace = next((a for a in op.args if dead(a)), None)
+        if op.accumulate is None and array and (_elementwise_ufunc(op) is not None or op.name == "times"):
+            op.inplace = next((a for a in op.args if dead(a)), None)  # times: the unchecked program's product
         if array and (op.name in _UFUNC_OF or op.name in ("scatter_add", "pow", "where", "times")
                       or _elementwise_ufunc(op) is not None or op.name == "matmul"):
             fresh.add(out.index)
@@ -627,8 +706,8 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
             continue
         out = py[op.out.index]
         holder[out] = op.out.index
-        if op.inplace is not None:
-            uf = _elementwise_ufunc(op)
+        if op.inplace is not None and not (op.name == "times" and checked_products):
+            uf = np.multiply if op.name == "times" else _elementwise_ufunc(op)
             body.append(f"    {out} = np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})")
         elif op.name == "times":  # a product under the convention 0 * inf = 0 (kinks.py)
             a, b = (ref(x) for x in op.args)
