@@ -346,9 +346,32 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     if folded:  # a negation only an addition read is dead now
         ops = _needed(ops, output)
     if arrays:
-        ops = _fold_scales(ops, output)
+        ops = _fold_scales(_skip_broadcasts(ops, output), output)
         ops = _reuse_buffers(ops, output, {v.index for v in program.inputs})
     return ops, output
+
+
+def _skip_broadcasts(ops: list[Op], output: Any) -> list[Op]:
+    """``broadcast_to(s, shape)`` read by an elementwise operation whose other operand has the result's shape: s
+    itself (numpy broadcasts it in the operation, with the same values, and no array of the full shape is made)."""
+    made = {op.out.index: op for op in ops if op.name == "broadcast_to" and op.args and op.args[0].__class__ is Var}
+    if not made:
+        return ops
+    changed = False
+    for op in ops:
+        if op.kw or len(op.args) != 2 or not (op.name in _BINARY or op.name == "times"):
+            continue
+        for i in (0, 1):
+            a, b = op.args[i], op.args[1 - i]
+            p = made.get(a.index) if a.__class__ is Var else None
+            if p is None or b.__class__ is not Var or b.shape != op.out.shape or b.dtype != op.out.dtype:
+                continue
+            src = p.args[0]
+            if src.dtype == a.dtype and np.broadcast_shapes(src.shape, b.shape) == op.out.shape:
+                op.set(op.prim, [src, b] if i == 0 else [b, src])
+                changed = True
+                break
+    return _needed(ops, output) if changed else ops
 
 
 def _scaled(p: Op | None, y: Any, uses: dict[int, int]) -> tuple[float, Var, bool] | None:
@@ -606,6 +629,10 @@ def _tainted_outputs(ops: list[Op], output: Any) -> list[Var] | None:
     return [v for v in _walk(output) if v.index in tainted]
 
 
+def _size(v: Var) -> int:
+    return math.prod(v.shape)
+
+
 def _nan_test(v: Var, text: str) -> str:
     return f"{text} != {text}" if v.is_float or v.shape == () else f"_has_nan({text})"
 
@@ -627,6 +654,8 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
     py = _allocate(ops, output, program.inputs, names, same)
     checked = _tainted_outputs(ops, output)
     has_times = any(op.name == "times" for op in ops)
+    if checked and sum(_size(v) for v in checked) > 2 * sum(_size(op.out) for op in ops if op.name == "times"):
+        checked = None  # the outputs hold more elements than the products: check the products where made
     em = _Emitter()
     params = ", ".join(py[v.index] for v in program.inputs)
     fast_body = _body(ops, py, same, em, names, checked_products=checked is None)
