@@ -253,22 +253,17 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
     """
     from diffcompare.ad import policy
 
-    saved = policy.DEFAULT
-    policy.DEFAULT = policy.REFERENCE
-    try:
-        with StagingTrace() as trace:
-            boxed, inputs = [], []
-            for a, dyn in zip(args, dynamic):
-                if dyn:
-                    var = trace.new_var(a)
-                    inputs.append(var)
-                    boxed.append(Staged(a, var, trace))
-                else:
-                    boxed.append(a)
-            y = f(*boxed)
-            out = _structure(y, trace)
-    finally:
-        policy.DEFAULT = saved
+    with policy.scoped(policy.REFERENCE), StagingTrace() as trace:  # this thread only (see policy.scoped)
+        boxed, inputs = [], []
+        for a, dyn in zip(args, dynamic):
+            if dyn:
+                var = trace.new_var(a)
+                inputs.append(var)
+                boxed.append(Staged(a, var, trace))
+            else:
+                boxed.append(a)
+        y = f(*boxed)
+        out = _structure(y, trace)
     return Program(inputs, trace.rows, out, trace.reads), concrete_of(y)
 
 
