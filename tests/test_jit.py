@@ -250,3 +250,15 @@ def test_zero_times_inf_is_zero_in_the_program_as_in_the_eager_engine():
             assert jf(0.0) == dc.grad(f)(0.0) == np.inf
             assert np.array_equal(jg(x), dc.grad(g)(x)) and jg(x)[0] == 0.0
         assert same(jf(0.5), dc.grad(f)(0.5))
+
+
+def test_a_jitted_function_inside_another_transform_may_close_over_its_traced_values():
+    """jit inside a transform is f itself, traced by it, also when its arguments are constants and it closes
+    over the outer transform's value (as JAX's jit does): the closure was refused as 'not received'."""
+
+    def outer(x):
+        return x * dc.jit(dc.grad(lambda y: x * y + y))(1.0)  # d/dy = x + 1, so outer = x**2 + x
+
+    assert dc.grad(outer)(3.0) == 7.0
+    assert dc.jit(dc.grad(outer))(3.0) == 7.0
+    assert dc.jit(dc.grad(dc.jit(outer)))(3.0) == 7.0

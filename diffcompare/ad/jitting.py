@@ -5,8 +5,9 @@ ints), or its value for the ``static_argnums`` (which must be hashable): an entr
 shapes, dtypes or static arguments differ. As in JAX, arrays f closes over are constants of the program (their
 values at the first call), and keyword arguments are static.
 
-Under another transform (``grad(jit(f))``: the arguments are traced values), the jitted function is f itself,
-run in that transform's trace: the derivative is the same, and the outer transform may be jitted in its turn.
+Under another transform (``grad(jit(f))``, or a jitted function called inside a function being differentiated),
+the jitted function is f itself, run in that transform's trace: the derivative is the same, and the outer
+transform may be jitted in its turn.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from diffcompare.ad.codegen import Generated, generate
 from diffcompare.ad.staging import Program, stage
-from diffcompare.ad.tracer import Box
+from diffcompare.ad.tracer import Box, depth
 from diffcompare.errors import TracingError
 
 
@@ -81,8 +82,10 @@ class Jitted:
         return tuple(parts), kw_part
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        if any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
-            return self.f(*args, **kw)  # inside another transform: f itself, traced by it
+        if depth() or any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
+            # inside another transform: f itself, traced by it (also on constant arguments: f may close over
+            # the outer transform's values, which a program of its own could not receive)
+            return self.f(*args, **kw)
         key = self._key(args, kw)
         hit = self.cache.get(key)
         static = self._static(len(args))
