@@ -262,3 +262,23 @@ def test_a_jitted_function_inside_another_transform_may_close_over_its_traced_va
     assert dc.grad(outer)(3.0) == 7.0
     assert dc.jit(dc.grad(outer))(3.0) == 7.0
     assert dc.jit(dc.grad(dc.jit(outer)))(3.0) == 7.0
+
+
+def compiled_program(j, *args):
+    """The generated function jit cached for these arguments (called directly: no eager fallback hides a fault)."""
+    j(*args)
+    fn, _ = j.cache[j._key(args, {})]
+    assert fn is not None, "this signature runs eagerly"
+    return fn
+
+
+@pytest.mark.parametrize("f", [lambda x: np.sum(np.sum(x, axis=0) ** 2),
+                               lambda x: np.sum(np.mean(x, axis=0, keepdims=True) ** 2)], ids=["sum", "mean"])
+def test_a_reduction_along_axis_0_keeps_its_axis_in_the_program(f):
+    """axis=0 was dropped from the generated np.sum (0 == False, the default left out): a total instead of
+    column sums, which failed on the reshape after it and ran eagerly, or gave wrong numbers."""
+    x = np.arange(6.0).reshape(2, 3)
+    for transform in (dc.grad, lambda f: f):
+        j = dc.jit(transform(f))
+        assert same(compiled_program(j, x)(x), under_reference(transform(f), x))
+        assert "axis=0" in j.source

@@ -151,7 +151,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
         return f"np.{name}({', '.join(texts)}{extra})"
     if name == "sum":
-        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v not in (None, False))
+        # defaults left out; `v in (None, False)` left out axis=0 too (0 == False): a total instead of column sums
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v is not None and v is not False)
         return f"np.sum({texts[0]}{extra})"
     fn = em.function(name, prim.impl)
     extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
