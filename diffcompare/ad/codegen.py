@@ -135,6 +135,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         idx = _index_text(args[1], em)
         if idx is not None:
             return f"{texts[0]}[{idx}]"
+    if name == "as_input" and row.out.is_float:  # a transform's argument made a float, as eagerly
+        return f"float({texts[0]})"
     if name == "reciprocal" and floats:
         return f"1.0 / {texts[0]}"
     if name == "abs" and floats:

@@ -23,20 +23,33 @@ from diffcompare.ad.forward import FNode
 from diffcompare.ad.policy import Policy
 from diffcompare.ad.reverse import RNode, tape_row
 from diffcompare.ad.rules import stack
-from diffcompare.ad.tracer import Box, Trace, depth, paused_gc, raw, shape_of, stale_value
+from diffcompare.ad.tracer import Box, Primitive, Trace, depth, paused_gc, raw, shape_of, stale_value
 from diffcompare.errors import TracingError
 
 
 def as_input(x: Any) -> Any:
     """Python and numpy scalars become floats (the fast path); everything else a float array."""
     if isinstance(x, Box):
-        return x
+        return _staged_input(x) if getattr(x, "stages", False) else x
     if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
         return float(x)
     arr = np.asarray(x)
     if arr.dtype == object:
         return stack(*list(arr.ravel())).reshape(arr.shape) if arr.size else arr.astype(float)
     return arr.astype(float) if arr.dtype.kind in "biu" else arr
+
+
+AS_INPUT = Primitive("as_input", as_input)
+
+
+def _staged_input(x: Any) -> Any:
+    """A jitted argument converted as the plain one is (an int or a numpy scalar to a float, an int array to
+    floats): a row of the program, so that jit(grad(f))(3) gives grad(f)(3)'s floats, not ints or float32s."""
+    plain = x.concrete
+    converted = as_input(plain)
+    if converted.__class__ is plain.__class__ and np.result_type(converted) == np.result_type(plain):
+        return x
+    return AS_INPUT(x)
 
 
 def call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
