@@ -282,3 +282,20 @@ def test_a_reduction_along_axis_0_keeps_its_axis_in_the_program(f):
         j = dc.jit(transform(f))
         assert same(compiled_program(j, x)(x), under_reference(transform(f), x))
         assert "axis=0" in j.source
+
+
+def test_the_program_returns_new_arrays_never_an_input_a_view_of_one_or_its_own_constant():
+    """As eagerly (and as JAX's jit): the program returned its constant (a caller's write changed the next call's
+    gradient), its input (a pullback returned the cotangent itself) or a view of it."""
+    w, x = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    g = dc.jit(dc.grad(lambda x: np.sum(x * w)))  # the gradient is the constant w
+    program = compiled_program(g, x)
+    program(x)[:] = 0.0
+    assert program(x).tolist() == [1.0, 2.0, 3.0]
+    pull = compiled_program(dc.jit(lambda z, ct: dc.vjp(lambda z: z + 1.0, z)[1](ct)), x, w)
+    assert pull(x, w)[0] is not w
+    reshaped = compiled_program(dc.jit(lambda z: z.reshape(3, 1)), x)
+    assert not np.shares_memory(reshaped(x), x)
+    square = dc.jit(dc.grad(lambda x: np.sum(x * x)))
+    square(x)
+    assert "copy" not in square.source  # an array the program made is not copied again

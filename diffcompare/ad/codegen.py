@@ -397,6 +397,34 @@ def _drop_folded_scatters(ops: list[Op], output: Any) -> list[Op]:
     return kept[::-1]
 
 
+def _makes_fresh(op: Op) -> bool:
+    """The op's result is a new array of its own (not a view of an argument, not a constant of the program)."""
+    name = op.row.prim.name
+    return (op.accumulate is not None or name in _NO_VIEW or name in _UFUNC_OF or _elementwise_ufunc(op) is not None
+            or name in ("scatter_add", "times"))
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if x.__class__ is np.ndarray else x
+
+
+def _fresh_output(o: Any, text: str, producer: dict[int, Op], same: dict[int, Var], em: _Emitter) -> str:
+    """An output as a new array at every call, as eagerly: never an input, a view of one, or the program's own
+    constant (a caller writing into a result changed the next call's, and a pullback returned its cotangent)."""
+    if isinstance(o, Var):
+        while o.index in same:
+            o = same[o.index]
+        op = producer.get(o.index)
+        if o.is_float or (op is not None and _makes_fresh(op)):
+            return text
+        if o.shape != ():
+            return f"{text}.copy()"
+    else:
+        return f"{text}.copy()" if o.__class__ is np.ndarray else text  # else a number: immutable
+    em.globals["_copy"] = _copy  # a 0-d result may be an array or a numpy scalar
+    return f"_copy({text})"
+
+
 def generate(program: Program, name: str = "staged", names: dict[int, str] | None = None) -> Generated:
     """The source of ``def name(inputs): ...; return outputs``. ``names``: Var index -> trace name (default:
     the slides' numbering of the inputs and of the rows written)."""
@@ -457,13 +485,15 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
             rhs = _expression(row, ref, em)
         body.append(f"    {py_name(names[op.out.index])} = {rhs}")
 
+    producer = {op.out.index: op for op in ops}
+
     def out_text(o: Any) -> str:
         if isinstance(o, (tuple, list)):
             inner = ", ".join(out_text(e) for e in o)
             if isinstance(o, list):
                 return f"[{inner}]"
             return f"({inner},)" if len(o) == 1 else f"({inner})"
-        return ref(o)
+        return _fresh_output(o, ref(o), producer, same, em)
 
     check(_walk(output))  # the outputs are read last
     params = ", ".join(py_name(names[v.index]) for v in program.inputs)
