@@ -299,3 +299,11 @@ def test_the_program_returns_new_arrays_never_an_input_a_view_of_one_or_its_own_
     square = dc.jit(dc.grad(lambda x: np.sum(x * x)))
     square(x)
     assert "copy" not in square.source  # an array the program made is not copied again
+
+
+def test_none_arguments_are_static_as_in_jax():
+    """None is a pytree without leaves in JAX: a jitted function takes it (an optional weight, a pullback's
+    missing cotangent) and a None call never shares a program with an array call; it was refused as 'a NoneType'."""
+    f = dc.jit(lambda x, w: np.sum(x if w is None else x * w))
+    x = np.array([1.0, 2.0])
+    assert f(x, None) == 3.0 and f(x, None) == 3.0 and f(x, np.array([2.0, 1.0])) == 4.0 and f.traces == 2

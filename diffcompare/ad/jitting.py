@@ -44,6 +44,11 @@ def _signature_part(i: int, x: Any) -> Hashable:
                        "arrays: pass an array (np.asarray), or name it in static_argnums")
 
 
+def _nones(args: Sequence[Any]) -> set[int]:
+    """None arguments are static (in JAX, a pytree without leaves): ``pullback(None)``, an optional weight."""
+    return {i for i, a in enumerate(args) if a is None}
+
+
 class Jitted:
     """A jitted function: call it as f; ``source`` is the generated code of the last traced signature."""
 
@@ -58,7 +63,7 @@ class Jitted:
 
     def _key(self, args: Sequence[Any], kw: dict[str, Any]) -> Hashable:
         n = len(args)
-        static = {i % n for i in self.static_argnums if -n <= i < n} if n else set()
+        static = {i % n for i in self.static_argnums if -n <= i < n} | _nones(args) if n else set()
         for i in self.static_argnums:
             if not -n <= i < n:
                 raise TracingError(f"jit: static_argnums names argument {i}, but f was called with {n} positional "
@@ -88,7 +93,7 @@ class Jitted:
             return self.f(*args, **kw)
         key = self._key(args, kw)
         hit = self.cache.get(key)
-        static = self._static(len(args))
+        static = self._static(args)
         dynamic = [a for i, a in enumerate(args) if i not in static]
         if hit is not None:
             if hit[0] is None:  # value-dependent rules: this signature runs eagerly (said once, when traced)
@@ -99,8 +104,9 @@ class Jitted:
                 return self.f(*args, **kw)  # math's domain errors: numpy's nan/inf and warning, as eagerly
         return self._trace(key, args, kw, static)
 
-    def _static(self, n: int) -> set[int]:
-        return {i % n for i in self.static_argnums} if n else set()
+    def _static(self, args: Sequence[Any]) -> set[int]:
+        n = len(args)
+        return {i % n for i in self.static_argnums} | _nones(args) if n else set()
 
     def _trace(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
         self.traces += 1

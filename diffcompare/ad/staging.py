@@ -63,7 +63,8 @@ class Program:
 class StagingTrace(Trace):
     """A trace whose tape is the staged program's rows."""
 
-    __slots__ = ("count", "reads", "rows", "values")
+    __slots__ = ("count", "errstate", "reads", "rows", "values")
+    differentiates = False  # a level of its own, but not a derivative (see tracer.differentiating_depth)
 
     def __init__(self) -> None:
         super().__init__(record=False)
@@ -71,6 +72,7 @@ class StagingTrace(Trace):
         self.count = 0
         self.reads: list[str] = []
         self.values: dict[int, Any] = {}  # each Var's concrete value (the tracing call's)
+        self.errstate = np.geterr()  # numpy's error settings when f was called (the program runs under the caller's)
 
     def new_var(self, value: Any) -> Var:
         v = Var(self.count, shape_of(value), np.result_type(value), value.__class__ is float)
@@ -193,6 +195,12 @@ class Staged(Traced):
             "staged: use numpy functions on it (np.sin, not math.sin), or call f without jit")
 
     __int__ = __complex__ = __index__ = __float__
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TracingError(
+            f"jit: assignment into a traced value at {user_line()} cannot be staged (the program computes new "
+            "values, as JAX's arrays are immutable): build a new array (np.where, np.concatenate), or call f "
+            "without jit")
     __hash__ = Traced.__hash__
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Staged:
@@ -210,6 +218,8 @@ class Staged(Traced):
             else:
                 vals.append(a)
                 refs.append(_frozen(a))
+        if np.geterr() != trace.errstate:  # f set np.errstate around this operation: the program would not
+            trace.reads.append(f"np.errstate set inside f, for {user_line()}")  # (see jitting: runs eagerly)
         ans = prim.impl(*vals, **kw)
         var = trace.new_var(ans)
         trace.rows.append(Row(var, prim, tuple(refs), dict(kw)))
