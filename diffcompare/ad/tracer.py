@@ -58,7 +58,10 @@ class Primitive:
       elementwise as ``partial(ans, *args, **kw)``; the VJP (``g * partial``, broadcasting undone)
       and the JVP (``sum(t * partial)``) both follow;
     * ``vjp(g, ans, argnum, *args, **kw)`` and ``jvp(tangents, ans, *args, **kw)`` written out,
-      where ``tangents[i]`` is None for an argument that is not being differentiated.
+      where ``tangents[i]`` is None for an argument that is not being differentiated. ``batched``: this
+      ``jvp`` also takes tangents with one leading batch axis (k directions at once) and keeps it in front;
+      True, or a test ``batched(*args, **kw)`` for the calls it covers. Without it, forward mode pushes a
+      batch through ``jvp`` one direction at a time (elementwise primitives batch through their partials).
 
     The other attributes are speed hints read only by the fast layer (:mod:`diffcompare.ad.fast`);
     the reference core ignores them, and the tests compare both. ``math``: the implementation on one
@@ -69,7 +72,7 @@ class Primitive:
     argument's (getitem). ``defers``: a full reduction that may wait for a deferred argument (sum).
     """
 
-    __slots__ = ("defers", "fast", "impl", "into", "jvp", "linear", "math", "name", "partials", "saves",
+    __slots__ = ("batched", "defers", "fast", "impl", "into", "jvp", "linear", "math", "name", "partials", "saves",
                  "scatters", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
@@ -78,6 +81,7 @@ class Primitive:
         self.partials: tuple[Callable[..., Any], ...] | None = None
         self.vjp: Callable[..., Any] | None = None
         self.jvp: Callable[..., Any] | None = None
+        self.batched: bool | Callable[..., bool] = False
         self.math: Callable[[float], float] | None = None
         self.fast: Callable[[float], tuple[float, float]] | None = None
         self.saves: Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]] | None = None
@@ -98,6 +102,11 @@ class Primitive:
         if top is None:
             return self.impl(*args, **kw)
         return top.process(self, args, kw)
+
+    def takes_batch(self, *args: Any, **kw: Any) -> bool:
+        """Whether ``jvp`` takes this call's tangents with a leading batch axis (see ``batched``)."""
+        b = self.batched
+        return b if b.__class__ is bool else bool(b(*args, **kw))
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
