@@ -65,7 +65,7 @@ def every_array_lean(monkeypatch):
 @given(st.lists(step, min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
        st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
-def test_random_array_programs_give_the_same_values_and_gradients_under_both_policies(every_array_lean, steps,
+def test_random_array_programs_give_the_same_values_and_gradients_under_both_policies(ad, every_array_lean, steps,
                                                                                         outputs, xs):
     f = program(steps, outputs)
     x = np.array(xs)
@@ -80,7 +80,7 @@ def test_random_array_programs_give_the_same_values_and_gradients_under_both_pol
 @given(st.lists(st.sampled_from(["add", "sub", "mul", "div", "pow", "sin", "exp", "tanh", "arcsinh", "neg"]),
                 min_size=1, max_size=12),
        st.floats(0.1, 2.0))
-def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_policies(ops, x0):
+def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_policies(ad, ops, x0):
     def f(x):
         v = x
         for op in ops:
@@ -95,7 +95,7 @@ def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_po
     assert same(under(policy.FAST, ad.hessian(f), x0), under(policy.REFERENCE, ad.hessian(f), x0), SCALAR_RTOL)
 
 
-def test_one_value_switches_every_transform_to_the_reference(monkeypatch):
+def test_one_value_switches_every_transform_to_the_reference(ad, monkeypatch):
     rows = []
 
     def f(x):
