@@ -40,8 +40,6 @@ from diffcompare.errors import Timeout
 # after SIGTERM, how long the worker gets to exit before SIGKILL; sympy does not trap SIGTERM,
 # so it normally dies at once
 _GRACE_SECONDS = 1.0
-# imported once by the fork server, so that its workers start with sympy loaded and warm
-_PRELOAD = ["diffcompare.backends.warm"]
 # how long the fork server may take to start (an interpreter plus sympy: about 1-2 s on a loaded machine)
 _SERVER_START_SECONDS = 120.0
 
@@ -254,13 +252,13 @@ def serve(request_fd: int, answer_fd: int) -> None:
 
     Ends when the requesting process closes its end (it exited).
     """
-    import importlib
     from multiprocessing.connection import Connection
+
+    from diffcompare.backends.symbolic import warm_up
 
     requests = Connection(request_fd, writable=False)
     answers = Connection(answer_fd, readable=False)
-    for module in _PRELOAD:
-        importlib.import_module(module)
+    warm_up()  # sympy imported and warm once, in every worker forked from here
     answers.send("ready")
     fork = multiprocessing.get_context("fork")
     while True:
