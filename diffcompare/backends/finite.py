@@ -34,7 +34,7 @@ but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not
 Cost: every call of ``f`` is counted in :attr:`Result.evaluations`, including the one that gives
 the value. A gradient over ``n`` inputs costs ``n + 1`` calls (forward/backward, the value is
 reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``10n + 1``
-(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 24
+(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 28
 calls per coordinate, as many as its steps need (2 more where f looked flat).
 """
 
@@ -478,7 +478,9 @@ def _adaptive_walk(
     * a step whose points leave the domain (an exception, a complex or non-finite value) is retried
       at ``|x|/8`` if the edge may lie between ``x - h`` and ``x``, else 32x smaller;
     * two differences at ``h`` and ``h/2`` that disagree by more than 10% (and more than rounding)
-      mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down;
+      mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down,
+      until such a disagreement has shrunk at least in proportion to the step since the last one: then
+      the differences converge to a limit too small for the 10% test (x**3 at 0) and the walk goes on;
     * it stops once a full window's truncation estimate is under the rounding floor (smaller steps
       only add rounding), after two full windows that do not improve on the best, or after
       ``ADAPTIVE_MAX_STEPS`` differences or below ``ADAPTIVE_MIN_ULPS`` ulps of x; the chosen window is
@@ -486,6 +488,8 @@ def _adaptive_walk(
     * for a first derivative with ``value`` (``f(x)``, already known to the caller) the chosen window's
       forward differences must agree with its central ones (:func:`_one_sided_gap`): a stencil that straddles a
       kink far closer than its smallest step (``abs`` at 1e-300: central 0, forward 1) fails it;
+    * when no window passes the check, the last one is extrapolated again in all powers of h, not only
+      even ones, and checked again (:func:`all_powers`: x*abs(x) at 0, whose D(h) = h);
     * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported);
     * an answer from values of ``f`` that are all the same is refused when ``f`` differs at the first step
       (:func:`_flat_below_resolution`): ``f`` is flat only because its rounding hides the change near x.
@@ -677,7 +681,7 @@ def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, or
 
     Returns (estimate, error estimate, calls of ``f1d``). ``h`` is the first step (default: the
     richardson one); see :func:`_adaptive_core` for how the steps are walked. Smooth functions cost
-    8 calls, as :func:`richardson` does; near poles, domain edges and fast oscillation up to 24.
+    8 calls, as :func:`richardson` does; near poles, domain edges, kinks and fast oscillation up to 28.
     """
     _check_order(order)
     x = float(x)
