@@ -234,7 +234,13 @@ class Staged(Traced):
         else:
             ans = prim.impl(*vals)
             kw = _NO_KW
-        var = trace.new_var(ans)
+        count = trace.count  # trace.new_var(ans), inline: the most frequent call of a trace
+        if ans.__class__ is float:
+            var = Var(count, (), _F64, True)
+            trace.values[count] = ans
+            trace.count = count + 1
+        else:
+            var = trace.new_var(ans)
         trace.rows.append(Row(var, prim, tuple(refs), kw))
         return Staged(ans, var, trace)
 
@@ -297,6 +303,7 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
 
 for _name in _COMPARISONS:
     setattr(Staged, _name, _staged_compare(_name))
+kinks.STAGED = Staged  # kinks.times stages a product of staged values as one times row
 
 
 # g * d under the engine's convention at kinks (0 * inf = 0, see kinks.py): the reverse pass's products and
