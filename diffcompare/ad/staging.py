@@ -312,5 +312,7 @@ TIMES = Primitive("times", kinks.times)
 
 
 def staged_times(g: Any, d: Any) -> Any:
-    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values)."""
-    return TIMES(g, d)
+    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values, no operand of a higher
+    level: the staged one records it, without the primitive's search for the highest level)."""
+    return (g if g.__class__ is Staged else d).process(TIMES, (g, d), _NO_KW) if Staged in (g.__class__, d.__class__) \
+        else TIMES(g, d)
