@@ -153,9 +153,10 @@ def test_a_vjp_result_the_row_still_holds_is_not_updated_in_place():
 
 
 def test_an_input_adjoint_the_tape_still_holds_is_handed_out_as_a_copy():
-    # the reverse pass hands an input's plain-array adjoint out as it is only at three references (node.grad, the
-    # name g, getrefcount's argument). A complex adjoint that is the row's saved w has a fourth (the row): at a
-    # threshold of 4 the caller got the row's own array, and zeroing it zeroed the next pullback. (v's rows, walked
+    # the reverse pass hands an input's plain-array adjoint out as it is only at four references (node.grad, the
+    # pass's name g, fast.backward._input_adjoint's parameter, getrefcount's argument). A complex adjoint that is
+    # the row's saved w has a fifth (the row): at a threshold of 5 the caller got the row's own array, and zeroing
+    # it zeroed the next pullback. (v's rows, walked
     # after, leave the pass's own names on other arrays, as in any longer program.)
     times_w = _returns_its_saved_argument()
     w = np.array([2.0 + 1.0j, 3.0, 4.0 - 2.0j])
@@ -165,3 +166,23 @@ def test_an_input_adjoint_the_tape_still_holds_is_handed_out_as_a_copy():
     np.testing.assert_array_equal(first, w)
     first[:] = 0.0  # the caller's array to change
     np.testing.assert_array_equal(rec.pullback(1.0)[0], w)
+
+
+def test_a_temporary_partial_holds_the_product_instead_of_a_new_buffer(monkeypatch):
+    # fast/backward.py's _pull_scaled multiplies a Scaled adjoint into a partial nobody else holds (cos(x) for
+    # sin) at three references (the name a, _fresh's parameter, getrefcount's argument). Asked one reference too
+    # late (while the result tuple was being built, its items on the stack) every partial looked held, and each
+    # product took a buffer of its own: never wrong, only slower, which no other test sees
+    from diffcompare.ad.fast import memory, refcount
+    from diffcompare.ad.policy import Policy
+
+    if not refcount.REFCOUNTS_EXACT:
+        pytest.skip("reference counts are not trusted on this interpreter: every product is a new array")
+    x = np.linspace(0.0, 1.0, 2 * memory.MIN_SIZE)  # large: products on the pool's side of the threshold
+    rec = ad.Recording(lambda x: np.sum(np.sin(np.sin(x))), (x,), policy=Policy(lean=False))  # all computed now
+    asked = []
+    empty = memory.empty
+    monkeypatch.setattr(memory, "empty", lambda shape: asked.append(shape) or empty(shape))
+    (g,) = rec.pullback(1.0)
+    np.testing.assert_allclose(g, np.cos(np.sin(x)) * np.cos(x), rtol=1e-15)
+    assert asked == []  # the outer sin's partial is passed on as the factor's array, the inner one holds g * cos(x)

@@ -331,3 +331,20 @@ def test_a_long_program_recycles_short_lived_names_and_gives_the_eager_values():
         assert j(x) == under_reference(dc.grad(long_map), x)
     assert "w_1 = " in j.source and j.source.count("\n") < 800  # 700 operations, no check per product
     assert j(1e200) == under_reference(dc.grad(long_map), 1e200)  # infinities inside
+
+
+def test_constant_factors_fold_only_where_the_rounding_is_the_same():
+    # 3 (2x) = 6x exactly (2x is exact); 0.3 (2x) overflows where 0.6x does not; 3 (1.5x) rounds twice; 4 (0.5x)
+    # rounds a subnormal 0.5x first; -(0.7x) = (-0.7)x and (-x)(0.7x) = x((-0.7)x): negation is exact
+    x = np.array([1e308, -1e308, 5e-324, 3e-320, 0.1257302210933933, 0.36159505490948474, 7.0, -2.5, 1e-310])
+    cases = [lambda x: 3.0 * (2.0 * x), lambda x: 0.3 * (2.0 * x), lambda x: 3.0 * (1.5 * x),
+             lambda x: 4.0 * (0.5 * x), lambda x: -(0.7 * x), lambda x: (-x) * (0.7 * x)]
+    with np.errstate(over="ignore"):
+        for f in cases:
+            j = dc.jit(f)
+            for _ in range(2):
+                assert np.array_equal(j(x), f(x)), j.source
+        six, negated = dc.jit(cases[0]), dc.jit(cases[5])
+        six(x), negated(x)
+    assert "6.0 * v_0" in six.source
+    assert "-0.7" in negated.source and "-v_0" not in negated.source

@@ -21,7 +21,7 @@ import numpy as np
 
 from diffcompare.ad.codegen import Generated, generate
 from diffcompare.ad.staging import Program, stage
-from diffcompare.ad.tracer import Box, depth
+from diffcompare.ad.tracer import Box, depth, gc_pause
 from diffcompare.errors import TracingError
 
 
@@ -109,6 +109,10 @@ class Jitted:
         return {i % n for i in self.static_argnums} | _nones(args) if n else set()
 
     def _trace(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
+        with gc_pause:  # tracing, generating and compiling make many objects and free none: no collections
+            return self._trace_paused(key, args, kw, static)
+
+    def _trace_paused(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
         self.traces += 1
         f = self.f
         program, result = stage(lambda *a: f(*a, **kw), args, [i not in static for i in range(len(args))])

@@ -36,8 +36,23 @@ def zero_times_inf(c: Any, g: Any, d: Any) -> Any:
     return np.where(np.isnan(c) & ~from_nan, 0.0, c)
 
 
+_PLAIN_OPERANDS = frozenset({float, int, complex, np.float64, np.complex128, np.ndarray})
+
+
+def _staged_product(g: Any, d: Any) -> bool:
+    """Whether ``g * d`` would be a staged value of jit's trace (no operand of a level above it)."""
+    from diffcompare.ad.tracer import Box
+
+    sg, sd = getattr(g, "stages", False), getattr(d, "stages", False)
+    return (sg or sd) and (sg or not isinstance(g, Box)) and (sd or not isinstance(d, Box))
+
+
 def times(g: Any, d: Any) -> Any:
     """``g * d`` under the convention: the reference core's one product of an adjoint or tangent and a partial."""
+    if (g.__class__ not in _PLAIN_OPERANDS or d.__class__ not in _PLAIN_OPERANDS) and _staged_product(g, d):
+        from diffcompare.ad.staging import staged_times
+
+        return staged_times(g, d)  # one row, the program's product under the convention (not g * d as well)
     c = g * d
     if c.__class__ in NAN_CHECKED:
         return zero_times_inf(c, g, d) if c != c else c

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,11 @@ from diffcompare.ad.numpy_api import Traced
 from diffcompare.ad.tracer import Box, Primitive, Trace, shape_of, stale_value
 from diffcompare.errors import TracingError
 
+_F64 = np.dtype(np.float64)
+_NO_KW: Any = MappingProxyType({})  # a row without keywords (shared: read only)
 
-@dataclass
+
+@dataclass(slots=True)
 class Row:
     """One staged operation: ``out = prim(*args, **kw)``; an argument is a :class:`Var` or a constant."""
 
@@ -38,7 +42,7 @@ class Row:
     kw: dict[str, Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Var:
     """A variable of the staged program: its index in creation order, shape, dtype and Python kind."""
 
@@ -75,9 +79,16 @@ class StagingTrace(Trace):
         self.errstate = np.geterr()  # numpy's error settings when f was called (the program runs under the caller's)
 
     def new_var(self, value: Any) -> Var:
-        v = Var(self.count, shape_of(value), np.result_type(value), value.__class__ is float)
-        self.values[self.count] = value
-        self.count += 1
+        count = self.count
+        c = value.__class__
+        if c is float:
+            v = Var(count, (), _F64, True)
+        elif c is np.ndarray:
+            v = Var(count, value.shape, value.dtype, False)
+        else:
+            v = Var(count, shape_of(value), np.result_type(value), False)
+        self.values[count] = value
+        self.count = count + 1
         return v
 
 
@@ -209,7 +220,14 @@ class Staged(Traced):
             raise stale_value()
         vals, refs = [], []
         for a in args:
-            if isinstance(a, Staged) and a.trace is trace:
+            c = a.__class__
+            if c is Staged and a.trace is trace:
+                vals.append(a.concrete)
+                refs.append(a.var)
+            elif c is float or c is int:
+                vals.append(a)
+                refs.append(a)
+            elif isinstance(a, Staged) and a.trace is trace:
                 vals.append(a.concrete)
                 refs.append(a.var)
             elif isinstance(a, Box):
@@ -220,9 +238,14 @@ class Staged(Traced):
                 refs.append(_frozen(a))
         if np.geterr() != trace.errstate:  # f set np.errstate around this operation: the program would not
             trace.reads.append(f"np.errstate set inside f, for {user_line()}")  # (see jitting: runs eagerly)
-        ans = prim.impl(*vals, **kw)
+        if kw:
+            ans = prim.impl(*vals, **kw)
+            kw = dict(kw)
+        else:
+            ans = prim.impl(*vals)
+            kw = _NO_KW
         var = trace.new_var(ans)
-        trace.rows.append(Row(var, prim, tuple(refs), dict(kw)))
+        trace.rows.append(Row(var, prim, tuple(refs), kw))
         return Staged(ans, var, trace)
 
 
