@@ -37,10 +37,18 @@ def under(p, fn, *args):
         policy.DEFAULT = saved
 
 
-def same(fast, ref):
+# The fast scalar path computes floats with ``math``, the reference with numpy, whose exp, tanh and arcsinh differ
+# from glibc's by an ulp on 5-30% of arguments (measured on this machine: sin, cos agree). Through a chain of up
+# to 12 ops with cancellation (``2 - v``) such an ulp was amplified past 1e-14 relative (-0.0022134336570403326 vs
+# ...0305, 1.25e-14, found by this test). Scalar programs get 1e-12: the planted rule errors this test exists for
+# are 1e-5 and larger. Array programs run numpy on both sides and keep 1e-14.
+SCALAR_RTOL = 1e-12
+
+
+def same(fast, ref, rtol=RTOL):
     fast, ref = np.asarray(fast), np.asarray(ref)
     scale = max(float(np.max(np.abs(ref), initial=0.0)), 1e-300)
-    return fast.shape == ref.shape and np.allclose(fast, ref, rtol=0, atol=RTOL * scale, equal_nan=True)
+    return fast.shape == ref.shape and np.allclose(fast, ref, rtol=0, atol=rtol * scale, equal_nan=True)
 
 
 @pytest.fixture
@@ -57,7 +65,7 @@ def every_array_lean(monkeypatch):
 @given(st.lists(step, min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
        st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
-def test_random_array_programs_give_the_same_values_and_gradients_under_both_policies(every_array_lean, steps,
+def test_random_array_programs_give_the_same_values_and_gradients_under_both_policies(ad, every_array_lean, steps,
                                                                                         outputs, xs):
     f = program(steps, outputs)
     x = np.array(xs)
@@ -72,7 +80,7 @@ def test_random_array_programs_give_the_same_values_and_gradients_under_both_pol
 @given(st.lists(st.sampled_from(["add", "sub", "mul", "div", "pow", "sin", "exp", "tanh", "arcsinh", "neg"]),
                 min_size=1, max_size=12),
        st.floats(0.1, 2.0))
-def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_policies(ops, x0):
+def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_policies(ad, ops, x0):
     def f(x):
         v = x
         for op in ops:
@@ -83,11 +91,11 @@ def test_random_scalar_programs_give_the_same_values_and_gradients_under_both_po
 
     ref = under(policy.REFERENCE, ad.value_and_grad(f), x0)
     fast = under(policy.FAST, ad.value_and_grad(f), x0)
-    assert same(fast[0], ref[0]) and same(fast[1], ref[1])
-    assert same(under(policy.FAST, ad.hessian(f), x0), under(policy.REFERENCE, ad.hessian(f), x0))
+    assert same(fast[0], ref[0], SCALAR_RTOL) and same(fast[1], ref[1], SCALAR_RTOL)
+    assert same(under(policy.FAST, ad.hessian(f), x0), under(policy.REFERENCE, ad.hessian(f), x0), SCALAR_RTOL)
 
 
-def test_one_value_switches_every_transform_to_the_reference(monkeypatch):
+def test_one_value_switches_every_transform_to_the_reference(ad, monkeypatch):
     rows = []
 
     def f(x):

@@ -69,11 +69,12 @@ def defprim(name: str, impl: Callable[..., Any], *partials: Callable[..., Any], 
             ufuncs: tuple[Any, ...] | None = None, ops: tuple[str, ...] = (), sympy: Any = None,
             text: str | None = None, partial_text: tuple[str, ...] | None = None, parse: tuple[str, ...] = (),
             fast: Callable[..., tuple[float, ...] | None] | None = None, saves: Any = None, linear: Any = None,
-            into: Any = _DERIVED) -> Primitive:
+            into: Any = _DERIVED, batched: bool | Callable[..., bool] = False) -> Primitive:
     """One statement of the table: make the primitive ``name`` and register what the generators read.
 
     ``into`` defaults to ``impl`` when that is a one-output numpy ufunc of an elementwise primitive;
-    ``ufuncs`` to ``(impl,)`` when ``impl`` is a ufunc.
+    ``ufuncs`` to ``(impl,)`` when ``impl`` is a ufunc. ``batched``: the ``jvp`` takes tangents with a leading
+    batch axis (see :class:`~diffcompare.ad.tracer.Primitive`); elementwise primitives need not say it.
     """
     if bool(partials) == (vjp is not None):
         raise TypeError(f"{name}: give either partials (elementwise) or vjp and jvp")
@@ -86,6 +87,7 @@ def defprim(name: str, impl: Callable[..., Any], *partials: Callable[..., Any], 
     if into is _DERIVED:
         into = impl if partials and is_ufunc and impl.nout == 1 else None
     prim.math, prim.fast, prim.saves, prim.linear, prim.into = math, fast, saves, linear, into
+    prim.batched = batched
     if ufuncs is None:
         ufuncs = (impl,) if is_ufunc else ()
     if name in RULES:
@@ -509,27 +511,94 @@ def _inverse_axes(axes: Any) -> Any:
     return None if axes is None else tuple(np.argsort(axes))
 
 
+# ---- batched tangents: the structural jvps act on the trailing axes, past a leading batch axis --------------
+def _lead_shape(t: Any, x: Any) -> tuple[int, ...]:
+    """The batch axes a tangent carries in front of its argument's shape: ``(k,)`` or ``()``."""
+    st = shape_of(t)
+    return st[: len(st) - len(shape_of(x))]
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
+def _aligned(t: Any, x: Any, nd: int) -> Any:
+    """A batched tangent of x reshaped to (k, 1, .., 1, *x.shape) with nd trailing axes, so that it broadcasts
+    against a result of nd axes as x does; an unbatched one as it is."""
+    lead = _lead_shape(t, x)
+    sx = shape_of(x)
+    if not lead or len(sx) >= nd:
+        return t
+    return reshape(t, lead + (1,) * (nd - len(sx)) + sx)
+
+
+def _sum_tangent(t: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """``sum(t, axis)`` for a tangent of x: the axes of x, past the batch axis if t has one."""
+    n = len(_lead_shape(t, x))
+    if not n:
+        return sum_(t, axis=axis, keepdims=keepdims)
+    nd = len(shape_of(x))
+    axes = range(nd) if axis is None else ((axis,) if np.ndim(axis) == 0 else axis)
+    return sum_(t, axis=tuple(a % nd + n for a in axes), keepdims=keepdims)
+
+
+def _lead_axes(t: Any, x: Any, axes: Any) -> Any:
+    """transpose's axes for a tangent of x: the batch axis stays in front."""
+    n = len(_lead_shape(t, x))
+    if not n:
+        return axes
+    nd = len(shape_of(x))
+    axes = range(nd - 1, -1, -1) if axes is None else axes
+    return tuple(range(n)) + tuple(a % nd + n for a in axes)
+
+
+def _lead_index(t: Any, x: Any, idx: Any) -> Any:
+    """An index of x as an index of its batched tangent: a full slice over the batch axis in front."""
+    n = len(_lead_shape(t, x))
+    if not n:
+        return idx
+    return (slice(None),) * n + (idx if isinstance(idx, tuple) else (idx,))
+
+
+def _index_batches(idx: Any) -> bool:
+    """Whether ``t[:, *idx]`` is ``x[idx]`` per direction: not where advanced indices (arrays, and ints among
+    them) stand apart, which numpy moves in front of the batch axis."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    fancy = [isinstance(i, (list, np.ndarray, Box)) or (isinstance(i, bool)) for i in items]
+    if not any(fancy):
+        return True
+    fancy = [f or isinstance(i, (int, np.integer)) for f, i in zip(fancy, items)]
+    where_ = [j for j, f in enumerate(fancy) if f]
+    return where_[-1] - where_[0] + 1 == len(where_)
+
+
 # ---- the table: structure (linear operations) ----------------------------------------------------------------
 sum_ = defprim("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
                vjp=lambda g, ans, i, x, axis=None, keepdims=False: _expand_reduced(g, x, axis, keepdims),
-               jvp=lambda t, ans, x, axis=None, keepdims=False: sum_(t[0], axis=axis, keepdims=keepdims),
-               saves=_nothing(1))
+               jvp=lambda t, ans, x, axis=None, keepdims=False: _sum_tangent(t[0], x, axis, keepdims),
+               saves=_nothing(1), batched=True)
 sum_.defers = True  # a full sum of a deferred array may wait too
 reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
                   vjp=lambda g, ans, i, x, shape: reshape(g, shape_of(x)),
-                  jvp=lambda t, ans, x, shape: reshape(t[0], shape), saves=_nothing(2))
+                  jvp=lambda t, ans, x, shape: reshape(t[0], _lead_shape(t[0], x) + _as_shape(shape)),
+                  saves=_nothing(2), batched=True)
 transpose = defprim("transpose", lambda x, axes=None: np.transpose(x, axes),
                     vjp=lambda g, ans, i, x, axes=None: transpose(g, _inverse_axes(axes)),
-                    jvp=lambda t, ans, x, axes=None: transpose(t[0], axes))
+                    jvp=lambda t, ans, x, axes=None: transpose(t[0], _lead_axes(t[0], x, axes)), batched=True)
 broadcast_to = defprim("broadcast_to", _broadcast_impl, vjp=lambda g, ans, i, x, shape: unbroadcast(g, x),
-                       jvp=lambda t, ans, x, shape: broadcast_to(t[0], shape))
+                       jvp=lambda t, ans, x, shape: broadcast_to(_aligned(t[0], x, len(_as_shape(shape))),
+                                                                 _lead_shape(t[0], x) + _as_shape(shape)),
+                       batched=True)
 getitem = defprim("getitem", lambda x, idx: x[idx], vjp=lambda g, ans, i, x, idx: scatter_add(g, idx, shape_of(x)),
-                  jvp=lambda t, ans, x, idx: getitem(t[0], idx), ops=("__getitem__",),
-                  saves=lambda argnums: (False, (False, True)))  # the index (maybe an array) is read
+                  jvp=lambda t, ans, x, idx: getitem(t[0], _lead_index(t[0], x, idx)), ops=("__getitem__",),
+                  saves=lambda argnums: (False, (False, True)),  # the index (maybe an array) is read
+                  batched=lambda x, idx: _index_batches(idx))
 getitem.scatters = True  # its VJP adds g into part of the argument's adjoint: in place, where the pass can
 # zeros(shape) with g added at idx
 scatter_add = defprim("scatter_add", _scatter_impl, vjp=lambda g, ans, i, x, idx, shape: getitem(g, idx),
-                      jvp=lambda t, ans, x, idx, shape: scatter_add(t[0], idx, shape))
+                      jvp=lambda t, ans, x, idx, shape: scatter_add(t[0], _lead_index(t[0], x, idx),
+                                                                    _lead_shape(t[0], x) + _as_shape(shape)),
+                      batched=lambda x, idx, shape: _index_batches(idx))
 
 
 def _split_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
@@ -540,11 +609,25 @@ def _split_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
 
 
 def _zeros_for_missing(tangents: Any, xs: Any) -> list[Any]:
-    return [np.zeros(shape_of(x)) if t is None else t for t, x in zip(tangents, xs)]
+    """Each argument's tangent, zeros for those not differentiated (with the batch axis of the others)."""
+    lead = next((_lead_shape(t, x) for t, x in zip(tangents, xs) if t is not None), ())
+    return [np.zeros(lead + shape_of(x)) if t is None else t for t, x in zip(tangents, xs)]
+
+
+def _joined_tangent(join: Any, extra: int) -> Callable[..., Any]:
+    """concatenate's and stack's jvp: the same join of the tangents, along the same axis counted past a batch
+    axis (``extra``: the result's axes beyond an argument's, 1 for stack)."""
+    def jvp(t: Any, ans: Any, *xs: Any, axis: int = 0) -> Any:
+        ts = _zeros_for_missing(t, xs)
+        lead = len(_lead_shape(ts[0], xs[0]))
+        return join(*ts, axis=axis % (len(shape_of(xs[0])) + extra) + lead if lead else axis)
+
+    return jvp
 
 
 concatenate = defprim("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp=_split_vjp,
-                      jvp=lambda t, ans, *xs, axis=0: concatenate(*_zeros_for_missing(t, xs), axis=axis))
+                      jvp=_joined_tangent(lambda *ts, axis: concatenate(*ts, axis=axis), 0),
+                      batched=lambda *xs, axis=0: axis is not None)
 
 
 def _unstack_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
@@ -554,7 +637,7 @@ def _unstack_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:
 
 
 stack = defprim("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp=_unstack_vjp,
-                jvp=lambda t, ans, *xs, axis=0: stack(*_zeros_for_missing(t, xs), axis=axis))
+                jvp=_joined_tangent(lambda *ts, axis: stack(*ts, axis=axis), 1), batched=True)
 
 
 def _where_vjp(g: Any, ans: Any, i: int, c: Any, x: Any, y: Any) -> Any:
@@ -564,12 +647,13 @@ def _where_vjp(g: Any, ans: Any, i: int, c: Any, x: Any, y: Any) -> Any:
 
 
 def _where_jvp(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
-    tx = np.zeros(shape_of(ans)) if t[1] is None else t[1]
-    ty = np.zeros(shape_of(ans)) if t[2] is None else t[2]
+    nd = len(shape_of(ans))
+    tx = np.zeros(shape_of(ans)) if t[1] is None else _aligned(t[1], x, nd)
+    ty = np.zeros(shape_of(ans)) if t[2] is None else _aligned(t[2], y, nd)
     return where(c, tx, ty)
 
 
-where = defprim("where", lambda c, x, y: np.where(c, x, y), vjp=_where_vjp, jvp=_where_jvp)
+where = defprim("where", lambda c, x, y: np.where(c, x, y), vjp=_where_vjp, jvp=_where_jvp, batched=True)
 
 # ---- reductions ---------------------------------------------------------------------------
 
@@ -596,11 +680,11 @@ def _extreme_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims: b
 
 
 def _extreme_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return sum_(mul(t[0], _extreme_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)
+    return _sum_tangent(mul(t[0], _extreme_weights(ans, x, axis, keepdims)), x, axis, keepdims)
 
 
-amax = defprim("max", _reduction(np.max), vjp=_extreme_vjp, jvp=_extreme_jvp)
-amin = defprim("min", _reduction(np.min), vjp=_extreme_vjp, jvp=_extreme_jvp)
+amax = defprim("max", _reduction(np.max), vjp=_extreme_vjp, jvp=_extreme_jvp, batched=True)
+amin = defprim("min", _reduction(np.min), vjp=_extreme_vjp, jvp=_extreme_jvp, batched=True)
 
 
 def _prod_others(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -666,7 +750,7 @@ prod = defprim("prod", _reduction(np.prod),
                vjp=lambda g, ans, i, x, axis=None, keepdims=False:
                mul(_expand_reduced(g, x, axis, keepdims), _prod_others(ans, x, axis, keepdims)),
                jvp=lambda t, ans, x, axis=None, keepdims=False:
-               sum_(mul(t[0], _prod_others(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+               _sum_tangent(mul(t[0], _prod_others(ans, x, axis, keepdims)), x, axis, keepdims), batched=True)
 
 
 def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -723,7 +807,8 @@ def _logsumexp_vjp(g: Any, ans: Any, i: int, x: Any, axis: Any = None, keepdims:
 
 logsumexp = defprim("logsumexp", _logsumexp_impl, vjp=_logsumexp_vjp,
                     jvp=lambda t, ans, x, axis=None, keepdims=False:
-                    sum_(mul(t[0], _softmax_weights(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+                    _sum_tangent(mul(t[0], _softmax_weights(ans, x, axis, keepdims)), x, axis, keepdims),
+                    batched=True)
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
@@ -773,17 +858,33 @@ def _bilinear_jvp(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     def jvp(t: Any, ans: Any, a: Any, b: Any) -> Any:
         out = None
         if t[0] is not None:
-            out = op(t[0], b)
+            out = op(t[0], b) if len(shape_of(t[0])) == len(shape_of(a)) else _batched_matmul(t[0], a, b, 0, ans)
         if t[1] is not None:
-            term = op(a, t[1])
+            term = op(a, t[1]) if len(shape_of(t[1])) == len(shape_of(b)) else _batched_matmul(t[1], a, b, 1, ans)
             out = term if out is None else add(out, term)
         return out
 
     return jvp
 
 
+def _batched_matmul(t: Any, a: Any, b: Any, i: int, ans: Any) -> Any:
+    """``t @ b`` (i = 0) or ``a @ t`` (i = 1) for a tangent t with a leading batch axis: 1-D operands made
+    explicit rows (a) or columns (b), the tangent's matrices aligned under the other's stacking axes, one
+    matmul, and the result reshaped to (k, *ans.shape) (the same elements in the same order)."""
+    sa = shape_of(a)
+    sb = shape_of(b)
+    sa = (1,) + sa if len(sa) == 1 else sa
+    sb = sb + (1,) if len(sb) == 1 else sb
+    mine, other = (sa, sb) if i == 0 else (sb, sa)
+    k = shape_of(t)[:1]
+    t = reshape(t, k + (1,) * max(0, len(other) - len(mine)) + mine)
+    o = reshape(b if i == 0 else a, other)
+    return reshape(matmul(t, o) if i == 0 else matmul(o, t), k + shape_of(ans))
+
+
 matmul = defprim("matmul", np.matmul, vjp=_matmul_vjp, jvp=_bilinear_jvp(lambda a, b: matmul(a, b)),
-                 ufuncs=(np.matmul,), ops=("__matmul__", "__rmatmul__"), saves=_the_other, text="{0} @ {1}")
+                 ufuncs=(np.matmul,), ops=("__matmul__", "__rmatmul__"), saves=_the_other, text="{0} @ {1}",
+                 batched=True)
 
 
 def _dot_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
@@ -794,7 +895,8 @@ def _dot_vjp(g: Any, ans: Any, i: int, a: Any, b: Any) -> Any:
     raise NotImplementedError("dot with a >2-D second operand is not differentiable here; use matmul")
 
 
-dot = defprim("dot", np.dot, vjp=_dot_vjp, jvp=_bilinear_jvp(lambda a, b: dot(a, b)))
+dot = defprim("dot", np.dot, vjp=_dot_vjp, jvp=_bilinear_jvp(lambda a, b: dot(a, b)),
+              batched=lambda a, b: len(shape_of(a)) >= 1 and 1 <= len(shape_of(b)) <= 2)  # where dot is matmul
 
 
 # the 2-norm of all elements: one BLAS pass forward (no x * x array), x * (g / |x|) back
@@ -816,6 +918,7 @@ def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
 
 norm = defprim("norm", lambda x: np.linalg.norm(x) if isinstance(x, np.ndarray) else abs(x),
                 vjp=lambda g, ans, i, x: (lambda u, n: mul(u, div(g, n)))(*_rescaled(ans, x)),
-                jvp=lambda t, ans, x: (lambda u, n: div(sum_(mul(t[0], u)), n))(*_rescaled(ans, x)))
+                jvp=lambda t, ans, x: (lambda u, n: div(_sum_tangent(mul(t[0], u), x, None, False), n))(
+                    *_rescaled(ans, x)), batched=True)
 
 

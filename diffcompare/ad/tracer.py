@@ -27,6 +27,7 @@ class _TraceState(threading.local):
     a thread's inner trace take its outer trace's level, and its derivative came out 0)."""
 
     depth = 0
+    staging = 0  # how many of them are jit's staging traces (they stage, they do not differentiate)
 
 
 _state = _TraceState()
@@ -35,6 +36,11 @@ _state = _TraceState()
 def depth() -> int:
     """How many traces this thread has open (0: no transform is running)."""
     return _state.depth
+
+
+def differentiating_depth() -> int:
+    """How many of this thread's open traces differentiate (jit's staging traces left out)."""
+    return _state.depth - _state.staging
 
 
 # Partials that are exactly +1 or -1 (add, sub, neg) are returned as these objects, so that a backward
@@ -52,7 +58,10 @@ class Primitive:
       elementwise as ``partial(ans, *args, **kw)``; the VJP (``g * partial``, broadcasting undone)
       and the JVP (``sum(t * partial)``) both follow;
     * ``vjp(g, ans, argnum, *args, **kw)`` and ``jvp(tangents, ans, *args, **kw)`` written out,
-      where ``tangents[i]`` is None for an argument that is not being differentiated.
+      where ``tangents[i]`` is None for an argument that is not being differentiated. ``batched``: this
+      ``jvp`` also takes tangents with one leading batch axis (k directions at once) and keeps it in front;
+      True, or a test ``batched(*args, **kw)`` for the calls it covers. Without it, forward mode pushes a
+      batch through ``jvp`` one direction at a time (elementwise primitives batch through their partials).
 
     The other attributes are speed hints read only by the fast layer (:mod:`diffcompare.ad.fast`);
     the reference core ignores them, and the tests compare both. ``math``: the implementation on one
@@ -63,7 +72,7 @@ class Primitive:
     argument's (getitem). ``defers``: a full reduction that may wait for a deferred argument (sum).
     """
 
-    __slots__ = ("defers", "fast", "impl", "into", "jvp", "linear", "math", "name", "partials", "saves",
+    __slots__ = ("batched", "defers", "fast", "impl", "into", "jvp", "linear", "math", "name", "partials", "saves",
                  "scatters", "vjp")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
@@ -72,6 +81,7 @@ class Primitive:
         self.partials: tuple[Callable[..., Any], ...] | None = None
         self.vjp: Callable[..., Any] | None = None
         self.jvp: Callable[..., Any] | None = None
+        self.batched: bool | Callable[..., bool] = False
         self.math: Callable[[float], float] | None = None
         self.fast: Callable[[float], tuple[float, float]] | None = None
         self.saves: Callable[[tuple[int, ...]], tuple[bool, tuple[bool, ...]]] | None = None
@@ -92,6 +102,11 @@ class Primitive:
         if top is None:
             return self.impl(*args, **kw)
         return top.process(self, args, kw)
+
+    def takes_batch(self, *args: Any, **kw: Any) -> bool:
+        """Whether ``jvp`` takes this call's tangents with a leading batch axis (see ``batched``)."""
+        b = self.batched
+        return b if b.__class__ is bool else bool(b(*args, **kw))
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -227,6 +242,7 @@ class Trace:
     """
 
     __slots__ = ("closed", "deferred", "lean", "level", "policy", "row", "tape")
+    differentiates = True  # jit's staging trace: False
 
     def __init__(self, record: bool = True, policy: Any = None) -> None:
         self.level = _state.depth + 1
@@ -239,11 +255,13 @@ class Trace:
 
     def __enter__(self) -> Trace:
         _state.depth += 1
+        _state.staging += not self.differentiates
         gc_pause.__enter__()  # no cyclic collections while the tape grows
         return self
 
     def __exit__(self, *exc: object) -> None:
         _state.depth -= 1
+        _state.staging -= not self.differentiates
         self.closed = True
         gc_pause.__exit__()
 

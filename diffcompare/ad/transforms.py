@@ -20,7 +20,7 @@ from diffcompare.ad.forward import FNode
 from diffcompare.ad.recording import (  # noqa: F401 (Recording, record and tape_size are this module's API too)
     Recording, argnums_tuple, as_input, call, check_argnums, check_complex_input, record, tape_size, zeros_like,
 )
-from diffcompare.ad.rules import stack
+from diffcompare.ad.rules import broadcast_to, concatenate, reshape, stack, transpose
 from diffcompare.ad.tracer import Box, Trace, paused_gc, raw, shape_of
 from diffcompare.errors import TracingError
 
@@ -87,33 +87,66 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     return (value.copy() if value.__class__ is np.ndarray else value), lambda ct: tuple(rec.pullback(ct))
 
 
-def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """``(f(*primals), J @ tangents)`` in one forward pass."""
-    return _jvp(f, primals, tangents, "jvp")
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        batched: bool = False) -> tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)`` in one forward pass.
+
+    ``batched=True``: each tangent holds k directions along a new leading axis (shape ``(k, *primal.shape)``),
+    and the result's tangent has shape ``(k, *f.shape)``: k Jacobian-vector products in one pass (JAX spells
+    it ``vmap(lambda t: jvp(f, (x,), (t,))[1])(T)``); every partial is computed once for all k.
+    """
+    return _jvp(f, primals, tangents, "jvp", batched)
 
 
 @paused_gc
-def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], who: str) -> tuple[Any, Any]:
+def _jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], who: str,
+         batched: bool = False) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise TracingError(f"{who} was given {len(primals)} primal(s) and {len(tangents)} tangent(s): "
                            "give one tangent per primal, of the primal's shape")
     node = FastFNode if _policy.current().fast_nodes else FNode
+    k: tuple[int, ...] = ()
     with Trace(record=False) as trace:
         args = []
         for p, t in zip(primals, tangents):
             p = as_input(p)
-            t = as_input(t)
-            if shape_of(raw(t)) != shape_of(raw(p)):
-                raise TracingError(f"{who} was given a tangent of shape {shape_of(raw(t))} for a primal of shape "
-                                   f"{shape_of(raw(p))}: give each tangent its primal's shape")
+            t = _as_tangent(t) if batched else as_input(t)
+            sp, st = shape_of(raw(p)), shape_of(raw(t))
+            if batched:
+                if len(st) != len(sp) + 1 or st[1:] != sp or (k and st[:1] != k):
+                    raise TracingError(f"{who} was given tangents of shape {st} for a primal of shape {sp}: with "
+                                       "batched=True give each primal k directions, of shape (k, *primal.shape), "
+                                       "the same k for all")
+                k = st[:1]
+            elif st != sp:
+                raise TracingError(f"{who} was given a tangent of shape {st} for a primal of shape "
+                                   f"{sp}: give each tangent its primal's shape")
             args.append(node(p, t, trace))
         out = call(f, args, who)
     if isinstance(out, FNode) and out.trace is trace:
         tangent = out.tangent
-        if tangent is None:
-            tangent = zeros_like(out.value)
+        if tangent is None or shape_of(tangent) != k + shape_of(out.value):  # a zero tangent without the batch
+            tangent = _zero_tangent(out.value, k) if tangent is None else _broadcast_tangent(tangent, out.value, k)
         return out.value, tangent
-    return out, zeros_like(out)
+    return out, _zero_tangent(out, k)
+
+
+def _as_tangent(t: Any) -> Any:
+    """A batch of tangents as a float array (or a traced value, as it is)."""
+    if isinstance(t, Box):
+        return t
+    arr = np.asarray(t)
+    return arr.astype(float) if arr.dtype.kind in "biu" else arr
+
+
+def _zero_tangent(out: Any, k: tuple[int, ...]) -> Any:
+    if not k:
+        return zeros_like(out)
+    return np.zeros(k + shape_of(raw(out)), np.result_type(raw(out), float))
+
+
+def _broadcast_tangent(t: Any, out: Any, k: tuple[int, ...]) -> Any:
+    return broadcast_to(t, k + shape_of(raw(out)))
 
 
 def _basis(x: Any) -> Any:
@@ -147,6 +180,16 @@ def _stack_results(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple
     return j.reshape(out_shape + in_shape)
 
 
+def _columns_last(parts: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> Any:
+    """Batched tangents (chunks of shape (m, *out_shape), one row per input direction) as the Jacobian,
+    out_shape + in_shape."""
+    j = parts[0] if len(parts) == 1 else concatenate(*parts, axis=0)
+    nd = len(out_shape)
+    if nd:
+        j = transpose(j, tuple(range(1, nd + 1)) + (0,))
+    return reshape(j, out_shape + in_shape)
+
+
 def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: Sequence[int],
                 holomorphic: bool) -> Callable[..., Any]:
     """For a tuple of argnums, as JAX: a tuple with one result per argument."""
@@ -154,8 +197,25 @@ def _per_argnum(transform: Callable[..., Any], f: Callable[..., Any], argnums: S
     return lambda *args: tuple(p(*args) for p in parts)
 
 
+# how many directions one batched pass carries at most: n directions of an n-element input take n^2 floats
+# per intermediate; up to this many elements (8 MB) a Jacobian is one pass, past it a few passes of chunks
+BATCH_ELEMENTS = 2**20
+
+
+def _identity_chunks(x: Any) -> Any:
+    """The unit vectors of x's shape in batches: (m, *x.shape) arrays, m * x.size <= BATCH_ELEMENTS."""
+    n = x.size
+    m = max(1, min(n, BATCH_ELEMENTS // max(1, n)))
+    for start in range(0, n, m):
+        rows = min(m, n - start)
+        e = np.zeros((rows, n))
+        e[np.arange(rows), start + np.arange(rows)] = 1.0
+        yield e.reshape((rows,) + x.shape)
+
+
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
-    """The Jacobian by forward mode: one JVP per input element. Shape: out.shape + in.shape."""
+    """The Jacobian by forward mode: all n input directions in one batched pass (chunks of them for very large
+    n, see ``BATCH_ELEMENTS``). Shape: out.shape + in.shape."""
     if not isinstance(argnums, int):
         return _per_argnum(jacfwd, f, argnums, holomorphic)
 
@@ -171,14 +231,20 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic:
             a[argnums] = xi
             return f(*a)
 
-        cols, out = [], None
-        for e in _basis(raw(x)):
-            out, t = _jvp(g, (x,), (e,), "jacfwd")
-            cols.append(t)
-        if not cols:  # an empty input: one pass for the output's shape
-            out = _jvp(g, (x,), (zeros_like(x),), "jacfwd")[0]
-        out_shape = shape_of(raw(out))
-        return _stack_results(cols, out_shape, shape_of(raw(x)), "in")
+        rx = raw(x)
+        if rx.__class__ is float or rx.size <= 1:  # one direction: an unbatched pass
+            cols, out = [], None
+            for e in _basis(rx):
+                out, t = _jvp(g, (x,), (e,), "jacfwd")
+                cols.append(t)
+            if not cols:  # an empty input: one pass for the output's shape
+                out = _jvp(g, (x,), (zeros_like(x),), "jacfwd")[0]
+            return _stack_results(cols, shape_of(raw(out)), shape_of(rx), "in")
+        parts = []
+        for e in _identity_chunks(rx):
+            out, t = _jvp(g, (x,), (e,), "jacfwd", batched=True)
+            parts.append(t)
+        return _columns_last(parts, shape_of(raw(out)), shape_of(rx))
 
     return jac
 
@@ -220,7 +286,8 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphi
 
 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable[..., Any]:
-    """Forward over reverse: ``jacfwd(jacrev(f))``; n forward passes through one reverse pass.
+    """Forward over reverse: ``jacfwd(jacrev(f))``; all n directions in one batched forward pass, through one
+    reverse pass.
 
     For a tuple of argnums, as JAX: the blocks ``H[i][j]`` = d^2 f / d arg_i d arg_j, nested tuples.
     """

@@ -214,7 +214,7 @@ def _finite(scheme: str) -> Callable[[families.Instance], tuple[Any, int | None]
 
 
 def _forward_gradient(inst: families.Instance) -> tuple[Any, int | None]:
-    return ad.jacfwd(inst.f)(inst.x), int(np.size(inst.x))  # one JVP per input
+    return ad.jacfwd(inst.f)(inst.x), int(np.size(inst.x))  # one JVP per input (one batched pass)
 
 
 def _reverse_gradient(inst: families.Instance) -> tuple[Any, int | None]:

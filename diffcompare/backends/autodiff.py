@@ -86,13 +86,15 @@ class ReverseAD:
         t0 = time.perf_counter()
         h = hessian(g)(x0)
         seconds = time.perf_counter() - t0
-        # forward-over-reverse: one JVP of the gradient per input, each a forward and a reverse sweep of f's tape
+        # forward-over-reverse: one JVP of the gradient per input (evaluations), all carried by one batched
+        # forward pass through one reverse sweep of f's tape
         return Result(self.name, _as_float_array(value), _as_float_array(h), seconds,
                       {"method": "forward-over-reverse"}, evaluations=int(np.size(x0)), tape_ops=tape_size(f, *args))
 
 
 class ForwardAD:
-    """Forward mode: dual numbers, one pass per input direction (``evaluations`` counts passes)."""
+    """Forward mode: dual numbers, one direction per input (``evaluations`` counts directions, JVPs; one batched
+    pass carries them all)."""
 
     name = "forward"
 

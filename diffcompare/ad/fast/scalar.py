@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad.fast import forward as forward_fast
 from diffcompare.ad.fast import lean
 from diffcompare.ad.forward import FNode
 from diffcompare.ad.kinks import has_nan, zero_times_inf
@@ -201,9 +202,11 @@ def _mul(a: float, b: float) -> tuple[float, float, float]:
 
 
 class FastFNode(FNode):
-    """A dual number of the fast layer: float operators push the tangent through the same local partials."""
+    """A dual number of the fast layer: float operators push the tangent through the same local partials;
+    batched array tangents go through the fast layer's push (:mod:`diffcompare.ad.fast.forward`)."""
 
     __slots__ = ()
+    push = staticmethod(forward_fast.push_forward)
 
     def __neg__(self) -> Any:
         a = self.value
