@@ -204,7 +204,7 @@ class _Server:
                         raise TimeoutError
                     self.answers.recv()  # "ready"
                     self.ready = True
-                self.requests.send((blob, timeout, name, list(sys.path), os.getcwd()))
+                self.requests.send((blob, timeout, name, list(sys.path), _cwd()))
                 # the server stops its worker at `timeout`: the margin covers the stop and the answer's trip
                 if not self.answers.poll(timeout + 3 * _GRACE_SECONDS + 30):
                     raise Timeout(f"{name} ran past its budget of {timeout:g} s (the fork server did not answer)")
@@ -225,6 +225,13 @@ class _Server:
         self.process.wait()
         self.requests.close()
         self.answers.close()
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed under us: the server stays where it is
+        return None
 
 
 _SERVERS: list[_Server] = []
@@ -268,7 +275,8 @@ def serve(request_fd: int, answer_fd: int) -> None:
             return
         sys.path[:] = path  # the caller's: its functions pickled by reference are found here
         try:
-            os.chdir(cwd)
+            if cwd is not None:
+                os.chdir(cwd)
         except OSError:
             pass
         try:
