@@ -120,6 +120,7 @@ def _value_and_derivatives_match_numpy(ad, f, x):
 
 @pytest.mark.parametrize("func, keyword, f, x, outcome", CASES,
                          ids=[f"{c[0].__name__}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.jit_slow(default=lambda p: p["outcome"] != OK or p["func"] in (np.sum, np.linalg.norm))
 def test_keyword_is_honoured_or_refused_by_name(ad, func, keyword, f, x, outcome):
     if outcome == OK:
         _value_and_derivatives_match_numpy(ad, f, x)
@@ -191,6 +192,7 @@ def test_every_ufunc_keyword_has_cases(u):
 
 
 @pytest.mark.parametrize("u", DIFF_UFUNCS, ids=lambda u: u.__name__)
+@pytest.mark.jit_slow(default=lambda p: p["u"].__name__ in ("add", "sqrt"))  # a program per case: two by default
 def test_ufunc_keywords_are_honoured_or_refused_by_name(ad, u):
     for keyword in _ufunc_keywords(u):
         honoured, refused = UFUNC_CASES[keyword]
@@ -208,6 +210,7 @@ def test_ufunc_keywords_are_honoured_or_refused_by_name(ad, u):
 @pytest.mark.parametrize("func", [np.sum, np.prod, np.max, np.min, np.mean], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
 @pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.jit_slow(default=lambda p: p["axis"] == 0)  # axis=0: the one the program once dropped
 def test_where_and_initial_combine_with_axis_and_keepdims(ad, func, axis, keepdims):
     kw = {"axis": axis, "keepdims": keepdims, "where": MMASK}
     if func is not np.mean:

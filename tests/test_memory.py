@@ -25,6 +25,7 @@ def rosen(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
+@pytest.mark.eager_only("the eager engine's buffer pool is the subject: a program allocates its own arrays")
 def test_buffers_of_a_finished_gradient_are_reused(ad, small_buffers):
     g = ad.grad(rosen)
     x = np.linspace(-1.0, 1.0, 9)
@@ -126,6 +127,7 @@ def test_the_pool_does_not_grow_from_one_gradient_to_the_next(ad, small_buffers)
     assert memory.cached_bytes() <= settled
 
 
+@pytest.mark.eager_only("f keeps its traced values in a list: a side effect the program does not replay")
 def test_intermediates_the_user_keeps_from_inside_f_stay_intact(ad, small_buffers):
     # grad lets go of its tape as it goes and reuses what nobody holds; a value kept from inside f
     # (here: by the handle, read afterwards) is held, so it is never written over

@@ -33,6 +33,7 @@ ELEMENTWISE_UNARY = [
 
 @pytest.mark.parametrize("fn, sample", ELEMENTWISE_UNARY, ids=lambda p: getattr(p, "__name__", ""))
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+@pytest.mark.jit_slow(default=lambda p: p["shape"] == (2, 3))
 def test_elementwise_unary_primitives(ad, fn, sample, shape):
     x = sample(*shape) if shape else float(sample())
     ad.check_grads(fn, (x,), order=2)
@@ -114,6 +115,7 @@ def test_double_where_remedy_avoids_nan_through_the_unused_branch(ad):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # ad: stateless
 @given(st.lists(st.floats(-3, 3), min_size=1, max_size=6), st.sampled_from(["rev", "fwd"]))
+@pytest.mark.jit_slow  # the default run's random scalar programs under jit: test_jit's property test
 def test_scalar_fast_path_equals_the_general_array_path(ad, values, mode):
     # the same scalar program on Python floats (fast path) and on 0-d arrays (general rules)
     def f(x):

@@ -77,6 +77,7 @@ def lean_sizes(request):
 @given(st.lists(step, min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
        st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
+@pytest.mark.jit_slow  # the default run's random programs under jit: test_jit's property tests
 def test_reverse_gradient_of_random_array_programs_matches_forward_mode(ad, lean_sizes, steps, outputs, xs):
     f = program(steps, outputs)
     x = np.array(xs)
@@ -183,6 +184,7 @@ def test_reading_a_deferred_value_computes_it(ad, deferred_small):
         assert ad.value_and_grad(f)(x)[0] == pytest.approx(float(f(x)), rel=1e-15)
 
 
+@pytest.mark.jit_slow  # a 10,000-line program; the default run's: test_a_2500_operation_program_needs_no_recursion...
 def test_a_long_deferred_chain_is_computed_without_recursion(ad, deferred_small):
     def f(x):
         for _ in range(5000):

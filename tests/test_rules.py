@@ -108,6 +108,7 @@ def _exact(name: str, x: float, order: int) -> mp.mpf:
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("name, f, mpf, points", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.jit_slow(default=lambda p: p["order"] == 1)
 def test_rules_match_a_160_digit_reference_at_extreme_arguments(ad, name, f, mpf, points, order, mode):
     for x in points:
         exact = _exact(name, x, order)
@@ -283,6 +284,7 @@ def _prod_derivatives(x: np.ndarray, order: int) -> np.ndarray:
 
 @pytest.mark.parametrize("x", [[0.0, 2.0, 3.0], [0.0, 0.0, 3.0], [2.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0],
                                [1.5, -2.0, 0.0, 4.0, 0.0], [0.0], [3.0, 0.0]])
+@pytest.mark.jit_slow(default=lambda p: p["x"] == [0.0, 2.0, 3.0])
 def test_prod_hessian_and_third_derivative_at_zero_factors(ad, x):
     x = np.array(x)
     h = _prod_derivatives(x, 2)

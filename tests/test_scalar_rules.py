@@ -79,6 +79,7 @@ def fast_row(fn, args, traced):
 
 @pytest.mark.filterwarnings("ignore:overflow", "ignore:divide by zero", "ignore:invalid value")  # numpy's inf, nan
 @pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.jit_slow(default=lambda p: p["name"] == "div")  # each point traces a program: one by default
 def test_binary_fast_path_values_and_partials_equal_the_table(ad, name):
     fn, prim, points = BINARY[name]
     checked = 0

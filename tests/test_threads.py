@@ -204,3 +204,26 @@ def test_two_threads_tracing_at_once_leave_the_default_policy_as_it_was(monkeypa
 
     _in_two_threads(run_first, lambda: ad.jit(second)(1.0))
     assert policy.DEFAULT is policy.FAST and policy.current() is policy.FAST
+
+
+def test_one_jitted_gradient_shared_by_six_threads_is_always_right():
+    """jit's cache, its staging trace and its programs from several threads at once: a first call traced in
+    two threads at once, or a program run while another thread stages, must give each thread its own answer."""
+    jitted = ad.jit(ad.grad(lambda a: a * ad.grad(lambda b: a * b)(2.0)))  # d/da a**2 = 2a, one exact product
+    arrays = ad.jit(nested_arrays)
+    wrong = []
+
+    def work(k):
+        for i in range(CALLS // 5):
+            x = 1.0 + k + i / CALLS
+            g = jitted(x)
+            if g != 2.0 * x:
+                wrong.append((x, g))
+            if i % 50 == 0:
+                v = np.linspace(0.5, 2.0, 3) + k + i
+                if not np.allclose(arrays(v), np.diag(2.0 * v), rtol=1e-14, atol=0):
+                    wrong.append((v, "hessian"))
+
+    run_in_threads(work)
+    assert not wrong, f"{len(wrong)} wrong, e.g. {wrong[:3]}"
+    assert 1 <= jitted.traces <= THREADS and gc.isenabled()

@@ -546,7 +546,7 @@ def _drop_folded_scatters(ops: list[Op], output: Any) -> list[Op]:
 
 def _makes_fresh(op: Op) -> bool:
     """The op's result is a new array of its own (not a view of an argument, not a constant of the program)."""
-    name = op.row.prim.name
+    name = op.name
     return (op.accumulate is not None or name in _NO_VIEW or name in _UFUNC_OF or _elementwise_ufunc(op) is not None
             or name in ("scatter_add", "times"))
 
