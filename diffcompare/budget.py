@@ -208,13 +208,17 @@ class _Server:
                 # the server stops its worker at `timeout`: the margin covers the stop and the answer's trip
                 if not self.answers.poll(timeout + 3 * _GRACE_SECONDS + 30):
                     raise Timeout(f"{name} ran past its budget of {timeout:g} s (the fork server did not answer)")
-                return self.answers.recv()
+                answer = self.answers.recv_bytes()
             except (EOFError, OSError, TimeoutError):
                 self.close()
                 return None
             except BaseException:  # Ctrl-C, or the server hung: its answer would come to the next request
                 self.close()
                 raise
+        try:
+            return pickle.loads(answer)
+        except Exception as exc:  # noqa: BLE001 - e.g. an exception class this process cannot import
+            return "unpicklable", f"the worker's answer could not be read here ({type(exc).__name__}: {exc})"
 
     def close(self) -> None:
         """Stop the server and the worker it may be running (they share a process group)."""
