@@ -252,6 +252,63 @@ def test_zero_times_inf_is_zero_in_the_program_as_in_the_eager_engine():
         assert same(jf(0.5), dc.grad(f)(0.5))
 
 
+def test_a_jitted_function_inside_another_transform_may_close_over_its_traced_values():
+    """jit inside a transform is f itself, traced by it, also when its arguments are constants and it closes
+    over the outer transform's value (as JAX's jit does): the closure was refused as 'not received'."""
+
+    def outer(x):
+        return x * dc.jit(dc.grad(lambda y: x * y + y))(1.0)  # d/dy = x + 1, so outer = x**2 + x
+
+    assert dc.grad(outer)(3.0) == 7.0
+    assert dc.jit(dc.grad(outer))(3.0) == 7.0
+    assert dc.jit(dc.grad(dc.jit(outer)))(3.0) == 7.0
+
+
+def compiled_program(j, *args):
+    """The generated function jit cached for these arguments (called directly: no eager fallback hides a fault)."""
+    j(*args)
+    fn, _ = j.cache[j._key(args, {})]
+    assert fn is not None, "this signature runs eagerly"
+    return fn
+
+
+@pytest.mark.parametrize("f", [lambda x: np.sum(np.sum(x, axis=0) ** 2),
+                               lambda x: np.sum(np.mean(x, axis=0, keepdims=True) ** 2)], ids=["sum", "mean"])
+def test_a_reduction_along_axis_0_keeps_its_axis_in_the_program(f):
+    """axis=0 was dropped from the generated np.sum (0 == False, the default left out): a total instead of
+    column sums, which failed on the reshape after it and ran eagerly, or gave wrong numbers."""
+    x = np.arange(6.0).reshape(2, 3)
+    for transform in (dc.grad, lambda f: f):
+        j = dc.jit(transform(f))
+        assert same(compiled_program(j, x)(x), under_reference(transform(f), x))
+        assert "axis=0" in j.source
+
+
+def test_the_program_returns_new_arrays_never_an_input_a_view_of_one_or_its_own_constant():
+    """As eagerly (and as JAX's jit): the program returned its constant (a caller's write changed the next call's
+    gradient), its input (a pullback returned the cotangent itself) or a view of it."""
+    w, x = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    g = dc.jit(dc.grad(lambda x: np.sum(x * w)))  # the gradient is the constant w
+    program = compiled_program(g, x)
+    program(x)[:] = 0.0
+    assert program(x).tolist() == [1.0, 2.0, 3.0]
+    pull = compiled_program(dc.jit(lambda z, ct: dc.vjp(lambda z: z + 1.0, z)[1](ct)), x, w)
+    assert pull(x, w)[0] is not w
+    reshaped = compiled_program(dc.jit(lambda z: z.reshape(3, 1)), x)
+    assert not np.shares_memory(reshaped(x), x)
+    square = dc.jit(dc.grad(lambda x: np.sum(x * x)))
+    square(x)
+    assert "copy" not in square.source  # an array the program made is not copied again
+
+
+def test_none_arguments_are_static_as_in_jax():
+    """None is a pytree without leaves in JAX: a jitted function takes it (an optional weight, a pullback's
+    missing cotangent) and a None call never shares a program with an array call; it was refused as 'a NoneType'."""
+    f = dc.jit(lambda x, w: np.sum(x if w is None else x * w))
+    x = np.array([1.0, 2.0])
+    assert f(x, None) == 3.0 and f(x, None) == 3.0 and f(x, np.array([2.0, 1.0])) == 4.0 and f.traces == 2
+
+
 def test_a_product_whose_nan_a_comparison_could_drop_is_checked_where_it_is_made():
     # grad(sqrt(t) * 0) at 0 is the product 0 * inf: 0 under the convention, nan plainly; the comparison turns
     # either into a number (0 < 1: 5, nan < 1: 7), so one check of the output could not see the difference
@@ -274,3 +331,57 @@ def test_a_long_program_recycles_short_lived_names_and_gives_the_eager_values():
         assert j(x) == under_reference(dc.grad(long_map), x)
     assert "w_1 = " in j.source and j.source.count("\n") < 800  # 700 operations, no check per product
     assert j(1e200) == under_reference(dc.grad(long_map), 1e200)  # infinities inside
+
+
+def test_constant_factors_fold_only_where_the_rounding_is_the_same():
+    # 3 (2x) = 6x exactly (2x is exact); 0.3 (2x) overflows where 0.6x does not; 3 (1.5x) rounds twice; 4 (0.5x)
+    # rounds a subnormal 0.5x first; -(0.7x) = (-0.7)x and (-x)(0.7x) = x((-0.7)x): negation is exact
+    x = np.array([1e308, -1e308, 5e-324, 3e-320, 0.1257302210933933, 0.36159505490948474, 7.0, -2.5, 1e-310])
+    cases = [lambda x: 3.0 * (2.0 * x), lambda x: 0.3 * (2.0 * x), lambda x: 3.0 * (1.5 * x),
+             lambda x: 4.0 * (0.5 * x), lambda x: -(0.7 * x), lambda x: (-x) * (0.7 * x)]
+    with np.errstate(over="ignore"):
+        for f in cases:
+            j = dc.jit(f)
+            for _ in range(2):
+                assert np.array_equal(j(x), f(x)), j.source
+        six, negated = dc.jit(cases[0]), dc.jit(cases[5])
+        six(x), negated(x)
+    assert "6.0 * v_0" in six.source
+    assert "-0.7" in negated.source and "-v_0" not in negated.source
+
+
+def test_a_staged_gradient_has_no_dead_rows():
+    # the convention's product is staged as one times row, not a plain product (left dead) beside it
+    from diffcompare.ad.staging import stage
+    from diffcompare.ad.codegen import _walk
+
+    program, _ = stage(dc.grad(logistic), [0.3], [True])
+    read = {v.index for row in program.rows for v in _walk(list(row.args))} | {v.index for v in _walk(program.output)}
+    assert [row.out.index for row in program.rows if row.out.index not in read] == [60]  # f's value, which grad drops
+
+
+def test_the_cheaper_key_never_serves_another_kind_shape_or_dtype():
+    j = dc.jit(lambda x: x * 2)
+    assert j(1.5) == 3.0 and j(1.5) == 3.0 and j.traces == 1
+    assert j(2) == 4 and type(j(2)) is int and j.traces == 2  # an int is not a float
+    assert j(np.ones(3)).shape == (3,) and j(np.ones(4)).shape == (4,) and j.traces == 4
+    assert j(np.ones((3, 1))).shape == (3, 1) and j.traces == 5
+    assert j(np.ones(3, np.float32)).dtype == np.float32 and j.traces == 6
+    assert j(np.ones(3)).dtype == np.float64 and j(np.float64(1.5)) == 3.0 and j.traces == 7
+
+
+def test_a_broadcast_cotangent_is_not_copied_and_large_outputs_check_the_products_instead():
+    rng = np.random.default_rng(1)
+    x, onehot = rng.normal(size=(6, 20)), np.eye(3)[rng.integers(0, 3, 6)]
+
+    def loss(w, onehot):  # onehot an argument: the cotangent of logsumexp is staged, (6, 1) broadcast to (6, 3)
+        z = np.tanh(x @ w)
+        return -np.sum(onehot * (z - dc.logsumexp(z, axis=1, keepdims=True)))
+
+    j = dc.jit(dc.grad(loss))
+    w = rng.normal(size=(20, 3))
+    for point in (w, 2 * w):
+        assert np.array_equal(j(point, onehot), under_reference(dc.grad(loss), point, onehot))
+    assert "_broadcast_to" not in j.source
+    # dW (20 x 3) holds more than twice the elements of the one product (6 x 3): checked where it is made
+    assert "_zero_times_inf" in j.source and "_exact" not in j.source

@@ -18,6 +18,9 @@ import numpy as np
 from diffcompare.ad import kinks
 from diffcompare.ad.rules import RULES
 from diffcompare.ad.staging import Program, Row, Var
+from diffcompare.ad.tracer import Primitive
+
+_F64 = np.dtype(np.float64)
 
 _OPERATORS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}", "neg": "-{0}",
               "matmul": "{0} @ {1}", "greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
@@ -151,6 +154,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         idx = _index_text(args[1], em)
         if idx is not None:
             return f"{texts[0]}[{idx}]"
+    if name == "as_input" and row.out.is_float:  # a transform's argument made a float, as eagerly
+        return f"float({texts[0]})"
     if name == "reciprocal" and floats:
         return f"1.0 / {texts[0]}"
     if name == "abs" and floats:
@@ -167,7 +172,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
         return f"np.{name}({', '.join(texts)}{extra})"
     if name == "sum":
-        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v not in (None, False))
+        # defaults left out; `v in (None, False)` left out axis=0 too (0 == False): a total instead of column sums
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v is not None and v is not False)
         return f"np.sum({texts[0]}{extra})"
     fn = em.function(name, prim.impl)
     extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
@@ -198,19 +204,33 @@ class Op:
     """A row after simplification; ``inplace``: the argument whose buffer receives the result (out=),
     ``accumulate``: (target, g, index) for ``target[index] += g``."""
 
-    __slots__ = ("accumulate", "args", "inplace", "name", "out", "row", "vars")
+    __slots__ = ("accumulate", "args", "inplace", "kw", "name", "out", "prim", "vars")
 
-    def __init__(self, out: Var, row: Row, args: list[Any]) -> None:
+    def __init__(self, out: Var, prim: Primitive, args: list[Any], kw: dict[str, Any],
+                 vars: list[Var] | None = None) -> None:
         self.out = out
-        self.row = row
-        self.name = row.prim.name
+        self.prim = prim
+        self.name = prim.name
         self.args = args
+        self.kw = kw
         self.inplace: Var | None = None
         self.accumulate: tuple[Var, Any, Any] | None = None
-        self.vars = _walk(args)  # the Vars among args
+        self.vars = _vars_of(args) if vars is None else vars  # the Vars among args (given: args hold no tuple)
 
-    def set_row(self, row: Row, args: list[Any]) -> None:
-        self.row, self.name, self.args, self.vars = row, row.prim.name, args, _walk(args)
+    def set(self, prim: Primitive, args: list[Any]) -> None:
+        """The op rewritten as ``prim(*args)`` (no keywords)."""
+        self.prim, self.name, self.args, self.kw, self.vars = prim, prim.name, args, {}, _vars_of(args)
+
+
+def _vars_of(args: list[Any]) -> list[Var]:
+    out = []
+    for a in args:
+        c = a.__class__
+        if c is Var:
+            out.append(a)
+        elif c is tuple or c is list:
+            out.extend(_walk(a))
+    return out
 
 
 def _walk(o: Any) -> list[Var]:
@@ -233,6 +253,8 @@ def _const_key(a: Any) -> Any:
     c = a.__class__
     if c is Var:
         return ("v", a.index)
+    if c is float and a:  # equal nonzero floats are the same number (0.0 and -0.0 are not: repr tells them apart)
+        return (c, a)
     if a is None or c in (bool, int, float, str, slice):
         return (c, repr(a))
     if c is tuple:
@@ -283,48 +305,159 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
     constant arrays of one value written as that value; then buffers reused where provably dead."""
     subst: dict[int, Var] = {}
     seen: dict[Any, Var] = {}
+    negated: dict[int, Var] = {}  # neg ops: the Var each negates
     ops: list[Op] = []
-    mul_prim, neg_prim = RULES["mul"].prim, RULES["neg"].prim
-    arrays = False
+    mul_prim, neg_prim, sub_prim = RULES["mul"].prim, RULES["neg"].prim, RULES["sub"].prim
+    arrays = folded = False
+    ndarray = np.ndarray
+    get = subst.get
     for row in _live_rows(program.rows, program.output):
-        args = []
-        for a in row.args:
-            while a.__class__ is Var and a.index in subst:
-                a = subst[a.index]
-            args.append(a)
-        name = row.prim.name
-        kw = row.kw
-        if len(args) == 2 and not kw and (args[0].__class__ is np.ndarray or args[1].__class__ is np.ndarray):
-            if name == "times" or name in _BINARY:
-                args = [_uniform_scalar(args[0], args[1], row.out), _uniform_scalar(args[1], args[0], row.out)]
-        if name == "times" and len(args) == 2 and (_finite_nonzero(args[0]) or _finite_nonzero(args[1])):
-            row = Row(row.out, mul_prim, tuple(args), {})  # no 0 * inf possible: a plain product
-            name = "mul"
-        if name == "mul" and not kw:
-            unit = _unit_factor(row.out, args)
-            if unit.__class__ is Var:
-                subst[row.out.index] = unit
-                continue
-            if unit is not None:  # x * -1.0: -x
-                row = Row(row.out, neg_prim, (unit[1],), {})
-                args = [unit[1]]
-                name = "neg"
-        key = (name, tuple(a.index if a.__class__ is Var else _const_key(a) for a in args),
-               tuple((k, _const_key(v)) for k, v in kw.items()) if kw else ())
+        # a substitute is an op's result that stays: one look-up resolves an argument
+        args = [get(a.index, a) if a.__class__ is Var else a for a in row.args]
+        prim, kw, out = row.prim, row.kw, row.out
+        name = prim.name
+        if len(args) == 2 and not kw:
+            a0, a1 = args
+            if (a0.__class__ is ndarray or a1.__class__ is ndarray) and (name == "times" or name in _BINARY):
+                args = [_uniform_scalar(a0, a1, out), _uniform_scalar(a1, a0, out)]
+            if name == "times" and ((args[0].__class__ is not Var and _finite_nonzero(args[0]))
+                                    or (args[1].__class__ is not Var and _finite_nonzero(args[1]))):
+                prim, name = mul_prim, "mul"  # no 0 * inf possible: a plain product
+            if name == "mul":
+                unit = _unit_factor(out, args)
+                if unit.__class__ is Var:
+                    subst[out.index] = unit
+                    continue
+                if unit is not None:  # x * -1.0: -x
+                    prim, name, args = neg_prim, "neg", [unit[1]]
+            elif name == "add":  # a + (-b): a - b, the same rounding (IEEE negation is exact)
+                if a1.__class__ is Var and a1.index in negated:
+                    prim, name, args, folded = sub_prim, "sub", [a0, negated[a1.index]], True
+                elif a0.__class__ is Var and a0.index in negated:
+                    prim, name, args, folded = sub_prim, "sub", [a1, negated[a0.index]], True
+        parts, flat = [name], []
+        for a in args:
+            if a.__class__ is Var:
+                parts.append(a.index)
+                flat.append(a)
+            else:
+                parts.append(_const_key(a))
+                if a.__class__ is tuple or a.__class__ is list:
+                    flat = None
+        parts.append(tuple([(k, _const_key(v)) for k, v in kw.items()]) if kw else ())
+        key = tuple(parts)
         hit = seen.get(key)
         if hit is not None:
-            subst[row.out.index] = hit
+            subst[out.index] = hit
             continue
-        seen[key] = row.out
-        out = row.out
+        seen[key] = out
+        if name == "neg" and not kw and args[0].__class__ is Var:
+            negated[out.index] = args[0]
         if not arrays and not out.is_float and out.shape != ():
             arrays = True
-        ops.append(Op(out, row, args))
+        ops.append(Op(out, prim, args, kw, flat))
     output = _resolve_out(program.output, subst)
-    ops = _fold_negations(ops, output)
+    if folded:  # a negation only an addition read is dead now
+        ops = _needed(ops, output)
     if arrays:
+        ops = _fold_scales(_skip_broadcasts(ops, output), output)
         ops = _reuse_buffers(ops, output, {v.index for v in program.inputs})
     return ops, output
+
+
+def _skip_broadcasts(ops: list[Op], output: Any) -> list[Op]:
+    """``broadcast_to(s, shape)`` read by an elementwise operation whose other operand has the result's shape: s
+    itself (numpy broadcasts it in the operation, with the same values, and no array of the full shape is made)."""
+    made = {op.out.index: op for op in ops if op.name == "broadcast_to" and op.args and op.args[0].__class__ is Var}
+    if not made:
+        return ops
+    changed = False
+    for op in ops:
+        if op.kw or len(op.args) != 2 or not (op.name in _BINARY or op.name == "times"):
+            continue
+        for i in (0, 1):
+            a, b = op.args[i], op.args[1 - i]
+            p = made.get(a.index) if a.__class__ is Var else None
+            if p is None or b.__class__ is not Var or b.shape != op.out.shape or b.dtype != op.out.dtype:
+                continue
+            src = p.args[0]
+            if src.dtype == a.dtype and np.broadcast_shapes(src.shape, b.shape) == op.out.shape:
+                op.set(op.prim, [src, b] if i == 0 else [b, src])
+                changed = True
+                break
+    return _needed(ops, output) if changed else ops
+
+
+def _scaled(p: Op | None, y: Any, uses: dict[int, int]) -> tuple[float, Var, bool] | None:
+    """``(c, x, c_first)`` where ``y = c * x`` (or ``x * c``) is made by op ``p`` with a finite nonzero float c,
+    and read once: a product whose constant may be changed."""
+    if p is None or p.name != "mul" or p.kw or len(p.args) != 2 or uses.get(y.index) != 1:
+        return None
+    a, b = p.args
+    for c, x, first in ((a, b, True), (b, a, False)):
+        if c.__class__ is float and c != 0.0 and math.isfinite(c) and x.__class__ is Var \
+                and x.shape == y.shape and x.dtype == y.dtype == _F64:
+            return c, x, first
+    return None
+
+
+def _power_of_two(c: float) -> bool:
+    return math.frexp(c)[0] in (0.5, -0.5)
+
+
+def _fold_scales(ops: list[Op], output: Any) -> list[Op]:
+    """Constant factors folded where the rounding is the same, saving a pass over an array each:
+    ``-(c * x)`` -> ``(-c) * x``; ``(-z) * (c * x)`` -> ``z * ((-c) * x)`` (negation is exact);
+    ``c * (p * x)`` -> ``(c p) * x`` for p a power of two, |p| >= 1 and |c| >= 1 (p * x is exact, and where it
+    overflows, so does c p x). Only products read once are changed."""
+    uses: dict[int, int] = {}
+    producer: dict[int, Op] = {}
+    for v in _walk(output):
+        uses[v.index] = uses.get(v.index, 0) + 1
+    for op in ops:
+        for v in op.vars:
+            uses[v.index] = uses.get(v.index, 0) + 1
+        producer[op.out.index] = op
+    mul = RULES["mul"].prim
+    changed = False
+    for op in ops:
+        if op.kw or op.out.dtype != _F64:
+            continue
+        args = op.args
+        if op.name == "neg" and args[0].__class__ is Var:
+            sc = _scaled(producer.get(args[0].index), args[0], uses)
+            if sc is not None:
+                c, x, first = sc
+                op.set(mul, [-c, x] if first else [x, -c])
+                changed = True
+        elif op.name == "mul" and len(args) == 2:
+            for i in (0, 1):
+                c, y = args[i], args[1 - i]
+                if c.__class__ is float and abs(c) >= 1.0 and y.__class__ is Var:
+                    sc = _scaled(producer.get(y.index), y, uses)
+                    if sc is not None and _power_of_two(sc[0]) and abs(sc[0]) >= 1.0 and math.isfinite(c * sc[0]):
+                        op.set(mul, [c * sc[0], sc[1]])
+                        changed = True
+                        break
+        if op.name in ("mul", "times") and len(op.args) == 2:
+            for i in (0, 1):
+                a, b = op.args[i], op.args[1 - i]
+                pa = producer.get(a.index) if a.__class__ is Var else None
+                if pa is None or pa.name != "neg" or pa.kw or pa.args[0].__class__ is not Var \
+                        or pa.args[0].shape != a.shape or b.__class__ is not Var:
+                    continue
+                pb = producer.get(b.index)
+                sc = _scaled(pb, b, uses)
+                if sc is not None:
+                    c, x, first = sc
+                    pb.set(mul, [-c, x] if first else [x, -c])
+                    z = pa.args[0]
+                    op.set(op.prim, [z, b] if i == 0 else [b, z])
+                    uses[a.index] -= 1
+                    uses[z.index] = uses.get(z.index, 0) + 1
+                    changed = True
+                    break
+    return _needed(ops, output) if changed else ops
 
 
 def _resolve_out(o: Any, subst: dict[int, Var]) -> Any:
@@ -335,54 +468,27 @@ def _resolve_out(o: Any, subst: dict[int, Var]) -> Any:
     return o
 
 
-def _fold_negations(ops: list[Op], output: Any) -> list[Op]:
-    """``a + (-b)`` -> ``a - b`` where -b has no other use (the same rounding: IEEE negation is exact); then the
-    rows no output needs any more are dropped."""
-    uses: dict[int, int] = {}
-    negs: dict[int, Op] = {}
-    for v in _walk(output):
-        uses[v.index] = uses.get(v.index, 0) + 1
-    for op in ops:
-        for v in op.vars:
-            uses[v.index] = uses.get(v.index, 0) + 1
-        if op.name == "neg":
-            negs[op.out.index] = op
-    if not negs:
-        return ops
-    sub = RULES["sub"].prim
-    folded = False
-    for op in ops:
-        if op.name != "add" or op.row.kw or len(op.args) != 2:
-            continue
-        for i in (1, 0):
-            b = op.args[i]
-            p = negs.get(b.index) if b.__class__ is Var else None
-            if p is not None and uses.get(b.index) == 1:
-                inner = next(a for a in p.args if a.__class__ is Var)
-                other = op.args[1 - i]
-                op.set_row(Row(op.out, sub, (other, inner), {}), [other, inner])
-                uses[b.index] = 0
-                folded = True
-                break
-    if not folded:
-        return ops
+def _needed(ops: list[Op], output: Any) -> list[Op]:
+    """The ops some output needs."""
     live = {v.index for v in _walk(output)}
     kept = []
     for op in reversed(ops):
         if op.out.index in live:
             kept.append(op)
-            live.update(v.index for v in op.vars)
-    return kept[::-1]
+            for v in op.vars:
+                live.add(v.index)
+    kept.reverse()
+    return kept
 
 
 def _elementwise_ufunc(op: Op) -> Any:
     name = op.name
-    if op.row.kw:
+    if op.kw:
         return None
     if name in _UFUNC_OF:
         return _UFUNC_OF[name]
     rule = RULES.get(name)
-    if rule is not None and op.row.prim.partials is not None and rule.ufuncs and name != "pow":
+    if rule is not None and op.prim.partials is not None and rule.ufuncs and name != "pow":
         return rule.ufuncs[0]
     return None
 
@@ -418,8 +524,8 @@ def _reuse_buffers(ops: list[Op], output: Any, inputs: set[int]) -> list[Op]:
                         and b.index not in viewed and p.args[0].__class__ is not complex:
                     op.accumulate = (a, p.args[0], p.args[1])  # the scatter is dropped below
                     break
-        if op.accumulate is None and array and _elementwise_ufunc(op) is not None:
-            op.inplace = next((a for a in op.args if dead(a)), None)
+        if op.accumulate is None and array and (_elementwise_ufunc(op) is not None or op.name == "times"):
+            op.inplace = next((a for a in op.args if dead(a)), None)  # times: the unchecked program's product
         if array and (op.name in _UFUNC_OF or op.name in ("scatter_add", "pow", "where", "times")
                       or _elementwise_ufunc(op) is not None or op.name == "matmul"):
             fresh.add(out.index)
@@ -449,6 +555,34 @@ def _drop_folded_scatters(ops: list[Op], output: Any) -> list[Op]:
     return kept[::-1]
 
 
+def _makes_fresh(op: Op) -> bool:
+    """The op's result is a new array of its own (not a view of an argument, not a constant of the program)."""
+    name = op.name
+    return (op.accumulate is not None or name in _NO_VIEW or name in _UFUNC_OF or _elementwise_ufunc(op) is not None
+            or name in ("scatter_add", "times"))
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if x.__class__ is np.ndarray else x
+
+
+def _fresh_output(o: Any, text: str, producer: dict[int, Op], same: dict[int, Var], em: _Emitter) -> str:
+    """An output as a new array at every call, as eagerly: never an input, a view of one, or the program's own
+    constant (a caller writing into a result changed the next call's, and a pullback returned its cotangent)."""
+    if isinstance(o, Var):
+        while o.index in same:
+            o = same[o.index]
+        op = producer.get(o.index)
+        if o.is_float or (op is not None and _makes_fresh(op)):
+            return text
+        if o.shape != ():
+            return f"{text}.copy()"
+    else:
+        return f"{text}.copy()" if o.__class__ is np.ndarray else text  # else a number: immutable
+    em.globals["_copy"] = _copy  # a 0-d result may be an array or a numpy scalar
+    return f"_copy({text})"
+
+
 # ---- names and the convention at kinks ------------------------------------------------------------------
 def _read(op: Op) -> list[Var]:
     """The Vars an op reads (an accumulation reads its target and its addend)."""
@@ -460,38 +594,40 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
     """Python names of the Vars: inputs, outputs and long-lived values their trace name (``v_i``, or the caller's
     ``names``); a short-lived value (SHORT_LIVED) a name ``w_k`` recycled once the value is dead, so that
     Python frees it at once (a name held to the return keeps every float of a long program alive)."""
-    def root(v: Var) -> int:
-        while v.index in same:
-            v = same[v.index]
-        return v.index
-
     end = len(ops)
     last: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _read(op):
-            last[root(v)] = k
-    for v in _walk(output):
-        last[root(v)] = end
+    if same:
+        def root(v: Var) -> int:
+            while v.index in same:
+                v = same[v.index]
+            return v.index
+
+        for k, op in enumerate(ops):
+            for v in _read(op):
+                last[root(v)] = k
+        for v in _walk(output):
+            last[root(v)] = end
+    else:
+        for k, op in enumerate(ops):
+            for v in op.vars:
+                last[v.index] = k
+        for v in _walk(output):
+            last[v.index] = end
     for v in inputs:
         last[v.index] = end
     py: dict[int, str] = {}
-    if names is None:
-        numbered = trace_names(len(inputs), sum(1 for op in ops if op.accumulate is None))
-        for v, n in zip(inputs, numbered):
-            py[v.index] = py_name(n)
-        given = False
-    else:
-        for v in inputs:
-            py[v.index] = py_name(names[v.index])
-        given = True
+    given = names is not None
+    n_in = len(inputs)
+    for v, n in zip(inputs, trace_names(n_in, 0) if names is None else [names[v.index] for v in inputs]):
+        py[v.index] = py_name(n)
     free: list[str] = []
     count = 0
     recycle = given or len(ops) > RECYCLE_FROM
     dies_at: dict[int, list[str]] = {}
-    position = len(inputs)
+    position = 0
     for k, op in enumerate(ops):
-        for name in dies_at.pop(k, ()):
-            free.append(name)
+        if k in dies_at:
+            free.extend(dies_at.pop(k))
         if op.accumulate is not None:
             continue
         position += 1
@@ -499,20 +635,22 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
         lives_to = last.get(i, end)
         if given and i in names:
             py[i] = py_name(names[i])
-            continue
-        if lives_to < end and recycle and (given or lives_to - k <= SHORT_LIVED):
+        elif recycle and lives_to < end and (given or lives_to - k <= SHORT_LIVED):
             if free:
                 name = free.pop()
             else:
                 count += 1
                 name = f"w_{count}"
             py[i] = name
-            dies_at.setdefault(lives_to, []).append(name)  # its last reader may take the name
+            if lives_to in dies_at:  # its last reader may take the name
+                dies_at[lives_to].append(name)
+            else:
+                dies_at[lives_to] = [name]
         elif given:  # an unnamed output
             count += 1
             py[i] = f"w_{count}"
         else:
-            py[i] = py_name(numbered[position - 1])
+            py[i] = f"v_{position}"  # the slides' number of the row (the inputs are v_(1-n) .. v_0)
     return py
 
 
@@ -531,6 +669,10 @@ def _tainted_outputs(ops: list[Op], output: Any) -> list[Var] | None:
             if op.accumulate is not None:
                 tainted.add(op.accumulate[0].index)
     return [v for v in _walk(output) if v.index in tainted]
+
+
+def _size(v: Var) -> int:
+    return math.prod(v.shape)
 
 
 def _nan_test(v: Var, text: str) -> str:
@@ -554,9 +696,13 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
     py = _allocate(ops, output, program.inputs, names, same)
     checked = _tainted_outputs(ops, output)
     has_times = any(op.name == "times" for op in ops)
+    if checked and sum(_size(v) for v in checked) > 2 * sum(_size(op.out) for op in ops if op.name == "times"):
+        checked = None  # the outputs hold more elements than the products: check the products where made
     em = _Emitter()
     params = ", ".join(py[v.index] for v in program.inputs)
     fast_body = _body(ops, py, same, em, names, checked_products=checked is None)
+
+    producer = {op.out.index: op for op in ops}
 
     def out_text(o: Any) -> str:
         if isinstance(o, (tuple, list)):
@@ -564,7 +710,7 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
             if isinstance(o, list):
                 return f"[{inner}]"
             return f"({inner},)" if len(o) == 1 else f"({inner})"
-        return _ref(o, py, same, em)
+        return _fresh_output(o, _ref(o, py, same, em), producer, same, em)
 
     ret = f"    return {out_text(output)}"
     tail = []
@@ -611,6 +757,9 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
             return py[a.index]
         return em.constant(a)
 
+    constant = em.constant
+    operators = _OPERATORS
+
     holder: dict[str, int] = {}  # which Var each Python name holds now (a caller's name may be reassigned: vbar_j)
 
     def check(read: list[Var]) -> None:
@@ -622,15 +771,16 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
 
     body = []
     for op in ops:
-        check(_read(op))
+        if names is not None:  # recycled names never clash; a caller's reassigned ones might
+            check(_read(op))
         if op.accumulate is not None:
             target, g, idx = op.accumulate
             body.append(f"    {ref(target)}[{_index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
             continue
         out = py[op.out.index]
         holder[out] = op.out.index
-        if op.inplace is not None:
-            uf = _elementwise_ufunc(op)
+        if op.inplace is not None and not (op.name == "times" and checked_products):
+            uf = np.multiply if op.name == "times" else _elementwise_ufunc(op)
             body.append(f"    {out} = np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})")
         elif op.name == "times":  # a product under the convention 0 * inf = 0 (kinks.py)
             a, b = (ref(x) for x in op.args)
@@ -640,6 +790,9 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
                             f"        {out} = _zero_times_inf({out}, {a}, {b})")
             else:
                 body.append(f"    {out} = {a} * {b}")
+        elif op.name in operators and not op.kw and not same:  # _expression's text for them, without its other cases
+            texts = [py[a.index] if a.__class__ is Var else constant(a) for a in op.args]
+            body.append(f"    {out} = {operators[op.name].format(*texts)}")
         else:
-            body.append(f"    {out} = {_expression(Row(op.out, op.row.prim, tuple(op.args), op.row.kw), ref, em)}")
+            body.append(f"    {out} = {_expression(Row(op.out, op.prim, tuple(op.args), op.kw), ref, em)}")
     return body

@@ -5,8 +5,9 @@ ints), or its value for the ``static_argnums`` (which must be hashable): an entr
 shapes, dtypes or static arguments differ. As in JAX, arrays f closes over are constants of the program (their
 values at the first call), and keyword arguments are static.
 
-Under another transform (``grad(jit(f))``: the arguments are traced values), the jitted function is f itself,
-run in that transform's trace: the derivative is the same, and the outer transform may be jitted in its turn.
+Under another transform (``grad(jit(f))``, or a jitted function called inside a function being differentiated),
+the jitted function is f itself, run in that transform's trace: the derivative is the same, and the outer
+transform may be jitted in its turn.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from diffcompare.ad.codegen import Generated, generate
 from diffcompare.ad.staging import Program, stage
-from diffcompare.ad.tracer import Box
+from diffcompare.ad.tracer import Box, depth, gc_pause
 from diffcompare.errors import TracingError
 
 
@@ -43,6 +44,28 @@ def _signature_part(i: int, x: Any) -> Hashable:
                        "arrays: pass an array (np.asarray), or name it in static_argnums")
 
 
+def _nones(args: Sequence[Any]) -> set[int]:
+    """None arguments are static (in JAX, a pytree without leaves): ``pullback(None)``, an optional weight."""
+    return {i for i, a in enumerate(args) if a is None}
+
+
+_MISSING = object()
+
+
+def _fast_key(args: Sequence[Any]) -> Hashable | None:
+    """The signature of exact floats, ints and ndarrays as (shape, dtype) and classes; None for anything else."""
+    parts = []
+    for a in args:
+        c = a.__class__
+        if c is np.ndarray:
+            parts.append((a.shape, a.dtype))
+        elif c is float or c is int:
+            parts.append(c)
+        else:
+            return None
+    return tuple(parts)
+
+
 class Jitted:
     """A jitted function: call it as f; ``source`` is the generated code of the last traced signature."""
 
@@ -50,6 +73,7 @@ class Jitted:
         self.f = f
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.cache: dict[Hashable, tuple[Callable[..., Any] | None, Generated]] = {}  # None: runs eagerly
+        self.fast: dict[Hashable, Callable[..., Any] | None] = {}  # the same entries by _fast_key
         self.traces = 0  # how many times f was traced (a test counts the cache's misses with it)
         self.last: Generated | None = None
         self.last_program: Program | None = None
@@ -57,7 +81,7 @@ class Jitted:
 
     def _key(self, args: Sequence[Any], kw: dict[str, Any]) -> Hashable:
         n = len(args)
-        static = {i % n for i in self.static_argnums if -n <= i < n} if n else set()
+        static = {i % n for i in self.static_argnums if -n <= i < n} | _nones(args) if n else set()
         for i in self.static_argnums:
             if not -n <= i < n:
                 raise TracingError(f"jit: static_argnums names argument {i}, but f was called with {n} positional "
@@ -81,25 +105,47 @@ class Jitted:
         return tuple(parts), kw_part
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
+        if depth():  # inside another transform: f itself, traced by it, also on constant arguments
+            return self.f(*args, **kw)  # (f may close over the outer transform's values; a program could not)
+        fast = None if kw or self.static_argnums else _fast_key(args)
+        if fast is not None:  # plain floats, ints and arrays, nothing static: a cheaper key to the same entries
+            fn = self.fast.get(fast, _MISSING)
+            if fn is not _MISSING:
+                if fn is None:
+                    return self.f(*args)
+                try:
+                    return fn(*args)
+                except (ValueError, OverflowError, ZeroDivisionError):
+                    return self.f(*args)
         if any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
-            return self.f(*args, **kw)  # inside another transform: f itself, traced by it
+            return self.f(*args, **kw)  # a traced argument (of a trace this thread did not open)
         key = self._key(args, kw)
         hit = self.cache.get(key)
-        static = self._static(len(args))
+        static = self._static(args)
         dynamic = [a for i, a in enumerate(args) if i not in static]
         if hit is not None:
+            if fast is not None:
+                self.fast[fast] = hit[0]
             if hit[0] is None:  # value-dependent rules: this signature runs eagerly (said once, when traced)
                 return self.f(*args, **kw)
             try:
                 return hit[0](*dynamic)
             except (ValueError, OverflowError, ZeroDivisionError):
                 return self.f(*args, **kw)  # math's domain errors: numpy's nan/inf and warning, as eagerly
-        return self._trace(key, args, kw, static)
+        result = self._trace(key, args, kw, static)
+        if fast is not None:
+            self.fast[fast] = self.cache[key][0]
+        return result
 
-    def _static(self, n: int) -> set[int]:
-        return {i % n for i in self.static_argnums} if n else set()
+    def _static(self, args: Sequence[Any]) -> set[int]:
+        n = len(args)
+        return {i % n for i in self.static_argnums} | _nones(args) if n else set()
 
     def _trace(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
+        with gc_pause:  # tracing, generating and compiling make many objects and free none: no collections
+            return self._trace_paused(key, args, kw, static)
+
+    def _trace_paused(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
         self.traces += 1
         f = self.f
         program, result = stage(lambda *a: f(*a, **kw), args, [i not in static for i in range(len(args))])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,11 @@ from diffcompare.ad.numpy_api import Traced
 from diffcompare.ad.tracer import Box, Primitive, Trace, shape_of, stale_value
 from diffcompare.errors import TracingError
 
+_F64 = np.dtype(np.float64)
+_NO_KW: Any = MappingProxyType({})  # a row without keywords (shared: read only)
 
-@dataclass
+
+@dataclass(slots=True)
 class Row:
     """One staged operation: ``out = prim(*args, **kw)``; an argument is a :class:`Var` or a constant."""
 
@@ -38,7 +42,7 @@ class Row:
     kw: dict[str, Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Var:
     """A variable of the staged program: its index in creation order, shape, dtype and Python kind."""
 
@@ -63,7 +67,8 @@ class Program:
 class StagingTrace(Trace):
     """A trace whose tape is the staged program's rows."""
 
-    __slots__ = ("count", "reads", "rows", "values")
+    __slots__ = ("count", "errstate", "reads", "rows", "values")
+    differentiates = False  # a level of its own, but not a derivative (see tracer.differentiating_depth)
 
     def __init__(self) -> None:
         super().__init__(record=False)
@@ -71,11 +76,19 @@ class StagingTrace(Trace):
         self.count = 0
         self.reads: list[str] = []
         self.values: dict[int, Any] = {}  # each Var's concrete value (the tracing call's)
+        self.errstate = np.geterr()  # numpy's error settings when f was called (the program runs under the caller's)
 
     def new_var(self, value: Any) -> Var:
-        v = Var(self.count, shape_of(value), np.result_type(value), value.__class__ is float)
-        self.values[self.count] = value
-        self.count += 1
+        count = self.count
+        c = value.__class__
+        if c is float:
+            v = Var(count, (), _F64, True)
+        elif c is np.ndarray:
+            v = Var(count, value.shape, value.dtype, False)
+        else:
+            v = Var(count, shape_of(value), np.result_type(value), False)
+        self.values[count] = value
+        self.count = count + 1
         return v
 
 
@@ -193,6 +206,12 @@ class Staged(Traced):
             "staged: use numpy functions on it (np.sin, not math.sin), or call f without jit")
 
     __int__ = __complex__ = __index__ = __float__
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TracingError(
+            f"jit: assignment into a traced value at {user_line()} cannot be staged (the program computes new "
+            "values, as JAX's arrays are immutable): build a new array (np.where, np.concatenate), or call f "
+            "without jit")
     __hash__ = Traced.__hash__
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Staged:
@@ -201,7 +220,14 @@ class Staged(Traced):
             raise stale_value()
         vals, refs = [], []
         for a in args:
-            if isinstance(a, Staged) and a.trace is trace:
+            c = a.__class__
+            if c is Staged and a.trace is trace:
+                vals.append(a.concrete)
+                refs.append(a.var)
+            elif c is float or c is int:
+                vals.append(a)
+                refs.append(a)
+            elif isinstance(a, Staged) and a.trace is trace:
                 vals.append(a.concrete)
                 refs.append(a.var)
             elif isinstance(a, Box):
@@ -210,9 +236,22 @@ class Staged(Traced):
             else:
                 vals.append(a)
                 refs.append(_frozen(a))
-        ans = prim.impl(*vals, **kw)
-        var = trace.new_var(ans)
-        trace.rows.append(Row(var, prim, tuple(refs), dict(kw)))
+        if np.geterr() != trace.errstate:  # f set np.errstate around this operation: the program would not
+            trace.reads.append(f"np.errstate set inside f, for {user_line()}")  # (see jitting: runs eagerly)
+        if kw:
+            ans = prim.impl(*vals, **kw)
+            kw = dict(kw)
+        else:
+            ans = prim.impl(*vals)
+            kw = _NO_KW
+        count = trace.count  # trace.new_var(ans), inline: the most frequent call of a trace
+        if ans.__class__ is float:
+            var = Var(count, (), _F64, True)
+            trace.values[count] = ans
+            trace.count = count + 1
+        else:
+            var = trace.new_var(ans)
+        trace.rows.append(Row(var, prim, tuple(refs), kw))
         return Staged(ans, var, trace)
 
 
@@ -253,27 +292,23 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
     """
     from diffcompare.ad import policy
 
-    saved = policy.DEFAULT
-    policy.DEFAULT = policy.REFERENCE
-    try:
-        with StagingTrace() as trace:
-            boxed, inputs = [], []
-            for a, dyn in zip(args, dynamic):
-                if dyn:
-                    var = trace.new_var(a)
-                    inputs.append(var)
-                    boxed.append(Staged(a, var, trace))
-                else:
-                    boxed.append(a)
-            y = f(*boxed)
-            out = _structure(y, trace)
-    finally:
-        policy.DEFAULT = saved
+    with policy.scoped(policy.REFERENCE), StagingTrace() as trace:  # this thread only (see policy.scoped)
+        boxed, inputs = [], []
+        for a, dyn in zip(args, dynamic):
+            if dyn:
+                var = trace.new_var(a)
+                inputs.append(var)
+                boxed.append(Staged(a, var, trace))
+            else:
+                boxed.append(a)
+        y = f(*boxed)
+        out = _structure(y, trace)
     return Program(inputs, trace.rows, out, trace.reads), concrete_of(y)
 
 
 for _name in _COMPARISONS:
     setattr(Staged, _name, _staged_compare(_name))
+kinks.STAGED = Staged  # kinks.times stages a product of staged values as one times row
 
 
 # g * d under the engine's convention at kinks (0 * inf = 0, see kinks.py): the reverse pass's products and
@@ -282,5 +317,7 @@ TIMES = Primitive("times", kinks.times)
 
 
 def staged_times(g: Any, d: Any) -> Any:
-    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values)."""
-    return TIMES(g, d)
+    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values, no operand of a higher
+    level: the staged one records it, without the primitive's search for the highest level)."""
+    return (g if g.__class__ is Staged else d).process(TIMES, (g, d), _NO_KW) if Staged in (g.__class__, d.__class__) \
+        else TIMES(g, d)
