@@ -7,16 +7,31 @@ past the budget the process is terminated (SIGTERM), then killed (SIGKILL) if it
 ``Timeout`` is raised. Any command may use it (swell, cost, symbolic ...).
 
 On Linux the worker is forked: the function and its arguments are inherited, not pickled, so a
-large sympy expression costs nothing to hand over. Elsewhere "spawn" is used, and then ``fn``
-must be a module-level (picklable) function and the arguments picklable. The return value always
-travels back pickled: return summaries (numbers, strings) rather than huge objects when you can.
+large sympy expression costs nothing to hand over. But a fork copies only the calling thread: once
+this process runs other threads (jax's runtime after its first computation, or a Python thread),
+one of them may hold a lock that the worker then waits on forever (JAX warns "os.fork() was called
+... will likely lead to a deadlock"). Then the work goes to a fork server instead: one
+single-threaded interpreter per process, started without a fork (``subprocess``) with sympy
+imported once, that forks the worker itself and applies the same budget. It receives ``fn`` and its
+arguments pickled (a parsed expression travels as its text and is parsed again there). Those that
+do not pickle or do not unpickle there (a lambda, a function of the ``__main__`` script or of a
+``--file`` module) are run in a worker forked from this process as before. Elsewhere than Linux
+"spawn" is used, and then ``fn`` must be a module-level (picklable) function and the arguments
+picklable. The return value always travels back pickled: return summaries (numbers, strings)
+rather than huge objects when you can.
 """
 
 from __future__ import annotations
 
+import atexit
+import io
 import multiprocessing
+import os
 import pickle
+import subprocess
 import sys
+import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +40,17 @@ from diffcompare.errors import Timeout
 # after SIGTERM, how long the worker gets to exit before SIGKILL; sympy does not trap SIGTERM,
 # so it normally dies at once
 _GRACE_SECONDS = 1.0
+# how long the fork server may take to start (an interpreter plus sympy: about 1-2 s on a loaded machine)
+_SERVER_START_SECONDS = 120.0
 
 
-def _context() -> Any:
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method)
+def threads_running() -> bool:
+    """True when a fork of this process could copy a lock held by another thread: a Python thread besides this
+    one, or jax's runtime (its threads, started by its first computation, are invisible to ``threading``)."""
+    if threading.active_count() > 1:
+        return True
+    xla_bridge = sys.modules.get("jax._src.xla_bridge")
+    return bool(getattr(xla_bridge, "_backends", None))
 
 
 def _worker(conn: Any, fn: Callable[..., Any], args: tuple, kw: dict) -> None:
@@ -45,6 +66,17 @@ def _worker(conn: Any, fn: Callable[..., Any], args: tuple, kw: dict) -> None:
         conn.send(("unpicklable", f"{what} could not be sent back from the worker ({exc})"))
     finally:
         conn.close()
+
+
+def _worker_unpickling(conn: Any, blob: bytes) -> None:
+    """:func:`_worker` on a pickled ``(fn, args, kw)``; one that does not unpickle here is reported as such."""
+    try:
+        fn, args, kw = _loads(blob)
+    except BaseException as exc:  # noqa: BLE001 - e.g. a function of a module this process cannot import
+        conn.send(("unloadable", f"{type(exc).__name__}: {exc}"))
+        conn.close()
+        return
+    _worker(conn, fn, args, kw)
 
 
 def stop(process: Any) -> None:
@@ -66,24 +98,184 @@ def run_with_budget(fn: Callable[..., Any], *args: Any, timeout: float, **kw: An
     """
     if not timeout > 0:
         raise ValueError(f"timeout must be positive, not {timeout!r}")
-    ctx = _context()
+    name = getattr(fn, "__name__", "computation")
+    if not sys.platform.startswith("linux"):
+        return _unwrap(*_run(multiprocessing.get_context("spawn"), _worker, (fn, args, kw), timeout, name))
+    if threads_running():
+        blob = _dumps((fn, args, kw))
+        if blob is not None:
+            answer = _server().run(blob, timeout, name)
+            if answer is not None and answer[0] != "unloadable":
+                return _unwrap(*answer)
+    return _unwrap(*_run(multiprocessing.get_context("fork"), _worker, (fn, args, kw), timeout, name))
+
+
+def _run(ctx: Any, target: Callable[..., None], args: tuple, timeout: float, name: str) -> tuple[str, Any]:
+    """``target(sender, *args)`` in a worker process of ``ctx``: the message it sent, as ``(kind, payload)``."""
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_worker, args=(sender, fn, args, kw), daemon=True)
+    process = ctx.Process(target=target, args=(sender, *args), daemon=True)
     process.start()
     try:
         sender.close()  # our copy: so that a dead worker shows as EOF instead of a hang
         if not receiver.poll(timeout):
-            raise Timeout(f"{getattr(fn, '__name__', 'computation')} ran past its budget of {timeout:g} s")
+            raise Timeout(f"{name} ran past its budget of {timeout:g} s")
         try:
-            kind, payload = receiver.recv()
+            return receiver.recv()
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             process.join(_GRACE_SECONDS)
             raise RuntimeError(f"the worker died without an answer (exit code {process.exitcode}): {exc}") from None
     finally:
         stop(process)
         receiver.close()
+
+
+def _unwrap(kind: str, payload: Any) -> Any:
     if kind == "ok":
         return payload
-    if kind == "error":
+    if kind in ("error", "raise"):
         raise payload
     raise RuntimeError(payload)
+
+
+# -- the fork server: used once this process runs threads ---------------------------------------------------
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a parsed expression's function by its text (see :mod:`diffcompare.parse`): a closure does not
+    pickle, and parsing the text again in the worker gives the same function."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, types.FunctionType):
+            return getattr(obj, "reduce_by_text", NotImplemented)
+        return NotImplemented
+
+
+def _dumps(payload: Any) -> bytes | None:
+    """``payload`` pickled for a worker that does not share this process's memory, or None if it cannot be."""
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+    except Exception:  # noqa: BLE001 - a lambda, a local class, an open file ...: the caller forks instead
+        return None
+    return buffer.getvalue()
+
+
+def _loads(blob: bytes) -> Any:
+    """``pickle.loads``, with sympy's automatic evaluation off: unpickling rebuilds each node with its class's
+    constructor, which would otherwise simplify a tree built unevaluated (the textbook derivative ``swell``
+    counts: 176 operations became 139). A tree built evaluated is already in that form and comes back alike."""
+    if "sympy" not in sys.modules:
+        return pickle.loads(blob)
+    from sympy.core.parameters import evaluate
+
+    with evaluate(False):
+        return pickle.loads(blob)
+
+
+class _Server:
+    """This process's end of the fork server: one request at a time, each answered ``(kind, payload)``."""
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Connection
+
+        request_r, request_w = os.pipe()
+        answer_r, answer_w = os.pipe()
+        code = f"from diffcompare.budget import serve; serve({request_r}, {answer_w})"
+        # subprocess forks and at once executes a new interpreter, so no thread's lock is inherited (no
+        # at-fork handler runs: JAX does not warn); its own session, so that killing it kills its workers too
+        self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(request_r, answer_w),
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        os.close(request_r)
+        os.close(answer_w)
+        self.requests = Connection(request_w, readable=False)
+        self.answers = Connection(answer_r, writable=False)
+        self.lock = threading.Lock()
+        self.ready = False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def run(self, blob: bytes, timeout: float, name: str) -> tuple[str, Any] | None:
+        """The worker's answer, or None if the server could not start (the caller then forks itself)."""
+        with self.lock:
+            try:
+                if not self.ready:
+                    if not self.answers.poll(_SERVER_START_SECONDS):
+                        raise TimeoutError
+                    self.answers.recv()  # "ready"
+                    self.ready = True
+                self.requests.send((blob, timeout, name, list(sys.path), os.getcwd()))
+                # the server stops its worker at `timeout`: the margin covers the stop and the answer's trip
+                if not self.answers.poll(timeout + 3 * _GRACE_SECONDS + 30):
+                    raise Timeout(f"{name} ran past its budget of {timeout:g} s (the fork server did not answer)")
+                return self.answers.recv()
+            except (EOFError, OSError, TimeoutError):
+                self.close()
+                return None
+            except BaseException:  # Ctrl-C, or the server hung: its answer would come to the next request
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Stop the server and the worker it may be running (they share a process group)."""
+        try:
+            os.killpg(self.process.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        self.requests.close()
+        self.answers.close()
+
+
+_SERVERS: list[_Server] = []
+_SERVERS_LOCK = threading.Lock()
+
+
+def _server() -> _Server:
+    """This process's fork server, started on first use (and again if it died)."""
+    with _SERVERS_LOCK:
+        if not _SERVERS or not _SERVERS[0].alive():
+            if not _SERVERS:
+                atexit.register(_close_server)
+            _SERVERS[:] = [_Server()]
+        return _SERVERS[0]
+
+
+def _close_server() -> None:
+    for server in _SERVERS:
+        if server.alive():
+            server.close()
+
+
+def serve(request_fd: int, answer_fd: int) -> None:
+    """The fork server's loop: for each request, fork a worker (safe here: one thread), apply the budget, answer.
+
+    Ends when the requesting process closes its end (it exited).
+    """
+    from multiprocessing.connection import Connection
+
+    from diffcompare.backends.symbolic import warm_up
+
+    requests = Connection(request_fd, writable=False)
+    answers = Connection(answer_fd, readable=False)
+    warm_up()  # sympy imported and warm once, in every worker forked from here
+    answers.send("ready")
+    fork = multiprocessing.get_context("fork")
+    while True:
+        try:
+            blob, timeout, name, path, cwd = requests.recv()
+        except (EOFError, OSError):
+            return
+        sys.path[:] = path  # the caller's: its functions pickled by reference are found here
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+        try:
+            answer = _run(fork, _worker_unpickling, (blob,), timeout, name)
+        except BaseException as exc:  # noqa: BLE001 - Timeout, a dead worker: the caller's to raise
+            answer = ("raise", exc)
+        try:
+            answers.send(answer)
+        except Exception as exc:  # noqa: BLE001 - e.g. an exception that pickles but does not unpickle
+            answers.send(("unpicklable", f"the worker's answer could not be sent back ({exc})"))

@@ -390,6 +390,7 @@ def _compile_for(text: str, variables: tuple[str, ...], namespace: str) -> Calla
                         functions).build(tree.body, 1)
     function = _make_function(text, variables, root)
     function.namespace = namespace  # type: ignore[attr-defined]
+    function.reduce_by_text = (_compile_for, (text, variables, namespace))  # type: ignore[attr-defined]
     return function
 
 
@@ -418,7 +419,14 @@ def _compile(text: str, variables: Sequence[str] | None,
     # the function carries its way into other libraries: a peer backend given only f finds it here
     expression.function.compile_for = expression.compile_for  # type: ignore[attr-defined]
     expression.function.expression = expression  # type: ignore[attr-defined]
+    # a closure does not pickle: a worker process (diffcompare.budget) gets the text and parses it again
+    expression.function.reduce_by_text = (_function_of, (expression.text, order))  # type: ignore[attr-defined]
     return expression
+
+
+def _function_of(text: str, variables: tuple[str, ...]) -> Callable[..., Any]:
+    """The function of ``text`` parsed with ``variables`` in that order: a parsed function unpickled."""
+    return compile_expression(text, variables).function
 
 
 def compile_expression(text: str, variables: Sequence[str] | None = None) -> Expression:

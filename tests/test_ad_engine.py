@@ -17,12 +17,12 @@ def test_table1_primal_value_matches_the_slides():
     assert round(ad.record(table_f, 2.0, 4.0).value, 3) == 11.307
 
 
-def test_table2_forward_tangent_dy_dx2_is_4():
+def test_table2_forward_tangent_dy_dx2_is_4(ad):
     value, tangent = ad.jvp(table_f, (3.0, -4.0), (0.0, 1.0))
     assert tangent == 4.0 and round(value, 2) == -17.10
 
 
-def test_table3_reverse_gradient_matches_the_slides():
+def test_table3_reverse_gradient_matches_the_slides(ad):
     g1, g2 = ad.grad(table_f, (0, 1))(3.0, -4.0)
     assert g1 == pytest.approx(-13 / 3, rel=1e-15) and g2 == 4.0
 
@@ -35,12 +35,12 @@ def test_table3_tape_has_the_four_rows_of_the_trace():
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_cube_derivatives_at_2_are_12_12_6(mode):
+def test_cube_derivatives_at_2_are_12_12_6(ad, mode):
     cube = lambda x: x**3
     assert [ad.derivative(cube, k, mode)(2.0) for k in (1, 2, 3)] == [12.0, 12.0, 6.0]
 
 
-def test_mixed_nestings_agree():
+def test_mixed_nestings_agree(ad):
     f = lambda x: np.sin(x) * x**2
     exact = lambda x: 2 * np.cos(x) * 2 * x - np.sin(x) * x**2 + 2 * np.sin(x)
     fwd = lambda g: (lambda x: ad.jvp(g, (x,), (1.0,))[1])
@@ -49,7 +49,7 @@ def test_mixed_nestings_agree():
         assert d2(0.7) == pytest.approx(exact(0.7), rel=1e-14)
 
 
-def test_no_perturbation_confusion():
+def test_no_perturbation_confusion(ad):
     # d/dx [x * d/dy (x + y)] = d/dx [x * 1] = 1; perturbation confusion would give 2
     def outer(x):
         return x * ad.grad(lambda y: x + y)(1.0)
@@ -59,14 +59,15 @@ def test_no_perturbation_confusion():
     assert fwd(lambda x: x * fwd(lambda y: x + y, 1.0), 3.0) == 1.0
 
 
-def test_contour_example_gradient_and_value():
+def test_contour_example_gradient_and_value(ad):
     f = lambda p: p[0] ** 2 * p[1] + np.sin(p[0])
     value, g = ad.value_and_grad(f)(np.array([1.0, 2.0]))
     assert round(value, 4) == 2.8415
     assert np.round(g, 4).tolist() == [4.5403, 1.0]
 
 
-def test_exercise3_control_flow_with_non_scalar_output():
+@pytest.mark.eager_only("a while loop on a traced value, the exercise's point (jit refuses it: tested in test_jit)")
+def test_exercise3_control_flow_with_non_scalar_output(ad):
     def f(a):
         b = a * 2
         while np.linalg.norm(b) < 1000:
@@ -83,7 +84,7 @@ def test_exercise3_control_flow_with_non_scalar_output():
         ad.record(f, a).pullback()
 
 
-def test_grad_is_functional_and_accumulates_only_when_asked():
+def test_grad_is_functional_and_accumulates_only_when_asked(ad):
     f = lambda x: 2 * np.dot(x, x)
     x = np.arange(4.0)
     assert ad.grad(f)(x).tolist() == ad.grad(f)(x).tolist() == [0, 4, 8, 12]
@@ -93,7 +94,7 @@ def test_grad_is_functional_and_accumulates_only_when_asked():
     assert rec.backward()[0].tolist() == [0, 4, 8, 12]
 
 
-def _deep_tape_grad_matches_value(steps: int) -> None:
+def _deep_tape_grad_matches_value(ad, steps: int) -> None:
     def deep(x):
         for _ in range(steps):
             x = x + 1e-6 * x
@@ -105,23 +106,34 @@ def _deep_tape_grad_matches_value(steps: int) -> None:
     assert g == pytest.approx(value, rel=1e-9)
 
 
-def test_a_200k_operation_tape_needs_no_recursion():
+@pytest.mark.jit_slow
+def test_a_200k_operation_tape_needs_no_recursion(ad):
     """200 times any recursion limit Python runs with (1000 by default): a recursive backward pass fails here.
-    About 1 s; the million-operation tape (5 s) is in the long run."""
-    _deep_tape_grad_matches_value(200_000)
+    About 1 s; the million-operation tape (5 s) is in the long run. Under jit (the 200k-line program: about 30 s
+    to stage and compile, 45 s under load) in the long run; its default share is the 2500-operation program below."""
+    _deep_tape_grad_matches_value(ad, 200_000)
+
+
+def test_a_2500_operation_program_needs_no_recursion_under_jit():
+    """2.5 times the recursion limit, staged, simplified and compiled: no pass over the program recurses."""
+    from tests.jitflavour import FLAVOURS
+
+    _deep_tape_grad_matches_value(FLAVOURS["jit"], 2500)
 
 
 @pytest.mark.slow
 def test_a_million_operation_tape_needs_no_recursion():
-    _deep_tape_grad_matches_value(1_000_000)
+    from tests.jitflavour import FLAVOURS
+
+    _deep_tape_grad_matches_value(FLAVOURS["eager"], 1_000_000)
 
 
-def test_grad_refuses_non_scalar_output_with_advice():
+def test_grad_refuses_non_scalar_output_with_advice(ad):
     with pytest.raises(ValueError, match="jacrev"):
         ad.grad(lambda x: x * 2)(np.ones(3))
 
 
-def test_jacobians_both_ways_and_hessian_agree():
+def test_jacobians_both_ways_and_hessian_agree(ad):
     f = lambda x: np.tanh(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]) @ x) * x[0]
     x = np.array([0.1, -0.3, 0.2])
     jf, jr = ad.jacfwd(f)(x), ad.jacrev(f)(x)
@@ -133,12 +145,12 @@ def test_jacobians_both_ways_and_hessian_agree():
     assert np.allclose(ad.hvp(rosen, x, v), h @ v, rtol=1e-13)
 
 
-def test_float_of_traced_value_is_refused():
+def test_float_of_traced_value_is_refused(ad):
     with pytest.raises(TypeError, match="derivative"):
         ad.grad(lambda x: math.sin(x))(1.0)
 
 
-def test_jacobians_and_hessian_with_several_argnums_follow_jax():
+def test_jacobians_and_hessian_with_several_argnums_follow_jax(ad):
     g1, g2 = ad.jacrev(table_f, argnums=(0, 1))(3.0, -4.0)
     assert (g1, g2) == pytest.approx((-13 / 3, 4.0), rel=1e-15)
     assert ad.jacfwd(table_f, argnums=(0, 1))(3.0, -4.0) == pytest.approx((-13 / 3, 4.0), rel=1e-15)
@@ -148,7 +160,7 @@ def test_jacobians_and_hessian_with_several_argnums_follow_jax():
     assert (h11, h12, h21, h22) == pytest.approx((1 / 9, 1.0, 1.0, 0.0), rel=1e-15)
 
 
-def test_in_place_tricks_never_touch_the_users_arrays_or_the_tape():
+def test_in_place_tricks_never_touch_the_users_arrays_or_the_tape(ad):
     # the backward pass multiplies into temporaries it alone holds; arguments, constants and
     # values kept on the tape (exp's partial is its own output) must come out unchanged
     x, y = np.linspace(0.1, 1.0, 5), np.linspace(2.0, 3.0, 5)
@@ -165,7 +177,7 @@ def test_in_place_tricks_never_touch_the_users_arrays_or_the_tape():
     assert all(np.array_equal(n.value, k) for n, k in zip(arrays, kept))
 
 
-def test_second_derivatives_when_adjoints_mix_arrays_and_traced_values():
+def test_second_derivatives_when_adjoints_mix_arrays_and_traced_values(ad):
     # one parent receives a plain array, then a traced adjoint, then a plain array again
     f = lambda x: np.sum(2.0 * x) + np.sum(x**3) + np.sum(5.0 * x)
     x = np.array([0.5, -1.0, 2.0])
@@ -176,7 +188,7 @@ def test_second_derivatives_when_adjoints_mix_arrays_and_traced_values():
 
 
 @pytest.mark.filterwarnings("ignore:overflow")
-def test_scalar_power_past_float_range_follows_the_general_rule():
+def test_scalar_power_past_float_range_follows_the_general_rule(ad):
     # the fast path steps aside where a**b or its derivative overflows
     assert ad.grad(lambda x: 1e-10**x)(-30.0) == pytest.approx(np.log(1e-10) * 1e300, rel=1e-12)
     assert ad.jvp(lambda x: 1e-10**x, (-30.0,), (1.0,))[1] == pytest.approx(np.log(1e-10) * 1e300, rel=1e-12)
@@ -231,7 +243,7 @@ def test_a_lean_tape_frees_intermediates_no_rule_reads(lean_everything, monkeypa
     assert seen["y"]() is not None and full.tape[1].value is seen["y"]()
 
 
-def test_lean_and_full_tapes_give_the_same_derivatives(lean_everything):
+def test_lean_and_full_tapes_give_the_same_derivatives(ad, lean_everything):
     from diffcompare.ad.transforms import Recording
 
     rng = np.random.default_rng(3)
@@ -262,12 +274,12 @@ def test_only_large_arrays_get_lean_rows():
         assert sum(row.value is None for row in rec.tape) == lean_rows  # x * 2.0 is not kept when large
 
 
-def test_jacobians_of_empty_inputs_have_the_right_shape():
+def test_jacobians_of_empty_inputs_have_the_right_shape(ad):
     for jac in (ad.jacrev, ad.jacfwd, ad.jacobian):
         assert jac(lambda x: x * 2.0)(np.zeros(0)).shape == (0, 0)
         assert jac(lambda x: np.sum(x) * np.ones(2))(np.zeros(0)).shape == (2, 0)
 
 
-def test_abs_of_complex_values_is_refused_not_differentiated_wrongly():
+def test_abs_of_complex_values_is_refused_not_differentiated_wrongly(ad):
     with pytest.raises(TypeError, match="not holomorphic"):
         ad.grad(lambda x: np.sum(np.abs(x * (1 + 2j)) ** 2))(np.array([1.0, 2.0]))

@@ -20,7 +20,7 @@ def test_a_function_without_return_is_refused_by_every_transform(transform):
         getattr(ad, transform)(_no_return)(W)
 
 
-def test_grad_says_what_it_needs_and_what_f_returned():
+def test_grad_says_what_it_needs_and_what_f_returned(ad):
     with pytest.raises(TracingError, match=r"^grad needs f to return a float or a 0-d array; f returned None"):
         ad.grad(_no_return)(W)
     with pytest.raises(TracingError, match="vjp needs f to return"):
@@ -36,12 +36,14 @@ def test_grad_says_what_it_needs_and_what_f_returned():
     (lambda w: np.sum(w) < 0, "f returned a bool"),
     (lambda w: [np.sum(w), "x"], "f returned a str"),
 ])
-def test_what_is_not_a_number_is_refused_never_a_zero_gradient(returned, said):
+def test_what_is_not_a_number_is_refused_never_a_zero_gradient(ad, returned, said):
+    if ad.name == "jit" and "comparison has no derivative" in said:  # staged, so bool() of it is refused first
+        said = r"jit: Python control flow on a traced value at .*bool\(np\.sum\(w\) > 0\)"
     with pytest.raises(TracingError, match=said):
         ad.grad(returned)(W)
 
 
-def test_a_constant_number_is_still_a_function_with_gradient_zero():
+def test_a_constant_number_is_still_a_function_with_gradient_zero(ad):
     assert ad.grad(lambda w: 3.0)(W).tolist() == [0.0, 0.0]
     assert ad.grad(lambda w: 3)(W).tolist() == [0.0, 0.0]
 
@@ -63,7 +65,7 @@ def test_argnums_beyond_the_arguments_names_the_argument(transform):
 X = np.array([0.5, -1.2, 2.0, 0.3])
 
 
-def test_a_traced_value_kept_after_its_transform_returned_is_refused():
+def test_a_traced_value_kept_after_its_transform_returned_is_refused(ad):
     kept = []
 
     def f(x):
@@ -82,7 +84,7 @@ def test_a_traced_value_kept_after_its_transform_returned_is_refused():
             ad.grad(lambda y, old=old: old)(2.0)  # returned as it is: not f's value at y
 
 
-def test_in_place_update_of_a_plain_array_says_write_a_new_one():
+def test_in_place_update_of_a_plain_array_says_write_a_new_one(ad):
     def f(x):
         acc = np.zeros(4)
         acc += x
@@ -104,27 +106,27 @@ def _assign(x):
     lambda x: np.float64(x[0]),
     lambda x: float(x[0]),
 ], ids=["y[0] = x[0]", "np.asarray(x, float)", "np.float64(x[0])", "float(x[0])"])
-def test_turning_a_traced_value_into_a_plain_number_says_so(f):
+def test_turning_a_traced_value_into_a_plain_number_says_so(ad, f):
     # numpy's own words for three of them were "setting an array element with a sequence"
     with pytest.raises(TracingError, match=r"^a traced value was turned into a plain float .* instead of assigning"):
         ad.grad(f)(X)
 
 
-def test_a_list_of_traced_values_given_to_a_ufunc_suggests_np_stack():
+def test_a_list_of_traced_values_given_to_a_ufunc_suggests_np_stack(ad):
     with pytest.raises(TracingError, match=r"^np\.exp was given a list .* np\.exp\(np\.stack\(\[\.\.\.\]\)\)"):
         ad.grad(lambda x: np.sum(np.exp([x[0], x[1]])))(X)
     g = ad.grad(lambda x: np.sum(np.exp(np.stack([x[0], x[1]]))))(X)  # the way out works
     np.testing.assert_allclose(g, [np.exp(0.5), np.exp(-1.2), 0, 0], rtol=1e-15)
 
 
-def test_concatenate_with_axis_none_flattens_as_numpy():
+def test_concatenate_with_axis_none_flattens_as_numpy(ad):
     m = X.reshape(2, 2)
     f = lambda m: np.sum(np.concatenate([m, 2 * m], axis=None) * np.arange(8.0))
     assert ad.value_and_grad(f)(m)[0] == pytest.approx(f(m), rel=1e-15)
     np.testing.assert_array_equal(ad.grad(f)(m), np.arange(4.0).reshape(2, 2) + 2 * np.arange(4.0, 8.0).reshape(2, 2))
 
 
-def test_nesting_past_pythons_stack_is_a_clear_error():
+def test_nesting_past_pythons_stack_is_a_clear_error(ad):
     g = lambda x: x * x
     for _ in range(210):
         g = ad.grad(g)
@@ -133,7 +135,7 @@ def test_nesting_past_pythons_stack_is_a_clear_error():
         g(1.0)
 
 
-def test_f_recursing_by_itself_is_not_blamed_on_nesting():
+def test_f_recursing_by_itself_is_not_blamed_on_nesting(ad):
     def f(x):
         return f(x)
 

@@ -30,14 +30,14 @@ def _quiet():
 
 # ---- 0 * inf = 0 ------------------------------------------------------------------------------------
 
-def test_scalar_fast_path_infinite_adjoint_through_a_zero_partial():
+def test_scalar_fast_path_infinite_adjoint_through_a_zero_partial(ad):
     """sqrt(2x - x^2) at 0: sqrt's adjoint is +inf, then the partial of x*x (x = 0) is 0; exact: +inf."""
     f = lambda x: np.sqrt(2 * x - x * x)  # noqa: E731
     assert ad.grad(f)(0.0) == INF
     assert ad.jvp(f, (0.0,), (1.0,))[1] == INF  # forward mode agrees
 
 
-def test_array_path_infinite_adjoint_through_a_zero_partial():
+def test_array_path_infinite_adjoint_through_a_zero_partial(ad):
     """The same function elementwise on arrays (the reverse pass's Scaled path); exact: [+inf, 0]."""
     f = lambda x: np.sum(np.sqrt(2 * x - x * x))  # noqa: E731
     np.testing.assert_array_equal(ad.grad(f)(np.array([0.0, 1.0])), [INF, 0.0])
@@ -50,7 +50,7 @@ def test_jacobian_of_sqrt_at_zero_is_zero_off_the_diagonal(jac):
 
 
 @pytest.mark.parametrize("jac", [ad.jacfwd, ad.jacrev], ids=["jacfwd", "jacrev"])
-def test_a_zero_tangent_through_an_infinite_partial_on_scalars(jac):
+def test_a_zero_tangent_through_an_infinite_partial_on_scalars(ad, jac):
     """sqrt(y) + x at y = 0, differentiated with respect to both: d/dx = 1 (not nan), d/dy = +inf."""
     f = lambda v: np.sqrt(v[1]) + v[0]  # noqa: E731
     np.testing.assert_array_equal(jac(f)(np.array([1.0, 0.0])), [1.0, INF])
@@ -59,21 +59,21 @@ def test_a_zero_tangent_through_an_infinite_partial_on_scalars(jac):
     assert ad.jvp(g, (1.0, 0.0), (1.0, 0.0))[1] == 1.0
 
 
-def test_a_zero_tangent_computed_on_the_way_meets_an_infinite_partial():
+def test_a_zero_tangent_computed_on_the_way_meets_an_infinite_partial(ad):
     """sqrt(0 * x) + x: sqrt sits at 0 (partial +inf) behind a zero factor; exact derivative 1 in both modes."""
     f = lambda x: np.sqrt(0.0 * x) + x  # noqa: E731
     assert ad.grad(f)(1.0) == 1.0
     assert ad.jvp(f, (1.0,), (1.0,))[1] == 1.0
 
 
-def test_a_zero_tangent_through_an_infinite_factor_of_a_product():
+def test_a_zero_tangent_through_an_infinite_factor_of_a_product(ad):
     """x * y at (1, inf) along (0, 1): d/dy = x = 1, and the zero tangent of x adds nothing (reverse: 1 too)."""
     f = lambda x, y: x * y  # noqa: E731
     assert ad.jvp(f, (1.0, INF), (0.0, 1.0))[1] == 1.0
     assert ad.grad(f, argnums=1)(1.0, INF) == 1.0
 
 
-def test_a_uniform_zero_cotangent_through_an_infinite_partial():
+def test_a_uniform_zero_cotangent_through_an_infinite_partial(ad):
     """sum(0 * sqrt(x)): the sum's cotangent reaches sqrt as the lazy constant 0 (a Scaled uniform array)."""
     f = lambda x: np.sum(0.0 * np.sqrt(x)) + x[0]  # noqa: E731
     np.testing.assert_array_equal(ad.grad(f)(np.array([0.0, 1.0])), [1.0, 0.0])
@@ -86,7 +86,7 @@ def test_an_infinite_constant_factor_is_not_folded_into_a_zero_cotangent(jac):
     np.testing.assert_array_equal(jac(lambda x: x * INF)(np.array([1.0, 2.0])), [[INF, 0.0], [0.0, INF]])
 
 
-def test_array_partial_computed_in_place_meets_a_zero_cotangent():
+def test_array_partial_computed_in_place_meets_a_zero_cotangent(ad):
     """log at 0: its partial 1/x is a fresh array the reverse pass multiplies into; off the diagonal 0."""
     np.testing.assert_array_equal(ad.jacrev(np.log)(np.array([0.0, 1.0])), [[INF, 0.0], [0.0, 1.0]])
     np.testing.assert_array_equal(ad.jacfwd(np.log)(np.array([0.0, 1.0])), [[INF, 0.0], [0.0, 1.0]])
@@ -103,13 +103,13 @@ def test_general_reverse_rule_takes_zero_times_inf_as_zero():
         assert pull_back(zero, 0, 0.0)[0] == 0.0
 
 
-def test_a_float32_cotangent_multiplied_into_the_partial():
+def test_a_float32_cotangent_multiplied_into_the_partial(ad):
     """A cotangent the Scaled path does not take (float32) meets log's fresh partial at 0 in place."""
     _, pullback = ad.vjp(np.log, np.array([0.0, 1.0]))
     np.testing.assert_array_equal(pullback(np.array([0.0, 1.0], dtype=np.float32))[0], [0.0, 1.0])
 
 
-def test_a_nan_factor_stays_nan():
+def test_a_nan_factor_stays_nan(ad):
     """Only 0 * inf becomes 0: a derivative that does not exist (sqrt at -1) stays nan in both modes."""
     assert np.isnan(ad.grad(np.sqrt)(-1.0))
     assert np.isnan(ad.jacrev(np.sqrt)(np.array([-1.0, 4.0]))[0, 0])
@@ -128,7 +128,7 @@ def _x_to_the_x_derivative(x: float) -> float:
 
 
 @pytest.mark.parametrize("x", [5e-324, 1e-310, 1e-300])
-def test_x_to_the_x_at_tiny_x_in_every_mode(x):
+def test_x_to_the_x_at_tiny_x_in_every_mode(ad, x):
     """pow's d/dx is y x^(y-1) = y ans / x; ans / x alone overflows at x = 5e-324 (AD gave inf; exact -743.44).
     (y ans) / x for |y| <= 1 cannot overflow first. 4 ulps: three roundings (y ans, / x, + ans log x) and the
     1 + log x sum, which does not cancel here (|log x| > 690)."""
@@ -151,3 +151,22 @@ def test_has_nan_sees_a_nan_and_nothing_else():
         a[2, 1] = np.nan
         assert kinks.has_nan(a)
         assert kinks.has_nan(a.T)
+
+
+@pytest.mark.parametrize("n", [1, 3, 1000])
+def test_the_nan_check_of_a_product_is_silent_on_large_finite_values(n):
+    """has_nan squares the elements (c . c): past 1e154 the sum overflows to inf, which is no nan, and numpy's
+    "overflow encountered in dot" warning was a false alarm (seen under jit, whose program checks each product)."""
+    with warnings.catch_warnings(), np.errstate(over="warn", invalid="warn"):  # numpy's defaults (see _quiet)
+        warnings.simplefilter("error")
+        assert not kinks.has_nan(np.full(n, 1e200))
+        assert kinks.has_nan(np.r_[np.full(n, 1e200), np.nan])
+        assert not kinks.has_nan(np.full(n, np.inf))
+
+
+def test_a_gradient_past_1e154_gives_no_false_overflow_warning(ad):
+    """grad of sum(x**3) at 1e100 is 3e200, finite: the nan check of its products warned of an overflow."""
+    with warnings.catch_warnings(), np.errstate(over="warn", invalid="warn"):
+        warnings.simplefilter("error")
+        g = ad.grad(lambda v: np.sum(v * v * v))(np.array([1e100, 1.0]))
+    assert g.tolist() == [3e200, 3.0]

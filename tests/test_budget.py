@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import time
 
@@ -86,3 +87,90 @@ def test_a_worker_that_dies_is_reported() -> None:
 def test_a_non_positive_budget_is_refused(bad: float) -> None:
     with pytest.raises(ValueError):
         run_with_budget(_add, 1, 2, timeout=bad)
+
+
+# -- once this process runs threads, the worker comes from the fork server (no fork of a threaded process) -----
+
+
+def _parent_pid() -> int:
+    return os.getppid()
+
+
+@pytest.fixture
+def a_thread():
+    """A Python thread alive while the test runs: a fork now could copy a lock it holds."""
+    import threading
+
+    done = threading.Event()
+    thread = threading.Thread(target=done.wait, daemon=True)
+    thread.start()
+    yield
+    done.set()
+    thread.join()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_with_threads_running_the_worker_is_not_forked_from_this_process(a_thread) -> None:
+    assert run_with_budget(_parent_pid, timeout=60) != os.getpid()  # the fork server's child
+    assert run_with_budget(_add, 2, 3, scale=10, timeout=60) == 50
+    with pytest.raises(DomainError, match="negative"):
+        run_with_budget(_raise_domain, timeout=60)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_with_threads_running_a_runaway_worker_is_still_stopped(tmp_path, a_thread) -> None:
+    path = tmp_path / "pid"
+    with pytest.raises(Timeout, match="budget"):
+        run_with_budget(_spin_and_report_pid, str(path), timeout=0.5)
+    assert not _alive(int(path.read_text()))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_with_threads_running_what_does_not_pickle_is_forked_as_before(a_thread) -> None:
+    assert run_with_budget(lambda: os.getppid(), timeout=60) == os.getpid()
+
+
+def test_a_parsed_expression_pickles_by_its_text() -> None:
+    import numpy as np
+
+    from diffcompare.budget import _dumps
+    from diffcompare.parse import compile_expression
+
+    e = compile_expression("x*y + 0.1*sin(x)", ["y", "x"])
+    f, args, kw = pickle.loads(_dumps((e.function, (2.0, 3.0), {})))
+    assert f(*args) == e.function(2.0, 3.0) and f.expression.variables == ("y", "x")
+    j = pickle.loads(_dumps(e.compile_for("numpy")))
+    assert j(np.float64(2.0), np.float64(3.0)) == e.function(2.0, 3.0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_with_jax_running_a_budgeted_sympy_call_forks_no_threaded_process() -> None:
+    """JAX warns "os.fork() was called ... will likely lead to a deadlock" when this process forks."""
+    jax = pytest.importorskip("jax")
+    import warnings
+
+    from diffcompare.analysis.compare import compare
+    from diffcompare.parse import compile_expression
+
+    jax.numpy.sin(jax.numpy.ones(3)).block_until_ready()  # jax's runtime threads are running now
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = compare(compile_expression("sin(x)*exp(x)"), 1.0, backends=["symbolic"])
+    assert not [w for w in caught if "fork" in str(w.message)], [str(w.message) for w in caught]
+    assert c.reference_method != "" and c.rows[0].abs_error < 1e-15
+
+
+def _ops(expression) -> int:
+    from sympy import count_ops
+
+    return count_ops(expression)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_a_tree_built_unevaluated_reaches_the_fork_server_unchanged(a_thread) -> None:
+    """Unpickling rebuilds each node through its constructor, which would simplify x*x + x*x into 2*x**2."""
+    import sympy
+
+    x = sympy.Symbol("x")
+    tree = sympy.Add(sympy.Mul(x, x, evaluate=False), sympy.Mul(x, x, evaluate=False), evaluate=False)
+    assert run_with_budget(_ops, tree, timeout=60) == _ops(tree) == 3

@@ -423,27 +423,29 @@ def t_backend(name: str, **options: Any):
     return run
 
 
-def t_grad(case: Case) -> None:
-    from diffcompare.ad import grad
+def _ad(flavour: str) -> Any:
+    """diffcompare.ad, eager or with every transform jitted (tests/jitflavour.py)."""
+    from tests.jitflavour import FLAVOURS
 
+    return FLAVOURS[flavour]
+
+
+def t_grad(case: Case, flavour: str = "eager") -> None:
     n = len(case.point)
     with np.errstate(all="ignore"):
-        g = grad(_f(case), argnums=tuple(range(n)) if n > 1 else 0)(*case.point)
+        g = _ad(flavour).grad(_f(case), argnums=tuple(range(n)) if n > 1 else 0)(*case.point)
     check_ad(f"grad {case}", np.asarray(g, dtype=float), case.ref.grad, case.ref.grad_err)
 
 
-def t_jacfwd(case: Case) -> None:
-    from diffcompare.ad import jacfwd
-
+def t_jacfwd(case: Case, flavour: str = "eager") -> None:
     f = _f(case)
     with np.errstate(all="ignore"):
-        j = jacfwd(lambda v: f(*v))(np.array(case.point))
+        j = _ad(flavour).jacfwd(lambda v: f(*v))(np.array(case.point))
     check_ad(f"jacfwd {case}", j, case.ref.grad, case.ref.grad_err)
 
 
-def t_hessian(case: Case) -> None:
-    from diffcompare.ad import hessian
-
+def t_hessian(case: Case, flavour: str = "eager") -> None:
+    hessian = _ad(flavour).hessian
     try:
         ref = mpref.reference(case.text, case.variables, case.point, hessian=True)
     except mpref.Singular as exc:
@@ -605,6 +607,9 @@ TARGETS: dict[str, Any] = {
     "grad": t_grad,
     "jacfwd": t_jacfwd,
     "hessian": t_hessian,
+    "jit-grad": lambda case: t_grad(case, "jit"),  # the same transforms under jit (the program, traced once)
+    "jit-jacfwd": lambda case: t_jacfwd(case, "jit"),
+    "jit-hessian": lambda case: t_hessian(case, "jit"),
     "compare": t_compare,
     "derivatives": t_derivatives,
     "error-vs-h": t_error_vs_h,
@@ -627,7 +632,8 @@ class KnownBug(Exception):
 
 # bugs of one backend: only the targets that run it skip their inputs
 ONLY_FOR = {"fd-near-singularity": {"finite-central"},
-            "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace"}}
+            "infinite-adjoint": {"reverse", "grad", "hessian", "compare", "derivatives", "error-vs-h", "trace",
+                                 "jit-grad", "jit-hessian"}}
 
 
 def _known(case: Case, target: str) -> list[str]:
@@ -729,6 +735,23 @@ def test_every_function(name: str, target: str) -> None:
 def test_every_function_long(name: str, target: str) -> None:
     """The composed forms at the points the default run leaves out."""
     _every_function(name, target, _every_cases(name, slow=True), least=0)
+
+
+JITTED = ["jit-grad", "jit-jacfwd", "jit-hessian"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_under_jit(name: str) -> None:
+    """jit(grad(f)) for each function alone at all 16 points: the default run's share of the jit targets (each
+    case is traced and compiled afresh); the composed forms and jacfwd and hessian run in the long run."""
+    _every_function(name, "jit-grad", [c for c in _every_cases(name, slow=False) if c.text == f"{name}(x)"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", JITTED)
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_under_jit_long(name: str, target: str) -> None:
+    _every_function(name, target, _every_cases(name, slow=False) + _every_cases(name, slow=True), least=0)
 
 
 def _every_function(name: str, target: str, cases: list[Case], least: int = 5) -> None:

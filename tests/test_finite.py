@@ -266,6 +266,30 @@ def test_adaptive_refuses_what_it_cannot_resolve():
         adaptive(lambda t: np.sin(1e8 * t), 1e-8)
 
 
+@pytest.mark.parametrize("fn, x, exact", [
+    (lambda t: t**3, 0.0, 0.0),                        # smooth: D(h) = h^2 is 75% apart at every halving
+    (lambda t: np.sin(t) ** 3, 0.0, 0.0),
+    (lambda t: t * abs(t), 0.0, 0.0),                  # f'' jumps at 0: D(h) = h, odd powers of h
+    (lambda t: max(t, 0.0) ** 2, 0.0, 0.0),            # relu squared: D(h) = h / 2
+    (lambda t: t * abs(t) + np.sin(t), 0.0, 1.0),
+    (lambda t: t**3, 1e-9, 3e-18),
+])
+def test_adaptive_answers_where_its_differences_converge_to_a_small_limit(fn, x, exact):
+    """Were "at the edge of its domain" (a relative test on D(h) vs D(h/2) dropped every window), though every
+    point is in the domain and the derivative exists."""
+    est, err, calls = adaptive(fn, x)
+    assert abs(est - exact) <= err <= 1e-14 and calls <= 31
+
+
+@pytest.mark.parametrize("fn, why", [
+    (abs, "consistent estimate"),                      # a kink: one-sided derivatives -1 and 1
+    (np.cbrt, "not smooth at x, or its derivative is infinite"),
+])
+def test_adaptive_at_a_kink_or_cusp_says_so_not_domain_edge(fn, why):
+    with pytest.raises(Unsupported, match=why):
+        adaptive(fn, 0.0)
+
+
 def test_adaptive_gradient_and_smooth_cost():
     r = FiniteDifferences("adaptive").gradient(lecture, (3.0, -4.0))
     # smooth: one Richardson window per coordinate at rounding level, 1e-13 relative

@@ -4,7 +4,8 @@ read them as they are then (issue 12, item 5: ``y = sin(x) * s; s[:] = 5`` gave 
 import numpy as np
 import pytest
 
-from diffcompare import ad
+from diffcompare.errors import TracingError
+
 
 # The engine and the formulas below compute the same products in another order: at most a couple of
 # roundings apart (1e-15 relative is ~4 ulps). A row reading the changed array is off by O(1).
@@ -19,7 +20,7 @@ def issue_f(x):
 
 
 @pytest.mark.parametrize("n", [10, 40_000])  # a whole tape row, and a lean one with deferred values
-def test_a_constant_changed_after_use_does_not_change_value_or_gradient(n):
+def test_a_constant_changed_after_use_does_not_change_value_or_gradient(ad, n):
     x = np.linspace(-2.0, 2.0, n)
     value, g = ad.value_and_grad(issue_f)(x)
     assert value == pytest.approx(np.sum(np.sin(x) ** 2), rel=1e-12)  # a sum of n terms in another order
@@ -27,7 +28,7 @@ def test_a_constant_changed_after_use_does_not_change_value_or_gradient(n):
     assert np.allclose(ad.grad(issue_f)(x), 2.0 * np.sin(x) * np.cos(x), rtol=RTOL, atol=0)
 
 
-def test_an_operation_on_a_value_of_the_trace_and_a_users_array_is_not_deferred():
+def test_an_operation_on_a_value_of_the_trace_and_a_users_array_is_not_deferred(ad):
     """The guard in fast.lean.record that refuses to defer an operation with a user's array among its
     arguments: deferred, ``sin(x) * s`` would be computed when first read, after ``s[:] = 5``."""
     x = np.linspace(-2.0, 2.0, 40_000)  # large enough to be deferred
@@ -44,7 +45,7 @@ def test_an_operation_on_a_value_of_the_trace_and_a_users_array_is_not_deferred(
     assert np.allclose(ad.grad(g)(x), 2.0 * np.cos(x), rtol=RTOL, atol=0)
 
 
-def test_index_arrays_and_masks_changed_after_use():
+def test_index_arrays_and_masks_changed_after_use(ad):
     x = np.array([0.5, -1.0, 2.0, 3.0])
 
     def gather(x):
@@ -66,12 +67,16 @@ def test_index_arrays_and_masks_changed_after_use():
         return np.sum(y)
 
     assert ad.grad(gather)(x).tolist() == [1.0, 0.0, 8.0, 0.0]
-    assert ad.grad(masked)(x).tolist() == [1.0, -1.0, 4.0, 6.0]
+    if ad.name == "jit":  # under jit the mask is a traced value, and writing into one is refused (as in JAX)
+        with pytest.raises(TracingError, match=r"assignment into a traced value at .*mask\[:\] = False"):
+            ad.grad(masked)(x)
+    else:
+        assert ad.grad(masked)(x).tolist() == [1.0, -1.0, 4.0, 6.0]
     m = np.arange(6.0).reshape(2, 3)
     assert ad.grad(gather_rows)(m).tolist() == [[0.0, 3.0, 12.0], [0.0, 48.0, 75.0]]
 
 
-def test_matrix_constants_full_tapes_and_nested_transforms():
+def test_matrix_constants_full_tapes_and_nested_transforms(ad):
     rng = np.random.default_rng(0)
     w, a0 = rng.normal(size=(3, 2)), rng.normal(size=(4, 3))
 
@@ -92,7 +97,7 @@ def test_matrix_constants_full_tapes_and_nested_transforms():
     assert np.allclose(ad.jacrev(ad.grad(issue_f))(x), H, rtol=1e-14, atol=1e-15)
 
 
-def test_primals_and_value_changed_between_vjp_and_its_pullback():
+def test_primals_and_value_changed_between_vjp_and_its_pullback(ad):
     x = np.array([0.5, -1.0, 2.0])
     y, pullback = ad.vjp(lambda v: np.exp(v) * v, x)  # the rules read x and exp(x)
     x += 1.0

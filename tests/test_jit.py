@@ -252,6 +252,63 @@ def test_zero_times_inf_is_zero_in_the_program_as_in_the_eager_engine():
         assert same(jf(0.5), dc.grad(f)(0.5))
 
 
+def test_a_jitted_function_inside_another_transform_may_close_over_its_traced_values():
+    """jit inside a transform is f itself, traced by it, also when its arguments are constants and it closes
+    over the outer transform's value (as JAX's jit does): the closure was refused as 'not received'."""
+
+    def outer(x):
+        return x * dc.jit(dc.grad(lambda y: x * y + y))(1.0)  # d/dy = x + 1, so outer = x**2 + x
+
+    assert dc.grad(outer)(3.0) == 7.0
+    assert dc.jit(dc.grad(outer))(3.0) == 7.0
+    assert dc.jit(dc.grad(dc.jit(outer)))(3.0) == 7.0
+
+
+def compiled_program(j, *args):
+    """The generated function jit cached for these arguments (called directly: no eager fallback hides a fault)."""
+    j(*args)
+    fn, _ = j.cache[j._key(args, {})]
+    assert fn is not None, "this signature runs eagerly"
+    return fn
+
+
+@pytest.mark.parametrize("f", [lambda x: np.sum(np.sum(x, axis=0) ** 2),
+                               lambda x: np.sum(np.mean(x, axis=0, keepdims=True) ** 2)], ids=["sum", "mean"])
+def test_a_reduction_along_axis_0_keeps_its_axis_in_the_program(f):
+    """axis=0 was dropped from the generated np.sum (0 == False, the default left out): a total instead of
+    column sums, which failed on the reshape after it and ran eagerly, or gave wrong numbers."""
+    x = np.arange(6.0).reshape(2, 3)
+    for transform in (dc.grad, lambda f: f):
+        j = dc.jit(transform(f))
+        assert same(compiled_program(j, x)(x), under_reference(transform(f), x))
+        assert "axis=0" in j.source
+
+
+def test_the_program_returns_new_arrays_never_an_input_a_view_of_one_or_its_own_constant():
+    """As eagerly (and as JAX's jit): the program returned its constant (a caller's write changed the next call's
+    gradient), its input (a pullback returned the cotangent itself) or a view of it."""
+    w, x = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    g = dc.jit(dc.grad(lambda x: np.sum(x * w)))  # the gradient is the constant w
+    program = compiled_program(g, x)
+    program(x)[:] = 0.0
+    assert program(x).tolist() == [1.0, 2.0, 3.0]
+    pull = compiled_program(dc.jit(lambda z, ct: dc.vjp(lambda z: z + 1.0, z)[1](ct)), x, w)
+    assert pull(x, w)[0] is not w
+    reshaped = compiled_program(dc.jit(lambda z: z.reshape(3, 1)), x)
+    assert not np.shares_memory(reshaped(x), x)
+    square = dc.jit(dc.grad(lambda x: np.sum(x * x)))
+    square(x)
+    assert "copy" not in square.source  # an array the program made is not copied again
+
+
+def test_none_arguments_are_static_as_in_jax():
+    """None is a pytree without leaves in JAX: a jitted function takes it (an optional weight, a pullback's
+    missing cotangent) and a None call never shares a program with an array call; it was refused as 'a NoneType'."""
+    f = dc.jit(lambda x, w: np.sum(x if w is None else x * w))
+    x = np.array([1.0, 2.0])
+    assert f(x, None) == 3.0 and f(x, None) == 3.0 and f(x, np.array([2.0, 1.0])) == 4.0 and f.traces == 2
+
+
 def test_a_product_whose_nan_a_comparison_could_drop_is_checked_where_it_is_made():
     # grad(sqrt(t) * 0) at 0 is the product 0 * inf: 0 under the convention, nan plainly; the comparison turns
     # either into a number (0 < 1: 5, nan < 1: 7), so one check of the output could not see the difference

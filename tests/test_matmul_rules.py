@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from diffcompare import ad
-from diffcompare.ad.check import check_grads
 
 rng = np.random.default_rng(7)
 
@@ -15,13 +14,13 @@ rng = np.random.default_rng(7)
     (np.matmul, ((3,), (5, 3, 4))), (np.matmul, ((5, 2, 3), (3,))), (np.matmul, ((4, 1, 2, 3), (5, 3, 2))),
     (np.dot, ((), (3,))), (np.dot, ((2, 3), ())), (np.dot, ((), ())),
 ])
-def test_matmul_and_dot_on_more_shapes(fn, shapes):
+def test_matmul_and_dot_on_more_shapes(ad, fn, shapes):
     a, b = (rng.normal(size=s) if s else float(rng.normal()) for s in shapes)
-    check_grads(fn, (a, b), order=2)
+    ad.check_grads(fn, (a, b), order=2)
 
 
 @pytest.mark.parametrize("side", [0, 1])
-def test_a_product_with_an_operand_of_an_outer_transform(side):
+def test_a_product_with_an_operand_of_an_outer_transform(ad, side):
     # the inner gradient's cotangent is a plain matrix, the other operand a traced one of the outer level
     A, B = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
     if side == 0:
@@ -30,7 +29,7 @@ def test_a_product_with_an_operand_of_an_outer_transform(side):
     else:
         inner = lambda A: ad.grad(lambda B: np.sum((A @ B) * np.arange(8.0).reshape(2, 4)))(B)
         x = A
-    check_grads(inner, (x,), order=1)
+    ad.check_grads(inner, (x,), order=1)
 
 
 def test_softmax_defaults_to_the_last_axis():

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diffcompare import ad
 from diffcompare.ad.fast import lean as core
 from diffcompare.ad.fast import memory
 
@@ -26,7 +25,8 @@ def rosen(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-def test_buffers_of_a_finished_gradient_are_reused(small_buffers):
+@pytest.mark.eager_only("the eager engine's buffer pool is the subject: a program allocates its own arrays")
+def test_buffers_of_a_finished_gradient_are_reused(ad, small_buffers):
     g = ad.grad(rosen)
     x = np.linspace(-1.0, 1.0, 9)
     g(x)  # its temporaries are garbage now
@@ -36,7 +36,7 @@ def test_buffers_of_a_finished_gradient_are_reused(small_buffers):
     assert freed > 0 and memory.cached_bytes() < freed
 
 
-def test_a_held_gradient_is_never_reused(small_buffers):
+def test_a_held_gradient_is_never_reused(ad, small_buffers):
     g = ad.grad(rosen)
     first = g(np.linspace(-1.0, 1.0, 9))
     kept = first.copy()
@@ -47,7 +47,7 @@ def test_a_held_gradient_is_never_reused(small_buffers):
     assert np.array_equal(first, kept) and np.array_equal(view, expected_view)
 
 
-def test_a_recording_kept_by_the_user_keeps_its_buffers(small_buffers):
+def test_a_recording_kept_by_the_user_keeps_its_buffers(ad, small_buffers):
     x = np.linspace(-1.0, 1.0, 9)
     value, pullback = ad.vjp(rosen, x)
     first = pullback(1.0)[0].copy()
@@ -56,7 +56,7 @@ def test_a_recording_kept_by_the_user_keeps_its_buffers(small_buffers):
     assert np.array_equal(pullback(1.0)[0], first)
 
 
-def test_release_lets_go_and_the_lent_list_stays_short(small_buffers):
+def test_release_lets_go_and_the_lent_list_stays_short(ad, small_buffers):
     g = ad.grad(rosen)
     held = [g(np.full(9, float(k))) for k in range(200)]  # all kept: none can be reused
     assert len(memory._pool.lent) <= memory._SCAN_EVERY + 20
@@ -70,7 +70,7 @@ programs = st.lists(st.tuples(st.floats(-1.5, 1.5), st.booleans()), min_size=2, 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(programs)
-def test_a_training_loop_keeping_some_results_sees_them_unchanged(small_buffers, steps):
+def test_a_training_loop_keeping_some_results_sees_them_unchanged(ad, small_buffers, steps):
     perm = np.array([3, 0, 5, 1, 1, 2])
 
     def f(x):
@@ -113,7 +113,7 @@ def test_give_back_takes_only_buffers_nobody_else_holds(small_buffers):
     assert memory.cached_bytes() == a.nbytes
 
 
-def test_the_pool_does_not_grow_from_one_gradient_to_the_next(small_buffers):
+def test_the_pool_does_not_grow_from_one_gradient_to_the_next(ad, small_buffers):
     # a gather's gradient makes arrays numpy allocates (x[idx], the scatter's zeros): taking them in
     # made the pool grow by their size on every call, and malloc fault in fresh memory each time
     idx = np.array([3, 0, 5, 1, 1, 2, 7, 7])
@@ -127,7 +127,8 @@ def test_the_pool_does_not_grow_from_one_gradient_to_the_next(small_buffers):
     assert memory.cached_bytes() <= settled
 
 
-def test_intermediates_the_user_keeps_from_inside_f_stay_intact(small_buffers):
+@pytest.mark.eager_only("f keeps its traced values in a list: a side effect the program does not replay")
+def test_intermediates_the_user_keeps_from_inside_f_stay_intact(ad, small_buffers):
     # grad lets go of its tape as it goes and reuses what nobody holds; a value kept from inside f
     # (here: by the handle, read afterwards) is held, so it is never written over
     kept = []
@@ -145,7 +146,7 @@ def test_intermediates_the_user_keeps_from_inside_f_stay_intact(small_buffers):
         assert np.allclose(gx, ad.jacfwd(f)(x), rtol=1e-14, atol=1e-12)
 
 
-def test_a_result_frozen_or_retyped_by_its_user_is_not_lent_again(small_buffers):
+def test_a_result_frozen_or_retyped_by_its_user_is_not_lent_again(ad, small_buffers):
     # the user may freeze a gradient (or give it another dtype) before dropping it: such a buffer
     # must not be written into by a later gradient, nor give that gradient its dtype
     f = lambda x: np.sum(np.sin(x) * x)

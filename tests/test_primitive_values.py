@@ -11,7 +11,6 @@ import mpmath
 import numpy as np
 import pytest
 
-from diffcompare import ad
 from diffcompare.ad import numpy_api as P
 from diffcompare.ad import rules
 
@@ -50,7 +49,7 @@ def test_sigmoid_values_against_50_digits():
     assert same(rules.sigmoid.impl(np.array(POINTS)), exact)
 
 
-def test_power_derivative_in_the_exponent_with_some_zero_bases():
+def test_power_derivative_in_the_exponent_with_some_zero_bases(ad):
     # d/dy sum(x ** y) = x ** y log x, and 0 where x == 0 (JAX's convention), the other entries unchanged
     x, y = np.array([0.0, 2.0, 3.0]), 1.5
     expected = [0.0, 2.0**1.5 * math.log(2.0), 3.0**1.5 * math.log(3.0)]
@@ -60,7 +59,7 @@ def test_power_derivative_in_the_exponent_with_some_zero_bases():
     assert same(ad.grad(lambda y: np.sum(x ** (y * np.ones(3))))(y), sum(expected))
 
 
-def test_lists_of_traced_values_returned_or_passed_are_stacked_along_a_new_first_axis():
+def test_lists_of_traced_values_returned_or_passed_are_stacked_along_a_new_first_axis(ad):
     x = np.array([0.5, -1.2])
     f = lambda x: [x[0] * x[1], np.sin(x[0]), 3.0 * x[1]]  # stacked with stack's default axis
     J = [[x[1], x[0]], [np.cos(x[0]), 0.0], [0.0, 3.0]]
@@ -69,7 +68,7 @@ def test_lists_of_traced_values_returned_or_passed_are_stacked_along_a_new_first
     assert same(ad.grad(lambda x: g(x))(x), [2.0, 2.0 * x[1]])
 
 
-def test_numpy_functions_without_rules_are_refused_by_name():
+def test_numpy_functions_without_rules_are_refused_by_name(ad):
     from diffcompare.errors import TracingError
 
     x = np.array([0.5, 1.5])

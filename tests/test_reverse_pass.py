@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diffcompare import ad
 from diffcompare.ad.policy import FAST
 
 N = 6
@@ -78,7 +77,8 @@ def lean_sizes(request):
 @given(st.lists(step, min_size=1, max_size=8),
        st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
        st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
-def test_reverse_gradient_of_random_array_programs_matches_forward_mode(lean_sizes, steps, outputs, xs):
+@pytest.mark.jit_slow  # the default run's random programs under jit: test_jit's property tests
+def test_reverse_gradient_of_random_array_programs_matches_forward_mode(ad, lean_sizes, steps, outputs, xs):
     f = program(steps, outputs)
     x = np.array(xs)
     rev = ad.grad(f)(x)
@@ -89,7 +89,7 @@ def test_reverse_gradient_of_random_array_programs_matches_forward_mode(lean_siz
     assert np.allclose(rev, fwd, rtol=1e-9, atol=1e-9 * scale)
 
 
-def test_a_slice_scattered_into_a_shared_adjoint(lean_sizes):
+def test_a_slice_scattered_into_a_shared_adjoint(ad, lean_sizes):
     # sum(x) hands x a broadcast 1 shared with nobody it may write to; the slice's scatter must copy it
     f = lambda x: np.sum(x[1:]) + np.sum(x)
     assert ad.grad(f)(np.zeros(4)).tolist() == [1.0, 2.0, 2.0, 2.0]
@@ -97,7 +97,7 @@ def test_a_slice_scattered_into_a_shared_adjoint(lean_sizes):
     assert ad.grad(g)(np.arange(4.0)).tolist() == [-2.0, -2.0, 5.0, 7.0]
 
 
-def test_gradients_handed_out_are_arrays_of_their_own():
+def test_gradients_handed_out_are_arrays_of_their_own(ad):
     x = np.arange(3.0)
     y = np.array([2.0, 3.0, 4.0])
     gx = ad.grad(lambda x: np.sum(x * y))(x)  # d/dx = y: must not be y itself
@@ -109,7 +109,7 @@ def test_gradients_handed_out_are_arrays_of_their_own():
 
 
 @pytest.mark.parametrize("n", [1, 7])
-def test_rosenbrock_gradient_is_exact_against_the_hand_written_one(lean_sizes, n):
+def test_rosenbrock_gradient_is_exact_against_the_hand_written_one(ad, lean_sizes, n):
     x = np.linspace(-1.2, 1.2, n + 1)
     f = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
     d = x[1:] - x[:-1] ** 2
@@ -119,14 +119,14 @@ def test_rosenbrock_gradient_is_exact_against_the_hand_written_one(lean_sizes, n
     assert np.allclose(ad.grad(f)(x), by_hand, rtol=1e-14, atol=1e-12)
 
 
-def test_a_boolean_index_is_a_copy_not_a_view(lean_sizes):
+def test_a_boolean_index_is_a_copy_not_a_view(ad, lean_sizes):
     # x[True] adds an axis and copies: the scatter must not write into a temporary (review finding)
     x, y = np.arange(4.0), np.array([1.0, 2.0, 3.0, 4.0])
     assert ad.grad(lambda x: np.sum(x[True] * y))(x).tolist() == [1.0, 2.0, 3.0, 4.0]
     assert ad.grad(lambda x: np.sum(x[True] * y) + np.sum(x * x))(x).tolist() == [1.0, 4.0, 7.0, 10.0]
 
 
-def test_empty_arrays_have_empty_gradients(lean_sizes):
+def test_empty_arrays_have_empty_gradients(ad, lean_sizes):
     rosen = lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
     assert ad.grad(rosen)(np.array([0.5])).tolist() == [0.0]  # x[1:] is empty
     assert ad.grad(np.sum)(np.zeros(0)).tolist() == []
@@ -134,7 +134,7 @@ def test_empty_arrays_have_empty_gradients(lean_sizes):
     assert ad.grad(lambda x: np.sum(x[2:2]) + np.sum(x**2))(x).tolist() == [0.0, 2.0, 4.0]
 
 
-def test_no_gradient_is_a_view_of_anything_else(lean_sizes):
+def test_no_gradient_is_a_view_of_anything_else(ad, lean_sizes):
     z = np.array([1.0 + 2.0j, 3.0 - 1.0j])
     ct = np.array([1.0 + 0.0j, 2.0 + 1.0j])
     (gz,) = ad.vjp(lambda z: z + 1.0, z)[1](ct)  # complex: the general path passes ct on
@@ -158,7 +158,7 @@ def deferred_small(monkeypatch):
     memory.release()
 
 
-def test_grad_does_not_compute_what_no_rule_reads(deferred_small):
+def test_grad_does_not_compute_what_no_rule_reads(ad, deferred_small):
     from diffcompare.ad.fast.lean import Deferred
     from diffcompare.ad.transforms import Recording
 
@@ -171,7 +171,8 @@ def test_grad_does_not_compute_what_no_rule_reads(deferred_small):
     assert value == f(x) and np.allclose(g, ad.grad(f)(x), rtol=0, atol=0)
 
 
-def test_reading_a_deferred_value_computes_it(deferred_small):
+@pytest.mark.eager_only("an if on a traced value is the point (jit refuses it: test_jit)")
+def test_reading_a_deferred_value_computes_it(ad, deferred_small):
     def f(x):
         y = np.sin(x) * 2.0
         if np.sum(y) > 0:  # control flow reads the value
@@ -183,7 +184,8 @@ def test_reading_a_deferred_value_computes_it(deferred_small):
         assert ad.value_and_grad(f)(x)[0] == pytest.approx(float(f(x)), rel=1e-15)
 
 
-def test_a_long_deferred_chain_is_computed_without_recursion(deferred_small):
+@pytest.mark.jit_slow  # a 10,000-line program; the default run's: test_a_2500_operation_program_needs_no_recursion...
+def test_a_long_deferred_chain_is_computed_without_recursion(ad, deferred_small):
     def f(x):
         for _ in range(5000):
             x = x * 1.0001 + 0.5
@@ -195,13 +197,13 @@ def test_a_long_deferred_chain_is_computed_without_recursion(deferred_small):
     assert value == pytest.approx(float(f(x)), rel=1e-12)
 
 
-def test_a_jacobian_of_a_deferred_vector_output(deferred_small):
+def test_a_jacobian_of_a_deferred_vector_output(ad, deferred_small):
     f = lambda x: np.sin(x) * x + 1.0
     x = np.linspace(0.2, 1.4, 5)
     assert np.allclose(ad.jacrev(f)(x), ad.jacfwd(f)(x), rtol=1e-14, atol=0)
 
 
-def test_an_operation_on_a_constant_array_is_not_deferred(deferred_small):
+def test_an_operation_on_a_constant_array_is_not_deferred(ad, deferred_small):
     def f(x):
         scratch = np.ones(3)
         y = x * scratch  # computed now: the user's array may change before anything reads y
@@ -211,7 +213,7 @@ def test_an_operation_on_a_constant_array_is_not_deferred(deferred_small):
     assert ad.value_and_grad(f)(np.array([1.0, 2.0, 3.0]))[0] == 14.0
 
 
-def test_forward_over_a_deferred_reverse_with_respect_to_another_argument(deferred_small):
+def test_forward_over_a_deferred_reverse_with_respect_to_another_argument(ad, deferred_small):
     # the inner gradient defers sin(2x); the outer tangent flows in through y (review finding)
     f = lambda x, y: np.sum(np.sin(x * 2.0) * y)
     x, y, v = np.linspace(0.1, 1.0, 5), np.linspace(1.0, 2.0, 5), np.linspace(-1.0, 1.0, 5)
@@ -221,7 +223,7 @@ def test_forward_over_a_deferred_reverse_with_respect_to_another_argument(deferr
     assert np.allclose(blocks[0][1], np.diag(2.0 * np.cos(2.0 * x)), rtol=1e-14, atol=0)
 
 
-def test_arrays_the_user_changes_later_are_read_before(deferred_small):
+def test_arrays_the_user_changes_later_are_read_before(ad, deferred_small):
     def f(w):  # a scratch buffer refilled per batch, as a data loader might
         buf, acc = np.empty(4), 0.0
         for k in range(3):
@@ -238,7 +240,7 @@ def test_arrays_the_user_changes_later_are_read_before(deferred_small):
     assert np.allclose(rec.pullback(1.0)[0], 2.0 * np.cos(2.0 * w), rtol=1e-14, atol=0)
 
 
-def test_numpy_error_settings_inside_f_are_kept(deferred_small):
+def test_numpy_error_settings_inside_f_are_kept(ad, deferred_small):
     import warnings
 
     def quiet(x):
@@ -249,6 +251,8 @@ def test_numpy_error_settings_inside_f_are_kept(deferred_small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ad.value_and_grad(quiet)(np.array([-1.0, 4.0]))
+    if ad.name == "jit":  # the program would not run under f's settings: jit runs this signature eagerly
+        assert any("np.errstate set inside f" in m for m in ad.eager_runs())
 
     def guarded(x):
         try:
@@ -261,7 +265,7 @@ def test_numpy_error_settings_inside_f_are_kept(deferred_small):
     assert ad.grad(guarded)(np.array([0.0, 1.0]))[0] == pytest.approx(1e300, rel=1e-12)
 
 
-def test_error_settings_are_read_afresh_whenever_they_change(deferred_small):
+def test_error_settings_are_read_afresh_whenever_they_change(ad, deferred_small):
     # the engine caches numpy's settings object: a change in between must still be seen
     f = lambda x: np.sum(np.log(x * 1.0))
     x = np.array([0.0, 1.0])
@@ -278,7 +282,7 @@ def test_error_settings_are_read_afresh_whenever_they_change(deferred_small):
         np.seterr(**old)
 
 
-def test_a_square_written_as_a_product_counts_both_factors(lean_sizes):
+def test_a_square_written_as_a_product_counts_both_factors(ad, lean_sizes):
     # x * x sends the same product g * x to x twice: computed once, counted twice
     M = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     f = lambda M: np.sum(np.sum(M * M, axis=0) ** 2)  # a non-uniform cotangent reaches M * M

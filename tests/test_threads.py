@@ -124,3 +124,106 @@ def test_the_collector_is_paused_while_recording_and_each_thread_gives_its_level
     assert seen == [(False, 1), (False, 2)]  # paused inside f, one level per open transform
     run_in_threads(work)
     assert gc.isenabled()
+
+
+def _in_two_threads(first, second):
+    """Run ``first()`` and ``second()`` in two threads; re-raise either's exception."""
+    errors = []
+
+    def body(fn):
+        try:
+            fn()
+        except BaseException as e:  # noqa: B036 - handed to the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=body, args=(fn,)) for fn in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def test_a_jit_trace_in_one_thread_leaves_another_threads_eager_grad_on_the_fast_policy(monkeypatch):
+    """Staging records under the reference policy; an eager grad run meanwhile in another thread keeps the fast
+    one (a switched global gave it the reference engine while the other thread was tracing)."""
+    from diffcompare.ad import policy
+
+    monkeypatch.setattr(policy, "DEFAULT", policy.FAST)  # restored after, even if a switched global leaks
+
+    inside, looked = threading.Barrier(2, timeout=20), threading.Barrier(2, timeout=20)
+    seen = {}
+
+    def staged(x):
+        seen["staging"] = policy.current()
+        inside.wait()  # the jit thread is inside its trace ...
+        looked.wait()  # ... until the eager thread has recorded
+        return x * 2.0
+
+    def eager_f(x):
+        seen["eager"] = policy.current()
+        return x * x
+
+    def eager():
+        inside.wait()
+        try:
+            assert ad.grad(eager_f)(3.0) == 6.0
+        finally:
+            looked.wait()
+
+    _in_two_threads(lambda: ad.jit(staged)(1.0), eager)
+    assert seen == {"staging": policy.REFERENCE, "eager": policy.FAST}
+    assert policy.current() is policy.FAST
+
+
+def test_two_threads_tracing_at_once_leave_the_default_policy_as_it_was(monkeypatch):
+    """A saved-and-restored global: the second tracer saved the first's switched value, restored it last,
+    and every transform of the process ran the reference engine from then on."""
+    from diffcompare.ad import policy
+
+    monkeypatch.setattr(policy, "DEFAULT", policy.FAST)  # restored after, even if a switched global leaks
+
+    both_inside = threading.Barrier(2, timeout=20)
+    first_done = threading.Event()
+
+    def first(x):
+        both_inside.wait()
+        return x * 2.0
+
+    def second(x):
+        both_inside.wait()
+        first_done.wait(timeout=20)  # the first trace closes (and restores) before this one
+        return x * 3.0
+
+    def run_first():
+        try:
+            assert ad.jit(first)(1.0) == 2.0
+        finally:
+            first_done.set()
+
+    _in_two_threads(run_first, lambda: ad.jit(second)(1.0))
+    assert policy.DEFAULT is policy.FAST and policy.current() is policy.FAST
+
+
+def test_one_jitted_gradient_shared_by_six_threads_is_always_right():
+    """jit's cache, its staging trace and its programs from several threads at once: a first call traced in
+    two threads at once, or a program run while another thread stages, must give each thread its own answer."""
+    jitted = ad.jit(ad.grad(lambda a: a * ad.grad(lambda b: a * b)(2.0)))  # d/da a**2 = 2a, one exact product
+    arrays = ad.jit(nested_arrays)
+    wrong = []
+
+    def work(k):
+        for i in range(CALLS // 5):
+            x = 1.0 + k + i / CALLS
+            g = jitted(x)
+            if g != 2.0 * x:
+                wrong.append((x, g))
+            if i % 50 == 0:
+                v = np.linspace(0.5, 2.0, 3) + k + i
+                if not np.allclose(arrays(v), np.diag(2.0 * v), rtol=1e-14, atol=0):
+                    wrong.append((v, "hessian"))
+
+    run_in_threads(work)
+    assert not wrong, f"{len(wrong)} wrong, e.g. {wrong[:3]}"
+    assert 1 <= jitted.traces <= THREADS and gc.isenabled()

@@ -154,6 +154,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         idx = _index_text(args[1], em)
         if idx is not None:
             return f"{texts[0]}[{idx}]"
+    if name == "as_input" and row.out.is_float:  # a transform's argument made a float, as eagerly
+        return f"float({texts[0]})"
     if name == "reciprocal" and floats:
         return f"1.0 / {texts[0]}"
     if name == "abs" and floats:
@@ -170,7 +172,8 @@ def _expression(row: Row, ref: Callable[[Any], str], em: _Emitter) -> str:
         extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
         return f"np.{name}({', '.join(texts)}{extra})"
     if name == "sum":
-        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v not in (None, False))
+        # defaults left out; `v in (None, False)` left out axis=0 too (0 == False): a total instead of column sums
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v is not None and v is not False)
         return f"np.sum({texts[0]}{extra})"
     fn = em.function(name, prim.impl)
     extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
@@ -552,6 +555,34 @@ def _drop_folded_scatters(ops: list[Op], output: Any) -> list[Op]:
     return kept[::-1]
 
 
+def _makes_fresh(op: Op) -> bool:
+    """The op's result is a new array of its own (not a view of an argument, not a constant of the program)."""
+    name = op.name
+    return (op.accumulate is not None or name in _NO_VIEW or name in _UFUNC_OF or _elementwise_ufunc(op) is not None
+            or name in ("scatter_add", "times"))
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if x.__class__ is np.ndarray else x
+
+
+def _fresh_output(o: Any, text: str, producer: dict[int, Op], same: dict[int, Var], em: _Emitter) -> str:
+    """An output as a new array at every call, as eagerly: never an input, a view of one, or the program's own
+    constant (a caller writing into a result changed the next call's, and a pullback returned its cotangent)."""
+    if isinstance(o, Var):
+        while o.index in same:
+            o = same[o.index]
+        op = producer.get(o.index)
+        if o.is_float or (op is not None and _makes_fresh(op)):
+            return text
+        if o.shape != ():
+            return f"{text}.copy()"
+    else:
+        return f"{text}.copy()" if o.__class__ is np.ndarray else text  # else a number: immutable
+    em.globals["_copy"] = _copy  # a 0-d result may be an array or a numpy scalar
+    return f"_copy({text})"
+
+
 # ---- names and the convention at kinks ------------------------------------------------------------------
 def _read(op: Op) -> list[Var]:
     """The Vars an op reads (an accumulation reads its target and its addend)."""
@@ -671,13 +702,15 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
     params = ", ".join(py[v.index] for v in program.inputs)
     fast_body = _body(ops, py, same, em, names, checked_products=checked is None)
 
+    producer = {op.out.index: op for op in ops}
+
     def out_text(o: Any) -> str:
         if isinstance(o, (tuple, list)):
             inner = ", ".join(out_text(e) for e in o)
             if isinstance(o, list):
                 return f"[{inner}]"
             return f"({inner},)" if len(o) == 1 else f"({inner})"
-        return _ref(o, py, same, em)
+        return _fresh_output(o, _ref(o, py, same, em), producer, same, em)
 
     ret = f"    return {out_text(output)}"
     tail = []

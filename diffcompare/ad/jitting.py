@@ -5,8 +5,9 @@ ints), or its value for the ``static_argnums`` (which must be hashable): an entr
 shapes, dtypes or static arguments differ. As in JAX, arrays f closes over are constants of the program (their
 values at the first call), and keyword arguments are static.
 
-Under another transform (``grad(jit(f))``: the arguments are traced values), the jitted function is f itself,
-run in that transform's trace: the derivative is the same, and the outer transform may be jitted in its turn.
+Under another transform (``grad(jit(f))``, or a jitted function called inside a function being differentiated),
+the jitted function is f itself, run in that transform's trace: the derivative is the same, and the outer
+transform may be jitted in its turn.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from diffcompare.ad.codegen import Generated, generate
 from diffcompare.ad.staging import Program, stage
-from diffcompare.ad.tracer import Box, gc_pause
+from diffcompare.ad.tracer import Box, depth, gc_pause
 from diffcompare.errors import TracingError
 
 
@@ -60,6 +61,11 @@ def _fast_key(args: Sequence[Any]) -> Hashable | None:
     return tuple(parts)
 
 
+def _nones(args: Sequence[Any]) -> set[int]:
+    """None arguments are static (in JAX, a pytree without leaves): ``pullback(None)``, an optional weight."""
+    return {i for i, a in enumerate(args) if a is None}
+
+
 class Jitted:
     """A jitted function: call it as f; ``source`` is the generated code of the last traced signature."""
 
@@ -75,7 +81,7 @@ class Jitted:
 
     def _key(self, args: Sequence[Any], kw: dict[str, Any]) -> Hashable:
         n = len(args)
-        static = {i % n for i in self.static_argnums if -n <= i < n} if n else set()
+        static = {i % n for i in self.static_argnums if -n <= i < n} | _nones(args) if n else set()
         for i in self.static_argnums:
             if not -n <= i < n:
                 raise TracingError(f"jit: static_argnums names argument {i}, but f was called with {n} positional "
@@ -99,7 +105,7 @@ class Jitted:
         return tuple(parts), kw_part
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        fast = None if kw or self.static_argnums else _fast_key(args)
+        fast = None if kw or self.static_argnums or depth() else _fast_key(args)
         if fast is not None:  # plain floats, ints and arrays, nothing static: a cheaper key to the same entries
             fn = self.fast.get(fast, _MISSING)
             if fn is not _MISSING:
@@ -109,11 +115,13 @@ class Jitted:
                     return fn(*args)
                 except (ValueError, OverflowError, ZeroDivisionError):
                     return self.f(*args)
-        if any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
-            return self.f(*args, **kw)  # inside another transform: f itself, traced by it
+        if depth() or any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
+            # inside another transform: f itself, traced by it (also on constant arguments: f may close over
+            # the outer transform's values, which a program of its own could not receive)
+            return self.f(*args, **kw)
         key = self._key(args, kw)
         hit = self.cache.get(key)
-        static = self._static(len(args))
+        static = self._static(args)
         dynamic = [a for i, a in enumerate(args) if i not in static]
         if hit is not None:
             if fast is not None:
@@ -129,8 +137,9 @@ class Jitted:
             self.fast[fast] = self.cache[key][0]
         return result
 
-    def _static(self, n: int) -> set[int]:
-        return {i % n for i in self.static_argnums} if n else set()
+    def _static(self, args: Sequence[Any]) -> set[int]:
+        n = len(args)
+        return {i % n for i in self.static_argnums} | _nones(args) if n else set()
 
     def _trace(self, key: Hashable, args: Sequence[Any], kw: dict[str, Any], static: set[int]) -> Any:
         with gc_pause:  # tracing, generating and compiling make many objects and free none: no collections

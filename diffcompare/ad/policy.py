@@ -4,10 +4,18 @@ The reference policy runs the textbook engine only (:mod:`~diffcompare.ad.revers
 :mod:`~diffcompare.ad.forward`); the fast policy adds the fast layer (:mod:`diffcompare.ad.fast`). Both must
 give the same numbers, and the tests run the same programs under each: set ``policy.DEFAULT = REFERENCE``
 (one value) and every transform called afterwards takes the reference path.
+
+Code that needs another policy for a while (the staging trace of ``jit`` records the textbook rows) uses
+``with scoped(REFERENCE):``, which holds for the current thread (context) only: switching the global for the
+duration gave another thread's eager grad the reference engine meanwhile, and two threads restoring it in the
+wrong order left the whole process on the reference engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -33,9 +41,22 @@ class Policy:
 REFERENCE = Policy(fast_nodes=False, lean=False, scaled=False)
 FAST = Policy()
 
-DEFAULT: Policy = FAST  # the one place: a transform reads it when it runs
+DEFAULT: Policy = FAST  # the one place: a transform reads it when it runs (unless a scope says otherwise)
+
+_SCOPED: ContextVar[Policy | None] = ContextVar("diffcompare_policy", default=None)  # a new thread starts unset
 
 
 def current() -> Policy:
-    """The policy a transform called now records with."""
-    return DEFAULT
+    """The policy a transform called now records with: the innermost ``scoped`` one of this thread, else DEFAULT."""
+    scoped_policy = _SCOPED.get()
+    return DEFAULT if scoped_policy is None else scoped_policy
+
+
+@contextmanager
+def scoped(policy: Policy) -> Iterator[Policy]:
+    """``policy`` for the transforms this thread calls inside the block; other threads and DEFAULT are untouched."""
+    token = _SCOPED.set(policy)
+    try:
+        yield policy
+    finally:
+        _SCOPED.reset(token)

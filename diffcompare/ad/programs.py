@@ -45,16 +45,12 @@ def _stage_primal(f: Callable[..., Any], point: Sequence[float]) -> tuple[Stagin
 
     trace = StagingTrace()
     trace.__enter__()
-    saved = policy.DEFAULT
-    policy.DEFAULT = policy.REFERENCE
-    try:
+    with policy.scoped(policy.REFERENCE):  # this thread only (see policy.scoped)
         xs = []
         for p in point:
             var = trace.new_var(p)
             xs.append(Staged(p, var, trace))
         y = f(*xs)
-    finally:
-        policy.DEFAULT = saved
     if not isinstance(y, Staged):
         trace.__exit__(None, None, None)
         raise TracingError("f does not depend on its variables: there is no program to write")

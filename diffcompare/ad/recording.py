@@ -23,20 +23,35 @@ from diffcompare.ad.forward import FNode
 from diffcompare.ad.policy import Policy
 from diffcompare.ad.reverse import RNode, tape_row
 from diffcompare.ad.rules import stack
-from diffcompare.ad.tracer import Box, Trace, depth, paused_gc, raw, shape_of, stale_value
+from diffcompare.ad.tracer import (
+    Box, Primitive, Trace, depth, differentiating_depth, paused_gc, raw, shape_of, stale_value,
+)
 from diffcompare.errors import TracingError
 
 
 def as_input(x: Any) -> Any:
     """Python and numpy scalars become floats (the fast path); everything else a float array."""
     if isinstance(x, Box):
-        return x
+        return _staged_input(x) if getattr(x, "stages", False) else x
     if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
         return float(x)
     arr = np.asarray(x)
     if arr.dtype == object:
         return stack(*list(arr.ravel())).reshape(arr.shape) if arr.size else arr.astype(float)
     return arr.astype(float) if arr.dtype.kind in "biu" else arr
+
+
+AS_INPUT = Primitive("as_input", as_input)
+
+
+def _staged_input(x: Any) -> Any:
+    """A jitted argument converted as the plain one is (an int or a numpy scalar to a float, an int array to
+    floats): a row of the program, so that jit(grad(f))(3) gives grad(f)(3)'s floats, not ints or float32s."""
+    plain = x.concrete
+    converted = as_input(plain)
+    if converted.__class__ is plain.__class__ and np.result_type(converted) == np.result_type(plain):
+        return x
+    return AS_INPUT(x)
 
 
 def call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
@@ -52,9 +67,9 @@ def call(f: Callable[..., Any], args: Sequence[Any], who: str) -> Any:
             raise exc.__cause__ from None
         raise
     except RecursionError:
-        if depth() < 2:
-            raise  # f's own recursion, not nested transforms
-        raise TracingError(f"transforms nested {depth()} or more deep ran out of Python's stack "
+        if differentiating_depth() < 2:
+            raise  # f's own recursion, not nested transforms (jit's staging trace does not count)
+        raise TracingError(f"transforms nested {differentiating_depth()} or more deep ran out of Python's stack "
                            f"(sys.getrecursionlimit() = {sys.getrecursionlimit()}, about 100 nested grads): "
                            "nest fewer, or raise the limit with sys.setrecursionlimit") from None
     return as_output(y, who)
@@ -74,6 +89,10 @@ def as_output(y: Any, who: str = "the transform") -> Any:
     if isinstance(y, Box):
         if y.trace.closed:  # returned a value kept from an earlier call: it is not f's value at these arguments
             raise stale_value()
+        if getattr(y, "stages", False) and np.dtype(y.dtype).kind == "b":  # a comparison jit stages
+            raise TracingError(f"{who} needs f to return {_NEEDS.get(who, 'a number or an array of numbers')}; "
+                               "f returned a bool array: a comparison has no derivative; return the number it "
+                               "compares")
         return y
     if isinstance(y, (float, int, complex, np.number, np.ndarray)) and np.asarray(y).dtype.kind in "fiuc" \
             and not isinstance(y, bool):

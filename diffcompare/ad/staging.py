@@ -67,7 +67,8 @@ class Program:
 class StagingTrace(Trace):
     """A trace whose tape is the staged program's rows."""
 
-    __slots__ = ("count", "reads", "rows", "values")
+    __slots__ = ("count", "errstate", "reads", "rows", "values")
+    differentiates = False  # a level of its own, but not a derivative (see tracer.differentiating_depth)
 
     def __init__(self) -> None:
         super().__init__(record=False)
@@ -75,6 +76,7 @@ class StagingTrace(Trace):
         self.count = 0
         self.reads: list[str] = []
         self.values: dict[int, Any] = {}  # each Var's concrete value (the tracing call's)
+        self.errstate = np.geterr()  # numpy's error settings when f was called (the program runs under the caller's)
 
     def new_var(self, value: Any) -> Var:
         count = self.count
@@ -204,6 +206,12 @@ class Staged(Traced):
             "staged: use numpy functions on it (np.sin, not math.sin), or call f without jit")
 
     __int__ = __complex__ = __index__ = __float__
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TracingError(
+            f"jit: assignment into a traced value at {user_line()} cannot be staged (the program computes new "
+            "values, as JAX's arrays are immutable): build a new array (np.where, np.concatenate), or call f "
+            "without jit")
     __hash__ = Traced.__hash__
 
     def process(self, prim: Primitive, args: Sequence[Any], kw: dict[str, Any]) -> Staged:
@@ -228,6 +236,8 @@ class Staged(Traced):
             else:
                 vals.append(a)
                 refs.append(_frozen(a))
+        if np.geterr() != trace.errstate:  # f set np.errstate around this operation: the program would not
+            trace.reads.append(f"np.errstate set inside f, for {user_line()}")  # (see jitting: runs eagerly)
         if kw:
             ans = prim.impl(*vals, **kw)
             kw = dict(kw)
@@ -282,22 +292,17 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
     """
     from diffcompare.ad import policy
 
-    saved = policy.DEFAULT
-    policy.DEFAULT = policy.REFERENCE
-    try:
-        with StagingTrace() as trace:
-            boxed, inputs = [], []
-            for a, dyn in zip(args, dynamic):
-                if dyn:
-                    var = trace.new_var(a)
-                    inputs.append(var)
-                    boxed.append(Staged(a, var, trace))
-                else:
-                    boxed.append(a)
-            y = f(*boxed)
-            out = _structure(y, trace)
-    finally:
-        policy.DEFAULT = saved
+    with policy.scoped(policy.REFERENCE), StagingTrace() as trace:  # this thread only (see policy.scoped)
+        boxed, inputs = [], []
+        for a, dyn in zip(args, dynamic):
+            if dyn:
+                var = trace.new_var(a)
+                inputs.append(var)
+                boxed.append(Staged(a, var, trace))
+            else:
+                boxed.append(a)
+        y = f(*boxed)
+        out = _structure(y, trace)
     return Program(inputs, trace.rows, out, trace.reads), concrete_of(y)
 
 

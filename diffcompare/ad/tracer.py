@@ -27,6 +27,7 @@ class _TraceState(threading.local):
     a thread's inner trace take its outer trace's level, and its derivative came out 0)."""
 
     depth = 0
+    staging = 0  # how many of them are jit's staging traces (they stage, they do not differentiate)
 
 
 _state = _TraceState()
@@ -35,6 +36,11 @@ _state = _TraceState()
 def depth() -> int:
     """How many traces this thread has open (0: no transform is running)."""
     return _state.depth
+
+
+def differentiating_depth() -> int:
+    """How many of this thread's open traces differentiate (jit's staging traces left out)."""
+    return _state.depth - _state.staging
 
 
 # Partials that are exactly +1 or -1 (add, sub, neg) are returned as these objects, so that a backward
@@ -236,6 +242,7 @@ class Trace:
     """
 
     __slots__ = ("closed", "deferred", "lean", "level", "policy", "row", "tape")
+    differentiates = True  # jit's staging trace: False
 
     def __init__(self, record: bool = True, policy: Any = None) -> None:
         self.level = _state.depth + 1
@@ -248,11 +255,13 @@ class Trace:
 
     def __enter__(self) -> Trace:
         _state.depth += 1
+        _state.staging += not self.differentiates
         gc_pause.__enter__()  # no cyclic collections while the tape grows
         return self
 
     def __exit__(self, *exc: object) -> None:
         _state.depth -= 1
+        _state.staging -= not self.differentiates
         self.closed = True
         gc_pause.__exit__()
 

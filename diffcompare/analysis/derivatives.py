@@ -15,6 +15,7 @@ order 3 and up are not offered: there is no reference layout for them here.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -196,12 +197,13 @@ def derivatives(
     for b in sympy_first(list(differentiators)):  # every sympy worker forked before jax or torch runs
         d = differentiators[b]
         for k, kind in orders:
+            # partials, not lambdas: they pickle, for the budget's fork server (diffcompare.budget)
             if kind == "derivative":
-                run = (lambda d=d, k=k: d.derivative(f, args[0], order=k))
+                run = functools.partial(d.derivative, f, args[0], order=k)
             elif kind == "gradient":
-                run = (lambda d=d: d.gradient(f, args))
+                run = functools.partial(d.gradient, f, args)
             else:
-                run = (lambda d=d: d.hessian(f, args))
+                run = functools.partial(d.hessian, f, args)
             compute = (lambda run=run: run_sympy(run, timeout=budget)) if b in SYMPY_BACKENDS else run
             done[(k, b)] = _one(compute, Entry(b, k, kind), out.reference[k])
     out.entries = [done[(k, b)] for k, _ in orders for b in differentiators]

@@ -29,6 +29,7 @@ error of ``x + h`` is part of the round-off arm the plot is meant to show.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -488,7 +489,8 @@ def error_vs_h(
     out.best_scheme = best_scheme(out.schemes)
     for backend in references:
         diff = registry.get(backend)
-        run = (lambda d=diff: d.derivative(f, point) if scalar else d.gradient(f, args))
+        # a partial, not a lambda: it pickles, for the budget's fork server (diffcompare.budget)
+        run = functools.partial(diff.derivative, f, point) if scalar else functools.partial(diff.gradient, f, args)
         try:
             result = run_sympy(run, timeout=budget) if backend == "symbolic" else run()
         except (Unsupported, Timeout) as exc:

@@ -34,7 +34,7 @@ but a function using ``np.abs``, comparisons, ``np.maximum`` or ``.real`` is not
 Cost: every call of ``f`` is counted in :attr:`Result.evaluations`, including the one that gives
 the value. A gradient over ``n`` inputs costs ``n + 1`` calls (forward/backward, the value is
 reused), ``2n + 1`` (central), ``4n + 1`` (five-point), ``n + 1`` (complex) and ``10n + 1``
-(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 24
+(richardson: 8 for its tableau, 2 for the off-grid check of its estimate); ``adaptive`` costs 8 to 28
 calls per coordinate, as many as its steps need (2 more where f looked flat).
 """
 
@@ -226,8 +226,9 @@ def _apply(g: Callable[[float], Any], h: float, weights, order: int, center: Any
     return _over_power(total, h, order)
 
 
-def richardson_extrapolate(estimates: Sequence[Any], steps: Sequence[float]) -> tuple[Any, Any]:
-    """Neville-Richardson extrapolation to ``h -> 0`` of estimates with error series in ``h^2, h^4, ...``.
+def richardson_extrapolate(estimates: Sequence[Any], steps: Sequence[float], power: int = 2) -> tuple[Any, Any]:
+    """Neville-Richardson extrapolation to ``h -> 0`` of estimates with error series in ``h^2, h^4, ...``
+    (``power=1``: in ``h, h^2, h^3, ...``).
 
     Returns the last diagonal entry and an error estimate ``|T[k][k] - T[k][k-1]|`` (the change
     made by the last extrapolation: a bound on the error of the previous entry, hence conservative).
@@ -236,7 +237,7 @@ def richardson_extrapolate(estimates: Sequence[Any], steps: Sequence[float]) -> 
     for i in range(1, len(estimates)):
         row = [np.asarray(estimates[i], dtype=float)]
         for j in range(1, i + 1):
-            ratio = (steps[i - j] / steps[i]) ** 2
+            ratio = (steps[i - j] / steps[i]) ** power
             row.append(row[j - 1] + (row[j - 1] - prev[j - 1]) / (ratio - 1.0))
         prev = row
     best = prev[-1]
@@ -477,7 +478,9 @@ def _adaptive_walk(
     * a step whose points leave the domain (an exception, a complex or non-finite value) is retried
       at ``|x|/8`` if the edge may lie between ``x - h`` and ``x``, else 32x smaller;
     * two differences at ``h`` and ``h/2`` that disagree by more than 10% (and more than rounding)
-      mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down;
+      mean ``h`` is far outside the Taylor range: the window is dropped and the steps jump 32x down,
+      until such a disagreement has shrunk at least in proportion to the step since the last one: then
+      the differences converge to a limit too small for the 10% test (x**3 at 0) and the walk goes on;
     * it stops once a full window's truncation estimate is under the rounding floor (smaller steps
       only add rounding), after two full windows that do not improve on the best, or after
       ``ADAPTIVE_MAX_STEPS`` differences or below ``ADAPTIVE_MIN_ULPS`` ulps of x; the chosen window is
@@ -485,6 +488,8 @@ def _adaptive_walk(
     * for a first derivative with ``value`` (``f(x)``, already known to the caller) the chosen window's
       forward differences must agree with its central ones (:func:`_one_sided_gap`): a stencil that straddles a
       kink far closer than its smallest step (``abs`` at 1e-300: central 0, forward 1) fails it;
+    * when no window passes the check, the last one is extrapolated again in all powers of h, not only
+      even ones, and checked again (:func:`all_powers`: x*abs(x) at 0, whose D(h) = h);
     * an estimate whose error estimate exceeds it (and ``|f| / max(|x|, 1)``) is refused (Unsupported);
     * an answer from values of ``f`` that are all the same is refused when ``f`` differs at the first step
       (:func:`_flat_below_resolution`): ``f`` is flat only because its rounding hides the change near x.
@@ -525,18 +530,20 @@ def _adaptive_walk(
             return None
         return d if math.isfinite(_amax(d)) else None
 
-    def extrapolate(window: list[tuple[float, Any]]) -> tuple[Any, Any, Any]:
-        est, change = richardson_extrapolate([v for _, v in window], [s for s, _ in window])
+    def extrapolate(window: list[tuple[float, Any]], power: int = 2) -> tuple[Any, Any, Any]:
+        est, change = richardson_extrapolate([v for _, v in window], [s for s, _ in window], power)
         # f(x + h) is computed with an error of about eps (|f| + |x f'|): the second term is the
-        # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps)
+        # rounding of arguments inside f (30 x in sin(30 x) at x = 2.5 costs 75 eps, not eps); a tableau
+        # in all powers of h weighs rounding 8x more (its weights sum to 6.4 over 4 levels, see _one_sided_gap)
         noise = size[0] + (abs(x) * _amax(window[-1][1]) if order == 1 else 0.0)
-        floor = max(_over_power(2.0 * EPS * spread * noise, window[-1][0], order), _amax(_resolution(est)))
+        rounding = _over_power(2.0 * EPS * spread * noise, window[-1][0], order) * (8.0 if power == 1 else 1.0)
+        floor = max(rounding, _amax(_resolution(est)))
         return est, change, floor
 
     def best_step(candidate: tuple) -> float:
         return candidate[4][-1][0]  # the smallest step of its window
 
-    def check(candidate: tuple) -> tuple[Any, Any, float, int] | None:
+    def check(candidate: tuple, power: int = 2) -> tuple[Any, Any, float, int] | None:
         """The candidate with its error estimate widened by the check, or None if it fails the check.
 
         One more difference at a step off the window's grid (its smallest step / sqrt 2) replaces
@@ -548,7 +555,7 @@ def _adaptive_walk(
         d = difference_at(h_check)
         if d is None:
             return None
-        alt, _, alt_floor = extrapolate(win[1:] + [(h_check, d)])
+        alt, _, alt_floor = extrapolate(win[1:] + [(h_check, d)], power)
         gap = np.abs(alt - est)
         if _amax(gap) > 4 * max(top, _amax(alt_floor)):
             candidate[2] = np.maximum(err, gap)
@@ -570,6 +577,22 @@ def _adaptive_walk(
                 return None
         return finish(est, err, step)
 
+    def all_powers(candidate: tuple) -> tuple[Any, Any, float, int] | None:
+        """A candidate that failed :func:`check`, extrapolated in all powers of h instead of even ones, and
+        checked again; None if it fails again.
+
+        Central differences carry odd powers of h where f's second (or a higher) derivative jumps at x:
+        x*abs(x) at 0 gives D(h) = h, on which the h^2 tableau never settles although the derivative, 0,
+        exists. The limit in all powers is the mean of f's one-sided derivatives, which is f' only where
+        they agree: the check's one-sided test refuses abs at 0 here as it does in the h^2 tableau.
+        """
+        if order != 1 or value is None:
+            return None
+        win = candidate[4]
+        est, change, floor = extrapolate(win, power=1)
+        err = np.maximum(change, floor)
+        return check([_amax(err), est, err, candidate[3], win], power=1)
+
     def finish(est: Any, err: Any, step: float) -> tuple[Any, Any, float, int]:
         # an error estimate above both the answer and |f| / max(|x|, 1) (the size of a derivative
         # over f's scale) is rounding at steps the domain forced tiny: x**x at 1e-300 is 0 +- 7e285
@@ -590,6 +613,8 @@ def _adaptive_walk(
     best: list | None = None  # [max error, estimate, error, step, window]
     rejected = None
     worse = 0
+    converging = False  # set once the differences are seen to converge as the step shrinks (see the jump test)
+    last_jump: tuple[float, float] | None = None  # (step, |D(step) - D(step / 2)|) of the last pair far apart
     # a step of a few ulps of x is no step: x + h rounds, f sees the same argument on both sides (acos(x - 0.1 + 1)
     # at 0.1 gives differences of exactly 0 below 1e-16 while its derivative is -inf); below 64 ulps the argument
     # carries fewer than 6 bits of the step, and the walk stops
@@ -606,11 +631,18 @@ def _adaptive_walk(
             continue
         est, change, floor = extrapolate(window)
         jump = _amax(window[-1][1] - window[-2][1])
-        if jump > ADAPTIVE_CONSISTENT * max(_amax(window[-1][1]), _amax(window[-2][1])) \
+        if not converging and jump > ADAPTIVE_CONSISTENT * max(_amax(window[-1][1]), _amax(window[-2][1])) \
                 and jump > 100 * floor:  # far outside the Taylor range: no candidate, no use halving from here
-            window = []
-            h = exact_step(x, h / ADAPTIVE_JUMP)
-            continue
+            # ... unless the disagreement shrank with the step since the last such pair: then the differences
+            # converge, to a limit too small for a relative test (x**3 at 0: D(h) = h**2, 75% apart at every
+            # halving; x*abs(x) at 0: D(h) = h), and the tableau and its checks decide from here
+            top = window[-2][0]
+            converging = last_jump is not None and jump <= 1.5 * last_jump[1] * (top / last_jump[0])
+            last_jump = (top, jump)
+            if not converging:
+                window = []
+                h = exact_step(x, h / ADAPTIVE_JUMP)
+                continue
         err = np.maximum(change, floor)
         if best is None or _amax(err) < best[0]:
             best, worse = [_amax(err), est, err, window[0][0], list(window)], 0
@@ -628,9 +660,16 @@ def _adaptive_walk(
         if checked is not None:
             return checked
         rejected = best
+    if rejected is None and last_jump is not None:  # every difference computed, none settled
+        raise Unsupported(f"finite differences cannot resolve the derivative at x={x:g}: the central differences "
+                          f"changed by more than {ADAPTIVE_CONSISTENT:.0%} at every halving of the step down to "
+                          f"{smallest:.3g} (f is not smooth at x, or its derivative is infinite there)")
     if rejected is None:
         raise _Hinted(f"f could not be evaluated on both sides of x={x:g} at any step down to {smallest:.3g}: "
                       f"at the edge of its domain; {side_hint(g, x, smallest, 'adaptive')}")
+    rescued = all_powers(rejected)
+    if rescued is not None:
+        return rescued
     # nothing passed the check: no digit of the estimate is vouched for, and |answer| is no bound on its error
     # either (sin at 1e256: 6e-254 +- 6e-254, f' = 0.86): finish refuses the non-finite estimate
     return finish(rejected[1], np.full(np.shape(rejected[2]), np.inf), rejected[3])
@@ -642,7 +681,7 @@ def adaptive(f1d: Callable[[float], float], x: float, h: float | None = None, or
 
     Returns (estimate, error estimate, calls of ``f1d``). ``h`` is the first step (default: the
     richardson one); see :func:`_adaptive_core` for how the steps are walked. Smooth functions cost
-    8 calls, as :func:`richardson` does; near poles, domain edges and fast oscillation up to 24.
+    8 calls, as :func:`richardson` does; near poles, domain edges, kinks and fast oscillation up to 28.
     """
     _check_order(order)
     x = float(x)

@@ -28,7 +28,7 @@ from diffcompare.backends.base import Function, Result, as_args, evaluate, shape
 from diffcompare.errors import DiffcompareError, DomainError, Unsupported
 
 __all__ = ["REFERENCE_TIMEOUT", "Reference", "SymBool", "SymValue", "Symbolic", "budgeted_reference",
-           "exact_reference", "reference", "to_expr", "trace"]
+           "exact_reference", "reference", "to_expr", "trace", "warm_up"]
 
 _BRANCH = "the symbolic backend cannot decide `if`/`while` on a value that depends on the input: "
 
@@ -789,7 +789,7 @@ def run_sympy(fn: Any, *args: Any, timeout: float, **kw: Any) -> Any:
     from diffcompare.budget import run_with_budget
     from diffcompare.errors import Timeout
 
-    _warm_up()
+    warm_up()
     try:
         return run_with_budget(_deep, fn, *args, timeout=timeout, **kw)
     except Timeout:
@@ -803,9 +803,10 @@ def run_sympy(fn: Any, *args: Any, timeout: float, **kw: Any) -> Any:
 _WARM: list[bool] = []
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import sympy and the parts diff and count_ops load lazily, once, so forked workers inherit them
-    (otherwise every worker pays for them, and the symbolic row's time with it)."""
+    (otherwise every worker pays for them, and the symbolic row's time with it); the budget's fork server
+    (:mod:`diffcompare.budget`) calls it when it starts."""
     if not _WARM:
         Symbolic().derivative(lambda t: np.sin(t) * t**2 / (1 + np.exp(t)), 0.5)
         _WARM.append(True)

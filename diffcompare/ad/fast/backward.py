@@ -170,68 +170,89 @@ def pull_back(node: RNode, i: int, g: Any) -> tuple[Any, bool]:
     return c, fresh
 
 
-def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
-    """Contributions of an elementwise node's Scaled adjoint to its parents; None: not here."""
+def _partial_as_factor(node: RNode, i: int) -> tuple[float, np.ndarray | None, bool] | None:
+    """d(ans)/d(arg i) of an elementwise row as ``(k, a, fresh)``: a constant ``k`` times a float64 array ``a``
+    (None: the partial is the constant k), ``fresh`` when ``a`` is a temporary nobody else holds. None where
+    the argument is traced (nested) or complex, or the partial is neither: the general rule then."""
     prim, args = node.prim, node.args
-    linear = prim.linear
+    target = args[i]
+    if isinstance(target, Box) or (target.__class__ is not float and getattr(target, "dtype", None) != _F64):
+        return None
+    lin = prim.linear(i, *args) if prim.linear is not None else None
+    if lin is not None:  # a constant times an argument, read without computing anything
+        k, a = lin
+        if a is None or a.__class__ is float or a.__class__ is int:
+            return k * (1.0 if a is None else a), None, False
+        return (k, a, False) if a.__class__ is np.ndarray and a.dtype is _F64 else None
+    a = prim.partials[i](node.value, *args, **(node.kw or {}))
+    if a is ONE or a is MINUS_ONE or a.__class__ is float:
+        return a, None, False
+    if a.__class__ is np.ndarray and a.dtype is _F64:
+        fresh = _fresh(a)  # asked before the result tuple is built: its items on the stack would count
+        return 1.0, a, fresh
+    return None
+
+
+def _product(node: RNode, i: int, g: Scaled, k: float, a: np.ndarray, fresh: bool) -> Scaled | None:
+    """``g * (k a)`` computed: into the partial ``a`` if it is a temporary of g's shape, else into a pooled buffer
+    (g's shape is the result's; ``a`` broadcasts to it). None: an infinite factor, for the general rule (rare)."""
+    if not math.isfinite(g.k * k):
+        return None
+    if fresh and a.shape == g.arr.shape:
+        prod = np.multiply(a, g.arr, out=a)
+        if has_nan(prod):  # 0 * inf: the partial was overwritten, so compute it again (rare)
+            prod = zero_times_inf(prod, g.arr, node.prim.partials[i](node.value, *node.args, **(node.kw or {})))
+    else:
+        prod = np.multiply(g.arr, a, out=memory.empty(g.arr.shape))
+        if has_nan(prod):
+            prod = zero_times_inf(prod, g.arr, a)
+    return Scaled(prod, g.k * k, True)
+
+
+def _shaped_like(c: Scaled, target: Any) -> Any:
+    """A contribution in the shape of its argument ``target`` (broadcasting undone): a Scaled array, or a
+    number for a 0-d or float argument."""
+    tshape = shape_of(target)
+    if c.arr.shape == tshape:
+        return c if tshape else dense(c)
+    if not tshape:  # down to a number: it travels as one
+        return c.k * c.arr.size if c.uniform else unbroadcast(c.arr, target) * c.k
+    if c.uniform:
+        return Scaled(_ones(tshape), c.k * (c.arr.size // max(int(np.prod(tshape)), 1)), False, True)
+    return Scaled(unbroadcast(c.arr, target), c.k, True)
+
+
+def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
+    """Contributions of an elementwise node's Scaled adjoint to its parents; None: not here (the general rule).
+
+    Each partial is a constant factor (folded into k: no pass over memory), an array that meets a uniform
+    adjoint (kept as the factor's array: still nothing computed), the same array as the previous argument's
+    (x * x: the product shared), or an array multiplied in."""
     shared = len(node.parents) > 1  # a passed-on array then belongs to several adjoints: read-only
     out: list[tuple[RNode, Any]] = []
     last_a = None
     for parent, i in zip(node.parents, node.argnums):
-        target = args[i]
-        if isinstance(target, Box) or (target.__class__ is not float and getattr(target, "dtype", None) != _F64):
-            return None  # traced (nested) or complex arguments: the general rule
-        fresh = False
-        lin = linear(i, *args) if linear is not None else None
-        if lin is not None:
-            k, a = lin
-        else:
-            a = prim.partials[i](node.value, *args, **(node.kw or {}))
-            if a is ONE or a is MINUS_ONE or a.__class__ is float:
-                k, a = a, None
-            elif a.__class__ is np.ndarray and a.dtype is _F64:
-                k, fresh = 1.0, _fresh(a)
-            else:
-                return None
-        if a is None or a.__class__ is float or a.__class__ is int:  # a constant factor: fold it
-            k = k * (1.0 if a is None else a)
+        factor = _partial_as_factor(node, i)
+        if factor is None:
+            return None
+        k, a, fresh = factor
+        if a is None:  # a constant factor: fold it
             if not math.isfinite(k) or not math.isfinite(g.k):  # inf * 0 = 0 inside g: the general rule (rare)
                 return None
             c = Scaled(g.arr, g.k * k, g.owned and not shared, g.uniform)
-        elif a.__class__ is not np.ndarray or a.dtype is not _F64:
-            return None
         elif g.uniform and a.shape == g.arr.shape:  # g * a = (g.k k) a: nothing to compute yet
-            if g.k * k == 0.0:  # a zero cotangent contributes nothing, even through an infinite partial
-                c = Scaled(_ones(a.shape), 0.0, False, True)
-            else:
-                c = Scaled(a, g.k * k, fresh)
+            # a zero cotangent contributes nothing, even through an infinite partial
+            c = Scaled(_ones(a.shape), 0.0, False, True) if g.k * k == 0.0 else Scaled(a, g.k * k, fresh)
         elif out and out[-1][0] is parent and a is last_a:  # x * x: the same product g * x again
             first = out[-1][1]
             first.owned = False  # shared by both contributions, which then add up as factors
             c = Scaled(first.arr, g.k * k, False)
         else:
-            if not math.isfinite(g.k * k):  # an infinite factor folded into g: the general rule (rare)
+            c = _product(node, i, g, k, a, fresh)
+            if c is None:
                 return None
-            if fresh and a.shape == g.arr.shape:
-                prod = np.multiply(a, g.arr, out=a)
-                if has_nan(prod):  # 0 * inf: the partial was overwritten, so compute it again (rare)
-                    prod = zero_times_inf(prod, g.arr, prim.partials[i](node.value, *args, **(node.kw or {})))
-            else:  # g's shape is the result's; a broadcasts to it
-                prod = np.multiply(g.arr, a, out=memory.empty(g.arr.shape))
-                if has_nan(prod):
-                    prod = zero_times_inf(prod, g.arr, a)
-            c = Scaled(prod, g.k * k, True)
         last_a = a
-        tshape = shape_of(target)
-        if c.arr.shape != tshape:  # undo broadcasting
-            if not tshape:  # down to a number: it travels as one
-                out.append((parent, c.k * c.arr.size if c.uniform else unbroadcast(c.arr, target) * c.k))
-                continue
-            if c.uniform:
-                c = Scaled(_ones(tshape), c.k * (c.arr.size // max(int(np.prod(tshape)), 1)), False, True)
-            else:
-                c = Scaled(unbroadcast(c.arr, target), c.k, True)
-        out.append((parent, dense(c) if not tshape else c))
+        out.append((parent, _shaped_like(c, node.args[i])))
     return out
 
 
@@ -275,73 +296,80 @@ def backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: boo
 
 def _backward(tape: Sequence[RNode], output: RNode, cotangent: Any, deferred: bool, consume: bool) -> None:
     output.grad = _wrap(cotangent, False)
-    done = None  # the row processed last, whose arguments a consuming pass lets go of
     for node in reversed(tape):
-        if done is not None:
-            done.args = ()
-            done = None
         g = node.grad
         if g is None:
             continue
-        prim = node.prim
-        if prim is None:  # an input of the trace: keep its adjoint, as a plain array of its own
-            if g.__class__ is Scaled:
-                node.grad = dense(g)  # the owned buffer, or a product of its own
-            # three references: node.grad, the name g, getrefcount's argument; a fourth: held elsewhere too
-            elif g.__class__ is np.ndarray and not (
-                    refcount.REFCOUNTS_EXACT and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 3):
-                node.grad = g.copy()  # a view, the cotangent itself, a constant: held elsewhere too
-            continue
-        node.grad = None
-        if consume:
-            done = node
-        if deferred and node.local is None:  # an array row: compute what was deferred
-            node.args = forced(node.args)
-            if node.value.__class__ is Deferred:
-                node.value = force(node.value)
         local = node.local
         if local is not None:  # scalar fast path: adjoint += g * d(node)/d(parent)
+            node.grad = None
             for parent, d in zip(node.parents, local):
                 c = g * d
                 if c.__class__ is float and c != c:  # 0 * inf: a zero factor contributes nothing (rare)
                     c = zero_times_inf(c, g, d)
                 pg = parent.grad
                 parent.grad = c if pg is None else pg + c
-            continue
-        if g.__class__ is Scaled:
-            _array_row(node, g, consume)
-            continue
+        elif node.prim is None:  # an input of the trace: keep its adjoint, as a plain array of its own
+            node.grad = _input_adjoint(g)
+        else:
+            node.grad = None
+            _array_row(node, g, deferred, consume)
+
+
+def _input_adjoint(g: Any) -> Any:
+    """An input's adjoint as the caller may keep it: an array of its own (the owned buffer, or a copy of a view,
+    of the cotangent itself, of an array the tape holds)."""
+    if g.__class__ is Scaled:
+        return dense(g)  # the owned buffer, or a product of its own
+    # four references: the input's node.grad, the caller's name g, this parameter, getrefcount's argument;
+    # a fifth: held elsewhere too
+    if g.__class__ is np.ndarray and not (
+            refcount.REFCOUNTS_EXACT and g.base is None and g.flags.writeable and sys.getrefcount(g) <= 4):
+        return g.copy()
+    return g
+
+
+def _array_row(node: RNode, g: Any, deferred: bool, consume: bool) -> None:
+    """Pass an array row's adjoint on, after computing what the row deferred: a Scaled one folded into its
+    parents' factors where the rule allows (elementwise partials, a basic-index scatter), through the per-edge
+    rule otherwise. A consuming pass then lets go of the row's arguments, and gives a large adjoint buffer back
+    to the pool while it is still in cache."""
+    if deferred:
+        node.args = forced(node.args)
+        if node.value.__class__ is Deferred:
+            node.value = force(node.value)
+    if g.__class__ is not Scaled:  # floats, complex arrays, traced adjoints of nested transforms
         for parent, i in zip(node.parents, node.argnums):
             c, fresh = pull_back(node, i, g)
             _accumulate(parent, _wrap(c, fresh))
+    elif not _fold_scaled(node, g):
+        readable = _readable(g)
+        for parent, i in zip(node.parents, node.argnums):
+            c, fresh = pull_back(node, i, readable)
+            _accumulate(parent, _wrap(c, fresh))
+        readable = c = None  # no name of this pass may hold the buffer _release gives back (give_back counts them)
+    if consume:
+        node.args = ()
+        if g.__class__ is Scaled and g.arr is not None and g.arr.size >= memory.MIN_SIZE:
+            _release(g)
 
 
-def _array_row(node: RNode, scaled: Scaled, consume: bool) -> None:
-    """Pass a row's Scaled adjoint on: folded into its parents' factors where the rule allows (elementwise
-    partials, a basic-index scatter), through the per-edge rule otherwise; a consuming pass then gives a
-    large adjoint buffer back to the pool while it is still in cache."""
+def _fold_scaled(node: RNode, g: Scaled) -> bool:
+    """Pass ``g`` on without applying its factor, where the rule allows: elementwise partials (folded into
+    the parents' factors) or a basic-index getitem (a scatter into the parent's adjoint). False: not here."""
     prim = node.prim
     if prim.partials is not None:
-        pulled = _pull_scaled(node, scaled)
-        if pulled is not None:
-            for parent, c in pulled:
-                _accumulate(parent, c)
-            if consume and scaled.arr is not None and scaled.arr.size >= memory.MIN_SIZE:
-                _release(scaled)
-            return
-    elif (prim.scatters and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
-          and node.parents[0].grad.__class__ in (Scaled, type(None))):
-        _scatter(node, scaled)
-        if consume and scaled.arr is not None and scaled.arr.size >= memory.MIN_SIZE:
-            _release(scaled)
-        return
-    g = _readable(scaled)
-    for parent, i in zip(node.parents, node.argnums):
-        c, fresh = pull_back(node, i, g)
-        _accumulate(parent, _wrap(c, fresh))
-    g = c = None  # no name of this pass may hold the buffer _release gives back (memory.give_back counts them)
-    if consume and scaled.arr.size >= memory.MIN_SIZE:
-        _release(scaled)
+        pulled = _pull_scaled(node, g)
+        if pulled is None:
+            return False
+        for parent, c in pulled:
+            _accumulate(parent, c)
+        return True
+    if (prim.scatters and getattr(node.args[0], "dtype", None) == _F64 and is_basic_index(node.args[1])
+            and node.parents[0].grad.__class__ in (Scaled, type(None))):
+        _scatter(node, g)
+        return True
+    return False
 
 
 __all__ = ["Scaled", "backward", "dense"]

@@ -145,19 +145,7 @@ def record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict[
     """Apply ``prim`` with ``box`` the highest-level traced argument (its row ``row``), and record it on its tape."""
     trace = box.trace
     if len(args) == 1:  # the common unary case, without the loop
-        v = box.v if box.__class__ is RArray else box.value
-        if isinstance(v, Box):
-            ans = prim(v, **kw)
-        else:
-            ans = None
-            if trace.lean and (prim.into is not None or prim.defers) and (
-                    v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE)):
-                ans = _lean_result(prim, (v,), kw, _ours(v, row))
-            if ans is None:
-                if v.__class__ is Deferred:
-                    v = force(v)
-                ans = prim.impl(v, **kw)
-        return _row(ans, trace, prim, (row,), (0,), (v,), kw or None)
+        return _record_unary(box, row, prim, kw)
     vals = []
     parents = []
     argnums = []
@@ -191,20 +179,39 @@ def record(box: Box, row: RNode, prim: Primitive, args: Sequence[Any], kw: dict[
     if nested:  # lower levels get plain values: what was deferred is computed first
         ans = prim(*(forced(tuple(vals)) if waiting else vals), **kw)
     else:
-        ans = None
-        if lean:
-            for v in vals:  # is an argument large?
-                if v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE):
-                    ans = _lean_result(prim, vals, kw, defer)
-                    break
-        if ans is None:
-            if waiting:
-                vals = forced(vals)
-            ans = prim.impl(*vals, **kw)
+        ans = _apply(prim, vals, kw, lean, defer, waiting)
     return _row(ans, trace, prim, tuple(parents), tuple(argnums), tuple(vals), kw, held)
 
 
-_F64 = np.dtype(np.float64)
+def _record_unary(box: Box, row: RNode, prim: Primitive, kw: dict[str, Any]) -> Box:
+    """:func:`record` for a one-argument primitive (``box`` is the argument)."""
+    trace = box.trace
+    v = box.v if box.__class__ is RArray else box.value
+    if isinstance(v, Box):  # a value of a lower level: it records the operation too
+        ans = prim(v, **kw)
+    else:
+        ans = None
+        if trace.lean and (prim.into is not None or prim.defers) and (
+                v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE)):
+            ans = _lean_result(prim, (v,), kw, _ours(v, row))
+        if ans is None:
+            if v.__class__ is Deferred:
+                v = force(v)
+            ans = prim.impl(v, **kw)
+    return _row(ans, trace, prim, (row,), (0,), (v,), kw or None)
+
+
+def _apply(prim: Primitive, vals: list[Any], kw: dict[str, Any], lean: bool, defer: bool, waiting: bool) -> Any:
+    """``prim`` on plain values: on a lean tape with a large argument, deferred or into a pooled buffer (see
+    :func:`_lean_result`); otherwise by numpy, after computing what was deferred (``waiting``)."""
+    if lean:
+        for v in vals:  # is an argument large?
+            if v.__class__ is Deferred or (v.__class__ is np.ndarray and v.size >= memory.MIN_SIZE):
+                ans = _lean_result(prim, vals, kw, defer)
+                if ans is not None:
+                    return ans
+                break
+    return prim.impl(*(forced(tuple(vals)) if waiting else vals), **kw)
 
 
 def _ours(value: Any, row: RNode) -> bool:
