@@ -83,8 +83,10 @@ class Report:
         return self.text()
 
     def __repr__(self) -> str:
+        extra = [f".{m}()" for m in ("plot", "dot") if hasattr(type(self), m)]
+        extra += [".table"] if hasattr(type(self), "table") else []
         return (f"<diffcompare {self.command} report: print() it or show it in a notebook; "
-                f".to_json(){''.join(f', .{m}()' for m in ('plot', 'dot') if hasattr(type(self), m))}, .data>")
+                f".to_json(){''.join(', ' + m for m in extra)}, .data>")
 
 
 class PlotReport(Report):
@@ -231,7 +233,20 @@ def trace(f: str | Callable[..., Any], at: Mapping[str, Any] | str | float | Non
     expression, point = _load(f, at, variables)
     result = evaluation_trace(expression.function, point, expression.variables, expression.text,
                               mode=mode.strip().lower(), wrt=wrt.strip() if wrt else None)
-    return Report("trace", result, lambda d, w: [render.table(d)], render.to_json)
+    return TraceReport("trace", result, lambda d, w: [render.table(d)], render.to_json)
+
+
+class TraceReport(Report):
+    """The evaluation trace: the tables, its JSON, ``.rows`` (each row's data: ``prim``, ``operands``, values)
+    and ``.table``, each row's text as the tables write it (``t.table[2].op == "v_1 = v_-1 * v_0"``)."""
+
+    @property
+    def table(self) -> list[Any]:
+        """One :class:`diffcompare.render.trace.Line` per row: ``op``, ``arithmetic``, ``tangent_expr``,
+        ``adjoint_expr`` ... (the text fields of the JSON's rows)."""
+        from diffcompare.render import trace as render
+
+        return render.lines(self.data)
 
 
 class GraphReport(Report):

@@ -204,17 +204,21 @@ class _Server:
                         raise TimeoutError
                     self.answers.recv()  # "ready"
                     self.ready = True
-                self.requests.send((blob, timeout, name, list(sys.path), os.getcwd()))
+                self.requests.send((blob, timeout, name, list(sys.path), _cwd()))
                 # the server stops its worker at `timeout`: the margin covers the stop and the answer's trip
                 if not self.answers.poll(timeout + 3 * _GRACE_SECONDS + 30):
                     raise Timeout(f"{name} ran past its budget of {timeout:g} s (the fork server did not answer)")
-                return self.answers.recv()
+                answer = self.answers.recv_bytes()
             except (EOFError, OSError, TimeoutError):
                 self.close()
                 return None
             except BaseException:  # Ctrl-C, or the server hung: its answer would come to the next request
                 self.close()
                 raise
+        try:
+            return pickle.loads(answer)
+        except Exception as exc:  # noqa: BLE001 - e.g. an exception class this process cannot import
+            return "unpicklable", f"the worker's answer could not be read here ({type(exc).__name__}: {exc})"
 
     def close(self) -> None:
         """Stop the server and the worker it may be running (they share a process group)."""
@@ -225,6 +229,13 @@ class _Server:
         self.process.wait()
         self.requests.close()
         self.answers.close()
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed under us: the server stays where it is
+        return None
 
 
 _SERVERS: list[_Server] = []
@@ -268,7 +279,8 @@ def serve(request_fd: int, answer_fd: int) -> None:
             return
         sys.path[:] = path  # the caller's: its functions pickled by reference are found here
         try:
-            os.chdir(cwd)
+            if cwd is not None:
+                os.chdir(cwd)
         except OSError:
             pass
         try:

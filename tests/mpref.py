@@ -22,6 +22,12 @@ backends is built on (see tests/test_differential.py).
 Where the chain rule meets a singularity (sqrt, arcsin, arccos, fractional powers at the edge of their
 domain, abs at 0) a :class:`Singular` is raised for orders >= 2, and order 1 gets the one-sided infinite
 derivative (``±inf``) or ``nan`` when it is not determined (0·∞: the true limit needs analysis).
+
+One-sided limits at a kink: ``reference(..., side=+1)`` (or ``-1``) evaluates ``f(x + t v)`` for ``t -> 0+``
+(``0-``) only. ``abs`` of an argument that is 0 at the point is then ``s * a`` with ``s`` the sign of the
+argument on that side: that of its first nonzero Taylor coefficient ``c_m``, times ``(-1)^m`` on the left.
+The coefficients are the one-sided derivatives (``x*abs(x)`` at 0: 0 from both sides, so f' = 0; ``abs``:
+-1 and +1, no derivative). An argument whose series is 0 up to the order asked stays :class:`Singular`.
 """
 
 from __future__ import annotations
@@ -228,7 +234,10 @@ class Evaluator:
         self._consts[id(node)] = v
         return v
 
-    def run(self, point: Sequence[float], direction: Sequence[float], K: int, prec: int = PREC) -> Evaluation:
+    def run(self, point: Sequence[float], direction: Sequence[float], K: int, prec: int = PREC,
+            side: int = 0) -> Evaluation:
+        """The Taylor series of f along ``direction``; ``side`` +1 or -1 for t -> 0+ or 0- only (kinks decided)."""
+        self.side = side
         self.tags: set[str] = set()
         self.distance = mpmath.inf
         with mpmath.workprec(prec):
@@ -594,10 +603,13 @@ class Evaluator:
             d = _cauchy(e, _cauchy(sig, sig))
             return _chain(a, _from_derivative(a, sig[0], d), d)
         if name == "abs":
+            sign = 1 if x > 0 else -1
             if x == 0:
                 self.tag("kink")
-                raise Singular("abs at 0 (a kink)")
-            sign = 1 if x > 0 else -1
+                m = next((k for k in range(1, K + 1) if a.c[k] != 0), None) if self.side else None
+                if m is None:
+                    raise Singular("abs at 0 (a kink)")
+                sign = 1 if a.c[m] * self.side**m > 0 else -1  # the argument's sign on that side
             c = [sign * v for v in a.c]
             return _chain(a, c, [mpmath.mpf(sign)] + _zero(K)[1:], libm=0)
         if name == "arcsinh":  # d/dx = 1 / sqrt(1 + x^2)
@@ -680,20 +692,20 @@ class Reference:
 
 
 def reference(text: str, variables: Sequence[str], point: Sequence[float], hessian: bool = False,
-              order: int = 1, prec: int = PREC) -> Reference:
+              order: int = 1, prec: int = PREC, side: int = 0) -> Reference:
     """The value, gradient (and Hessian when asked; the k-th derivatives up to ``order`` for one variable).
 
     Proven by convergence, not assumed: evaluated at ``prec`` and twice that, raised until two evaluations
     agree to 2^-(prec/2) of the error scale and share their exact zeros (sigmoid''(-1e-300) = 1.25e-301
-    is 0 at 320 bits: 1 - 2s cancels 1000 bits)."""
+    is 0 at 320 bits: 1 - 2s cancels 1000 bits). ``side``: one-sided, see the module's docstring."""
     # tiny or huge coordinates and constants cancel against O(1) terms (1 - 2 sigmoid(1e-300)): as many
     # more bits as their exponents span
     spread = [abs(math.frexp(v)[1]) for v in list(point) + [c for c in Evaluator(text, variables)._consts.values()
                                                               if c is not None] if v != 0]
     prec += 2 * max(spread, default=0)
-    lo = _reference(text, variables, point, hessian, order, prec)
+    lo = _reference(text, variables, point, hessian, order, prec, side)
     for _ in range(5):
-        hi = _reference(text, variables, point, hessian, order, 2 * prec)
+        hi = _reference(text, variables, point, hessian, order, 2 * prec, side)
         if _agree(lo, hi, prec):
             return hi
         lo, prec = hi, 2 * prec
@@ -724,14 +736,14 @@ def _agree(lo: Reference, hi: Reference, prec: int) -> bool:
 
 
 def _reference(text: str, variables: Sequence[str], point: Sequence[float], hessian: bool,
-               order: int, prec: int) -> Reference:
+               order: int, prec: int, side: int = 0) -> Reference:
     ev = Evaluator(text, variables)
     n = len(variables)
     tags: set[str] = set()
     grads, errs, distance = [], [], []
     value = value_err = None
     for i in range(n):
-        r = ev.run(point, [1.0 if j == i else 0.0 for j in range(n)], 1, prec)
+        r = ev.run(point, [1.0 if j == i else 0.0 for j in range(n)], 1, prec, side)
         tags |= r.tags
         value, value_err = r.coeffs[0], r.errors[0]
         grads.append(r.coeffs[1])
@@ -745,7 +757,7 @@ def _reference(text: str, variables: Sequence[str], point: Sequence[float], hess
         with mpmath.workprec(prec):
             diag, diag_err = [], []
             for i in range(n):
-                r = ev.run(point, [1.0 if j == i else 0.0 for j in range(n)], 2, prec)
+                r = ev.run(point, [1.0 if j == i else 0.0 for j in range(n)], 2, prec, side)
                 diag.append(2 * r.coeffs[2])
                 diag_err.append(2 * r.errors[2])
                 tags |= r.tags
@@ -762,7 +774,7 @@ def _reference(text: str, variables: Sequence[str], point: Sequence[float], hess
     if order > 1:
         if n != 1:
             raise ValueError("orders above 1 need one variable")
-        r = ev.run(point, [1.0], order, prec)
+        r = ev.run(point, [1.0], order, prec, side)
         tags |= r.tags
         with mpmath.workprec(prec):
             ref.orders = [r.coeffs[k] * mpmath.factorial(k) for k in range(order + 1)]

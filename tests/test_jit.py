@@ -350,6 +350,16 @@ def test_constant_factors_fold_only_where_the_rounding_is_the_same():
     assert "-0.7" in negated.source and "-v_0" not in negated.source
 
 
+def test_reading_the_dtype_of_an_outer_levels_value_is_no_value_read():
+    """np.sum(x, dtype=float) checks the dtype of grad's traced value, whose dtype is read from the staged value
+    under it: a metadata read, which had made the signature run eagerly (27 tests of the jit flavour did)."""
+    j = dc.jit(dc.grad(lambda x: np.sum(x * x, dtype=np.float64)))
+    x = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        assert same(compiled_program(j, x)(x), 2 * x)
+
+
 def test_a_staged_gradient_has_no_dead_rows():
     # the convention's product is staged as one times row, not a plain product (left dead) beside it
     from diffcompare.ad.staging import stage

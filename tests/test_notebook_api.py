@@ -60,6 +60,20 @@ def test_trace_json_is_the_clis_json_and_a_python_function_gives_the_same_trace(
     assert mine["gradient"] == theirs["gradient"] == pytest.approx([-13 / 3, 4], rel=1e-15)
 
 
+def test_trace_rows_have_their_text_as_the_tables_write_it():
+    """The rows carry data (prim, operands); ``.table`` has each row's text, the JSON's text fields exactly."""
+    t = dc.trace("x1*x2 + x2 - log(x1)", at="x1=3,x2=-4")
+    rows = json.loads(t.to_json())["rows"]
+    assert len(t.table) == len(rows) and t.table[2].op == "v_1 = v_-1 * v_0" and t.rows[2].prim == "mul"
+    for line, row in zip(t.table, rows):
+        assert line.name == row["name"] and line.value == row["value"]
+        for key in ("op", "arithmetic", "tangent_expr", "tangent_arithmetic", "adjoint_expr", "adjoint_arithmetic"):
+            assert getattr(line, key) == row[key]
+    primal = dc.trace("x1*x2 + x2 - log(x1)", at="x1=3,x2=-4", mode="primal")
+    assert primal.table[2].tangent_expr is None and primal.table[2].adjoint_expr is None
+    assert ".table" in repr(t)
+
+
 def test_a_function_with_an_if_runs_every_backend_and_sympy_says_why():
     def relu_product(x1, x2):
         s = x1 * x2 + np.sin(x1)

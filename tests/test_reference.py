@@ -305,6 +305,34 @@ def test_a_kink_whose_sides_agree_has_its_value(text, order, value):
     assert r.derivative == value and "undefined" not in r.method
 
 
+KINKS = [("abs(x)", 0.0, 1), ("abs(x - 1)", 1.0, 1), ("abs(sin(x))", 0.0, 1), ("2*abs(x) + x", 0.0, 1),
+         ("abs(x)*x", 0.0, 2), ("abs(abs(x) - 1)", 1.0, 1), ("abs(x)*x", 0.0, 1), ("abs(x)**3", 0.0, 1),
+         ("abs(x)**3", 0.0, 2), ("abs(x*x*x)*x", 0.0, 1), ("abs(x)*x + 3*x", 0.0, 1), ("abs(x*x - 2*x)", 2.0, 1),
+         ("abs(x*x - 2*x)*x", 0.0, 1), ("abs(exp(x) - 1)", 0.0, 1), ("x*abs(sin(x)) + cos(x)", 0.0, 2),
+         ("abs(x**3 - x)", -1.0, 1), ("abs(tanh(x))*sin(x)", 0.0, 1), ("abs(log(x))", 1.0, 1)]
+
+
+@pytest.mark.parametrize("text, x, order", KINKS)
+def test_kink_verdicts_agree_with_the_independent_one_sided_limits(text, x, order):
+    """The reference's kink verdict (a value where the one-sided derivatives agree, undefined where they differ)
+    against tests/mpref.py's one-sided Taylor series, which shares no code with it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import mpref
+
+    sides = [mpref.reference(text, ["x"], [x], order=order, side=side) for side in (-1, 1)]
+    left, right = (s.grad[0] if order == 1 else s.orders[order] for s in sides)
+    r = exact_reference(fn(text), x, "derivative", order=order)
+    with mpmath.workprec(mpref.PREC):
+        if left == right:
+            assert r.derivative == left and "undefined" not in r.method
+        else:
+            assert mpmath.isnan(r.derivative) and "one-sided" in r.method, r.method
+            assert [mpmath.mpf(v) for v in r.method.split("one-sided ")[1].split(" / ")] == [left, right]
+
+
 def test_a_kink_in_one_variable_leaves_the_other_partial_alone():
     r = exact_reference(fn("abs(x1) + x1*x2", ["x1", "x2"]), (0.0, 5.0), "gradient")
     assert mpmath.isnan(r.derivative[0]) and r.derivative[1] == 0

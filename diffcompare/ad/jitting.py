@@ -44,6 +44,11 @@ def _signature_part(i: int, x: Any) -> Hashable:
                        "arrays: pass an array (np.asarray), or name it in static_argnums")
 
 
+def _nones(args: Sequence[Any]) -> set[int]:
+    """None arguments are static (in JAX, a pytree without leaves): ``pullback(None)``, an optional weight."""
+    return {i for i, a in enumerate(args) if a is None}
+
+
 _MISSING = object()
 
 
@@ -59,11 +64,6 @@ def _fast_key(args: Sequence[Any]) -> Hashable | None:
         else:
             return None
     return tuple(parts)
-
-
-def _nones(args: Sequence[Any]) -> set[int]:
-    """None arguments are static (in JAX, a pytree without leaves): ``pullback(None)``, an optional weight."""
-    return {i for i, a in enumerate(args) if a is None}
 
 
 class Jitted:
@@ -105,7 +105,9 @@ class Jitted:
         return tuple(parts), kw_part
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        fast = None if kw or self.static_argnums or depth() else _fast_key(args)
+        if depth():  # inside another transform: f itself, traced by it, also on constant arguments
+            return self.f(*args, **kw)  # (f may close over the outer transform's values; a program could not)
+        fast = None if kw or self.static_argnums else _fast_key(args)
         if fast is not None:  # plain floats, ints and arrays, nothing static: a cheaper key to the same entries
             fn = self.fast.get(fast, _MISSING)
             if fn is not _MISSING:
@@ -115,10 +117,8 @@ class Jitted:
                     return fn(*args)
                 except (ValueError, OverflowError, ZeroDivisionError):
                     return self.f(*args)
-        if depth() or any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
-            # inside another transform: f itself, traced by it (also on constant arguments: f may close over
-            # the outer transform's values, which a program of its own could not receive)
-            return self.f(*args, **kw)
+        if any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
+            return self.f(*args, **kw)  # a traced argument (of a trace this thread did not open)
         key = self._key(args, kw)
         hit = self.cache.get(key)
         static = self._static(args)

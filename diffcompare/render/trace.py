@@ -7,6 +7,7 @@ the slides' text is written here: ``v_1 = v_-1 * v_0``, ``v̇_1 = v̇_-1 × v_0 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from diffcompare.analysis.trace import Contribution, Row, Trace
@@ -142,6 +143,35 @@ def table(t: Trace) -> Any:
         parts.append(_table(t, "reverse adjoint trace (same rows)", ("adjoint",),
                             "\n".join(filter(None, [rev_caption, notes]))))
     return Group(*parts)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the trace as the tables write it: the text of the JSON row (``dc.trace(...).table[i]``).
+
+    ``tangent_*`` are None unless the trace's mode is forward or all, ``adjoint_*`` unless reverse or all.
+    """
+
+    name: str  # "v_1"
+    op: str  # "v_1 = v_-1 * v_0"
+    arithmetic: str  # "3 * (-4) = -12"
+    value: Any
+    tangent_expr: str | None = None  # "v̇_1 = v̇_-1 × v_0 + v̇_0 × v_-1"
+    tangent_arithmetic: str | None = None
+    adjoint_expr: str | None = None  # "v̄_1 = v̄_2 × 1"
+    adjoint_arithmetic: str | None = None
+
+
+def lines(t: Trace) -> list[Line]:
+    """Every row's text, in the trace's order."""
+    fwd = t.mode in ("forward", "all")
+    rev = t.mode in ("reverse", "all")
+    out = []
+    for r in t.rows:
+        tangent = tangent_text(r) if fwd else (None, None)
+        adjoint = adjoint_text(t, r) if rev else (None, None)
+        out.append(Line(r.name, op_line(r), arithmetic(r), r.value, *tangent, *adjoint))
+    return out
 
 
 def to_json(t: Trace) -> dict[str, Any]:
