@@ -10,6 +10,11 @@ call and the median of the per-pair ratios.
 
 Each worker imports ``diffcompare`` from its own interpreter's installation (run from a directory that
 holds neither checkout). glibc keeps freed memory in both, as in bench_ad.
+
+Heap layout: the same code at Rosenbrock n = 10^5 runs 8-10% faster or slower depending on where its arrays
+happen to lie (measured: one version against itself, one worker with a padding array allocated first), so
+one pair of workers compares two layouts as much as two versions. ``--layouts N`` starts N pairs, each with a
+different padding, and reports the median of their ratios (and their range).
 """
 
 from __future__ import annotations
@@ -71,8 +76,11 @@ def workloads() -> dict[str, Callable[[], Any]]:
     return out
 
 
-def serve() -> None:
+def serve(clock: Callable[[], float]) -> None:
     """The worker: read ``[name, calls]`` lines, answer seconds per call (``calls`` 0: warm up, time one)."""
+    import numpy as np
+
+    padding = np.ones(int(os.environ.get("AB_PADDING", "0")) + 1)  # moves every later heap block  # noqa: F841
     fns = workloads()
     print(json.dumps(list(fns)), flush=True)
     for line in sys.stdin:
@@ -81,17 +89,17 @@ def serve() -> None:
         if calls == 0:
             fn()
             calls = 1
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(calls):
             fn()
-        print(json.dumps((time.perf_counter() - t0) / calls), flush=True)
+        print(json.dumps((clock() - t0) / calls), flush=True)
 
 
 class Worker:
-    def __init__(self, python: str) -> None:
-        self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd="/", env={**os.environ,
-                                                                                       **KEEP_FREED_MEMORY})
+    def __init__(self, python: str, clock: str, padding: int = 0) -> None:
+        env = {**os.environ, **KEEP_FREED_MEMORY, "AB_PADDING": str(padding)}
+        self.proc = subprocess.Popen([python, os.path.abspath(__file__), "--worker", clock], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd="/", env=env)
         self.names = json.loads(self.proc.stdout.readline())
 
     def time(self, name: str, calls: int) -> float:
@@ -124,29 +132,46 @@ def compare(a: Worker, b: Worker, names: list[str], batches: int, target: float)
 
 def main() -> None:
     if "--worker" in sys.argv:
-        serve()
+        serve(time.process_time if sys.argv[-1] == "cpu" else time.perf_counter)
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--a", required=True, help="python of version A (the before)")
     p.add_argument("--b", default=sys.executable, help="python of version B (the after; default: this one)")
     p.add_argument("--batches", type=int, default=9, help="batches per side and workload (default 9)")
     p.add_argument("--target", type=float, default=0.05, help="seconds per batch (default 0.05)")
-    p.add_argument("--only", default="", help="workloads whose name contains this")
+    p.add_argument("--only", default="", help="comma-separated parts of workload names, timed in that order "
+                                              "(repeats allowed: a workload again after others)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="cpu (default): the worker's CPU time, user and system (page faults included), which "
+                        "time spent waiting for a core on a loaded machine does not inflate; wall: perf_counter")
+    p.add_argument("--layouts", type=int, default=1,
+                   help="pairs of workers, each pair with its own heap layout (default 1): the median ratio of all")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    a, b = Worker(args.a), Worker(args.b)
-    names = [n for n in a.names if n in b.names and args.only in n]
-    try:
-        rows = compare(a, b, names, args.batches, args.target)
-    finally:
-        a.close()
-        b.close()
+    runs = []
+    for k in range(args.layouts):
+        padding = 7919 * k  # floats allocated first: 0, 62 KB, 124 KB, ...
+        a, b = Worker(args.a, args.clock, padding), Worker(args.b, args.clock, padding)
+        common = [n for n in a.names if n in b.names]
+        names = [n for part in args.only.split(",") for n in common if part in n] if args.only else common
+        try:
+            runs.append(compare(a, b, names, args.batches, args.target))
+        finally:
+            a.close()
+            b.close()
+    rows = [{"workload": r0["workload"], "a": statistics.median(run[i]["a"] for run in runs),
+             "b": statistics.median(run[i]["b"] for run in runs),
+             "ratio": statistics.median(run[i]["ratio"] for run in runs),
+             "ratios": [run[i]["ratio"] for run in runs]} for i, r0 in enumerate(runs[0])]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'workload':32} {'A':>10} {'B':>10} {'B/A':>6}   (median of {args.batches} interleaved pairs)")
+    print(f"{'workload':32} {'A':>10} {'B':>10} {'B/A':>6}   (median of {args.batches} interleaved pairs, "
+          f"{args.clock} time" + (f"; median of {args.layouts} heap layouts, and their range)" if args.layouts > 1
+                                  else ")"))
     for r in rows:
-        print(f"{r['workload']:32} {r['a'] * 1e6:9.1f}µ {r['b'] * 1e6:9.1f}µ {r['ratio']:6.3f}")
+        spread = f"  {min(r['ratios']):.3f}-{max(r['ratios']):.3f}" if args.layouts > 1 else ""
+        print(f"{r['workload']:32} {r['a'] * 1e6:9.1f}µ {r['b'] * 1e6:9.1f}µ {r['ratio']:6.3f}{spread}")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ direction at a time (the fallback), and the convention at 0 * inf holds per dire
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffcompare import ad
 from diffcompare.ad import policy, rules
 from diffcompare.ad.rules import defprim
 from diffcompare.errors import TracingError
+from tests.test_fast_vs_reference import every_array_lean  # noqa: F401 (a fixture)
 from tests.test_reverse_pass import N, program, step
 
 RTOL = 1e-14
@@ -66,6 +67,19 @@ def test_random_programs_batched_equal_one_direction_at_a_time(steps, outputs, x
     assert same(t, under(pol, columns, ad.grad(f), x, directions))
 
 
+@pytest.mark.usefixtures("every_array_lean")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(step, min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 99), st.sampled_from([1.0, -2.0, 0.5, 3.0])), min_size=1, max_size=3),
+       st.lists(st.floats(-1.5, 1.5), min_size=N, max_size=N))
+def test_random_programs_batched_hessians_with_every_array_lean(steps, outputs, xs):
+    """The fast layer's lean rows, deferred values and buffer pool for arrays of every size, under the batch."""
+    f = program(steps, outputs)
+    x = np.array(xs)
+    assert same(ad.hessian(f)(x), under(policy.REFERENCE, ad.hessian(f), x))
+    assert same(ad.hessian(f)(x), jacfwd_by_columns(ad.grad(f), x))
+
+
 # every primitive whose jvp handles the batch axis itself, in the shapes that make it shift an axis
 CASES = {
     "sum axis": (lambda x: np.sum(x * x, axis=1), (3, 4)),
@@ -84,6 +98,7 @@ CASES = {
     "scatter (gather's vjp)": (lambda x: ad.grad(lambda y: np.sum(y[[0, 2, 2]] ** 3))(x), (4,)),
     "concatenate": (lambda x: np.concatenate([x, np.ones((3, 2)), x ** 2], axis=1), (3, 4)),
     "concatenate negative axis": (lambda x: np.concatenate([x, x * 3], axis=-2), (3, 4)),
+    "concatenate flat": (lambda x: np.concatenate([x, x * 2], axis=None), (2, 3)),
     "stack": (lambda x: np.stack([x, np.ones(4), np.sin(x)], axis=-1), (4,)),
     "where": (lambda x: np.where(np.arange(4) % 2 == 0, x * x, 1.0), (3, 4)),
     "where scalar branch": (lambda x: np.where(x > 0.3, x[0, 0], x), (3, 4)),
@@ -182,7 +197,7 @@ def test_a_scalar_zero_tangent_adds_nothing_even_through_a_nan_partial_in_refere
     assert np.isnan(j[0]) and j[1] == 1.0
 
 
-def test_jacfwd_and_hessian_run_f_once(monkeypatch):
+def test_jacfwd_hessian_and_hvp_run_f_once(monkeypatch):
     calls = []
 
     def f(x):
@@ -194,6 +209,9 @@ def test_jacfwd_and_hessian_run_f_once(monkeypatch):
     assert len(calls) == 1
     calls.clear()
     ad.jacfwd(ad.grad(f))(x)
+    assert len(calls) == 1
+    calls.clear()
+    ad.hvp(f, x, np.cos(x))
     assert len(calls) == 1
     calls.clear()
     monkeypatch.setattr("diffcompare.ad.transforms.BATCH_ELEMENTS", 30 * 8)  # chunks of 8 directions: 4 passes

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from diffcompare.analysis.error_model import fit as fit_error_model
+from diffcompare.analysis.error_model import robust_optimum
 from diffcompare.analysis.error_vs_h import (
     EXPECTED_SLOPES,
     best_scheme,
     error_vs_h,
-    fit_error_model,
-    robust_optimum,
     step_grid,
 )
 from diffcompare.cli import main

@@ -348,3 +348,50 @@ def test_constant_factors_fold_only_where_the_rounding_is_the_same():
         six(x), negated(x)
     assert "6.0 * v_0" in six.source
     assert "-0.7" in negated.source and "-v_0" not in negated.source
+
+
+def test_reading_the_dtype_of_an_outer_levels_value_is_no_value_read():
+    """np.sum(x, dtype=float) checks the dtype of grad's traced value, whose dtype is read from the staged value
+    under it: a metadata read, which had made the signature run eagerly (27 tests of the jit flavour did)."""
+    j = dc.jit(dc.grad(lambda x: np.sum(x * x, dtype=np.float64)))
+    x = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        assert same(compiled_program(j, x)(x), 2 * x)
+
+
+def test_a_staged_gradient_has_no_dead_rows():
+    # the convention's product is staged as one times row, not a plain product (left dead) beside it
+    from diffcompare.ad.staging import stage
+    from diffcompare.ad.codegen import _walk
+
+    program, _ = stage(dc.grad(logistic), [0.3], [True])
+    read = {v.index for row in program.rows for v in _walk(list(row.args))} | {v.index for v in _walk(program.output)}
+    assert [row.out.index for row in program.rows if row.out.index not in read] == [60]  # f's value, which grad drops
+
+
+def test_the_cheaper_key_never_serves_another_kind_shape_or_dtype():
+    j = dc.jit(lambda x: x * 2)
+    assert j(1.5) == 3.0 and j(1.5) == 3.0 and j.traces == 1
+    assert j(2) == 4 and type(j(2)) is int and j.traces == 2  # an int is not a float
+    assert j(np.ones(3)).shape == (3,) and j(np.ones(4)).shape == (4,) and j.traces == 4
+    assert j(np.ones((3, 1))).shape == (3, 1) and j.traces == 5
+    assert j(np.ones(3, np.float32)).dtype == np.float32 and j.traces == 6
+    assert j(np.ones(3)).dtype == np.float64 and j(np.float64(1.5)) == 3.0 and j.traces == 7
+
+
+def test_a_broadcast_cotangent_is_not_copied_and_large_outputs_check_the_products_instead():
+    rng = np.random.default_rng(1)
+    x, onehot = rng.normal(size=(6, 20)), np.eye(3)[rng.integers(0, 3, 6)]
+
+    def loss(w, onehot):  # onehot an argument: the cotangent of logsumexp is staged, (6, 1) broadcast to (6, 3)
+        z = np.tanh(x @ w)
+        return -np.sum(onehot * (z - dc.logsumexp(z, axis=1, keepdims=True)))
+
+    j = dc.jit(dc.grad(loss))
+    w = rng.normal(size=(20, 3))
+    for point in (w, 2 * w):
+        assert np.array_equal(j(point, onehot), under_reference(dc.grad(loss), point, onehot))
+    assert "_broadcast_to" not in j.source
+    # dW (20 x 3) holds more than twice the elements of the one product (6 x 3): checked where it is made
+    assert "_zero_times_inf" in j.source and "_exact" not in j.source

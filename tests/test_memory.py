@@ -59,10 +59,10 @@ def test_a_recording_kept_by_the_user_keeps_its_buffers(ad, small_buffers):
 def test_release_lets_go_and_the_lent_list_stays_short(ad, small_buffers):
     g = ad.grad(rosen)
     held = [g(np.full(9, float(k))) for k in range(200)]  # all kept: none can be reused
-    assert len(memory._pool.lent) <= memory._SCAN_EVERY + 20
+    assert memory.lent_count() <= memory.SCAN_EVERY + 20
     assert all(np.array_equal(h, g(np.full(9, float(k)))) for k, h in enumerate(held))
     memory.release()
-    assert memory.cached_bytes() == 0 and memory._pool.lent == []
+    assert memory.cached_bytes() == 0 and memory.lent_count() == 0
 
 
 programs = st.lists(st.tuples(st.floats(-1.5, 1.5), st.booleans()), min_size=2, max_size=12)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from diffcompare.analysis import lecture_values
 from diffcompare.analysis import reproduce as R
 from diffcompare.cli import main
 from diffcompare.render.reproduce import note_text
@@ -97,7 +98,7 @@ def test_swell_formulas(by_id):
 
 
 def test_exercise2_accumulates_only_when_asked():
-    ex = R.exercise2()
+    ex = lecture_values.exercise2()
     assert np.array_equal(ex["ex2_first"], [0, 4, 8, 12])
     assert np.array_equal(ex["ex2_second"], [0, 8, 16, 24])
     assert np.array_equal(ex["ex2_zeroed"], [0, 4, 8, 12])
@@ -106,7 +107,7 @@ def test_exercise2_accumulates_only_when_asked():
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 6])
 def test_exercise3_gradient_is_the_predicted_power_of_two(seed):
-    ex = R.exercise3(seed)
+    ex = lecture_values.exercise3(seed)
     assert np.all(ex["grad"] == ex["predicted"])  # powers of two (×100): exact in float64
     assert 2.0 ** ex["k"] * ex["norm"] >= 1000 > 2.0 ** (ex["k"] - 1) * ex["norm"] or ex["k"] == 1
 
@@ -115,7 +116,7 @@ def test_exercise3_slides_512_needs_a_certain_norm(by_id):
     c = by_id["ex3_grad"]
     assert c.agree and c.computed == [[512.0] * 3] * 2
     assert "0.342" in note_text(c.note)  # the probability of that regime for a 2×3 standard normal
-    assert R.exercise3(0)["grad"][0, 0] == 2048.0
+    assert lecture_values.exercise3(0)["grad"][0, 0] == 2048.0
 
 
 def test_reproduce_cli(capsys):
@@ -159,4 +160,4 @@ def test_our_transcription_of_the_swell_table_matches_the_swell_module():
              "swell_d2_simplified": theirs[2][2], "swell_d3_simplified": theirs[3][2],
              "swell_d4_simplified": theirs[4][2]}
     for key, expr in pairs.items():
-        assert sympy.expand(R._sympy_of(entries[key]["formula"], x) - expr) == 0, key
+        assert sympy.expand(lecture_values.sympy_of(entries[key]["formula"], x) - expr) == 0, key

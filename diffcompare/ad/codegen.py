@@ -206,7 +206,8 @@ class Op:
 
     __slots__ = ("accumulate", "args", "inplace", "kw", "name", "out", "prim", "vars")
 
-    def __init__(self, out: Var, prim: Primitive, args: list[Any], kw: dict[str, Any]) -> None:
+    def __init__(self, out: Var, prim: Primitive, args: list[Any], kw: dict[str, Any],
+                 vars: list[Var] | None = None) -> None:
         self.out = out
         self.prim = prim
         self.name = prim.name
@@ -214,7 +215,7 @@ class Op:
         self.kw = kw
         self.inplace: Var | None = None
         self.accumulate: tuple[Var, Any, Any] | None = None
-        self.vars = _vars_of(args)  # the Vars among args
+        self.vars = _vars_of(args) if vars is None else vars  # the Vars among args (given: args hold no tuple)
 
     def set(self, prim: Primitive, args: list[Any]) -> None:
         """The op rewritten as ``prim(*args)`` (no keywords)."""
@@ -319,7 +320,8 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
             a0, a1 = args
             if (a0.__class__ is ndarray or a1.__class__ is ndarray) and (name == "times" or name in _BINARY):
                 args = [_uniform_scalar(a0, a1, out), _uniform_scalar(a1, a0, out)]
-            if name == "times" and (_finite_nonzero(args[0]) or _finite_nonzero(args[1])):
+            if name == "times" and ((args[0].__class__ is not Var and _finite_nonzero(args[0]))
+                                    or (args[1].__class__ is not Var and _finite_nonzero(args[1]))):
                 prim, name = mul_prim, "mul"  # no 0 * inf possible: a plain product
             if name == "mul":
                 unit = _unit_factor(out, args)
@@ -333,8 +335,17 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
                     prim, name, args, folded = sub_prim, "sub", [a0, negated[a1.index]], True
                 elif a0.__class__ is Var and a0.index in negated:
                     prim, name, args, folded = sub_prim, "sub", [a1, negated[a0.index]], True
-        key = (name, *[a.index if a.__class__ is Var else _const_key(a) for a in args],
-               tuple([(k, _const_key(v)) for k, v in kw.items()]) if kw else ())
+        parts, flat = [name], []
+        for a in args:
+            if a.__class__ is Var:
+                parts.append(a.index)
+                flat.append(a)
+            else:
+                parts.append(_const_key(a))
+                if a.__class__ is tuple or a.__class__ is list:
+                    flat = None
+        parts.append(tuple([(k, _const_key(v)) for k, v in kw.items()]) if kw else ())
+        key = tuple(parts)
         hit = seen.get(key)
         if hit is not None:
             subst[out.index] = hit
@@ -344,7 +355,7 @@ def simplify(program: Program) -> tuple[list[Op], Any]:
             negated[out.index] = args[0]
         if not arrays and not out.is_float and out.shape != ():
             arrays = True
-        ops.append(Op(out, prim, args, kw))
+        ops.append(Op(out, prim, args, kw, flat))
     output = _resolve_out(program.output, subst)
     if folded:  # a negation only an addition read is dead now
         ops = _needed(ops, output)

@@ -49,6 +49,23 @@ def _nones(args: Sequence[Any]) -> set[int]:
     return {i for i, a in enumerate(args) if a is None}
 
 
+_MISSING = object()
+
+
+def _fast_key(args: Sequence[Any]) -> Hashable | None:
+    """The signature of exact floats, ints and ndarrays as (shape, dtype) and classes; None for anything else."""
+    parts = []
+    for a in args:
+        c = a.__class__
+        if c is np.ndarray:
+            parts.append((a.shape, a.dtype))
+        elif c is float or c is int:
+            parts.append(c)
+        else:
+            return None
+    return tuple(parts)
+
+
 class Jitted:
     """A jitted function: call it as f; ``source`` is the generated code of the last traced signature."""
 
@@ -56,6 +73,7 @@ class Jitted:
         self.f = f
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.cache: dict[Hashable, tuple[Callable[..., Any] | None, Generated]] = {}  # None: runs eagerly
+        self.fast: dict[Hashable, Callable[..., Any] | None] = {}  # the same entries by _fast_key
         self.traces = 0  # how many times f was traced (a test counts the cache's misses with it)
         self.last: Generated | None = None
         self.last_program: Program | None = None
@@ -87,22 +105,37 @@ class Jitted:
         return tuple(parts), kw_part
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        if depth() or any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
-            # inside another transform: f itself, traced by it (also on constant arguments: f may close over
-            # the outer transform's values, which a program of its own could not receive)
-            return self.f(*args, **kw)
+        if depth():  # inside another transform: f itself, traced by it, also on constant arguments
+            return self.f(*args, **kw)  # (f may close over the outer transform's values; a program could not)
+        fast = None if kw or self.static_argnums else _fast_key(args)
+        if fast is not None:  # plain floats, ints and arrays, nothing static: a cheaper key to the same entries
+            fn = self.fast.get(fast, _MISSING)
+            if fn is not _MISSING:
+                if fn is None:
+                    return self.f(*args)
+                try:
+                    return fn(*args)
+                except (ValueError, OverflowError, ZeroDivisionError):
+                    return self.f(*args)
+        if any(isinstance(a, Box) for a in args) or any(isinstance(v, Box) for v in kw.values()):
+            return self.f(*args, **kw)  # a traced argument (of a trace this thread did not open)
         key = self._key(args, kw)
         hit = self.cache.get(key)
         static = self._static(args)
         dynamic = [a for i, a in enumerate(args) if i not in static]
         if hit is not None:
+            if fast is not None:
+                self.fast[fast] = hit[0]
             if hit[0] is None:  # value-dependent rules: this signature runs eagerly (said once, when traced)
                 return self.f(*args, **kw)
             try:
                 return hit[0](*dynamic)
             except (ValueError, OverflowError, ZeroDivisionError):
                 return self.f(*args, **kw)  # math's domain errors: numpy's nan/inf and warning, as eagerly
-        return self._trace(key, args, kw, static)
+        result = self._trace(key, args, kw, static)
+        if fast is not None:
+            self.fast[fast] = self.cache[key][0]
+        return result
 
     def _static(self, args: Sequence[Any]) -> set[int]:
         n = len(args)

@@ -47,9 +47,14 @@ def _staged_product(g: Any, d: Any) -> bool:
     return (sg or sd) and (sg or not isinstance(g, Box)) and (sd or not isinstance(d, Box))
 
 
+STAGED: Any = None  # jit's staged value class (set by staging.py, which imports this module)
+
+
 def times(g: Any, d: Any) -> Any:
     """``g * d`` under the convention: the reference core's one product of an adjoint or tangent and a partial."""
-    if (g.__class__ not in _PLAIN_OPERANDS or d.__class__ not in _PLAIN_OPERANDS) and _staged_product(g, d):
+    cg, cd = g.__class__, d.__class__
+    if (cg is STAGED and (cd is STAGED or cd in _PLAIN_OPERANDS)) or (cd is STAGED and cg in _PLAIN_OPERANDS) \
+            or ((cg not in _PLAIN_OPERANDS or cd not in _PLAIN_OPERANDS) and _staged_product(g, d)):
         from diffcompare.ad.staging import staged_times
 
         return staged_times(g, d)  # one row, the program's product under the convention (not g * d as well)

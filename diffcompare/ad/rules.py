@@ -627,7 +627,7 @@ def _joined_tangent(join: Any, extra: int) -> Callable[..., Any]:
 
 concatenate = defprim("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp=_split_vjp,
                       jvp=_joined_tangent(lambda *ts, axis: concatenate(*ts, axis=axis), 0),
-                      batched=lambda *xs, axis=0: axis is not None)
+                      batched=True)  # axis=None never reaches it: numpy_api flattens the arrays first
 
 
 def _unstack_vjp(g: Any, ans: Any, i: int, *xs: Any, axis: int = 0) -> Any:

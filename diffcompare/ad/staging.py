@@ -119,6 +119,8 @@ def _value_reader() -> str | None:
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.endswith(("tracer.py", "staging.py")) \
             and frame.f_code.co_name in ("raw", "dtype", "value"):
+        if frame.f_code.co_name == "dtype":  # Box.dtype of an outer level (np.result_type of the value): metadata
+            return None
         frame = frame.f_back
     if frame is None:
         return "?"
@@ -244,7 +246,13 @@ class Staged(Traced):
         else:
             ans = prim.impl(*vals)
             kw = _NO_KW
-        var = trace.new_var(ans)
+        count = trace.count  # trace.new_var(ans), inline: the most frequent call of a trace
+        if ans.__class__ is float:
+            var = Var(count, (), _F64, True)
+            trace.values[count] = ans
+            trace.count = count + 1
+        else:
+            var = trace.new_var(ans)
         trace.rows.append(Row(var, prim, tuple(refs), kw))
         return Staged(ans, var, trace)
 
@@ -302,6 +310,7 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
 
 for _name in _COMPARISONS:
     setattr(Staged, _name, _staged_compare(_name))
+kinks.STAGED = Staged  # kinks.times stages a product of staged values as one times row
 
 
 # g * d under the engine's convention at kinks (0 * inf = 0, see kinks.py): the reverse pass's products and
@@ -310,5 +319,7 @@ TIMES = Primitive("times", kinks.times)
 
 
 def staged_times(g: Any, d: Any) -> Any:
-    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values)."""
-    return TIMES(g, d)
+    """The product ``g * d`` as a ``times`` row (called by kinks.times on staged values, no operand of a higher
+    level: the staged one records it, without the primitive's search for the highest level)."""
+    return (g if g.__class__ is Staged else d).process(TIMES, (g, d), _NO_KW) if Staged in (g.__class__, d.__class__) \
+        else TIMES(g, d)

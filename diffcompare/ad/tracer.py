@@ -194,7 +194,8 @@ class PausedGC:
     """Pause Python's cyclic garbage collector while tapes are recorded or walked (reentrant).
 
     A tape is a large, growing web of small objects: the collector would traverse it again and
-    again (every 700 allocations) for nothing, which doubled the cost of scalar code. Reference
+    again (every 700 allocations) for nothing: the logistic map's gradient (1000 steps) took 1.4x as long
+    with it running. Reference
     counting frees the tape once its Recording lets go of it (the Recording detaches the tape
     from its trace, so no cycle is left); the collector is restored on the way out.
     The collector is one per process, so the pause is counted over all threads under a lock: the

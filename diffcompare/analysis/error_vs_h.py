@@ -16,9 +16,9 @@ Each curve is summarised three ways, kept apart because they answer different qu
 * ``best_*``, the **raw measured minimum** on the grid: partly luck (rounding errors of the two
   values happen to cancel at one step);
 * ``robust_*``, the **robust optimum**: the minimum of a fitted error model
-  ``E(h) = A h^p + B h^q`` (two straight lines in log-log space, fitted by segmented least squares to
-  the running median of ``log10 E`` over 5 neighbouring steps, so single lucky dips do not count);
-  ``p`` and ``q`` are the measured truncation and round-off slopes;
+  ``E(h) = A h^p + B h^q`` (:mod:`diffcompare.analysis.error_model`: two straight lines in log-log space,
+  fitted to the running median of ``log10 E``, so single lucky dips do not count); ``p`` and ``q`` are
+  the measured truncation and round-off slopes;
 * ``theory_*``, the **rule of thumb** ``h* = eps^(1/(a+1)) max(|x|, 1)``, error ``eps^(a/(a+1))``.
 
 Every error is computed against the 50-digit symbolic reference in 50-digit arithmetic
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.analysis import error_model
 from diffcompare.backends.base import as_args, evaluate, flatten_args, point_text, unflatten_args
 from diffcompare.backends.finite import ACCURACY as STENCIL_ACCURACY
 from diffcompare.backends.finite import EPS, RICHARDSON_LEVELS, SCHEMES, difference, richardson_extrapolate
@@ -52,7 +53,6 @@ __all__ = [
     "SchemeCurve",
     "best_scheme",
     "error_vs_h",
-    "fit_error_model",
     "step_grid",
 ]
 
@@ -67,10 +67,6 @@ MAX_POINTS = 10_000
 # points whose relative error is this large are outside both asymptotic regimes (h below the float
 # spacing of x, where x + h == x, or h so large the Taylor series means nothing): left out of fits
 _FIT_CUTOFF = 0.1
-_MEDIAN_HALF_WIDTH = 2  # running median over 5 steps (1.3 decades on the default grid)
-_MIN_SEGMENT = 3  # a slope needs at least 3 points
-_FLAT = 0.3  # a round-off slope above -0.3 means "no round-off arm" (complex step)
-_RISING = 0.5  # a truncation arm rises at least this steeply (the lowest expected slope is 1)
 
 
 @dataclass
@@ -187,95 +183,6 @@ def theory(scheme: str, scale: float) -> tuple[float, float]:
     return EPS ** (1.0 / (a + 1)) * scale, EPS ** (a / (a + 1.0))
 
 
-def _running_median(y: np.ndarray, half: int) -> np.ndarray:
-    """Median over a symmetric window that shrinks at the ends, so straight lines pass unchanged."""
-    n = len(y)
-    out = np.empty(n)
-    for i in range(n):
-        w = min(half, i, n - 1 - i)
-        out[i] = np.median(y[i - w: i + w + 1])
-    return out
-
-
-def _lines(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares lines ``y = c + s t`` through every prefix ``t[:k]``: (slopes, intercepts, SSEs).
-
-    Closed form from running sums, so all splits of a segmented fit cost O(n).
-    """
-    k = np.arange(1, len(t) + 1, dtype=float)
-    st, sy = np.cumsum(t), np.cumsum(y)
-    stt, sty, syy = np.cumsum(t * t), np.cumsum(t * y), np.cumsum(y * y)
-    with np.errstate(all="ignore"):
-        slope = (k * sty - st * sy) / (k * stt - st * st)
-        intercept = (sy - slope * st) / k
-    sse = syy - intercept * sy - slope * sty
-    return slope, intercept, np.maximum(sse, 0.0)
-
-
-def fit_error_model(h: Sequence[float], err: Sequence[float | None]) -> dict[str, Any] | None:
-    """Fit ``E(h) = 10^c_t h^p + 10^c_r h^q``: segmented least squares on ``log10 E`` vs ``log10 h``.
-
-    Zero, missing and non-finite errors are dropped; the rest is smoothed by a running median and
-    split at the break that minimises the total squared residual of two straight lines (each at
-    least 3 points). If that is not a V (falling left arm, rising right arm, or a flat floor left of
-    a rising arm), one line is fitted instead and the missing arm's slope is None. Returns
-    ``{"truncation_slope": p, "truncation_intercept": c_t, "round_off_slope": q, "round_off_intercept": c_r,
-    "break_h": ...}`` or None with fewer than 6 usable points.
-    """
-    pts = sorted((math.log10(hh), math.log10(e)) for hh, e in zip(h, err)
-                 if e is not None and math.isfinite(e) and e > 0 and hh > 0)
-    n = len(pts)
-    if n < 2 * _MIN_SEGMENT:
-        return None
-    t = np.array([p[0] for p in pts])
-    y = _running_median(np.array([p[1] for p in pts]), _MEDIAN_HALF_WIDTH)
-    left = _lines(t, y)  # left[.][k - 1]: the line through t[:k]
-    right = _lines(t[::-1], y[::-1])  # right[.][n - k - 1]: the line through t[k:]
-    splits = np.arange(_MIN_SEGMENT, n - _MIN_SEGMENT + 1)
-    total = left[2][splits - 1] + right[2][n - splits - 1]
-    k = int(splits[int(np.argmin(total))])
-    q, cr = float(left[0][k - 1]), float(left[1][k - 1])
-    p, ct = float(right[0][n - k - 1]), float(right[1][n - k - 1])
-    break_h: float | None = float(10 ** ((t[k - 1] + t[k]) / 2))
-    if not (p >= _RISING and q < _RISING):
-        # no V: one straight line fits the whole range (a formula exact for this f leaves only the
-        # round-off arm; a range of large steps only the truncation arm)
-        s, c = float(left[0][n - 1]), float(left[1][n - 1])
-        break_h = None
-        if s >= _RISING:
-            p, ct, q, cr = s, c, None, None
-        else:
-            p, ct, q, cr = None, None, s, c
-    return {"truncation_slope": p, "truncation_intercept": ct, "round_off_slope": q,
-            "round_off_intercept": cr, "break_h": break_h, "t_min": float(t[0]), "t_max": float(t[-1])}
-
-
-def model_error(model: dict[str, Any], h: np.ndarray | float) -> np.ndarray:
-    """The fitted model's error at ``h`` (an arm that was not seen contributes nothing)."""
-    t = np.log10(h)
-    out = np.zeros(np.shape(t))
-    for arm in ("truncation", "round_off"):
-        if model[f"{arm}_slope"] is not None:
-            out = out + 10.0 ** (model[f"{arm}_intercept"] + model[f"{arm}_slope"] * t)
-    return out
-
-
-def robust_optimum(model: dict[str, Any]) -> tuple[float, float]:
-    """(h, error) at the minimum of the model over the fitted range.
-
-    Without a falling round-off arm (slope above -0.3: the complex step, whose error stays at its
-    floor) every small step is optimal: then the largest step whose model error is within 2x of the
-    minimum is returned, the honest answer to "how large may h be".
-    """
-    hs = np.logspace(model["t_min"], model["t_max"], 2001)
-    e = model_error(model, hs)
-    i = int(np.argmin(e))
-    q = model["round_off_slope"]
-    if q is None or q > -_FLAT:
-        i = int(np.nonzero(e <= 2.0 * e[i])[0].max())
-    return float(hs[i]), float(e[i])
-
-
 def _finite(v: Any) -> bool:
     import mpmath
 
@@ -378,9 +285,9 @@ def _curve(scheme: str, partials, grid: np.ndarray, ref: Any, scale: float, ref_
     limit = _FIT_CUTOFF * (ref_norm if ref_norm > 0 else 1.0)
     fit_h = [float(grid[j]) for j in ok if abs_e[j] < limit]
     fit_e = [abs_e[j] for j in ok if abs_e[j] < limit]
-    model = fit_error_model(fit_h, fit_e)
+    model = error_model.fit(fit_h, fit_e)
     zeros = sum(1 for j in ok if abs_e[j] == 0)
-    if model is None and zeros == len(ok) >= 2 * _MIN_SEGMENT:
+    if model is None and zeros == len(ok) >= error_model.MIN_POINTS:
         # exact at every step it was evaluated (central differences of |x| at 0, a formula linear in the
         # variable): there is nothing to fit, and the robust error is 0, at any step up to the largest
         curve.robust_h, curve.robust_abs_error = max(float(grid[j]) for j in ok), 0.0
@@ -392,7 +299,7 @@ def _curve(scheme: str, partials, grid: np.ndarray, ref: Any, scale: float, ref_
     else:
         curve.model = model
         curve.slopes = {"truncation": model["truncation_slope"], "round_off": model["round_off_slope"]}
-        curve.robust_h, curve.robust_abs_error = robust_optimum(model)
+        curve.robust_h, curve.robust_abs_error = error_model.robust_optimum(model)
         curve.robust_rel_error = curve.robust_abs_error / ref_norm if ref_norm > 0 else None
     if failed:
         extra = f"{failed} steps left the domain or failed" + (f" ({reason})" if reason else "")

@@ -1,8 +1,8 @@
 """Large float64 buffers, reused from one gradient to the next instead of faulted in afresh.
 
 glibc hands large freed blocks back to the kernel, and on a virtual machine a page fault costs
-more than the arithmetic on the page (about 2 µs per 4 KiB page where this was measured: a
-gradient at n = 10^5 spent most of its time faulting in its own arrays). A training loop asks for
+more than the arithmetic on the page (1-2 µs per 4 KiB page on the 2-core VM this was measured on:
+a gradient at n = 10^5 spent most of its time faulting in its own arrays). A training loop asks for
 the same arrays on every call, so reverse mode takes its large arrays from here, and they come back
 once nobody holds them.
 
@@ -25,7 +25,7 @@ from diffcompare.ad.fast import refcount
 
 MIN_SIZE = 1 << 14  # elements: smaller arrays come from numpy and malloc's own free lists
 MAX_FREE_BYTES = 256 << 20  # kept on the free lists at most; beyond that, buffers are let go
-_SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
+SCAN_EVERY = 64  # lent buffers between scans, so the lent list stays short
 _F64 = np.dtype(np.float64)
 _LOOK_BACK = 8  # the most recently lent buffers, looked at for a dropped one before the free list
 
@@ -58,7 +58,7 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
         buf = stack.pop()
         pool.free_bytes -= buf.nbytes
     else:
-        if len(lent) >= _SCAN_EVERY:
+        if len(lent) >= SCAN_EVERY:
             recycle()
         buf = np.empty(shape)
     pool.lent.append(buf)
@@ -122,3 +122,8 @@ def release() -> None:
 def cached_bytes() -> int:
     """Bytes held on this thread's free lists."""
     return _pool.free_bytes
+
+
+def lent_count() -> int:
+    """Buffers this thread's pool has lent and not yet seen come back (a scan keeps this below ~SCAN_EVERY)."""
+    return len(_pool.lent)

@@ -62,13 +62,14 @@ def unary_rule(prim: Primitive) -> Callable[[float], tuple[float, float]] | None
     return derived
 
 
-_UNARY: dict[Any, tuple[Primitive, Callable[[float], tuple[float, float]]]] = {
+# numpy's unary ufuncs on a traced float: (the table's primitive, its x -> (f(x), f'(x)) rule)
+UNARY_RULES: dict[Any, tuple[Primitive, Callable[[float], tuple[float, float]]]] = {
     u: (p, r) for u, p in ufunc_table().items() if p.partials is not None and (r := unary_rule(p)) is not None}
 
 
 def _unary_fast(value: Any, ufunc: Any, method: str, inputs: Any, kwargs: Any) -> tuple[Any, float, float] | None:
     """(primitive, f(a), f'(a)) for ``np.sin(x)`` and friends on a float value; None otherwise."""
-    entry = _UNARY.get(ufunc)
+    entry = UNARY_RULES.get(ufunc)
     if entry is None or value.__class__ is not _FLOAT or len(inputs) != 1 or kwargs or method != "__call__":
         return None
     try:
