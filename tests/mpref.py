@@ -532,7 +532,7 @@ class Evaluator:
             if a.K >= 2 and mpmath.isfinite(r.c[2]):
                 # the tangent of the partial, f''(a_0) a_1 (and f''(a_0) itself, which forward-over-reverse
                 # multiplies by the tangent): the Hessian's intermediate d/dt f'(a); log at u = 1e-245:
-                # -u'/u^2 = -3.5e335 (overflows), at u = 1e272: -1/u^2 = 1e-544 (underflows to 0)
+                # -u'/u^2 = -3.4e335 (overflows), at u = 7.9e271: -1/u^2 = -1.6e-544 (underflows to 0)
                 d1 = (2 * r.c[2] - 2 * a.c[2] * r.c[1] / a.c[1]) / a.c[1]
                 self._range(d1, "partial-out-of-range")
                 self._range(d1 / a.c[1], "partial-out-of-range")
