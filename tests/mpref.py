@@ -530,12 +530,14 @@ class Evaluator:
         if a.K >= 1 and a.c[1] != 0 and mpmath.isfinite(r.c[1]):
             self._range(r.c[1] / a.c[1], "partial-out-of-range")  # f'(a_0)
             if a.K >= 2 and mpmath.isfinite(r.c[2]):
-                # the tangent of the partial, f''(a_0) a_1 (and f''(a_0) itself, which forward-over-reverse
-                # multiplies by the tangent): the Hessian's intermediate d/dt f'(a); log at u = 1e-245:
-                # -u'/u^2 = -3.4e335 (overflows), at u = 7.9e271: -1/u^2 = -1.6e-544 (underflows to 0)
+                # the tangent of the partial, f''(a_0) a_1: the Hessian's intermediate d/dt f'(a) (forward over
+                # reverse holds it); log(y**2.719) at y = 7.87e-91: -u'/u^2 = -3.4e335 (overflows), at 1e100:
+                # -3.4e-372 (underflows). And f''(a_0) itself, a partial some rules hold before multiplying by
+                # the tangent; not log's: reciprocal's term is -(t ans) ans (log(1e200 x): -1e-400 not held)
                 d1 = (2 * r.c[2] - 2 * a.c[2] * r.c[1] / a.c[1]) / a.c[1]
                 self._range(d1, "partial-out-of-range")
-                self._range(d1 / a.c[1], "partial-out-of-range")
+                if name not in ("log", "log1p"):
+                    self._range(d1 / a.c[1], "partial-out-of-range")
         return r
 
     def _after_infinite(self, name: str, a: Series) -> Series:
