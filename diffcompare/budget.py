@@ -13,18 +13,20 @@ one of them may hold a lock that the worker then waits on forever (JAX warns "os
 ... will likely lead to a deadlock"). Then the work goes to a fork server instead: one
 single-threaded interpreter per process, started without a fork (``subprocess``) with sympy
 imported once, that forks the worker itself and applies the same budget. It receives ``fn`` and its
-arguments pickled (a parsed expression travels as its text and is parsed again there). Those that
-do not pickle or do not unpickle there (a lambda, a function of the ``__main__`` script or of a
-``--file`` module) are run in a worker forked from this process as before. Elsewhere than Linux
-"spawn" is used, and then ``fn`` must be a module-level (picklable) function and the arguments
-picklable. The return value always travels back pickled: return summaries (numbers, strings)
+arguments pickled (a parsed expression as its text, parsed again there; a lambda, a local function or
+one of ``__main__`` by value). Those that do not pickle or do not unpickle there (a lock, a class of
+``__main__``, a function of a ``--file`` module) run in a worker forked from this process as before.
+Elsewhere than Linux "spawn" is used, and then ``fn`` must be a module-level (picklable) function
+and the arguments picklable. The return value always travels back pickled: return summaries (numbers, strings)
 rather than huge objects when you can.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import io
+import marshal
 import multiprocessing
 import os
 import pickle
@@ -141,13 +143,52 @@ def _unwrap(kind: str, payload: Any) -> Any:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles a parsed expression's function by its text (see :mod:`diffcompare.parse`): a closure does not
-    pickle, and parsing the text again in the worker gives the same function."""
+    """Pickles for the fork server what plain pickle cannot send there: a parsed expression's function by its
+    text (a closure; parsing the text again in the worker gives the same function, see :mod:`diffcompare.parse`),
+    and a function that pickle would look up by name where the worker cannot find it (a lambda, a local
+    function, one of ``__main__``: a notebook's) by value, its code and the globals it names."""
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, types.FunctionType):
-            return getattr(obj, "reduce_by_text", NotImplemented)
+            by_text = getattr(obj, "reduce_by_text", None)
+            if by_text is not None:
+                return by_text
+            if obj.__module__ == "__main__" or "<" in obj.__qualname__:  # <lambda>, <locals>
+                return _by_value(obj)
+        elif isinstance(obj, types.ModuleType):
+            return importlib.import_module, (obj.__name__,)
         return NotImplemented
+
+
+def _by_value(fn: types.FunctionType) -> tuple:
+    """A reduce tuple that rebuilds ``fn`` from its code (marshal: the same interpreter runs the worker), the
+    globals its code names, its defaults and its closure's values."""
+    names = _names(fn.__code__)
+    scope = {name: fn.__globals__[name] for name in names if name in fn.__globals__}
+    closure = None if fn.__closure__ is None else tuple(cell.cell_contents for cell in fn.__closure__)
+    return _rebuild_function, (marshal.dumps(fn.__code__), scope, fn.__name__, fn.__qualname__, fn.__defaults__,
+                               fn.__kwdefaults__, closure, dict(fn.__dict__))
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """The global (and attribute) names ``code`` and the functions defined in it read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def _rebuild_function(code: bytes, scope: dict, name: str, qualname: str, defaults: tuple | None,
+                      kwdefaults: dict | None, closure: tuple | None, attributes: dict) -> types.FunctionType:
+    import builtins
+
+    scope = {"__builtins__": builtins, **scope}
+    cells = None if closure is None else tuple(types.CellType(v) for v in closure)
+    fn = types.FunctionType(marshal.loads(code), scope, name, defaults, cells)
+    fn.__qualname__, fn.__kwdefaults__ = qualname, kwdefaults
+    fn.__dict__.update(attributes)
+    return fn
 
 
 def _dumps(payload: Any) -> bytes | None:
@@ -155,7 +196,7 @@ def _dumps(payload: Any) -> bytes | None:
     buffer = io.BytesIO()
     try:
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
-    except Exception:  # noqa: BLE001 - a lambda, a local class, an open file ...: the caller forks instead
+    except Exception:  # noqa: BLE001 - a lock, an open file, a local class ...: the caller forks instead
         return None
     return buffer.getvalue()
 

@@ -70,3 +70,9 @@ def pytest_terminal_summary(terminalreporter):
     for t in tests:
         reasons = sorted({m.split("(", 1)[1].split(")", 1)[0] for tt, m in jitflavour.EAGER_RUNS if tt == t})
         terminalreporter.write_line(f"  {t}: {'; '.join(reasons)}")
+    tests = sorted({t for t, _ in jitflavour.FALLBACKS})
+    terminalreporter.write_line(f"jit flavour: {len(jitflavour.FALLBACKS)} compiled call(s) in {len(tests)} test(s) "
+                                "met a math error (a float divided by 0, ...) and ran eagerly:")
+    for t in tests:
+        errors = sorted({e for tt, e in jitflavour.FALLBACKS if tt == t})
+        terminalreporter.write_line(f"  {t}: {'; '.join(errors)}")

@@ -126,8 +126,31 @@ def test_with_threads_running_a_runaway_worker_is_still_stopped(tmp_path, a_thre
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's, when jax ran earlier in this process
 def test_with_threads_running_what_does_not_pickle_is_forked_as_before(a_thread) -> None:
-    assert run_with_budget(lambda: os.getppid(), timeout=60) == os.getpid()
+    import threading
+
+    lock = threading.Lock()  # a lock does not pickle
+    assert run_with_budget(lambda: (lock.locked(), os.getppid()), timeout=60) == (False, os.getpid())
+
+
+SCALE = 3.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_with_threads_running_a_lambda_or_local_function_travels_by_value(a_thread) -> None:
+    """A notebook's function: pickle would look it up by name, which the fork server's worker cannot do."""
+    import numpy as np
+
+    offset = 0.5
+
+    def local(x, power=2):
+        def inner(v):
+            return np.sin(v) ** power
+        return SCALE * inner(x) + offset
+
+    value, parent = run_with_budget(lambda x: (local(x), os.getppid()), 1.0, timeout=60)
+    assert value == local(1.0) and parent != os.getpid()  # computed by the fork server's worker
 
 
 def test_a_parsed_expression_pickles_by_its_text() -> None:
@@ -153,11 +176,17 @@ def test_with_jax_running_a_budgeted_sympy_call_forks_no_threaded_process() -> N
     from diffcompare.parse import compile_expression
 
     jax.numpy.sin(jax.numpy.ones(3)).block_until_ready()  # jax's runtime threads are running now
+    import numpy as np
+
+    import diffcompare as dc
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         c = compare(compile_expression("sin(x)*exp(x)"), 1.0, backends=["symbolic"])
+        n = dc.compare(lambda x: np.sin(x) * np.exp(x), at={"x": 1.0}, backends=["symbolic"])  # a notebook's
     assert not [w for w in caught if "fork" in str(w.message)], [str(w.message) for w in caught]
     assert c.reference_method != "" and c.rows[0].abs_error < 1e-15
+    assert n.rows[0].abs_error == c.rows[0].abs_error
 
 
 def _ops(expression) -> int:

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffcompare.analysis import cost_timing, families
-from diffcompare.analysis.cost import GRADIENT_METHODS, gradient_cost, hessian_cost, instance
+from diffcompare.analysis.cost import GRADIENT_METHODS, gradient_cost, instance
+from diffcompare.analysis.cost_hessian import hessian_cost
 from diffcompare.cli.options import parse_grid
 from diffcompare.analysis.cost_jacobian import crossover, jacobian_cost
 from diffcompare.analysis.cost_memory import memory_cost, peak_bytes

@@ -350,6 +350,16 @@ def test_constant_factors_fold_only_where_the_rounding_is_the_same():
     assert "-0.7" in negated.source and "-v_0" not in negated.source
 
 
+def test_reading_the_dtype_of_an_outer_levels_value_is_no_value_read():
+    """np.sum(x, dtype=float) checks the dtype of grad's traced value, whose dtype is read from the staged value
+    under it: a metadata read, which had made the signature run eagerly (27 tests of the jit flavour did)."""
+    j = dc.jit(dc.grad(lambda x: np.sum(x * x, dtype=np.float64)))
+    x = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        assert same(compiled_program(j, x)(x), 2 * x)
+
+
 def test_a_staged_gradient_has_no_dead_rows():
     # the convention's product is staged as one times row, not a plain product (left dead) beside it
     from diffcompare.ad.staging import stage
@@ -385,3 +395,20 @@ def test_a_broadcast_cotangent_is_not_copied_and_large_outputs_check_the_product
     assert "_broadcast_to" not in j.source
     # dW (20 x 3) holds more than twice the elements of the one product (6 x 3): checked where it is made
     assert "_zero_times_inf" in j.source and "_exact" not in j.source
+
+
+def test_a_long_array_program_with_accumulations_recycles_names_and_gives_the_reference_values():
+    def f(x):  # ~880 lines, 119 of them `target[index] += g`: a recycled name must outlive its buffer's last use
+        s, y = 0.0, x
+        for _ in range(40):
+            y = np.sin(y) * 0.9 + 0.1 * x
+            s = s + np.sum(y[1:] * y[:-1]) + np.sum((y[::2] - 0.5) ** 2)
+        return s
+
+    x = np.linspace(-1.0, 1.0, 9)
+    j = dc.jit(dc.value_and_grad(f))
+    j(0.5 * x)
+    v, g = j(x)
+    rv, rg = under_reference(dc.value_and_grad(f), x)
+    assert v == rv and np.array_equal(g, rg)
+    assert "w_1 = " in j.source and "] += " in j.source

@@ -622,7 +622,7 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
         py[v.index] = py_name(n)
     free: list[str] = []
     count = 0
-    recycle = given or len(ops) > RECYCLE_FROM
+    recycle = len(ops) > RECYCLE_FROM  # a short program (what a student reads) keeps a name per value
     dies_at: dict[int, list[str]] = {}
     position = 0
     for k, op in enumerate(ops):
@@ -662,12 +662,16 @@ def _tainted_outputs(ops: list[Op], output: Any) -> list[Var] | None:
         if op.name == "times" and op.accumulate is None:
             tainted.add(op.out.index)
             continue
-        if tainted and any(v.index in tainted for v in _read(op)):
-            if op.name not in _NAN_KEEPING:
-                return None
-            tainted.add(op.out.index)
-            if op.accumulate is not None:
-                tainted.add(op.accumulate[0].index)
+        if not tainted:
+            continue
+        for v in (op.vars if op.accumulate is None else _read(op)):
+            if v.index in tainted:
+                if op.name not in _NAN_KEEPING:
+                    return None
+                tainted.add(op.out.index)
+                if op.accumulate is not None:
+                    tainted.add(op.accumulate[0].index)
+                break
     return [v for v in _walk(output) if v.index in tainted]
 
 
@@ -778,12 +782,13 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: _Emitter,
             body.append(f"    {ref(target)}[{_index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
             continue
         out = py[op.out.index]
-        holder[out] = op.out.index
+        if names is not None:
+            holder[out] = op.out.index
         if op.inplace is not None and not (op.name == "times" and checked_products):
             uf = np.multiply if op.name == "times" else _elementwise_ufunc(op)
             body.append(f"    {out} = np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})")
         elif op.name == "times":  # a product under the convention 0 * inf = 0 (kinks.py)
-            a, b = (ref(x) for x in op.args)
+            a, b = ref(op.args[0]), ref(op.args[1])
             if checked_products:
                 em.globals["_zero_times_inf"], em.globals["_has_nan"] = kinks.zero_times_inf, kinks.has_nan
                 body.append(f"    {out} = {a} * {b}\n    if {_nan_test(op.out, out)}:\n"

@@ -119,6 +119,8 @@ def _value_reader() -> str | None:
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.endswith(("tracer.py", "staging.py")) \
             and frame.f_code.co_name in ("raw", "dtype", "value"):
+        if frame.f_code.co_name == "dtype":  # Box.dtype of an outer level (np.result_type of the value): metadata
+            return None
         frame = frame.f_back
     if frame is None:
         return "?"

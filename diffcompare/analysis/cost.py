@@ -7,8 +7,8 @@
   while the others grow like n.
 * :func:`jacobian_cost` (in :mod:`diffcompare.analysis.cost_jacobian`): jacfwd against jacrev on
   an (n, m) grid and where they cross.
-* :func:`hessian_cost`: Exercise 1 (the Hessian has n^2 entries), measured against the cost of one
-  gradient, and the Hessian-vector product as the cheap alternative.
+* :func:`hessian_cost` (in :mod:`diffcompare.analysis.cost_hessian`): Exercise 1 (the Hessian has n^2
+  entries), measured against the cost of one gradient, and the Hessian-vector product as the cheap alternative.
 * :func:`memory_cost` (in :mod:`diffcompare.analysis.cost_memory`): reverse mode's tape against
   forward mode's flat memory as the computation deepens.
 
@@ -34,14 +34,15 @@ from diffcompare.errors import DiffcompareError, Timeout, Unsupported
 __all__ = [
     "DEFAULT_BUDGET",
     "GRADIENT_METHODS",
-    "HESSIAN_METHODS",
     "CostReport",
+    "Method",
     "Row",
     "gradient_cost",
-    "hessian_cost",
     "instance",
     "check_budget",
     "check_inputs",
+    "choose_methods",
+    "measure_grid",
     "relative_difference",
 ]
 
@@ -119,11 +120,12 @@ def check_budget(budget: float) -> float:
     return float(budget)
 
 
-def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: dict[str, "_Method"],
-                 budget: float) -> None:
-    """Every option checked before any measuring starts: one-line errors, no half-drawn progress bar."""
+def check_inputs(function: str, n: int, methods: Sequence[str] | None, table: dict[str, "Method"],
+                 budget: float, kind: str = "gradient") -> None:
+    """Every option checked before any measuring starts: one-line errors, no half-drawn progress bar.
+    ``kind``: what the peers among ``methods`` would compute ("gradient" or "hessian")."""
     check_budget(budget)
-    _choose(methods, table, "hessian" if table is HESSIAN_METHODS else "gradient")
+    choose_methods(methods, table, kind)
     instance(function, n)
 
 
@@ -193,7 +195,7 @@ def _own_function(expression: Any, n: int) -> families.Instance:
 
 
 @dataclass
-class _Method:
+class Method:
     """A way of computing the derivative: ``run(inst)`` -> (derivative, evaluations or passes)."""
 
     name: str
@@ -221,13 +223,13 @@ def _reverse_gradient(inst: families.Instance) -> tuple[Any, int | None]:
     return ad.grad(inst.f)(inst.x), 1  # one recorded pass, one VJP
 
 
-GRADIENT_METHODS: dict[str, _Method] = {
-    "reverse": _Method("reverse", _reverse_gradient, 0.0),
-    "forward": _Method("forward", _forward_gradient, 1.0),
-    "finite-forward": _Method("finite-forward", _finite("forward"), 1.0),
-    "finite-central": _Method("finite-central", _finite("central"), 1.0),
-    "finite-complex": _Method("finite-complex", _finite("complex"), 1.0),
-    "symbolic": _Method("symbolic", lambda inst: (None, None), 1.0, symbolic=True),
+GRADIENT_METHODS: dict[str, Method] = {
+    "reverse": Method("reverse", _reverse_gradient, 0.0),
+    "forward": Method("forward", _forward_gradient, 1.0),
+    "finite-forward": Method("finite-forward", _finite("forward"), 1.0),
+    "finite-central": Method("finite-central", _finite("central"), 1.0),
+    "finite-complex": Method("finite-complex", _finite("complex"), 1.0),
+    "symbolic": Method("symbolic", lambda inst: (None, None), 1.0, symbolic=True),
 }
 
 
@@ -293,7 +295,7 @@ class _Budget:
         self.last[method] = (n, ratio)
 
 
-def _run_cell(method: _Method, inst: families.Instance, function: str, kind: str, budget: float,
+def _run_cell(method: Method, inst: families.Instance, function: str, kind: str, budget: float,
               ) -> tuple[Timing | None, Any, int | None, int | None, str]:
     """(timing, derivative, evaluations, expression size, status) of one method at one size."""
     if method.symbolic:
@@ -345,11 +347,17 @@ def fit_slopes(report: CostReport, x_of: Callable[[Row], float | None], y_of: Ca
     return out
 
 
-def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence[_Method], budget: float,
-                  reference: str, progress: Progress | None,
-                  before: Callable[[CostReport, families.Instance], dict[str, Any]] | None = None,
-                  ) -> CostReport:
-    """The shared loop of gradient and Hessian costs: f, then each method, at each n."""
+def measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence[Method], budget: float,
+                 reference: str, progress: Progress | None,
+                 before: Callable[[CostReport, families.Instance], dict[str, Any]] | None = None,
+                 after: Callable[[CostReport, families.Instance, dict[str, Any], Any], None] | None = None,
+                 ) -> CostReport:
+    """The shared loop of gradient and Hessian costs: f, then each method, at each n.
+
+    ``before(report, inst)`` runs after f at each n and returns what ``after(report, inst, that, reference's
+    derivative)`` gets once the methods have run (the Hessian costs time a gradient and an hvp before, and
+    check the hvp against the reference Hessian after); ``before``'s ``gradient_seconds`` gives each row its
+    ratio to one gradient."""
     first = instance(function, ns[0])
     report = CostReport(kind, first.family, first.description, budget, machine(), reference=reference)
     if any(m.symbolic for m in methods):
@@ -403,8 +411,8 @@ def _measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence
         for row in report.rows:
             if row.n == inst.n and row.method in derivatives:
                 row.max_rel_diff = relative_difference(derivatives[row.method], ref)
-        if kind == "hessian" and extra is not None:
-            _hvp_check(report, inst, extra, ref)
+        if after is not None and extra is not None:
+            after(report, inst, extra, ref)
     if progress:
         progress(total, total, "done")
     fit_slopes(report, lambda r: r.n, lambda r: r.seconds)
@@ -417,8 +425,8 @@ def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 10
                   progress: Progress | None = None) -> CostReport:
     """Time every gradient method on ``function`` at each n (see the module docstring)."""
     budget = check_budget(budget)
-    chosen = _choose(methods, GRADIENT_METHODS, "gradient")
-    report = _measure_grid("gradient", function, list(ns), chosen, budget, "reverse", progress)
+    chosen = choose_methods(methods, GRADIENT_METHODS, "gradient")
+    report = measure_grid("gradient", function, list(ns), chosen, budget, "reverse", progress)
     report.versions = {m.name: m.library for m in chosen if m.library}
     report.notes.append(
         "evaluations: calls of f for finite differences (the backend counts the value too: n+1, 2n+1, n+1), "
@@ -438,7 +446,7 @@ def peer_names() -> list[str]:
 _PEER_SLOPES = {"numdifftools": (1.0, 2.0), "scipy": (1.0, 2.0), "symengine": (1.0, 2.0)}
 
 
-def peer_method(name: str, kind: str) -> _Method:
+def peer_method(name: str, kind: str) -> Method:
     """A peer backend as a cost method: its ``gradient``, ``jacobian`` or ``hessian`` of the family member.
 
     An AD peer (jax, torch, autograd) is timed as a user runs it: its transform of the family member written
@@ -461,7 +469,7 @@ def peer_method(name: str, kind: str) -> _Method:
 
     slopes = _PEER_SLOPES.get(base, (0.0, 1.0))
     slope = slopes[1] if kind == "hessian" else slopes[0]
-    return _Method(name, run, slope, symbolic=base == "symengine", library=getattr(backend, "library", None))
+    return Method(name, run, slope, symbolic=base == "symengine", library=getattr(backend, "library", None))
 
 
 def _transform_runner(backend: Any, kind: str, jit: bool) -> Callable[[families.Instance], tuple[Any, int | None]]:
@@ -490,12 +498,12 @@ def _transform_runner(backend: Any, kind: str, jit: bool) -> Callable[[families.
     return run
 
 
-def _choose(names: Sequence[str] | None, table: dict[str, _Method], kind: str) -> list[_Method]:
+def choose_methods(names: Sequence[str] | None, table: dict[str, Method], kind: str) -> list[Method]:
     """The methods named (``all``: the table's and every installed peer's), in the order given."""
     if names is None:
         return list(table.values())
     peers = peer_names()
-    out: list[_Method] = []
+    out: list[Method] = []
     for name in names:
         wanted = [*table, *peers] if name == "all" else [name]
         for one in wanted:
@@ -511,76 +519,3 @@ def _choose(names: Sequence[str] | None, table: dict[str, _Method], kind: str) -
     if not out:
         raise DiffcompareError("--methods is empty")
     return out
-
-
-# -- Hessians --------------------------------------------------------------------------------------
-
-
-def _fwd_over_rev(inst: families.Instance) -> tuple[Any, int | None]:
-    return ad.hessian(inst.f)(inst.x), inst.n  # jacfwd(jacrev(f)): n JVPs through the gradient
-
-
-def _rev_over_rev(inst: families.Instance) -> tuple[Any, int | None]:
-    return ad.jacrev(ad.grad(inst.f))(inst.x), inst.n  # one recording of the gradient, n VJPs
-
-
-def _fd_of_gradient(inst: families.Instance) -> tuple[Any, int | None]:
-    r = registry.get("finite", scheme="central").jacobian(ad.grad(inst.f), inst.x)
-    return r.derivative, r.evaluations  # 2n + 1 gradient evaluations
-
-
-def _fd_hessian(inst: families.Instance) -> tuple[Any, int | None]:
-    r = registry.get("finite", scheme="central").hessian(inst.f, inst.x)
-    return r.derivative, r.evaluations  # 2n^2 + 1 evaluations of f
-
-
-HESSIAN_METHODS: dict[str, _Method] = {
-    "forward-over-reverse": _Method("forward-over-reverse", _fwd_over_rev, 1.0),
-    "reverse-over-reverse": _Method("reverse-over-reverse", _rev_over_rev, 1.0),
-    "finite-of-gradient": _Method("finite-of-gradient", _fd_of_gradient, 1.0),
-    "finite-second": _Method("finite-second", _fd_hessian, 2.0),
-    "symbolic": _Method("symbolic", lambda inst: (None, None), 2.0, symbolic=True),
-}
-
-
-def _direction(n: int) -> np.ndarray:
-    return np.cos(np.arange(n, dtype=float))  # a fixed direction with no zero and no symmetry
-
-
-def _gradient_baseline(report: CostReport, inst: families.Instance) -> dict[str, Any]:
-    """Before the Hessian methods at each n: time one reverse gradient and one Hessian-vector product."""
-    tf = next(r.seconds for r in reversed(report.rows) if r.method == "f" and r.n == inst.n)
-    g = measure(lambda: ad.grad(inst.f)(inst.x))
-    report.rows.append(Row("gradient", inst.n, None, g.seconds, 1, g.seconds / tf, repeats=g.repeats,
-                           ratio_to_gradient=1.0))
-    v = _direction(inst.n)
-    h = measure(lambda: ad.hvp(inst.f, inst.x, v))
-    report.rows.append(Row("hvp", inst.n, None, h.seconds, 1, h.seconds / tf, repeats=h.repeats,
-                           ratio_to_gradient=h.seconds / g.seconds))
-    return {"gradient_seconds": g.seconds, "hvp": np.asarray(h.result, dtype=float), "v": v}
-
-
-def _hvp_check(report: CostReport, inst: families.Instance, extra: dict[str, Any], hess: Any) -> None:
-    if hess is None:
-        return
-    hv = np.asarray(hess, dtype=float).reshape(inst.n, inst.n) @ extra["v"]
-    for row in report.rows:
-        if row.method == "hvp" and row.n == inst.n:
-            row.max_rel_diff = relative_difference(extra["hvp"], hv)
-
-
-def hessian_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 30, 100, 300, 1000),
-                 methods: Sequence[str] | None = None, budget: float = DEFAULT_BUDGET,
-                 progress: Progress | None = None) -> CostReport:
-    """Time every Hessian method at each n against one reverse gradient (Exercise 1, measured)."""
-    budget = check_budget(budget)
-    chosen = _choose(methods, HESSIAN_METHODS, "hessian")
-    reference = "forward-over-reverse" if any(m.name == "forward-over-reverse" for m in chosen) else chosen[0].name
-    report = _measure_grid("hessian", function, list(ns), chosen, budget, reference, progress,
-                           before=_gradient_baseline)
-    report.versions = {m.name: m.library for m in chosen if m.library}
-    report.notes.append(
-        "evaluations: n JVPs (forward-over-reverse), n VJPs (reverse-over-reverse), 2n+1 gradients "
-        "(finite-of-gradient), 2n^2+1 calls of f (finite-second); hvp: one JVP of the gradient")
-    report.notes.append(f"max_rel_diff: against {reference}; for hvp: against (that Hessian) @ v")
-    return report

@@ -170,13 +170,14 @@ def hessian(
 
     Default run: about 6 s.
     """
-    from diffcompare.analysis.cost import HESSIAN_METHODS, check_inputs, hessian_cost
+    from diffcompare.analysis.cost import check_inputs
+    from diffcompare.analysis.cost_hessian import HESSIAN_METHODS, hessian_cost
     from diffcompare.cli.options import parse_grid
 
     _check_plot(plot)
     ns = parse_grid(n, "n")
     function = _function(function, file)
-    check_inputs(function, ns[0], _methods(methods), HESSIAN_METHODS, budget)
+    check_inputs(function, ns[0], _methods(methods), HESSIAN_METHODS, budget, kind="hessian")
     with _progress(as_json) as step:
         report = hessian_cost(function, ns, _methods(methods), budget, step)
     _finish(report, "cost hessian", as_json, plot)

@@ -252,7 +252,8 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
             if c is None:
                 return None
         last_a = a
-        out.append((parent, _shaped_like(c, node.args[i])))
+        shape = getattr(node.args[i], "shape", ())  # the argument's: most often c's own (no broadcasting to undo)
+        out.append((parent, c if shape and c.arr.shape == shape else _shaped_like(c, node.args[i])))
     return out
 
 

@@ -8,8 +8,8 @@ is loosened by one. A count is taken where nothing else of the caller's is on th
 result tuple is being built, the tuple's items count too. That holds on CPython 3.10-3.13 with the GIL,
 where this was tested. CPython 3.14 may lend a local variable without counting it (borrowed references on
 the stack), and free-threaded builds count differently: there a held array could look free, so all three
-are switched off and every result is a new array (slower, never wrong). This is the one place: every use reads ``refcount.REFCOUNTS_EXACT``
-when it runs, so a test switches all of them off by setting this one value.
+are switched off and every result is a new array (slower, never wrong). This is the one place: every use
+reads ``refcount.REFCOUNTS_EXACT`` when it runs, so a test switches all of them off by setting this one value.
 """
 
 import sys
