@@ -42,6 +42,13 @@ def _agreement(row: Row) -> str:
     return f"[{style}]{mantissa}e{int(exponent)}[/{style}]"
 
 
+def work_text(row: Row) -> str:
+    """The evaluations, and where fewer passes through f carried them (batched forward mode): ``1024 in 1``."""
+    if row.passes is None or row.evaluations is None or row.passes == row.evaluations:
+        return fmt(row.evaluations)
+    return f"{fmt(row.evaluations)} in {row.passes}"
+
+
 def _passes_header(kind: str) -> str:
     return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "passes",
             "memory": "calls"}[kind]
@@ -93,7 +100,7 @@ def table(report: CostReport) -> Any:
                 f", m={r.m}" if report.kind == "jacobian" else "")
             skipped.append(f"{r.method} at {where}: {r.status}")
         time_cell = seconds_text(r.seconds) if r.status == "ok" else f"[dim]{r.status.split(':')[0]}[/dim]"
-        cells += [time_cell, fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
+        cells += [time_cell, work_text(r), fmt(r.ratio_to_f, 3)]
         if report.kind == "hessian":
             cells.append(fmt(r.ratio_to_gradient, 3))
         if report.kind == "memory":
@@ -165,7 +172,8 @@ def winners_table(report: CostReport) -> Any:
     cross = report.summary["crossover"]
     ns = sorted({c.n for c in cross.cells})
     ms = sorted({c.m for c in cross.cells})
-    t = Table(title="winner per cell (rows n inputs, columns m outputs; ×: speed-up over the other)")
+    t = Table(title="winner per cell, jacfwd (one direction per pass) against jacrev (rows n inputs, columns m "
+              "outputs; ×: speed-up over the other)")
     t.add_column("n \\ m", justify="right")
     for m in ms:
         t.add_column(str(m), justify="center")
@@ -205,9 +213,17 @@ def summary_text(report: CostReport) -> str:
     if report.kind == "jacobian":
         c = report.summary.get("crossover")
         if c is None or c.ratio is None:
-            return "no crossover could be fitted (too few cells with both times)"
-        return (f"jacfwd wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
-                f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
+            text = "jacfwd against jacrev: no crossover could be fitted (too few cells with both times)"
+        else:
+            text = (f"jacfwd (one direction per pass) wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
+                    f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
+        b = report.summary.get("crossover_batched")
+        if b is not None and b.ratio is not None:
+            text += (f"; jacfwd-batched (dc.jacfwd, one vectorized pass) wins when n < {b.ratio:.3g} m "
+                     f"(slope {b.slope:.2f})")
+        elif b is not None and b.points:
+            text += "; jacfwd-batched against jacrev: no crossover could be fitted"
+        return text
     marginal = report.summary.get("marginal_bytes_per_op")
     rev, fwd = (fmt(s.get(m), 3) + (f" (weak: {p} sizes)" if s.get(m) is not None and
                                     (p := _points(report, None, m)) < MIN_SLOPE_POINTS else "")
