@@ -227,7 +227,7 @@ def _ours(value: Any, row: RNode) -> bool:
 
 def _lean_result(prim: Primitive, vals: Sequence[Any], kw: dict[str, Any], defer: bool) -> Any:
     """On a lean tape: a large float64 elementwise result deferred (if ``defer``: see :class:`Deferred`)
-    or computed now into a pooled buffer (:mod:`~diffcompare.ad.memory`: the warmest free one); the
+    or computed now into a pooled buffer (:mod:`~diffcompare.ad.fast.memory`: the warmest free one); the
     full sum of a deferred array deferred. None: neither, numpy computes it as usual.
     Nothing is deferred when numpy is set to raise (or call) on a floating-point error: the user's code
     around the operation must see it happen. Otherwise the error settings in force now go with it.
