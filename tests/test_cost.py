@@ -467,6 +467,28 @@ def test_jacobian_heatmap_labels_skipped_cells():
     assert "hatched: not measured" in xlabel
 
 
+def test_jacobian_heatmap_draws_both_crossovers_below_the_grid():
+    """The lecture's crossover (one direction per pass) and dc.jacfwd's, labelled in a legend under the axes: inside,
+    it covered the top row's labels."""
+    pytest.importorskip("matplotlib")
+    from diffcompare.render.cost import _heatmap
+    from diffcompare.render.figures import pyplot
+
+    report = _jacobian_report_with_skips()
+    report.summary["crossover"] = crossover([(n, m, 2e-6 * n, 6e-6 * m) for n in (1, 4, 16) for m in (1, 4, 16)])
+    report.summary["crossover_batched"] = crossover([(n, m, 1e-7 * n, 6e-6 * m) for n in (1, 4, 16)
+                                                     for m in (1, 4, 16)])
+    plt = pyplot()
+    fig = _heatmap(plt, report)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    below = ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+    plt.close(fig)
+    assert labels == ["fitted crossover n = 3 m", "dc.jacfwd (batched) against jacrev: n = 60 m"]
+    assert below
+
+
 def test_cost_curves_legends_sit_below_the_panels():
     # inside the panel the Hessian's legend covered the hvp line: below it covers nothing
     pytest.importorskip("matplotlib")

@@ -172,8 +172,7 @@ def winners_table(report: CostReport) -> Any:
     cross = report.summary["crossover"]
     ns = sorted({c.n for c in cross.cells})
     ms = sorted({c.m for c in cross.cells})
-    t = Table(title="winner per cell, jacfwd (one direction per pass) against jacrev (rows n inputs, columns m "
-              "outputs; ×: speed-up over the other)")
+    t = Table(title="winner per cell: jacfwd (one direction per pass) or jacrev (rows n, columns m; ×: speed-up)")
     t.add_column("n \\ m", justify="right")
     for m in ms:
         t.add_column(str(m), justify="center")
@@ -322,7 +321,8 @@ def _heatmap(plt: Any, report: CostReport) -> Any:
     ax.set_xticks(range(len(ms)), [str(m) for m in ms])
     ax.set_yticks(range(len(ns)), [str(n) for n in ns])
     ax.set(xlabel="m (outputs)", ylabel="n (inputs)",
-           title="which Jacobian mode wins\nblue: jacfwd (forward) faster, red: jacrev (reverse) faster")
+           title="which Jacobian mode wins, one direction per pass each\n"
+                 "blue: jacfwd (forward) faster, red: jacrev (reverse) faster")
     for c in cross.cells:
         if c.winner is not None:
             ax.text(ms.index(c.m), ns.index(c.n), {"jacfwd": "fwd", "jacrev": "rev", "tie": "tie"}[c.winner],
@@ -335,14 +335,23 @@ def _heatmap(plt: Any, report: CostReport) -> Any:
                     color="0.3")
     if any(c.winner is None for c in cross.cells):
         ax.set_xlabel(f"m (outputs)\nhatched: not measured (predicted past the budget of {report.budget:g} s per cell)")
-    if cross.ratio is not None:
+    batched = report.summary.get("crossover_batched")
+    lines = [(cross, "k--", "fitted crossover n = {:.3g} m"),
+             (batched, "k:", "dc.jacfwd (batched) against jacrev: n = {:.3g} m")]
+    drawn = False
+    for fit, style, label in lines:
+        if fit is None or fit.ratio is None:
+            continue
         # the fitted crossover n = ratio * m, drawn in the index coordinates of the log-spaced grid
         mm = np.geomspace(ms[0], ms[-1], 50)
-        nn = cross.ratio * mm
+        nn = fit.ratio * mm
         ax.plot(np.interp(np.log(mm), np.log(ms), range(len(ms))),
                 np.interp(np.log(nn), np.log(ns), range(len(ns)), left=np.nan, right=np.nan),
-                "k--", lw=1, label=f"fitted crossover n = {cross.ratio:.3g} m")
-        ax.legend(fontsize=7, loc="upper left")
+                style, lw=1, label=label.format(fit.ratio))
+        drawn = True
+    if drawn:  # below the axes: inside, it covered the labels of the top row
+        below = -0.19 if any(c.winner is None for c in cross.cells) else -0.14
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, below), ncol=2, frameon=False)
     fig.colorbar(im, ax=ax, label="log10(t_jacfwd / t_jacrev)")
     fig.tight_layout()
     return fig
