@@ -316,6 +316,9 @@ def test_forward_passes_are_counted_not_assumed(monkeypatch):
     hess = hessian_cost("rosenbrock", [6], ["forward-over-reverse", "reverse-over-reverse"], budget=30.0)
     assert (_row(hess, "forward-over-reverse", 6).evaluations, _row(hess, "forward-over-reverse", 6).passes) == (6, 1)
     assert _row(hess, "reverse-over-reverse", 6).passes is None  # n pullbacks: evaluations say it
+    from diffcompare.render.cost import summary_text
+
+    assert "the n HVPs ride in batched passes" in summary_text(hess)  # not "costs about n gradients"
 
 
 # -- memory --------------------------------------------------------------------------------------

@@ -192,6 +192,12 @@ def winners_table(report: CostReport) -> Any:
     return t
 
 
+def _batched(report: CostReport, method: str) -> bool:
+    """Whether some measured row of ``method`` carried its directions in fewer passes than directions."""
+    return any(r.method == method and r.passes is not None and r.evaluations is not None
+               and r.passes < r.evaluations for r in report.rows)
+
+
 def summary_text(report: CostReport) -> str:
     """One or two sentences a reader can act on."""
     s = report.slopes
@@ -208,7 +214,9 @@ def summary_text(report: CostReport) -> str:
         parts = [f"{m} {s[m]:.2f}" + (f" (weak: {p} sizes)" if (p := _points(report, None, m)) < MIN_SLOPE_POINTS
                                       else "") for m in s if s[m] is not None and m not in ("f",)]
         return ("time against n, log-log slopes: " + ", ".join(parts) +
-                " (Exercise 1: n^2 entries; forward-over-reverse costs about n gradients; an HVP about 1)")
+                " (Exercise 1: n^2 entries; forward-over-reverse does the work of n HVPs, an HVP about that of a "
+                "gradient" + ("; here the n HVPs ride in batched passes (see the note), so its time grows slower "
+                              "than n gradients'" if _batched(report, "forward-over-reverse") else "") + ")")
     if report.kind == "jacobian":
         c = report.summary.get("crossover")
         if c is None or c.ratio is None:
