@@ -50,7 +50,7 @@ def work_text(row: Row) -> str:
 
 
 def _passes_header(kind: str) -> str:
-    return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "passes",
+    return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "evals / passes",
             "memory": "calls"}[kind]
 
 
