@@ -64,3 +64,27 @@ def test_the_adjoint_program_of_the_logistic_map_grows_linearly():
              for n in (2, 3, 4, 10)]
     per_step = lines[1] - lines[0]
     assert lines[2] - lines[1] == per_step and lines[3] - lines[2] == 6 * per_step
+
+
+@pytest.mark.parametrize("expr, at, why", [
+    ("log(x)", "x=-1", "the function is not defined at x=-1"),
+    ("sqrt(x)", "x=-1", "the function is not defined at x=-1"),
+    ("arcsin(x)", "x=2", "the function is not defined at x=2"),
+    ("1/x", "x=0", "the function is not defined at x=0"),
+    ("x**0.5", "x=-1", "the function is not real at x=-1"),  # ran to 'f = nan ... agree', exit 0
+])
+def test_a_point_outside_the_domain_is_compares_refusal(capsys, expr, at, why):
+    """Checked as compare checks it, before the program runs (it raised math's ValueError: exit 1)."""
+    for command in ("code", "compare"):
+        assert main([command, expr, "--at", at]) == 2
+        err = capsys.readouterr().err
+        assert why in err and err.count("\n") == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_an_infinite_derivative_where_f_is_defined_is_one_line(capsys, mode):
+    """sqrt at 0: f = 0, grad gives inf, the program's Python float division raises: one line, exit 2."""
+    assert main(["code", "sqrt(x)", "--at", "x=0", "--mode", mode]) == 2
+    err = capsys.readouterr().err
+    assert "the derivative is not finite at x=0" in err and err.count("\n") == 1
+    assert main(["code", "sqrt(x)", "--at", "x=0", "--mode", "primal"]) == 0
