@@ -581,8 +581,8 @@ def choose_methods(names: Sequence[str] | None, table: dict[str, Method], kind: 
             elif one in peers:
                 out.append(peer_method(one, kind))
             else:
-                raise DiffcompareError(f"--methods: unknown method {one!r}; allowed: {', '.join([*table, *peers])}, "
-                                       "all")
+                raise DiffcompareError(f"--methods: {registry.unusable(one, 'method')}; allowed: "
+                                       f"{', '.join([*table, *peers])}, all")
     if not out:
         raise DiffcompareError("--methods is empty")
     return out

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from diffcompare import ad
+from diffcompare import backends as registry
 from diffcompare.analysis import families
 from diffcompare.analysis.cost import (
     CostReport, Progress, Row, check_budget, measure_passes, passes_notes, peer_method, peer_names,
@@ -174,7 +175,7 @@ def check_methods(methods: Sequence[str] | None) -> list[str]:
             if one in out:
                 continue
             if one not in peers:
-                raise DiffcompareError(f"--methods: unknown method {one!r}; allowed: "
+                raise DiffcompareError(f"--methods: {registry.unusable(one, 'method')}; allowed: "
                                        f"{', '.join([*JACOBIAN_METHODS, *peers])}, all")
             out.append(one)
     return out
