@@ -88,3 +88,27 @@ def test_an_infinite_derivative_where_f_is_defined_is_one_line(capsys, mode):
     err = capsys.readouterr().err
     assert "the derivative is not finite at x=0" in err and err.count("\n") == 1
     assert main(["code", "sqrt(x)", "--at", "x=0", "--mode", "primal"]) == 0
+
+
+def test_the_readmes_code_table3_example_is_the_real_output(capsys, monkeypatch):
+    """The README showed a stale program (a per-product check, '# if p != p'); its example must be what runs."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n$ diffcompare code table3\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["code", "table3"]) == 0
+    out = capsys.readouterr().out
+    assert [line.rstrip() for line in out.splitlines()] == [line.rstrip() for line in block.splitlines()]
+
+
+def test_a_short_program_gives_every_partial_its_own_name():
+    """README: programs of <= 200 operations keep a name per value (w_k is never reassigned); longer ones recycle."""
+    import re
+
+    from diffcompare.analysis.swell import logistic
+
+    for n, recycled in ((10, False), (60, True)):
+        r = generated_program(lambda x, n=n: logistic(x, n), ("x",), f"l_{n}", "reverse", None)
+        assigned = re.findall(r"^\s+(w_\d+) = ", r.source, flags=re.M)
+        assert (len(assigned) != len(set(assigned))) == recycled, (n, r.lines)
