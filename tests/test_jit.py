@@ -363,10 +363,10 @@ def test_reading_the_dtype_of_an_outer_levels_value_is_no_value_read():
 def test_a_staged_gradient_has_no_dead_rows():
     # the convention's product is staged as one times row, not a plain product (left dead) beside it
     from diffcompare.ad.staging import stage
-    from diffcompare.ad.codegen import _walk
+    from diffcompare.ad.simplify import walk
 
     program, _ = stage(dc.grad(logistic), [0.3], [True])
-    read = {v.index for row in program.rows for v in _walk(list(row.args))} | {v.index for v in _walk(program.output)}
+    read = {v.index for row in program.rows for v in walk(list(row.args))} | {v.index for v in walk(program.output)}
     assert [row.out.index for row in program.rows if row.out.index not in read] == [60]  # f's value, which grad drops
 
 
