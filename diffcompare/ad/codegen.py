@@ -18,7 +18,9 @@ import numpy as np
 
 from diffcompare.ad import expressions, kinks
 from diffcompare.ad.expressions import OPERATORS, Emitter, index_text
-from diffcompare.ad.simplify import Op, elementwise_ufunc, makes_fresh, simplify, walk
+from diffcompare.ad.buffers import elementwise_ufunc, makes_fresh
+from diffcompare.ad.ops import Op, walk
+from diffcompare.ad.simplify import simplify
 from diffcompare.ad.staging import Program, Row, Var
 
 # ops whose result is nan wherever an argument element it depends on is nan (or that drop the element): a nan
@@ -116,18 +118,69 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
     ``names``); a short-lived value (SHORT_LIVED) a name ``w_k`` recycled once the value is dead, so that
     Python frees it at once (a name held to the return keeps every float of a long program alive)."""
     end = len(ops)
+    last = _last_reads(ops, output, inputs, same)
+    given = names is not None
+    py: dict[int, str] = {}
+    for v, n in zip(inputs, trace_names(len(inputs), 0) if names is None else [names[v.index] for v in inputs]):
+        py[v.index] = py_name(n)
+    recycle = len(ops) > RECYCLE_FROM  # a short program (what a student reads) keeps a name per value
+    w = _Partials()
+    position = 0
+    for k, op in enumerate(ops):
+        w.free_at(k)
+        if op.accumulate is not None:
+            continue
+        position += 1
+        i = op.out.index
+        lives_to = last.get(i, end)
+        if given and i in names:  # type: ignore[operator]
+            py[i] = py_name(names[i])  # type: ignore[index]
+        elif recycle and lives_to < end and (given or lives_to - k <= SHORT_LIVED):
+            py[i] = w.recycled(lives_to)
+        elif given:  # an unnamed output
+            py[i] = w.new()
+        else:
+            py[i] = f"v_{position}"  # the slides' number of the row (the inputs are v_(1-n) .. v_0)
+    return py
+
+
+class _Partials:
+    """The names ``w_k``: a new one, or one whose value is dead (freed at the op that read it last)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.free: list[str] = []
+        self.dies_at: dict[int, list[str]] = {}
+
+    def new(self) -> str:
+        self.count += 1
+        return f"w_{self.count}"
+
+    def free_at(self, k: int) -> None:
+        if k in self.dies_at:
+            self.free.extend(self.dies_at.pop(k))
+
+    def recycled(self, lives_to: int) -> str:
+        """A free name (else a new one), free again after op ``lives_to`` (its last reader may take the name)."""
+        name = self.free.pop() if self.free else self.new()
+        if lives_to in self.dies_at:
+            self.dies_at[lives_to].append(name)
+        else:
+            self.dies_at[lives_to] = [name]
+        return name
+
+
+def _last_reads(ops: list[Op], output: Any, inputs: list[Var], same: dict[int, Var]) -> dict[int, int]:
+    """Var index -> the position of the op that reads it last (len(ops) for outputs and inputs); an accumulated
+    Var is read under its target's buffer."""
+    end = len(ops)
     last: dict[int, int] = {}
     if same:
-        def root(v: Var) -> int:
-            while v.index in same:
-                v = same[v.index]
-            return v.index
-
         for k, op in enumerate(ops):
             for v in _read(op):
-                last[root(v)] = k
+                last[_root(v, same)] = k
         for v in walk(output):
-            last[root(v)] = end
+            last[_root(v, same)] = end
     else:
         for k, op in enumerate(ops):
             for v in op.vars:
@@ -136,43 +189,13 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
             last[v.index] = end
     for v in inputs:
         last[v.index] = end
-    py: dict[int, str] = {}
-    given = names is not None
-    n_in = len(inputs)
-    for v, n in zip(inputs, trace_names(n_in, 0) if names is None else [names[v.index] for v in inputs]):
-        py[v.index] = py_name(n)
-    free: list[str] = []
-    count = 0
-    recycle = len(ops) > RECYCLE_FROM  # a short program (what a student reads) keeps a name per value
-    dies_at: dict[int, list[str]] = {}
-    position = 0
-    for k, op in enumerate(ops):
-        if k in dies_at:
-            free.extend(dies_at.pop(k))
-        if op.accumulate is not None:
-            continue
-        position += 1
-        i = op.out.index
-        lives_to = last.get(i, end)
-        if given and i in names:
-            py[i] = py_name(names[i])
-        elif recycle and lives_to < end and (given or lives_to - k <= SHORT_LIVED):
-            if free:
-                name = free.pop()
-            else:
-                count += 1
-                name = f"w_{count}"
-            py[i] = name
-            if lives_to in dies_at:  # its last reader may take the name
-                dies_at[lives_to].append(name)
-            else:
-                dies_at[lives_to] = [name]
-        elif given:  # an unnamed output
-            count += 1
-            py[i] = f"w_{count}"
-        else:
-            py[i] = f"v_{position}"  # the slides' number of the row (the inputs are v_(1-n) .. v_0)
-    return py
+    return last
+
+
+def _root(v: Var, same: dict[int, Var]) -> int:
+    while v.index in same:
+        v = same[v.index]
+    return v.index
 
 
 def _tainted_outputs(ops: list[Op], output: Any) -> list[Var] | None:
@@ -284,41 +307,46 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: Emitter, 
 
     constant = em.constant
     operators = OPERATORS
-
     holder: dict[str, int] = {}  # which Var each Python name holds now (a caller's name may be reassigned: vbar_j)
-
-    def check(read: list[Var]) -> None:
-        for v in read:
-            while v.index in same:
-                v = same[v.index]
-            if holder.get(py[v.index], v.index) != v.index:
-                raise NameClash(names[v.index] if names is not None and v.index in names else py[v.index])
-
     body = []
     for op in ops:
         if names is not None:  # recycled names never clash; a caller's reassigned ones might
-            check(_read(op))
+            _check_names(_read(op), py, same, holder, names)
+            if op.accumulate is None:
+                holder[py[op.out.index]] = op.out.index
         if op.accumulate is not None:
             target, g, idx = op.accumulate
             body.append(f"    {ref(target)}[{index_text(idx, em) or em.constant(idx)}] += {ref(g)}")
-            continue
-        out = py[op.out.index]
-        if names is not None:
-            holder[out] = op.out.index
-        if op.inplace is not None and not (op.name == "times" and checked_products):
-            uf = np.multiply if op.name == "times" else elementwise_ufunc(op)
-            body.append(f"    {out} = np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})")
-        elif op.name == "times":  # a product under the convention 0 * inf = 0 (kinks.py)
-            a, b = ref(op.args[0]), ref(op.args[1])
-            if checked_products:
-                em.globals["_zero_times_inf"], em.globals["_has_nan"] = kinks.zero_times_inf, kinks.has_nan
-                body.append(f"    {out} = {a} * {b}\n    if {_nan_test(op.out, out)}:\n"
-                            f"        {out} = _zero_times_inf({out}, {a}, {b})")
-            else:
-                body.append(f"    {out} = {a} * {b}")
-        elif op.name in operators and not op.kw and not same:  # _expression's text for them, without its other cases
+        elif op.inplace is None and op.name in operators and not op.kw and not same:
+            # expression()'s text for them, without its other cases (most lines of a long program)
             texts = [py[a.index] if a.__class__ is Var else constant(a) for a in op.args]
-            body.append(f"    {out} = {operators[op.name].format(*texts)}")
+            body.append(f"    {py[op.out.index]} = {operators[op.name].format(*texts)}")
         else:
-            body.append(f"    {out} = {expressions.expression(Row(op.out, op.prim, tuple(op.args), op.kw), ref, em)}")
+            body.append(_line(op, py[op.out.index], ref, em, checked_products))
     return body
+
+
+def _line(op: Op, out: str, ref: Callable[[Any], str], em: Emitter, checked_products: bool) -> str:
+    """The line of an op written into an argument's buffer (out=), of a product under the convention 0 * inf = 0
+    (kinks.py; checked: three lines), or of any other op."""
+    if op.inplace is not None and not (op.name == "times" and checked_products):
+        uf = np.multiply if op.name == "times" else elementwise_ufunc(op)
+        return f"    {out} = np.{uf.__name__}({', '.join(ref(a) for a in op.args)}, out={ref(op.inplace)})"
+    if op.name == "times":
+        a, b = ref(op.args[0]), ref(op.args[1])
+        if checked_products:
+            em.globals["_zero_times_inf"], em.globals["_has_nan"] = kinks.zero_times_inf, kinks.has_nan
+            return (f"    {out} = {a} * {b}\n    if {_nan_test(op.out, out)}:\n"
+                    f"        {out} = _zero_times_inf({out}, {a}, {b})")
+        return f"    {out} = {a} * {b}"
+    return f"    {out} = {expressions.expression(Row(op.out, op.prim, tuple(op.args), op.kw), ref, em)}"
+
+
+def _check_names(read: list[Var], py: dict[int, str], same: dict[int, Var], holder: dict[str, int],
+                 names: dict[int, str]) -> None:
+    """NameClash where a Var read is no longer what its Python name holds (a caller's name reassigned)."""
+    for v in read:
+        while v.index in same:
+            v = same[v.index]
+        if holder.get(py[v.index], v.index) != v.index:
+            raise NameClash(names[v.index] if v.index in names else py[v.index])

@@ -7,7 +7,7 @@ engine calls, so the generated code gives the eager values bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,16 +78,21 @@ def index_text(idx: Any, em: Emitter) -> str | None:
 
 
 def expression(row: Row, ref: Callable[[Any], str], em: Emitter) -> str:
-    """The right-hand side of one row."""
-    name, args, kw = row.prim.name, row.args, row.kw
-    texts = [ref(a) for a in args]
+    """The right-hand side of one row: Python's own spelling where it gives the eager value, else a call."""
+    texts = [ref(a) for a in row.args]
     floats = row.out.is_float and all((a.__class__ is Var and a.is_float) or a.__class__ in (float, int)
-                                      for a in args)
-    if name == "pow" and not isinstance(args[1], Var) and args[1].__class__ in (int, float):
-        if args[1] == 2 and not floats and isinstance(args[0], Var) and not args[0].is_float:
-            return f"{texts[0]} * {texts[0]}"  # as the eager implementation: x * x
-        if floats and float(args[1]).is_integer():
-            return f"{texts[0]} ** {texts[1]}"  # a float to an integer power is a float (0 ** -1 raises)
+                                      for a in row.args)
+    text = _spelled(row, texts, floats, em)
+    return text if text is not None else _call(row, texts, floats, em)
+
+
+def _spelled(row: Row, texts: list[str], floats: bool, em: Emitter) -> str | None:
+    """A power, an index, an operator, ``float(x)``, ``1.0 / x``, ``abs(x)``; None for a call."""
+    name, args = row.prim.name, row.args
+    if name == "pow":
+        text = _power(args, texts, floats)
+        if text is not None:
+            return text
     if name == "getitem" and isinstance(args[0], Var) and not isinstance(args[1], Var):
         idx = index_text(args[1], em)
         if idx is not None:
@@ -98,9 +103,25 @@ def expression(row: Row, ref: Callable[[Any], str], em: Emitter) -> str:
         return f"1.0 / {texts[0]}"
     if name == "abs" and floats:
         return f"abs({texts[0]})"
-    if name in OPERATORS and not kw:
+    if name in OPERATORS and not row.kw:
         return OPERATORS[name].format(*texts)
-    prim = row.prim
+    return None
+
+
+def _power(args: Sequence[Any], texts: list[str], floats: bool) -> str | None:
+    """``x * x`` for an array squared (as the eager implementation), ``x ** k`` for a float to an integer power."""
+    if isinstance(args[1], Var) or args[1].__class__ not in (int, float):
+        return None
+    if args[1] == 2 and not floats and isinstance(args[0], Var) and not args[0].is_float:
+        return f"{texts[0]} * {texts[0]}"  # as the eager implementation: x * x
+    if floats and float(args[1]).is_integer():
+        return f"{texts[0]} ** {texts[1]}"  # a float to an integer power is a float (0 ** -1 raises)
+    return None
+
+
+def _call(row: Row, texts: list[str], floats: bool, em: Emitter) -> str:
+    """``math.f(x)`` for floats, ``np.ufunc(...)`` for arrays, else the primitive's implementation as a global."""
+    name, kw, prim = row.prim.name, row.kw, row.prim
     if floats and prim.math is not None and getattr(prim.math, "__name__", "") in _MATH_NAMES:
         return f"math.{prim.math.__name__}({texts[0]})"
     rule = RULES.get(name)
