@@ -125,9 +125,11 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
         py[v.index] = py_name(n)
     recycle = len(ops) > RECYCLE_FROM  # a short program (what a student reads) keeps a name per value
     w = _Partials()
+    dies_at = w.dies_at
     position = 0
     for k, op in enumerate(ops):
-        w.free_at(k)
+        if k in dies_at:
+            w.free.extend(dies_at.pop(k))
         if op.accumulate is not None:
             continue
         position += 1
@@ -145,7 +147,7 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
 
 
 class _Partials:
-    """The names ``w_k``: a new one, or one whose value is dead (freed at the op that read it last)."""
+    """The names ``w_k``: a new one, or one whose value is dead (``dies_at``: the names free after op k)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -155,10 +157,6 @@ class _Partials:
     def new(self) -> str:
         self.count += 1
         return f"w_{self.count}"
-
-    def free_at(self, k: int) -> None:
-        if k in self.dies_at:
-            self.free.extend(self.dies_at.pop(k))
 
     def recycled(self, lives_to: int) -> str:
         """A free name (else a new one), free again after op ``lives_to`` (its last reader may take the name)."""
@@ -321,6 +319,8 @@ def _body(ops: list[Op], py: dict[int, str], same: dict[int, Var], em: Emitter, 
             # expression()'s text for them, without its other cases (most lines of a long program)
             texts = [py[a.index] if a.__class__ is Var else constant(a) for a in op.args]
             body.append(f"    {py[op.out.index]} = {operators[op.name].format(*texts)}")
+        elif op.name == "times" and op.inplace is None and not checked_products:  # _line's, as often
+            body.append(f"    {py[op.out.index]} = {ref(op.args[0])} * {ref(op.args[1])}")
         else:
             body.append(_line(op, py[op.out.index], ref, em, checked_products))
     return body

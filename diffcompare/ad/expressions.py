@@ -83,7 +83,25 @@ def expression(row: Row, ref: Callable[[Any], str], em: Emitter) -> str:
     floats = row.out.is_float and all((a.__class__ is Var and a.is_float) or a.__class__ in (float, int)
                                       for a in row.args)
     text = _spelled(row, texts, floats, em)
-    return text if text is not None else _call(row, texts, floats, em)
+    if text is not None:
+        return text
+    # a call: math.f(x) for floats, np.ufunc(...) for arrays, else the primitive's implementation as a global
+    name, kw, prim = row.prim.name, row.kw, row.prim
+    if floats and prim.math is not None and getattr(prim.math, "__name__", "") in _MATH_NAMES:
+        return f"math.{prim.math.__name__}({texts[0]})"
+    rule = RULES.get(name)
+    if not floats and prim.partials is not None and rule is not None and rule.ufuncs and not kw:
+        return f"np.{rule.ufuncs[0].__name__}({', '.join(texts)})"
+    if getattr(np, name, None) is prim.impl:  # a staged comparison or another numpy function without a rule
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
+        return f"np.{name}({', '.join(texts)}{extra})"
+    if name == "sum":
+        # defaults left out; `v in (None, False)` left out axis=0 too (0 == False): a total instead of column sums
+        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v is not None and v is not False)
+        return f"np.sum({texts[0]}{extra})"
+    fn = em.function(name, prim.impl)
+    extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
+    return f"{fn}({', '.join(texts)}{extra})"
 
 
 def _spelled(row: Row, texts: list[str], floats: bool, em: Emitter) -> str | None:
@@ -117,23 +135,3 @@ def _power(args: Sequence[Any], texts: list[str], floats: bool) -> str | None:
     if floats and float(args[1]).is_integer():
         return f"{texts[0]} ** {texts[1]}"  # a float to an integer power is a float (0 ** -1 raises)
     return None
-
-
-def _call(row: Row, texts: list[str], floats: bool, em: Emitter) -> str:
-    """``math.f(x)`` for floats, ``np.ufunc(...)`` for arrays, else the primitive's implementation as a global."""
-    name, kw, prim = row.prim.name, row.kw, row.prim
-    if floats and prim.math is not None and getattr(prim.math, "__name__", "") in _MATH_NAMES:
-        return f"math.{prim.math.__name__}({texts[0]})"
-    rule = RULES.get(name)
-    if not floats and prim.partials is not None and rule is not None and rule.ufuncs and not kw:
-        return f"np.{rule.ufuncs[0].__name__}({', '.join(texts)})"
-    if getattr(np, name, None) is prim.impl:  # a staged comparison or another numpy function without a rule
-        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
-        return f"np.{name}({', '.join(texts)}{extra})"
-    if name == "sum":
-        # defaults left out; `v in (None, False)` left out axis=0 too (0 == False): a total instead of column sums
-        extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items() if v is not None and v is not False)
-        return f"np.sum({texts[0]}{extra})"
-    fn = em.function(name, prim.impl)
-    extra = "".join(f", {k}={em.constant(v)}" for k, v in kw.items())
-    return f"{fn}({', '.join(texts)}{extra})"
