@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from diffcompare import ad
+from diffcompare import ad as ad_module
 from diffcompare.ad import kinks, reverse
 from diffcompare.ad.fast import backward
 
@@ -170,3 +171,27 @@ def test_a_gradient_past_1e154_gives_no_false_overflow_warning(ad):
         warnings.simplefilter("error")
         g = ad.grad(lambda v: np.sum(v * v * v))(np.array([1e100, 1.0]))
     assert g.tolist() == [3e200, 3.0]
+
+
+# ---- reciprocal's term -g ans^2, beyond range alone ---------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, -1e160])
+def test_second_derivative_of_log_through_a_scale_in_every_mode(ad, scale):
+    """d^2/dx^2 log(s x) = -1/x^2 = -1 at 1, for any s: the tangent (or outer adjoint) of log's partial 1/u is
+    -(1/u)^2 u' = -(s / (s x)^2); (1/u)^2 alone is 1e-400 -> 0 or 1e400 -> inf (AD gave -0 and -inf)."""
+    f = lambda x: np.log(scale * x * np.sign(scale))  # noqa: E731
+    got = [ad.derivative(f, 2, "forward")(1.0), ad.derivative(f, 2, "reverse")(1.0),
+           ad.hessian(lambda v: np.sum(f(v)))(np.array([1.0]))[0, 0],
+           ad.jacfwd(ad.grad(lambda v: np.sum(f(v))))(np.array([1.0, 2.0]))[1, 1] * 4,
+           ad.hvp(lambda v: np.sum(f(v)), np.array([1.0]), np.array([1.0]))[0]]
+    for g in got:
+        assert abs(g + 1.0) <= 4e-16, got
+
+
+def test_reciprocal_term_keeps_zero_times_inf():
+    """At x = 0 (1/x = inf) a zero tangent or cotangent still adds nothing: jacfwd and jacrev of
+    reciprocal's derivative at [0, 2] have 0 off the diagonal, not nan."""
+    d = lambda v: ad_module.grad(lambda w: np.sum(np.reciprocal(w)))(v)  # noqa: E731
+    for jac in (ad_module.jacfwd(d), ad_module.jacrev(d)):
+        h = jac(np.array([0.0, 2.0]))
+        assert h[0, 1] == 0 and h[1, 0] == 0 and h[1, 1] == 0.25 and h[0, 0] == INF, h

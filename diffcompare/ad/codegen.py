@@ -622,7 +622,7 @@ def _allocate(ops: list[Op], output: Any, inputs: list[Var], names: dict[int, st
         py[v.index] = py_name(n)
     free: list[str] = []
     count = 0
-    recycle = given or len(ops) > RECYCLE_FROM
+    recycle = len(ops) > RECYCLE_FROM  # a short program (what a student reads) keeps a name per value
     dies_at: dict[int, list[str]] = {}
     position = 0
     for k, op in enumerate(ops):

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad.kinks import times
 from diffcompare.ad.tracer import MINUS_ONE, ONE, Box, Primitive, raw, shape_of
 
 
@@ -323,7 +324,19 @@ abs_ = defprim("abs", np.absolute, lambda ans, x: _abs_partial(ans, x), math=abs
                text="|{0}|", partial_text=("sign({a})",), parse=("abs",))
 square = defprim("square", np.square, lambda ans, x: mul(2.0, x), math=lambda x: x * x, linear=_linear_square,
                  sympy=lambda sp, a: a**2, text="{0}**2", partial_text=("2 {a}",))
-reciprocal = defprim("reciprocal", lambda x: _div_impl(1.0, x), lambda ans, x: neg(mul(ans, ans)),
+
+
+def _minus_times_square(g: Any, ans: Any) -> Any:
+    """reciprocal's term -g ans^2, as -(g ans) ans: the partial -ans^2 alone is beyond the float64 range from
+    |ans| = 1.3e154 or 1e-154 where the term need not be (the Hessian of log(1e200 x) at 1 is -1: the
+    tangent of log's partial 1/u is -(1e200 * 1e-200) * 1e-200, while -(1e-200)^2 gave 0). |g ans| is the
+    geometric mean of |g| and the term's magnitude, so in range where both are; 0 * inf is 0 (kinks.times)."""
+    return neg(times(times(g, ans), ans))
+
+
+# written-out VJP and JVP rather than the partial -ans^2 (see _minus_times_square); elementwise all the same
+reciprocal = defprim("reciprocal", lambda x: _div_impl(1.0, x), vjp=lambda g, ans, i, x: _minus_times_square(g, ans),
+                     jvp=lambda t, ans, x: _minus_times_square(t[0], ans), batched=True,
                      ufuncs=(np.reciprocal,), into=np.reciprocal, sympy=lambda sp, a: 1 / a, text="1 / {0}",
                      partial_text=("-{v}^2",))
 # s (1 - s) = sech^2(x / 2) / 4: no cancellation where s rounds to 1 (x > 37), and none in its derivatives
