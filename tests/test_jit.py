@@ -412,3 +412,14 @@ def test_a_long_array_program_with_accumulations_recycles_names_and_gives_the_re
     rv, rg = under_reference(dc.value_and_grad(f), x)
     assert v == rv and np.array_equal(g, rg)
     assert "w_1 = " in j.source and "] += " in j.source
+
+
+def test_common_subexpression_keys_take_a_var_after_a_tuple_argument():
+    """A row whose tuple argument (an index, a shape) comes before a Var: the key still names the Var, and the
+    Vars are left for Op to walk (it failed with None.append, found reading the split of codegen)."""
+    from diffcompare.ad.ops import Var
+    from diffcompare.ad.simplify import _cse_key
+
+    v = Var(3, (2,), np.dtype(float), False)
+    key, flat = _cse_key("scatter_add", [(0, 1), v], {})
+    assert key[0] == "scatter_add" and 3 in key and flat is None

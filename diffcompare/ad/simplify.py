@@ -160,7 +160,8 @@ def _cse_key(name: str, args: list[Any], kw: dict[str, Any]) -> tuple[tuple[Any,
     for a in args:
         if a.__class__ is Var:
             parts.append(a.index)
-            flat.append(a)  # type: ignore[union-attr]
+            if flat is not None:  # a tuple argument came first: Op walks them all
+                flat.append(a)
         else:
             parts.append(_const_key(a))
             if a.__class__ is tuple or a.__class__ is list:
