@@ -5,6 +5,7 @@ on a code path the other tests do not run is still caught.
 """
 
 import ast
+import functools
 from pathlib import Path
 
 import diffcompare
@@ -22,9 +23,11 @@ MAY_NOT_IMPORT = {
 }
 
 
+@functools.cache
 def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text())
+    """(path under the package, parsed module) for every module, parsed once for all the scans (read only)."""
+    return tuple((path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text()))
+                 for path in sorted(PACKAGE.rglob("*.py")))
 
 
 def _module_name(rel: str) -> str:
