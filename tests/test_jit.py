@@ -423,3 +423,19 @@ def test_common_subexpression_keys_take_a_var_after_a_tuple_argument():
     v = Var(3, (2,), np.dtype(float), False)
     key, flat = _cse_key("scatter_add", [(0, 1), v], {})
     assert key[0] == "scatter_add" and 3 in key and flat is None
+
+
+def test_norm_rescaling_under_jit_is_decided_at_every_call():
+    """norm's rule rescales x where np.linalg.norm under/overflows; its choice was read from the tracing call's
+    values (unseen by staging: the line also read np.ndim(raw(...))) and frozen: 0 at [1e200, 1, .5]."""
+    f = lambda x: np.linalg.norm(x)  # noqa: E731
+    traced, far, tiny = np.array([0.3, 0.7, 1.1]), np.array([1e200, 1.0, 0.5]), np.array([1e-200, 3e-200, 0.0])
+    transforms = [dc.grad(f), dc.hessian(f), dc.jacfwd(dc.grad(f)), dc.jacrev(dc.grad(f))]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("error", JitWarning)  # staged, not run eagerly
+        for t in transforms:
+            j = dc.jit(t)
+            for x in (traced, far, tiny, traced):
+                assert same(j(x), t(x)), (t, x)
+            assert j.traces == 1
+    assert np.array_equal(dc.jit(dc.grad(f))(far), [1.0, 1e-200, 5e-201])

@@ -918,7 +918,11 @@ dot = defprim("dot", np.dot, vjp=_dot_vjp, jvp=_bilinear_jvp(lambda a, b: dot(a,
 def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
     """(x, |x|), or (x / m, |x / m|) with m = max |x_i| where |x| under- or overflowed: np.linalg.norm does
     not rescale (the norm of [1e-200, 3e-200] is 0.0, so x / |x| was inf). x / |x| is the same vector for
-    any constant m > 0, so the choice by value holds at every order."""
+    any constant m > 0, so the choice by value holds at every order. Under jit the choice is staged
+    (``_staged_rescaled``): a scale frozen at the tracing call's values gave 0 at [1e200, 1, .5]."""
+    low = decided(x)
+    if isinstance(low, Box):
+        return _staged_rescaled(ans, x, low)
     r = abs(raw(ans)) if np.ndim(raw(ans)) == 0 else _TINY
     if _TINY <= r < np.inf:
         return x, ans
@@ -926,6 +930,18 @@ def _rescaled(ans: Any, x: Any) -> tuple[Any, Any]:
     if not 0.0 < m < np.inf:
         return x, ans
     u = div(x, m)
+    return u, norm(u)
+
+
+def _staged_rescaled(ans: Any, x: Any, low: Any) -> tuple[Any, Any]:
+    """``_rescaled`` as rows of jit's program, decided at every call: x / s and |x / s| with s = 1 where |x| is a
+    normal float (x / 1.0 is x and |x| is ans, bit for bit), else s = max |x_i| where that is finite and > 0.
+    s is computed from the staged value only (``decided``): a constant for the derivative levels, as eagerly."""
+    n0 = norm(low)
+    ok = np.logical_and(n0 >= _TINY, n0 < np.inf)  # staged comparisons (NONDIFF rows), not decided here
+    m = amax(abs_(low))
+    s = where(np.logical_or(ok, np.logical_not(np.logical_and(m > 0.0, m < np.inf))), 1.0, m)
+    u = div(x, s)
     return u, norm(u)
 
 
