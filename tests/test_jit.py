@@ -439,3 +439,19 @@ def test_norm_rescaling_under_jit_is_decided_at_every_call():
                 assert same(j(x), t(x)), (t, x)
             assert j.traces == 1
     assert np.array_equal(dc.jit(dc.grad(f))(far), [1.0, 1e-200, 5e-201])
+
+
+def test_a_value_read_beside_a_shape_read_on_one_line_is_seen():
+    """A line reading only metadata (np.ndim(raw(x))) is not a value read; one that also reads raw(x) itself is:
+    norm's rule read both on one line and its choice by value went unseen (frozen in the program)."""
+    from diffcompare.ad.staging import stage
+    from diffcompare.ad.tracer import raw
+
+    def shape_only(x):
+        return x * 2.0 if np.ndim(raw(x)) == 1 else x
+
+    def mixed(x):
+        return x * float(abs(raw(x)) if np.ndim(raw(x)) == 0 else 1.0)
+
+    assert stage(shape_only, [np.ones(2)], [True])[0].value_reads == []
+    assert stage(mixed, [1.5], [True])[0].value_reads
