@@ -455,3 +455,17 @@ def test_a_value_read_beside_a_shape_read_on_one_line_is_seen():
 
     assert stage(shape_only, [np.ones(2)], [True])[0].value_reads == []
     assert stage(mixed, [1.5], [True])[0].value_reads
+
+
+def test_a_zero_partial_through_an_infinite_summed_adjoint_gives_0_eagerly_as_under_jit():
+    """sqrt(sum(x*x)) at 0: sqrt' = inf reaches x*x as a sum's uniform adjoint; its partial x is 0, which adds
+    nothing (README: 0 * inf is 0). The fast layer kept inf apart as the adjoint's factor and applied it to the
+    zeros later (nan); the reference engine and jit gave 0."""
+    x = np.zeros(3)
+    with np.errstate(all="ignore"):
+        for f in (lambda x: np.sqrt(np.sum(x * x)), lambda x: np.sqrt(np.sum(x**2))):
+            eager = dc.grad(f)(x)
+            assert np.array_equal(eager, under_reference(dc.grad(f), x)) and np.array_equal(eager, np.zeros(3))
+            j = dc.jit(dc.grad(f))
+            j(np.array([0.3, 0.7, 1.1]))
+            assert np.array_equal(j(x), eager)

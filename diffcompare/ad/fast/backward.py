@@ -241,6 +241,8 @@ def _pull_scaled(node: RNode, g: Scaled) -> list[tuple[RNode, Any]] | None:
                 return None
             c = Scaled(g.arr, g.k * k, g.owned and not shared, g.uniform)
         elif g.uniform and a.shape == g.arr.shape:  # g * a = (g.k k) a: nothing to compute yet
+            if not math.isfinite(g.k * k):  # inf kept apart would meet a's zeros as inf * 0 = nan when applied
+                return None  # (sqrt(sum(x*x)) at 0 gave nan, the reference 0): the general rule (rare)
             # a zero cotangent contributes nothing, even through an infinite partial
             c = Scaled(_ones(a.shape), 0.0, False, True) if g.k * k == 0.0 else Scaled(a, g.k * k, fresh)
         elif out and out[-1][0] is parent and a is last_a:  # x * x: the same product g * x again
