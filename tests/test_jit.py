@@ -423,3 +423,17 @@ def test_common_subexpression_keys_take_a_var_after_a_tuple_argument():
     v = Var(3, (2,), np.dtype(float), False)
     key, flat = _cse_key("scatter_add", [(0, 1), v], {})
     assert key[0] == "scatter_add" and 3 in key and flat is None
+
+
+def test_two_equal_outputs_under_jit_are_two_arrays_as_eagerly():
+    """CSE merges (x*2, x*2) into one Var; the caller gets two arrays, so writing into one leaves the other."""
+    x = np.arange(3.0)
+    for fn in (lambda x: (x * 2, x * 2), lambda x: [np.sin(x), np.sin(x), np.sin(x)], lambda x: (np.sum(x), np.sum(x))):
+        jf = dc.jit(fn)
+        jf(x)
+        outs = jf(x)
+        assert all(same(o, fn(x)[0]) for o in outs)
+        if isinstance(outs[0], np.ndarray) and outs[0].ndim:  # (a numpy scalar is immutable: one object is fine)
+            assert len({id(o) for o in outs}) == len(outs)
+            outs[0][0] = 100.0
+            assert all(o[0] == 0.0 for o in outs[1:])
