@@ -283,3 +283,21 @@ def test_jacobians_of_empty_inputs_have_the_right_shape(ad):
 def test_abs_of_complex_values_is_refused_not_differentiated_wrongly(ad):
     with pytest.raises(TypeError, match="not holomorphic"):
         ad.grad(lambda x: np.sum(np.abs(x * (1 + 2j)) ** 2))(np.array([1.0, 2.0]))
+
+
+def test_hvp_through_matmul_and_dot_of_every_rank_and_jvps_tuples_refused_in_one_line():
+    """hvp(f, x, v) takes x and v themselves; jvp's tuples (x,), (v,) made the point the (1, n) array and x @ x
+    failed deep inside with a matmul core-dimension error: refused in one line instead. The matmul/dot
+    forward rules themselves give H v for 1-D @ 1-D, 1-D @ 2-D and 2-D @ 1-D."""
+    import diffcompare as dc
+    from diffcompare.errors import TracingError
+
+    x, v = np.array([0.3, 0.7, 1.1]), np.array([1.0, 2.0, -1.0])
+    a, b = np.arange(6.0).reshape(2, 3) / 5, np.arange(6.0).reshape(3, 2) / 5
+    for f in (lambda x: x @ x, lambda x: np.sin(x) @ np.cos(x), lambda x: np.dot(x, np.sin(x)),
+              lambda x: np.sum(a @ np.sin(x)), lambda x: np.sum(np.sin(x) @ b), lambda x: np.sum(np.dot(a, x * x))):
+        assert np.allclose(dc.hvp(f, x, v), dc.hessian(f)(x) @ v, rtol=1e-14, atol=1e-15)
+    for args in (((x,), (v,)), ((x,), v), (x, [v])):
+        with pytest.raises(TracingError, match=r"not hvp\(f, \(x,\), \(v,\)\)"):
+            dc.hvp(lambda x: x @ x, *args)
+    assert dc.hvp(lambda x: x @ x, (0.5, 1.0), (1.0, 0.0)).tolist() == [2.0, 0.0]  # a tuple of numbers is a point

@@ -89,14 +89,19 @@ def _copy(x: Any) -> Any:
     return x.copy() if x.__class__ is np.ndarray else x
 
 
-def _fresh_output(o: Any, text: str, producer: dict[int, Op], same: dict[int, Var], em: Emitter) -> str:
-    """An output as a new array at every call, as eagerly: never an input, a view of one, or the program's own
-    constant (a caller writing into a result changed the next call's, and a pullback returned its cotangent)."""
+def _fresh_output(o: Any, text: str, producer: dict[int, Op], same: dict[int, Var], em: Emitter,
+                  seen: set[int]) -> str:
+    """An output as a new array at every call, as eagerly: never an input, a view of one, the program's own
+    constant (a caller writing into a result changed the next call's, and a pullback returned its cotangent), or
+    the array of an earlier output (CSE merges ``(x*2, x*2)`` into one Var; eagerly they are two arrays, and
+    writing into one must not change the other). ``seen``: the Var indices already returned."""
     if isinstance(o, Var):
         while o.index in same:
             o = same[o.index]
         op = producer.get(o.index)
-        if o.is_float or (op is not None and makes_fresh(op)):
+        repeated = o.index in seen
+        seen.add(o.index)
+        if o.is_float or (not repeated and op is not None and makes_fresh(op)):
             return text
         if o.shape != ():
             return f"{text}.copy()"
@@ -249,6 +254,7 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
     fast_body = _body(ops, py, same, em, names, checked_products=checked is None)
 
     producer = {op.out.index: op for op in ops}
+    seen: set[int] = set()
 
     def out_text(o: Any) -> str:
         if isinstance(o, (tuple, list)):
@@ -256,7 +262,7 @@ def generate(program: Program, name: str = "staged", names: dict[int, str] | Non
             if isinstance(o, list):
                 return f"[{inner}]"
             return f"({inner},)" if len(o) == 1 else f"({inner})"
-        return _fresh_output(o, _ref(o, py, same, em), producer, same, em)
+        return _fresh_output(o, _ref(o, py, same, em), producer, same, em, seen)
 
     ret = f"    return {out_text(output)}"
     tail = []

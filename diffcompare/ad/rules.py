@@ -575,9 +575,17 @@ def _lead_index(t: Any, x: Any, idx: Any) -> Any:
 
 def _index_batches(idx: Any) -> bool:
     """Whether ``t[:, *idx]`` is ``x[idx]`` per direction: not where advanced indices (arrays, and ints among
-    them) stand apart, which numpy moves in front of the batch axis."""
+    them) stand apart, which numpy moves in front of the batch axis.
+
+    A Python bool is advanced, not basic (numpy reads it as a 0-d mask, not as the int it subclasses): among
+    ints and slices alone it must still go through the adjacency test. An index holding a traced value (a
+    Box: under jit the mask ``x > 0`` is a staged value) takes the per-direction fallback: wrapped into the
+    tuple ``(slice(None), idx)`` it would be hidden from the primitive, which unwraps its direct arguments
+    only, and numpy would get the Box itself (IndexError)."""
     items = idx if isinstance(idx, tuple) else (idx,)
-    fancy = [isinstance(i, (list, np.ndarray, Box)) or (isinstance(i, bool)) for i in items]
+    if any(isinstance(i, Box) for i in items):
+        return False
+    fancy = [isinstance(i, (list, np.ndarray)) or isinstance(i, bool) for i in items]
     if not any(fancy):
         return True
     fancy = [f or isinstance(i, (int, np.integer)) for f, i in zip(fancy, items)]

@@ -308,7 +308,16 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
-    """Hessian-vector product H(x) v without forming H: a JVP of the gradient (forward over reverse)."""
+    """Hessian-vector product H(x) v without forming H: a JVP of the gradient (forward over reverse).
+
+    x and v are the point and the direction themselves, not jvp's tuples: ``hvp(f, (x,), (v,))`` (JAX's
+    cookbook spelling) would make the point the (1, n) array np.asarray((x,)) and fail deep inside f (a matmul
+    core-dimension error for x @ x); it is refused here in one line instead."""
+    for name, a in (("x", x), ("v", v)):
+        if isinstance(a, (tuple, list)) and any(isinstance(e, (np.ndarray, Box)) for e in a):
+            raise TracingError(f"hvp(f, x, v) takes the point and the direction themselves, not jvp's tuples: "
+                               f"{name} is a {type(a).__name__} of arrays (write hvp(f, x, v), not "
+                               "hvp(f, (x,), (v,)))")
     return jvp(grad(f), (x,), (v,))[1]
 
 
