@@ -461,8 +461,12 @@ class Evaluator:
             self.tag("pow-fractional-at-zero")
             if K >= 2 or p < 1:
                 return self._infinite(a, "fractional power at 0", positive=True, value=mpmath.mpf(0))
-            # 1 < p < 2 at K = 1: derivative p a^(p-1) a' = 0 (one-sided); the rule's 0·a' is exact
+            # 1 < p < 2 at K = 1: derivative p a^(p-1) a' = 0 (one-sided); the rule's 0·a' is exact, unless a' is
+            # infinite (tan(arccos(x))**1.14 at 1: -inf, not 0): 0·inf is not decided at first order
             c = _zero(K)
+            if mpmath.isinf(a.c[1]):
+                c[1] = mpmath.nan
+                self.tag("infinite-times-zero")
             return Series(c, _zero(K))
         if a.c[0] < 0:
             if not float(p).is_integer():
