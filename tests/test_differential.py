@@ -561,6 +561,10 @@ def t_derivatives(case: Case) -> None:
             else:
                 exact, err = [v for row in ref.hess for v in row], [v for row in ref.hess_err for v in row]
             tool = o["reference_digits"]
+            if tool is None and o.get("reference_method") == "—":
+                # no reference (its sympy step timed out under its budget: the table says so; the JSON only "—")
+                _event("derivatives: no reference (said so)")
+                continue
             tool = [v for row in tool for v in row] if tool and isinstance(tool[0], list) else tool
             check_reference(f"derivatives order {k} reference {case}", case, tool, exact, err)
             for row in o["results"]:
