@@ -431,6 +431,10 @@ class Evaluator:
             c = _zero(K)
             c[0] = a.c[0] ** P if not (a.c[0] == 0 and p == 0) else mpmath.mpf(1)
             d0 = P * a.c[0] ** (P - 1) if a.c[0] != 0 else (mpmath.mpf(0) if p != 1 else mpmath.mpf(1))
+            if a.c[0] == 0 and 0 < p < 1 and a.K >= 1:
+                # a fractional power at 0 with a zero first-order tangent: (x*x)**0.5 is |x| (a kink), (x*x)**0.75
+                # has derivative 0: not decided here, as sqrt's (arctan(x**2))**0.5 at 0 said 0, the tool nan
+                self.tag("zero-tangent-at-singularity")
             return Series(c, [abs(d0) * a.e[0] + abs(c[0]) + TINY / EPS] + _zero(K)[1:])
         if p == 0:  # a ** 0 = 1 everywhere (at 0 too: 0.0 ** 0.0 is 1)
             if a.c[0] == 0:
