@@ -5,6 +5,7 @@ on a code path the other tests do not run is still caught.
 """
 
 import ast
+import functools
 from pathlib import Path
 
 import diffcompare
@@ -22,9 +23,11 @@ MAY_NOT_IMPORT = {
 }
 
 
+@functools.cache
 def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text())
+    """(path under the package, parsed module) for every module, parsed once for all the scans (read only)."""
+    return tuple((path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text()))
+                 for path in sorted(PACKAGE.rglob("*.py")))
 
 
 def _module_name(rel: str) -> str:
@@ -95,3 +98,99 @@ def test_data_flows_one_way_cli_analysis_backends_ad():
             if any(full == f or full.startswith(f + ".") or module == f for f in forbidden):
                 wrong.append((rel, full))
     assert wrong == []
+
+
+def _module_writes(rel: str, tree: ast.AST):
+    """``module.name = ...`` (or ``+=``, ``del``, ``setattr(module, ...)``) on another diffcompare module."""
+    here = _module_name(rel)
+    modules = {}  # local name -> the diffcompare module it is bound to
+    for module, name, local in _imports(tree, here):
+        if module.startswith("diffcompare"):
+            full = module if name is None else f"{module}.{name}"
+            if name is None and local == module:
+                full = module.split(".")[0]  # `import diffcompare.x` binds diffcompare
+            if name is None or _is_module(full):
+                modules[local] = full
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in modules:
+            yield f"{modules[node.args[0].id]} (via {node.func.id})"
+        for t in targets:
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in modules \
+                    and modules[t.value.id] != here:
+                yield f"{modules[t.value.id]}.{t.attr}"
+
+
+def _is_module(full: str) -> bool:
+    rel = full.removeprefix("diffcompare").lstrip(".").replace(".", "/")
+    return (PACKAGE / (rel + ".py")).exists() or (PACKAGE / rel / "__init__.py").exists()
+
+
+def test_no_module_writes_into_another_modules_globals():
+    """Issue 14 item 3: a module says what it needs with attributes of its own objects (jit's staged class says
+    ``stages``), never by setting a global of another module (staging.py once set ``kinks.STAGED``)."""
+    found = {(rel, w) for rel, tree in _modules() for w in _module_writes(rel, tree)}
+    assert found == set()
+
+
+def test_the_write_scan_sees_every_form():
+    tree = ast.parse("from diffcompare.ad import kinks\nimport diffcompare.ad.tracer as tr\n"
+                     "from diffcompare.ad.rules import RULES\n"
+                     "kinks.STAGED = 1\ntr.X += 1\nsetattr(kinks, 'Y', 2)\nRULES.x = 3\n"
+                     "def f():\n    from diffcompare.ad import policy\n    policy.DEFAULT = None\n")
+    assert set(_module_writes("ad/planted.py", tree)) == {
+        "diffcompare.ad.kinks.STAGED", "diffcompare.ad.tracer.X", "diffcompare.ad.kinks (via setattr)",
+        "diffcompare.ad.policy.DEFAULT"}
+
+
+def _ad_import_graph(modules=None):
+    """Every diffcompare.ad module -> the ad modules it imports anywhere (lazy imports inside functions too):
+    a lazy import breaks a cycle at import time only, the two modules still need each other."""
+    graph = {}
+    for rel, tree in modules if modules is not None else _modules():
+        if not rel.startswith("ad/") or rel.endswith("__init__.py"):
+            continue
+        here = _module_name(rel)
+        deps = set()
+        for module, name, _ in _imports(tree, here):
+            full = module if name is None else f"{module}.{name}"
+            target = full if _is_module(full) else module
+            if target.startswith("diffcompare.ad.") and target != here:
+                deps.add(target)
+        graph[here] = deps
+    return graph
+
+
+def _cycles(graph):
+    cycles, done = [], set()
+
+    def visit(m, path):
+        if m in path:
+            cycles.append(path[path.index(m):] + [m])
+            return
+        if m in done or m not in graph:
+            return
+        for d in sorted(graph[m]):
+            visit(d, [*path, m])
+        done.add(m)
+
+    for m in sorted(graph):
+        visit(m, [])
+    return cycles
+
+
+def test_the_engine_has_no_import_cycle_even_through_lazy_imports():
+    assert _cycles(_ad_import_graph()) == []
+
+
+def test_the_cycle_scan_sees_a_lazy_import():
+    """kinks <-> staging, as it was: staging imports kinks at the top, kinks imported staging inside times."""
+    planted = [("ad/kinks.py", ast.parse("def times(g, d):\n    from diffcompare.ad.staging import staged_times\n")),
+               ("ad/staging.py", ast.parse("from diffcompare.ad import kinks\n"))]
+    assert _cycles(_ad_import_graph(planted)) == [
+        ["diffcompare.ad.kinks", "diffcompare.ad.staging", "diffcompare.ad.kinks"]]

@@ -119,9 +119,20 @@ def test_with_threads_running_the_worker_is_not_forked_from_this_process(a_threa
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
 def test_with_threads_running_a_runaway_worker_is_still_stopped(tmp_path, a_thread) -> None:
+    # a local function travels to the fork server by value: a module-level one would make the worker import this
+    # test module (pytest, hypothesis: over 0.5 s on a loaded machine, so the budget ended before the pid was
+    # written and the test failed reading it, twice in a row under load)
+    def spin_and_report_pid(path: str) -> None:
+        import os
+
+        with open(path, "w") as fh:
+            fh.write(str(os.getpid()))
+        while True:
+            pass
+
     path = tmp_path / "pid"
     with pytest.raises(Timeout, match="budget"):
-        run_with_budget(_spin_and_report_pid, str(path), timeout=0.5)
+        run_with_budget(spin_and_report_pid, str(path), timeout=0.5)
     assert not _alive(int(path.read_text()))
 
 

@@ -32,14 +32,14 @@ def test_every_mode_runs_and_checks(capsys, mode):
 
 
 def test_the_check_reports_a_program_that_differs_from_grad(monkeypatch):
-    from diffcompare.ad import codegen
+    from diffcompare.ad import expressions
 
-    real = codegen._expression
+    real = expressions.expression
 
     def wrong(row, ref, em):  # a planted slip: cos written as sin
         return real(row, ref, em).replace("math.cos", "math.sin")
 
-    monkeypatch.setattr(codegen, "_expression", wrong)
+    monkeypatch.setattr(expressions, "expression", wrong)
     r = generated_program(lambda x: __import__("numpy").sin(x), ("x",), "sin(x)", "reverse", (0.3,))
     assert r.agrees is False
 
@@ -64,3 +64,51 @@ def test_the_adjoint_program_of_the_logistic_map_grows_linearly():
              for n in (2, 3, 4, 10)]
     per_step = lines[1] - lines[0]
     assert lines[2] - lines[1] == per_step and lines[3] - lines[2] == 6 * per_step
+
+
+@pytest.mark.parametrize("expr, at, why", [
+    ("log(x)", "x=-1", "the function is not defined at x=-1"),
+    ("sqrt(x)", "x=-1", "the function is not defined at x=-1"),
+    ("arcsin(x)", "x=2", "the function is not defined at x=2"),
+    ("1/x", "x=0", "the function is not defined at x=0"),
+    ("x**0.5", "x=-1", "the function is not real at x=-1"),  # ran to 'f = nan ... agree', exit 0
+])
+def test_a_point_outside_the_domain_is_compares_refusal(capsys, expr, at, why):
+    """Checked as compare checks it, before the program runs (it raised math's ValueError: exit 1)."""
+    for command in ("code", "compare"):
+        assert main([command, expr, "--at", at]) == 2
+        err = capsys.readouterr().err
+        assert why in err and err.count("\n") == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_an_infinite_derivative_where_f_is_defined_is_one_line(capsys, mode):
+    """sqrt at 0: f = 0, grad gives inf, the program's Python float division raises: one line, exit 2."""
+    assert main(["code", "sqrt(x)", "--at", "x=0", "--mode", mode]) == 2
+    err = capsys.readouterr().err
+    assert "the derivative is not finite at x=0" in err and err.count("\n") == 1
+    assert main(["code", "sqrt(x)", "--at", "x=0", "--mode", "primal"]) == 0
+
+
+def test_the_readmes_code_table3_example_is_the_real_output(capsys, monkeypatch):
+    """The README showed a stale program (a per-product check, '# if p != p'); its example must be what runs."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n$ diffcompare code table3\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["code", "table3"]) == 0
+    out = capsys.readouterr().out
+    assert [line.rstrip() for line in out.splitlines()] == [line.rstrip() for line in block.splitlines()]
+
+
+def test_a_short_program_gives_every_partial_its_own_name():
+    """README: programs of <= 200 operations keep a name per value (w_k is never reassigned); longer ones recycle."""
+    import re
+
+    from diffcompare.analysis.swell import logistic
+
+    for n, recycled in ((10, False), (60, True)):
+        r = generated_program(lambda x, n=n: logistic(x, n), ("x",), f"l_{n}", "reverse", None)
+        assigned = re.findall(r"^\s+(w_\d+) = ", r.source, flags=re.M)
+        assert (len(assigned) != len(set(assigned))) == recycled, (n, r.lines)

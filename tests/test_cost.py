@@ -244,6 +244,81 @@ def test_jacobian_passes_and_agreement():
             assert fwd.max_rel_diff <= 1e-14  # the same rules applied forwards and backwards: rounding only
     cross = report.summary["crossover"]
     assert len(cross.cells) == 4 and set(cross.per_n) == {1, 5}
+    assert len(report.summary["crossover_batched"].cells) == 4
+
+
+def _calls_per_method(monkeypatch):
+    """Calls of f per contestant of `cost jacobian`, told apart by the progress callback (a public hook)."""
+    calls: dict[str, int] = {}
+    current = ["f"]
+    make = families.tanh_linear
+
+    def counting_family(n, m):
+        inst = make(n, m)
+        f = inst.f
+
+        def counted(x):
+            calls[current[0]] = calls.get(current[0], 0) + 1
+            return f(x)
+
+        return families.Instance(inst.family, counted, inst.x, inst.n, inst.m, inst.description)
+
+    monkeypatch.setattr(families, "tanh_linear", counting_family)
+    return calls, lambda done, total, label: current.__setitem__(0, label.split(" at ")[0])
+
+
+def test_jacobian_times_one_direction_per_pass_by_default(monkeypatch):
+    """The lecture's crossover near n = m needs jacfwd to be n passes of one direction, as jacrev is m pullbacks of
+    one cotangent: timing dc.jacfwd (all n tangents in one vectorized pass) moved it to n = 20 m. Counted, not timed:
+    every call of f is one forward pass (the progress callback says whose)."""
+    calls, progress = _calls_per_method(monkeypatch)
+    n, m = 6, 3
+    report = jacobian_cost([n], [m], budget=30.0, progress=progress)
+    fwd, rev, batched = (_row(report, name, n, m=m) for name in ("jacfwd", "jacrev", "jacfwd-batched"))
+    runs = {row.method: row.repeats + 1 for row in (fwd, rev, batched)}  # the warm-up call and the timed ones
+    assert calls["jacfwd"] == n * runs["jacfwd"]  # n passes per Jacobian: one direction each
+    assert calls["jacrev"] == runs["jacrev"]  # one recording, then m pullbacks that do not call f
+    assert calls["jacfwd-batched"] == runs["jacfwd-batched"]  # one pass carries all n directions
+    # the rows say the same, from the harness's own count in the warm-up call
+    assert (fwd.evaluations, fwd.passes) == (n, n) and (batched.evaluations, batched.passes) == (n, 1)
+    assert (rev.evaluations, rev.passes) == (m, None)
+    assert batched.max_rel_diff <= 1e-14 and fwd.max_rel_diff <= 1e-14
+
+
+def test_jacobian_notes_say_what_was_timed():
+    from diffcompare.render.cost import summary_text, work_text
+
+    report = jacobian_cost([2, 8], [2, 8], budget=30.0)
+    notes = " ".join(report.notes)
+    assert "jacfwd n JVPs, one direction per pass" in notes and "jacrev m VJPs after one recording" in notes
+    assert "jacfwd: one pass through f per JVP at every size (counted)" in report.notes
+    batched = next(note for note in report.notes if note.startswith("jacfwd-batched:"))
+    assert "1 pass at n=2, 8" in batched and "N-fold arithmetic" in batched
+    assert work_text(_row(report, "jacfwd", 8, m=2)) == "8" and work_text(_row(report, "jacfwd-batched", 8, m=2)) \
+        == "8 in 1"
+    summary = summary_text(report)
+    assert "jacfwd (one direction per pass) wins when n <" in summary and "jacfwd-batched (dc.jacfwd" in summary
+
+
+def test_forward_passes_are_counted_not_assumed(monkeypatch):
+    """dc.jacfwd carries n tangents per pass up to BATCH_ELEMENTS = n x tangents, in chunks past it: the gradient
+    and Hessian tables show the passes that ran (calls of f counted in the warm-up call), so a chunked run says so."""
+    from diffcompare.ad import transforms
+    from diffcompare.render.cost import work_text
+
+    report = gradient_cost("rosenbrock", [5, 12], ["reverse", "forward"], budget=30.0)
+    assert [(r.evaluations, r.passes) for r in report.rows if r.method == "forward"] == [(5, 1), (12, 1)]
+    assert work_text(_row(report, "forward", 12)) == "12 in 1" and work_text(_row(report, "reverse", 12)) == "1"
+    assert any(note.startswith("forward: 'N in P'") and "1 pass at n=5, 12" in note for note in report.notes)
+    monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 48)  # 48 // 12 = 4 tangents per pass: 3 passes
+    report = gradient_cost("rosenbrock", [12], ["reverse", "forward"], budget=30.0)
+    assert (_row(report, "forward", 12).passes, work_text(_row(report, "forward", 12))) == (3, "12 in 3")
+    hess = hessian_cost("rosenbrock", [6], ["forward-over-reverse", "reverse-over-reverse"], budget=30.0)
+    assert (_row(hess, "forward-over-reverse", 6).evaluations, _row(hess, "forward-over-reverse", 6).passes) == (6, 1)
+    assert _row(hess, "reverse-over-reverse", 6).passes is None  # n pullbacks: evaluations say it
+    from diffcompare.render.cost import summary_text
+
+    assert "the n HVPs ride in batched passes" in summary_text(hess)  # not "costs about n gradients"
 
 
 # -- memory --------------------------------------------------------------------------------------
@@ -393,6 +468,28 @@ def test_jacobian_heatmap_labels_skipped_cells():
     plt.close(fig)
     assert sum("skipped" in t for t in texts) == 3  # (4, 4), (1024, 256), (1024, 1024): none left blank
     assert "hatched: not measured" in xlabel
+
+
+def test_jacobian_heatmap_draws_both_crossovers_below_the_grid():
+    """The lecture's crossover (one direction per pass) and dc.jacfwd's, labelled in a legend under the axes: inside,
+    it covered the top row's labels."""
+    pytest.importorskip("matplotlib")
+    from diffcompare.render.cost import _heatmap
+    from diffcompare.render.figures import pyplot
+
+    report = _jacobian_report_with_skips()
+    report.summary["crossover"] = crossover([(n, m, 2e-6 * n, 6e-6 * m) for n in (1, 4, 16) for m in (1, 4, 16)])
+    report.summary["crossover_batched"] = crossover([(n, m, 1e-7 * n, 6e-6 * m) for n in (1, 4, 16)
+                                                     for m in (1, 4, 16)])
+    plt = pyplot()
+    fig = _heatmap(plt, report)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    below = ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+    plt.close(fig)
+    assert labels == ["fitted crossover n = 3 m", "dc.jacfwd (batched) against jacrev: n = 60 m"]
+    assert below
 
 
 def test_cost_curves_legends_sit_below_the_panels():

@@ -144,11 +144,41 @@ def test_a_nan_error_has_no_correct_digits():
 
 
 def test_the_reverse_hessian_shows_its_cost_in_passes_like_the_other_rows(capsys, monkeypatch):
-    """forward-over-reverse: one JVP of the gradient per input (n passes), each sweeping f's recorded tape."""
+    """forward-over-reverse: one JVP of the gradient per input (n of them), all carried by one batched pass that
+    sweeps f's recorded tape; the table said "2 passes" for it, and "4 passes" for forward-over-forward, when one
+    pass ran."""
+    from diffcompare.render import cost_text
+
     d = run("x1*x2 + x2 - log(x1)", (3.0, -4.0), 2, backends=["reverse", "forward"])
     rev, fwd = by(d, "reverse", 2), by(d, "forward", 2)
-    assert (rev.evaluations, rev.tape_ops) == (2, by(d, "reverse", 1).tape_ops) and fwd.evaluations == 4
-    monkeypatch.setenv("COLUMNS", "120")
+    assert (rev.evaluations, rev.passes, rev.tape_ops) == (2, 1, by(d, "reverse", 1).tape_ops)
+    assert (fwd.evaluations, fwd.passes) == (4, 1) and (by(d, "forward", 1).evaluations, by(d, "forward", 1).passes) \
+        == (2, 1)
+    assert cost_text(rev) == "1 batched pass of 2 tangents, 4 tape ops"
+    assert cost_text(fwd) == "1 batched pass of 4 tangents"
+    monkeypatch.setenv("COLUMNS", "160")
     assert main(["derivatives", "x1*x2 + x2 - log(x1)", "--at", "x1=3,x2=-4", "--backends", "reverse"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if "│ reverse" in line]
-    assert "4 tape ops" in rows[0] and "2 passes, 4 tape ops" in rows[1] and "—" not in rows[1]
+    assert "4 tape ops" in rows[0] and "1 batched pass of 2 tangents, 4 tape ops" in rows[1] and "—" not in rows[1]
+
+
+def test_forward_passes_are_the_passes_that_ran(monkeypatch, capsys):
+    """The passes are counted (calls of f), not assumed: chunked directions show as several batched passes, one
+    direction per pass as plain passes, and a derivative of one variable (nested duals, every order) as 1 pass."""
+    from diffcompare.render import cost_text, passes_text
+
+    expr = "x1*x2 + x2*x3 - log(x1)"
+    point = (3.0, -4.0, 2.0)
+    monkeypatch.setattr("diffcompare.ad.transforms.BATCH_ELEMENTS", 6)  # 6 // 3 = 2 directions per pass
+    g = by(run(expr, point, 1, backends=["forward"]), "forward", 1)
+    assert (g.evaluations, g.passes, cost_text(g)) == (3, 2, "3 tangents in 2 batched passes")
+    monkeypatch.setattr("diffcompare.ad.transforms.BATCH_ELEMENTS", 3)  # one direction per pass
+    g = by(run(expr, point, 1, backends=["forward"]), "forward", 1)
+    assert (g.evaluations, g.passes, cost_text(g)) == (3, 3, "3 passes")
+    d3 = by(run("sin(x)*exp(x)", (0.5,), 3, backends=["forward"]), "forward", 3)
+    assert (d3.evaluations, d3.passes, cost_text(d3)) == (1, 1, "1 pass")
+    assert passes_text(5, None) == "5 passes"  # not counted (a result made before passes were): as it was
+    assert main(["derivatives", expr, "--at", "x1=3,x2=-4,x3=2", "--order", "1", "--backends", "forward",
+                 "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["orders"][0]["results"]
+    assert (result["evaluations"], result["passes"]) == (3, 3)

@@ -78,6 +78,8 @@ def test_random_array_programs_give_the_same_values_and_gradients_under_both_pol
     assert same(value, ref_value) and same(g, ref_grad)
     assert same(under(policy.FAST, ad.grad(f), x), ref_grad)  # grad alone defers what only the value needs
     assert same(under(policy.FAST, ad.jacfwd(f), x), under(policy.REFERENCE, ad.jacfwd(f), x))
+    v = np.cos(np.arange(N))  # one direction: the fast layer's unbatched push (forward over reverse)
+    assert same(under(policy.FAST, ad.hvp, f, x, v), under(policy.REFERENCE, ad.hvp, f, x, v))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

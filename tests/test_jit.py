@@ -363,10 +363,10 @@ def test_reading_the_dtype_of_an_outer_levels_value_is_no_value_read():
 def test_a_staged_gradient_has_no_dead_rows():
     # the convention's product is staged as one times row, not a plain product (left dead) beside it
     from diffcompare.ad.staging import stage
-    from diffcompare.ad.codegen import _walk
+    from diffcompare.ad.simplify import walk
 
     program, _ = stage(dc.grad(logistic), [0.3], [True])
-    read = {v.index for row in program.rows for v in _walk(list(row.args))} | {v.index for v in _walk(program.output)}
+    read = {v.index for row in program.rows for v in walk(list(row.args))} | {v.index for v in walk(program.output)}
     assert [row.out.index for row in program.rows if row.out.index not in read] == [60]  # f's value, which grad drops
 
 
@@ -412,3 +412,14 @@ def test_a_long_array_program_with_accumulations_recycles_names_and_gives_the_re
     rv, rg = under_reference(dc.value_and_grad(f), x)
     assert v == rv and np.array_equal(g, rg)
     assert "w_1 = " in j.source and "] += " in j.source
+
+
+def test_common_subexpression_keys_take_a_var_after_a_tuple_argument():
+    """A row whose tuple argument (an index, a shape) comes before a Var: the key still names the Var, and the
+    Vars are left for Op to walk (it failed with None.append, found reading the split of codegen)."""
+    from diffcompare.ad.ops import Var
+    from diffcompare.ad.simplify import _cse_key
+
+    v = Var(3, (2,), np.dtype(float), False)
+    key, flat = _cse_key("scatter_add", [(0, 1), v], {})
+    assert key[0] == "scatter_add" and 3 in key and flat is None

@@ -273,3 +273,21 @@ def test_no_probe_says_what_probing_costs_when_jax_or_torch_is_installed():
     assert "~20-70 s" in probe_cost(slow) and "jax and torch installed" in probe_cost(slow)
     light = [BackendInfo("reverse", "AD", True, "diffcompare"), BackendInfo("jax", "AD", False, None)]
     assert "a few seconds without jax and torch" in probe_cost(light)
+
+
+@pytest.mark.parametrize("args", [["cost", "gradient", "--methods", "reverse,jax,torch,autograd"],
+                                  ["cost", "hessian", "--methods", "jax"], ["cost", "jacobian", "--methods", "jax"],
+                                  ["compare", "table3", "--backends", "jax"]])
+def test_a_peer_not_installed_is_named_as_such_by_cost_as_by_compare(capsys, without_ad_peers, args):
+    """cost said "unknown method 'jax'" for a peer it knows but cannot run; one wording, from backends.unusable."""
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "backend 'jax' is not installed (pip install 'diffcompare[peers]')" in err
+
+
+def test_cost_names_jax_jit_and_unknown_methods_apart(capsys, without_ad_peers):
+    assert main(["cost", "gradient", "--methods", "jax-jit"]) == 2
+    assert "method 'jax-jit' needs 'jax', which is not installed" in capsys.readouterr().err
+    for typo in ("jaxx", "finite", "jaxx-jit"):  # finite is a backend, not a cost method: unknown, not uninstalled
+        assert main(["cost", "gradient", "--methods", typo]) == 2
+        assert f"unknown method '{typo}'" in capsys.readouterr().err

@@ -161,3 +161,18 @@ def test_our_transcription_of_the_swell_table_matches_the_swell_module():
              "swell_d4_simplified": theirs[4][2]}
     for key, expr in pairs.items():
         assert sympy.expand(lecture_values.sympy_of(entries[key]["formula"], x) - expr) == 0, key
+
+
+def test_a_sum_put_in_for_its_name_keeps_its_brackets(capsys, monkeypatch):
+    """Note [6] read '0.5*t - y**2' for 0.5*bp_t_minus_y**2: the name's label (t - y) needs brackets there."""
+    from diffcompare.render.reproduce import _readable
+
+    labels = {"bp_t_minus_y": "t - y", "bp_y": "y", "bp_dE_dy": "∂E/∂y"}
+    assert _readable("0.5*bp_t_minus_y**2", labels) == "0.5*(t - y)**2"
+    assert _readable("-bp_t_minus_y and 2 * bp_t_minus_y", labels) == "-(t - y) and 2 * (t - y)"
+    assert _readable("uses bp_t_minus_y, an erratum; 0.8 - bp_y", labels) == "uses t - y, an erratum; 0.8 - y"
+    assert _readable("-0.5*bp_dE_dy", labels) == "-0.5*∂E/∂y"
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["reproduce"]) == 0
+    out = capsys.readouterr().out
+    assert "(0.5*(t - y)**2 = 0.00103058)" in out and "0.5*t - y**2" not in out

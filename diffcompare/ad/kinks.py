@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from diffcompare.ad.tracer import Box
+
 _F64 = np.dtype(np.float64)
 _MAXIMUM = np.maximum.reduce
 PLAIN_SCALARS = (float, int, np.float64)
@@ -39,32 +41,26 @@ def zero_times_inf(c: Any, g: Any, d: Any) -> Any:
 _PLAIN_OPERANDS = frozenset({float, int, complex, np.float64, np.complex128, np.ndarray})
 
 
-def _staged_product(g: Any, d: Any) -> bool:
-    """Whether ``g * d`` would be a staged value of jit's trace (no operand of a level above it)."""
-    from diffcompare.ad.tracer import Box
-
+def _stager(g: Any, d: Any) -> Any:
+    """The operand that stages ``g * d`` as one row of jit's program (its class says ``stages``), or None: a
+    product with an operand of a level above the staging trace is that level's to record."""
     sg, sd = getattr(g, "stages", False), getattr(d, "stages", False)
-    return (sg or sd) and (sg or not isinstance(g, Box)) and (sd or not isinstance(d, Box))
-
-
-STAGED: Any = None  # jit's staged value class (set by staging.py, which imports this module)
+    if (sg or sd) and (sg or not isinstance(g, Box)) and (sd or not isinstance(d, Box)):
+        return g if sg else d
+    return None
 
 
 def times(g: Any, d: Any) -> Any:
     """``g * d`` under the convention: the reference core's one product of an adjoint or tangent and a partial."""
-    cg, cd = g.__class__, d.__class__
-    if (cg is STAGED and (cd is STAGED or cd in _PLAIN_OPERANDS)) or (cd is STAGED and cg in _PLAIN_OPERANDS) \
-            or ((cg not in _PLAIN_OPERANDS or cd not in _PLAIN_OPERANDS) and _staged_product(g, d)):
-        from diffcompare.ad.staging import staged_times
-
-        return staged_times(g, d)  # one row, the program's product under the convention (not g * d as well)
+    if g.__class__ not in _PLAIN_OPERANDS or d.__class__ not in _PLAIN_OPERANDS:
+        stager = _stager(g, d)
+        if stager is not None:  # one row, the program's product under the convention (not g * d as well)
+            return stager.stage_times(g, d)
     c = g * d
     if c.__class__ in NAN_CHECKED:
         return zero_times_inf(c, g, d) if c != c else c
     if c.__class__ is np.ndarray and c.dtype.kind in "fc" and has_nan(c):
         return zero_times_inf(c, g, d)
     if getattr(c, "stages", False):  # staged by jit: the program applies the convention when it runs
-        from diffcompare.ad.staging import staged_times
-
-        return staged_times(g, d)
+        return c.stage_times(g, d)
     return c

@@ -160,6 +160,10 @@ class Staged(Traced):
     __slots__ = ("concrete", "var")
     stages = True
 
+    def stage_times(self, g: Any, d: Any) -> Any:
+        """kinks.times asks the staged operand to record ``g * d`` (kinks knows no staging: no import cycle)."""
+        return staged_times(g, d)
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kw: Any) -> Any:
         if ufunc in _NONDIFF_UFUNCS and method == "__call__" and not kw:
             return NONDIFF[ufunc](*inputs)
@@ -310,7 +314,6 @@ def stage(f: Callable[..., Any], args: Sequence[Any], dynamic: Sequence[bool]) -
 
 for _name in _COMPARISONS:
     setattr(Staged, _name, _staged_compare(_name))
-kinks.STAGED = Staged  # kinks.times stages a product of staged values as one times row
 
 
 # g * d under the engine's convention at kinks (0 * inf = 0, see kinks.py): the reverse pass's products and

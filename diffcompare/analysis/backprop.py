@@ -165,6 +165,7 @@ class GradientRun:
     tape_ops: int | None = None
     expression_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    passes: int | None = None  # our AD: passes through f that carried the evaluations (1 batched pass)
 
 
 def _run(net: Network, backend: str) -> GradientRun:
@@ -177,7 +178,7 @@ def _run(net: Network, backend: str) -> GradientRun:
     r = registry.get(backend).gradient(loss_function(net), tuple(net.params().values()))
     flat = np.asarray(r.derivative, dtype=float).ravel()
     return GradientRun(backend, dict(zip(PARAMETERS, (float(v) for v in flat))), r.seconds, r.evaluations,
-                       r.tape_ops, r.expression_size, dict(r.options))
+                       r.tape_ops, r.expression_size, dict(r.options), r.passes)
 
 
 def gradients(net: Network, backend: str = "reverse") -> dict[str, float]:

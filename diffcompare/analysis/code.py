@@ -42,7 +42,10 @@ def generated_program(function: Callable[..., Any], variables: Sequence[str], te
                       point: Sequence[float] | None) -> CodeResult:
     """The program of ``mode`` for ``function``; with ``point``, run there and checked against ``grad``."""
     from diffcompare.ad.programs import program
+    from diffcompare.backends.base import evaluate
 
+    if point is not None:  # log(-1), 1/0, (-1)**0.5: bad input, refused as compare refuses it, before the run
+        evaluate(function, [float(p) for p in point])
     at = [float(p) for p in point] if point is not None else [DEFAULT_POINT] * len(variables)
     prog = program(function, at, mode)
     result = CodeResult(text, tuple(variables), mode, prog.source, prog.generated.names, prog.inputs,
@@ -51,17 +54,14 @@ def generated_program(function: Callable[..., Any], variables: Sequence[str], te
         return result
     result.point = tuple(at)
     n = len(at)
-    if mode == "primal":
-        result.value = float(prog.fn(*at))
-    elif mode == "forward":
-        derivative = []
-        for i in range(n):
-            value, d = prog.fn(*at, *[1.0 if k == i else 0.0 for k in range(n)])
-            derivative.append(float(d))
-        result.value, result.derivative = float(value), derivative
-    else:
-        value, *grads = prog.fn(*at, 1.0)
-        result.value, result.derivative = float(value), [float(g) for g in grads]
+    try:
+        _run(prog.fn, result, mode, at)
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:  # Python's math raises where numpy gives inf
+        from diffcompare.backends.base import point_text
+        from diffcompare.errors import DomainError
+
+        raise DomainError(f"the derivative is not finite at {point_text(at)}: the program stops there ({exc}); "
+                          "diffcompare.jit runs such a point eagerly") from None
     if result.derivative is not None:
         from diffcompare.ad import grad
 
@@ -69,6 +69,22 @@ def generated_program(function: Callable[..., Any], variables: Sequence[str], te
         result.grad = [float(v) for v in g]
         result.max_rel_diff = max((_rel(a, b) for a, b in zip(result.derivative, result.grad)), default=0.0)
     return result
+
+
+def _run(fn: Callable[..., Any], result: CodeResult, mode: str, at: list[float]) -> None:
+    """Run the program at ``at``: f's value and, but for the primal, the gradient (forward: one run per variable)."""
+    n = len(at)
+    if mode == "primal":
+        result.value = float(fn(*at))
+    elif mode == "forward":
+        derivative = []
+        for i in range(n):
+            value, d = fn(*at, *[1.0 if k == i else 0.0 for k in range(n)])
+            derivative.append(float(d))
+        result.value, result.derivative = float(value), derivative
+    else:
+        value, *grads = fn(*at, 1.0)
+        result.value, result.derivative = float(value), [float(g) for g in grads]
 
 
 def _rel(a: float, b: float) -> float:

@@ -20,7 +20,7 @@ and by the method's expected growth in n), and so are the larger cells of that m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -43,6 +43,8 @@ __all__ = [
     "check_inputs",
     "choose_methods",
     "measure_grid",
+    "measure_passes",
+    "passes_notes",
     "relative_difference",
 ]
 
@@ -65,7 +67,7 @@ class Row:
     n: int
     m: int | None = None
     seconds: float | None = None
-    evaluations: int | None = None  # calls of f (finite differences), passes (AD), gradients (FD of gradient)
+    evaluations: int | None = None  # calls of f (finite differences), JVPs / VJPs (AD), gradients (FD of gradient)
     ratio_to_f: float | None = None  # seconds / seconds of one evaluation of f at this size
     peak_bytes: int | None = None
     repeats: int | None = None  # timed calls behind the median (after one warm-up call)
@@ -77,6 +79,7 @@ class Row:
     operations: int | None = None  # memory: recorded operations on the tape
     bytes_per_op: float | None = None  # memory: peak_bytes / operations
     predicted_seconds: float | None = None  # what the budget check expected
+    passes: int | None = None  # forward mode: the passes through f that ran (counted), when batched: < evaluations
 
 
 @dataclass
@@ -203,6 +206,7 @@ class Method:
     ratio_slope: float  # expected growth of seconds / f-seconds with n: for the budget prediction
     symbolic: bool = False  # sympy work (symbolic, symengine): timed in a worker process under the budget
     library: str | None = None  # a peer's library and version
+    counts_passes: bool = False  # forward mode: count the calls of f (its passes) in the warm-up call
 
 
 def _finite(scheme: str) -> Callable[[families.Instance], tuple[Any, int | None]]:
@@ -216,7 +220,7 @@ def _finite(scheme: str) -> Callable[[families.Instance], tuple[Any, int | None]
 
 
 def _forward_gradient(inst: families.Instance) -> tuple[Any, int | None]:
-    return ad.jacfwd(inst.f)(inst.x), int(np.size(inst.x))  # one JVP per input (one batched pass)
+    return ad.jacfwd(inst.f)(inst.x), int(np.size(inst.x))  # n JVPs, carried by batched passes (counted)
 
 
 def _reverse_gradient(inst: families.Instance) -> tuple[Any, int | None]:
@@ -225,7 +229,7 @@ def _reverse_gradient(inst: families.Instance) -> tuple[Any, int | None]:
 
 GRADIENT_METHODS: dict[str, Method] = {
     "reverse": Method("reverse", _reverse_gradient, 0.0),
-    "forward": Method("forward", _forward_gradient, 1.0),
+    "forward": Method("forward", _forward_gradient, 1.0, counts_passes=True),
     "finite-forward": Method("finite-forward", _finite("forward"), 1.0),
     "finite-central": Method("finite-central", _finite("central"), 1.0),
     "finite-complex": Method("finite-complex", _finite("complex"), 1.0),
@@ -265,6 +269,33 @@ def relative_difference(d: Any, ref: Any) -> float | None:
     return float(np.max(np.abs(d - ref)) / (scale if scale > 0 else 1.0))
 
 
+def measure_passes(run: Callable[[families.Instance], Any], inst: families.Instance) -> tuple[Timing, int]:
+    """Time ``run(inst)`` as :func:`measure` does, and count the calls of ``inst.f`` in one run: its passes.
+
+    Forward mode calls f once per pass (with dual values), so the count says what ran: n for one direction
+    per pass, 1 for all n tangents in one batched pass. Only the untimed warm-up call gets the counting f,
+    so the timed calls pay nothing for it.
+    """
+    calls = 0
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return inst.f(*args, **kwargs)
+
+    counted = replace(inst, f=counting)
+    first = True
+
+    def call() -> Any:
+        nonlocal first
+        if first:
+            first = False
+            return run(counted)
+        return run(inst)
+
+    return measure(call), calls
+
+
 class _Budget:
     """Per method: the last measured (n, ratio_to_f) and whether the method has dropped out."""
 
@@ -296,8 +327,8 @@ class _Budget:
 
 
 def _run_cell(method: Method, inst: families.Instance, function: str, kind: str, budget: float,
-              ) -> tuple[Timing | None, Any, int | None, int | None, str]:
-    """(timing, derivative, evaluations, expression size, status) of one method at one size."""
+              ) -> tuple[Timing | None, Any, int | None, int | None, str, int | None]:
+    """(timing, derivative, evaluations, expression size, status, passes) of one method at one size."""
     if method.symbolic:
         from diffcompare.budget import run_with_budget
 
@@ -306,22 +337,56 @@ def _run_cell(method: Method, inst: families.Instance, function: str, kind: str,
             timing, size = run_with_budget(_symbolic_cell, function, inst.n, kind, method.name,
                                            timeout=2 * budget + 1.0)
         except Timeout:
-            return None, None, None, None, f"timeout: over {2 * budget + 1.0:g} s (warm-up + timed call)"
+            return None, None, None, None, f"timeout: over {2 * budget + 1.0:g} s (warm-up + timed call)", None
         except Unsupported as exc:
-            return None, None, None, None, f"unsupported: {exc}"
+            return None, None, None, None, f"unsupported: {exc}", None
         except (DiffcompareError, RuntimeError) as exc:  # a domain error, or the worker died (memory)
-            return None, None, None, None, f"failed: {exc}"
-        return timing, timing.result, None, size, "ok"
+            return None, None, None, None, f"failed: {exc}", None
+        return timing, timing.result, None, size, "ok", None
+    passes = None
     try:
-        timing = measure(lambda: method.run(inst))
+        if method.counts_passes:
+            timing, passes = measure_passes(method.run, inst)
+        else:
+            timing = measure(lambda: method.run(inst))
     except Unsupported as exc:
-        return None, None, None, None, f"unsupported: {exc}"
+        return None, None, None, None, f"unsupported: {exc}", None
     except DiffcompareError as exc:  # e.g. a finite-difference step leaving the function's domain
-        return None, None, None, None, f"failed: {exc}"
+        return None, None, None, None, f"failed: {exc}", None
     except MemoryError:
-        return None, None, None, None, "failed: out of memory at this size"
+        return None, None, None, None, "failed: out of memory at this size", None
     derivative, evaluations = timing.result
-    return timing, derivative, evaluations, None, "ok"
+    return timing, derivative, evaluations, None, "ok", passes
+
+
+def passes_notes(report: CostReport) -> list[str]:
+    """What ran, from the passes through f counted in each forward-mode row (``Row.passes``)."""
+    notes = []
+    for method in report.methods():
+        rows = [r for r in report.rows if r.method == method and r.status == "ok" and r.passes is not None]
+        if not rows:
+            continue
+        if all(r.passes == r.evaluations for r in rows):
+            notes.append(f"{method}: one pass through f per JVP at every size (counted)")
+            continue
+        groups: dict[int, list[int]] = {}
+        for r in rows:
+            groups.setdefault(r.passes, []).append(r.n)
+        where = ", ".join(f"{_count(p, 'pass')} at n={_span(ns)}" for p, ns in groups.items())
+        notes.append(f"{method}: 'N in P' = its N JVPs carried by P batched passes through f (counted: {where}); "
+                     "a batched pass holds N tangents per intermediate (N times the memory of one JVP) and still "
+                     "does the N-fold arithmetic: it saves the per-operation overhead of N passes, not the work")
+    return notes
+
+
+def _span(ns: list[int]) -> str:
+    ns = sorted(set(ns))
+    return str(ns[0]) if len(ns) == 1 else f"{ns[0]}..{ns[-1]}" if len(ns) > 2 else f"{ns[0]}, {ns[1]}"
+
+
+def _count(k: int, unit: str) -> str:
+    """``1 pass``, ``3 passes``."""
+    return f"{k} {unit}" + ("" if k == 1 else ("es" if unit.endswith("s") else "s"))
 
 
 def fit_slopes(report: CostReport, x_of: Callable[[Row], float | None], y_of: Callable[[Row], float | None],
@@ -391,13 +456,14 @@ def measure_grid(kind: str, function: str, ns: Sequence[int], methods: Sequence[
                 book.out[method.name] = f"skipped: over budget at n={inst.n}"
                 report.rows.append(row)
                 continue
-            timing, derivative, evaluations, size, status = _run_cell(method, inst, function, kind, budget)
+            timing, derivative, evaluations, size, status, passes = _run_cell(method, inst, function, kind, budget)
             row.status = status
             if timing is None:
                 book.out[method.name] = f"skipped: {status.split(':')[0]} at n={inst.n}"
                 report.rows.append(row)
                 continue
             row.seconds, row.repeats, row.evaluations = timing.seconds, timing.repeats, evaluations
+            row.passes = passes
             row.ratio_to_f = timing.seconds / tf.seconds
             row.expression_size = size
             if extra is not None:
@@ -430,7 +496,8 @@ def gradient_cost(function: str = "rosenbrock", ns: Sequence[int] = (10, 100, 10
     report.versions = {m.name: m.library for m in chosen if m.library}
     report.notes.append(
         "evaluations: calls of f for finite differences (the backend counts the value too: n+1, 2n+1, n+1), "
-        "JVP passes for forward mode (n), VJP passes for reverse mode (1)")
+        "JVPs for forward mode (n, one per direction), the one VJP of reverse mode")
+    report.notes.extend(passes_notes(report))
     report.notes.append("max_rel_diff: max |g - g_reverse| / max |g_reverse| at the same n")
     return report
 
@@ -514,8 +581,8 @@ def choose_methods(names: Sequence[str] | None, table: dict[str, Method], kind: 
             elif one in peers:
                 out.append(peer_method(one, kind))
             else:
-                raise DiffcompareError(f"--methods: unknown method {one!r}; allowed: {', '.join([*table, *peers])}, "
-                                       "all")
+                raise DiffcompareError(f"--methods: {registry.unusable(one, 'method')}; allowed: "
+                                       f"{', '.join([*table, *peers])}, all")
     if not out:
         raise DiffcompareError("--methods is empty")
     return out

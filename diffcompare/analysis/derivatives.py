@@ -51,7 +51,8 @@ class Entry:
     digits: float | None = None  # correct significant digits, 0..16
     correctly_rounded: bool = False  # the float nearest the exact value: no float answer is closer
     seconds: float | None = None
-    evaluations: int | None = None
+    evaluations: int | None = None  # calls of f (finite differences), directions (AD: JVPs)
+    passes: int | None = None  # our AD: the passes through f that carried them (1 batched pass of n tangents)
     tape_ops: int | None = None
     expression_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -107,8 +108,8 @@ def _measure(entry: Entry, result: Result, reference: Any) -> Entry:
     entry.correctly_rounded = correctly_rounded(reference, result.derivative)
     entry.digits = correct_digits(entry.abs_error, entry.rel_error)
     entry.seconds = result.seconds
-    entry.evaluations, entry.tape_ops, entry.expression_size = (
-        result.evaluations, result.tape_ops, result.expression_size)
+    entry.evaluations, entry.passes, entry.tape_ops, entry.expression_size = (
+        result.evaluations, result.passes, result.tape_ops, result.expression_size)
     entry.options = dict(result.options)
     entry.library, entry.error_estimate = result.library, result.error_estimate
     return entry

@@ -76,15 +76,23 @@ def resolve(names: Sequence[str], option: str = "--backends") -> list[str]:
             out += [n for n in usable if n not in out]
             continue
         if name not in usable:
-            everything = known()
-            why = (f"backend {name!r} is not installed (pip install 'diffcompare[peers]')" if name in everything
-                   else f"unknown backend {name!r}")
-            raise DiffcompareError(f"{option}: {why}; available: {', '.join(usable)}")
+            raise DiffcompareError(f"{option}: {unusable(name)}; available: {', '.join(usable)}")
         if name not in out:
             out.append(name)
     if not out:
         raise DiffcompareError(f"{option} is empty; available: {', '.join(usable)}")
     return out
+
+
+def unusable(name: str, what: str = "backend") -> str:
+    """Why ``name`` is not accepted, in one wording for --backends and --methods: a peer whose library is not
+    installed says how to install it (``jax-jit`` is jax's); anything else is unknown."""
+    library = name.removesuffix("-jit")
+    if library in known() and library not in _BUILTIN:
+        needs = "" if library == name else f" needs {library!r}, which"
+        return f"{'backend' if library == name else what} {name!r}{needs} is not installed (pip install " \
+               "'diffcompare[peers]')"
+    return f"unknown {what} {name!r}"
 
 
 def get(name: str, **options: Any) -> Differentiator:

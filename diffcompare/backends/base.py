@@ -22,8 +22,10 @@ class Result:
     """What a differentiator computed, and what it cost.
 
     Cost counters are ``None`` where they do not apply: ``evaluations`` counts calls of f
-    (finite differences), ``tape_ops`` counts recorded primitive operations (AD) and
-    ``expression_size`` counts operations in the derivative expression (symbolic).
+    (finite differences) or directions (AD: JVPs, one per input direction), ``passes`` the passes
+    through f that carried them (our forward mode batches the directions: 1 pass of n tangents),
+    ``tape_ops`` counts recorded primitive operations (AD) and ``expression_size`` counts
+    operations in the derivative expression (symbolic).
     """
 
     backend: str
@@ -37,6 +39,7 @@ class Result:
     error_estimate: float | None = None
     expression: Any = None  # the symbolic backend's derivative expression, printable
     library: str | None = None  # a peer backend's library and version ("jax 0.4.30"); None for ours
+    passes: int | None = None  # calls of f that carried the evaluations (our AD, counted); None: not counted
 
 
 @runtime_checkable

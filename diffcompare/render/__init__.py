@@ -70,17 +70,29 @@ def count(n: int, unit: str) -> str:
 
 
 def cost_text(result: Any) -> str:
-    """What a backend's result cost, in its own unit: ``5 evals``, ``2 passes`` (our AD counts passes
-    through f: forward mode one per direction, the reverse Hessian one forward-over-reverse sweep per
-    input), ``4 tape ops``, ``3 expr ops``; ``—`` when nothing was counted."""
+    """What a backend's result cost, in its own unit: ``5 evals``, ``2 passes``, ``1 batched pass of 2 tangents``
+    (our AD counts its passes through f: the reverse Hessian's and forward mode's n directions ride in one batched
+    pass), ``4 tape ops``, ``3 expr ops``; ``—`` when nothing was counted."""
     parts = []
     if result.evaluations is not None:
-        parts.append(count(result.evaluations, "pass" if result.backend in ("forward", "reverse") else "eval"))
+        if result.backend not in ("forward", "reverse"):
+            parts.append(count(result.evaluations, "eval"))
+        else:
+            parts.append(passes_text(result.evaluations, getattr(result, "passes", None)))
     if result.tape_ops is not None:
         parts.append(count(result.tape_ops, "tape op"))
     if result.expression_size is not None:
         parts.append(count(result.expression_size, "expr op"))
     return ", ".join(parts) or "—"
+
+
+def passes_text(directions: int, passes: int | None) -> str:
+    """``3 passes`` (one direction each), ``1 batched pass of 3 tangents``, ``12 tangents in 3 batched passes``."""
+    if passes is None or passes == directions:
+        return count(directions, "pass")
+    if passes == 1:
+        return f"1 batched pass of {count(directions, 'tangent')}"
+    return f"{count(directions, 'tangent')} in {passes} batched passes"
 
 
 def libraries(items: Any) -> str:

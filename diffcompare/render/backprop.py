@@ -148,7 +148,7 @@ def to_json(b: Backprop) -> dict[str, Any]:
         "gradients": b.gradients,
         "reference": {p: str(v) for p, v in b.reference.items()},
         "errors": b.errors,
-        "costs": {k: {"seconds": r.seconds, "evaluations": r.evaluations, "tape_ops": r.tape_ops,
+        "costs": {k: {"seconds": r.seconds, "evaluations": r.evaluations, "passes": r.passes, "tape_ops": r.tape_ops,
                       "expression_size": r.expression_size} for k, r in b.costs.items()},
         "updated": b.updated,
         "losses": b.losses,

@@ -118,7 +118,7 @@ def to_json(c: Comparison) -> dict[str, Any]:
             entry.update(value=r.value, derivative=r.derivative, abs_error=row.abs_error,
                          rel_error=row.rel_error, correctly_rounded=row.correctly_rounded,
                          error_estimate=r.error_estimate, seconds=r.seconds,
-                         evaluations=r.evaluations,
+                         evaluations=r.evaluations, passes=r.passes,
                          tape_ops=r.tape_ops, expression_size=r.expression_size, options=r.options,
                          library=r.library,
                          expression=None if r.expression is None else str(r.expression))

@@ -42,8 +42,15 @@ def _agreement(row: Row) -> str:
     return f"[{style}]{mantissa}e{int(exponent)}[/{style}]"
 
 
+def work_text(row: Row) -> str:
+    """The evaluations, and where fewer passes through f carried them (batched forward mode): ``1024 in 1``."""
+    if row.passes is None or row.evaluations is None or row.passes == row.evaluations:
+        return fmt(row.evaluations)
+    return f"{fmt(row.evaluations)} in {row.passes}"
+
+
 def _passes_header(kind: str) -> str:
-    return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "passes",
+    return {"gradient": "evals / passes", "hessian": "evals / passes", "jacobian": "evals / passes",
             "memory": "calls"}[kind]
 
 
@@ -93,7 +100,7 @@ def table(report: CostReport) -> Any:
                 f", m={r.m}" if report.kind == "jacobian" else "")
             skipped.append(f"{r.method} at {where}: {r.status}")
         time_cell = seconds_text(r.seconds) if r.status == "ok" else f"[dim]{r.status.split(':')[0]}[/dim]"
-        cells += [time_cell, fmt(r.evaluations), fmt(r.ratio_to_f, 3)]
+        cells += [time_cell, work_text(r), fmt(r.ratio_to_f, 3)]
         if report.kind == "hessian":
             cells.append(fmt(r.ratio_to_gradient, 3))
         if report.kind == "memory":
@@ -165,7 +172,7 @@ def winners_table(report: CostReport) -> Any:
     cross = report.summary["crossover"]
     ns = sorted({c.n for c in cross.cells})
     ms = sorted({c.m for c in cross.cells})
-    t = Table(title="winner per cell (rows n inputs, columns m outputs; ×: speed-up over the other)")
+    t = Table(title="winner per cell: jacfwd (one direction per pass) or jacrev (rows n, columns m; ×: speed-up)")
     t.add_column("n \\ m", justify="right")
     for m in ms:
         t.add_column(str(m), justify="center")
@@ -185,6 +192,12 @@ def winners_table(report: CostReport) -> Any:
     return t
 
 
+def _batched(report: CostReport, method: str) -> bool:
+    """Whether some measured row of ``method`` carried its directions in fewer passes than directions."""
+    return any(r.method == method and r.passes is not None and r.evaluations is not None
+               and r.passes < r.evaluations for r in report.rows)
+
+
 def summary_text(report: CostReport) -> str:
     """One or two sentences a reader can act on."""
     s = report.slopes
@@ -201,13 +214,23 @@ def summary_text(report: CostReport) -> str:
         parts = [f"{m} {s[m]:.2f}" + (f" (weak: {p} sizes)" if (p := _points(report, None, m)) < MIN_SLOPE_POINTS
                                       else "") for m in s if s[m] is not None and m not in ("f",)]
         return ("time against n, log-log slopes: " + ", ".join(parts) +
-                " (Exercise 1: n^2 entries; forward-over-reverse costs about n gradients; an HVP about 1)")
+                " (Exercise 1: n^2 entries; forward-over-reverse does the work of n HVPs, an HVP about that of a "
+                "gradient" + ("; here the n HVPs ride in batched passes (see the note), so its time grows slower "
+                              "than n gradients'" if _batched(report, "forward-over-reverse") else "") + ")")
     if report.kind == "jacobian":
         c = report.summary.get("crossover")
         if c is None or c.ratio is None:
-            return "no crossover could be fitted (too few cells with both times)"
-        return (f"jacfwd wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
-                f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
+            text = "jacfwd against jacrev: no crossover could be fitted (too few cells with both times)"
+        else:
+            text = (f"jacfwd (one direction per pass) wins when n < {c.ratio:.3g} m, jacrev when n > {c.ratio:.3g} m "
+                    f"(fit of log(t_fwd/t_rev) on log(n/m) over {c.points} cells, slope {c.slope:.2f}; theory 1)")
+        b = report.summary.get("crossover_batched")
+        if b is not None and b.ratio is not None:
+            text += (f"; jacfwd-batched (dc.jacfwd, one vectorized pass) wins when n < {b.ratio:.3g} m "
+                     f"(slope {b.slope:.2f})")
+        elif b is not None and b.points:
+            text += "; jacfwd-batched against jacrev: no crossover could be fitted"
+        return text
     marginal = report.summary.get("marginal_bytes_per_op")
     rev, fwd = (fmt(s.get(m), 3) + (f" (weak: {p} sizes)" if s.get(m) is not None and
                                     (p := _points(report, None, m)) < MIN_SLOPE_POINTS else "")
@@ -306,7 +329,8 @@ def _heatmap(plt: Any, report: CostReport) -> Any:
     ax.set_xticks(range(len(ms)), [str(m) for m in ms])
     ax.set_yticks(range(len(ns)), [str(n) for n in ns])
     ax.set(xlabel="m (outputs)", ylabel="n (inputs)",
-           title="which Jacobian mode wins\nblue: jacfwd (forward) faster, red: jacrev (reverse) faster")
+           title="which Jacobian mode wins, one direction per pass each\n"
+                 "blue: jacfwd (forward) faster, red: jacrev (reverse) faster")
     for c in cross.cells:
         if c.winner is not None:
             ax.text(ms.index(c.m), ns.index(c.n), {"jacfwd": "fwd", "jacrev": "rev", "tie": "tie"}[c.winner],
@@ -319,14 +343,23 @@ def _heatmap(plt: Any, report: CostReport) -> Any:
                     color="0.3")
     if any(c.winner is None for c in cross.cells):
         ax.set_xlabel(f"m (outputs)\nhatched: not measured (predicted past the budget of {report.budget:g} s per cell)")
-    if cross.ratio is not None:
+    batched = report.summary.get("crossover_batched")
+    lines = [(cross, "k--", "fitted crossover n = {:.3g} m"),
+             (batched, "k:", "dc.jacfwd (batched) against jacrev: n = {:.3g} m")]
+    drawn = False
+    for fit, style, label in lines:
+        if fit is None or fit.ratio is None:
+            continue
         # the fitted crossover n = ratio * m, drawn in the index coordinates of the log-spaced grid
         mm = np.geomspace(ms[0], ms[-1], 50)
-        nn = cross.ratio * mm
+        nn = fit.ratio * mm
         ax.plot(np.interp(np.log(mm), np.log(ms), range(len(ms))),
                 np.interp(np.log(nn), np.log(ns), range(len(ns)), left=np.nan, right=np.nan),
-                "k--", lw=1, label=f"fitted crossover n = {cross.ratio:.3g} m")
-        ax.legend(fontsize=7, loc="upper left")
+                style, lw=1, label=label.format(fit.ratio))
+        drawn = True
+    if drawn:  # below the axes: inside, it covered the labels of the top row
+        below = -0.19 if any(c.winner is None for c in cross.cells) else -0.14
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, below), ncol=2, frameon=False)
     fig.colorbar(im, ax=ax, label="log10(t_jacfwd / t_jacrev)")
     fig.tight_layout()
     return fig

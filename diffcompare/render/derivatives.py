@@ -100,7 +100,7 @@ def to_json(d: Derivatives) -> dict[str, Any]:
             "results": [{
                 "backend": e.backend, "value": e.value, "abs_error": e.abs_error, "rel_error": e.rel_error,
                 "digits": e.digits, "correctly_rounded": e.correctly_rounded,
-                "seconds": e.seconds, "evaluations": e.evaluations, "tape_ops": e.tape_ops,
+                "seconds": e.seconds, "evaluations": e.evaluations, "passes": e.passes, "tape_ops": e.tape_ops,
                 "expression_size": e.expression_size, "error_estimate": e.error_estimate, "library": e.library,
                 "options": e.options, "failed": e.failed,
             } for e in rows],

@@ -40,13 +40,21 @@ def _name(c: Any) -> str:
 
 
 def _readable(note: str, labels: dict[str, str]) -> str:
-    """A note with the checks' internal ids (``bp_dE_dwh1``) replaced by what the slides call them (``∂E/∂wh1``)."""
+    """A note with the checks' internal ids (``bp_dE_dwh1``) replaced by what the slides call them (``∂E/∂wh1``),
+    a sum in brackets where an operator binds it (``0.5*bp_t_minus_y**2`` reads ``0.5*(t - y)**2``)."""
     import re
 
     if not labels:
         return note
     ids = sorted(labels, key=len, reverse=True)
-    return re.sub(r"\b(" + "|".join(map(re.escape, ids)) + r")\b", lambda m: labels[m.group(1)], note)
+
+    def label(m: re.Match[str]) -> str:
+        text = labels[m.group(1)]
+        before, after = note[:m.start()].rstrip()[-1:], note[m.end():].lstrip()[:1]
+        compound = re.search(r"\s[-+]\s", text) is not None  # t - y: a sum, which a product or power must bracket
+        return f"({text})" if compound and (before in ("*", "/", "^", "-") or after in ("*", "/", "^")) else text
+
+    return re.sub(r"\b(" + "|".join(map(re.escape, ids)) + r")\b", label, note)
 
 
 def summary(r: Reproduction) -> str:
