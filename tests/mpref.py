@@ -431,6 +431,10 @@ class Evaluator:
             c = _zero(K)
             c[0] = a.c[0] ** P if not (a.c[0] == 0 and p == 0) else mpmath.mpf(1)
             d0 = P * a.c[0] ** (P - 1) if a.c[0] != 0 else (mpmath.mpf(0) if p != 1 else mpmath.mpf(1))
+            if a.c[0] == 0 and 0 < p < 1 and a.K >= 1:
+                # a fractional power at 0 with a zero first-order tangent: (x*x)**0.5 is |x| (a kink), (x*x)**0.75
+                # has derivative 0: not decided here, as sqrt's (arctan(x**2))**0.5 at 0 said 0, the tool nan
+                self.tag("zero-tangent-at-singularity")
             return Series(c, [abs(d0) * a.e[0] + abs(c[0]) + TINY / EPS] + _zero(K)[1:])
         if p == 0:  # a ** 0 = 1 everywhere (at 0 too: 0.0 ** 0.0 is 1)
             if a.c[0] == 0:
@@ -461,8 +465,12 @@ class Evaluator:
             self.tag("pow-fractional-at-zero")
             if K >= 2 or p < 1:
                 return self._infinite(a, "fractional power at 0", positive=True, value=mpmath.mpf(0))
-            # 1 < p < 2 at K = 1: derivative p a^(p-1) a' = 0 (one-sided); the rule's 0·a' is exact
+            # 1 < p < 2 at K = 1: derivative p a^(p-1) a' = 0 (one-sided); the rule's 0·a' is exact, unless a' is
+            # infinite (tan(arccos(x))**1.14 at 1: -inf, not 0): 0·inf is not decided at first order
             c = _zero(K)
+            if mpmath.isinf(a.c[1]):
+                c[1] = mpmath.nan
+                self.tag("infinite-times-zero")
             return Series(c, _zero(K))
         if a.c[0] < 0:
             if not float(p).is_integer():

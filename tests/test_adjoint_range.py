@@ -195,3 +195,12 @@ def test_reciprocal_term_keeps_zero_times_inf():
     for jac in (ad_module.jacfwd(d), ad_module.jacrev(d)):
         h = jac(np.array([0.0, 2.0]))
         assert h[0, 1] == 0 and h[1, 0] == 0 and h[1, 1] == 0.25 and h[0, 0] == INF, h
+
+
+def test_sqrt_at_minus_zero_is_plus_inf_in_every_mode(ad):
+    """sqrt(-0.0) is -0.0 and 0.5 / -0.0 = -inf: the derivative at x = -0.0 was -inf (long differential run:
+    acos(x)**sqrt(x) at -0.0, exact +inf). As at +0.0: +inf."""
+    f = lambda x: np.sqrt(x)  # noqa: E731
+    got = [ad.grad(f)(-0.0), ad.jvp(f, (-0.0,), (1.0,))[1], ad.grad(lambda v: np.sum(f(v)))(np.array([-0.0, 4.0]))[0],
+           ad.jacfwd(f)(np.array([-0.0, 4.0]))[0, 0], ad.grad(lambda x: np.arccos(x) ** np.sqrt(x))(-0.0)]
+    assert all(g == INF for g in got), got

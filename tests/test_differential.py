@@ -92,6 +92,9 @@ KNOWN: dict[str, str] = {
     "zero-tangent-at-singularity": "not a bug: the argument of sqrt/arcsin/arccos/abs sits at its singular point "
                                    "with a zero first-order tangent: the derivative may be 0 or not exist (a kink: "
                                    "acos(x*x - 2*x) at 1), which this reference does not decide",
+    "reference-nan-for-infinite": "found by the long run (wrongs), not investigated: the tool's reference says nan "
+                                  "where the one-sided derivative is infinite through nonzero factors: "
+                                  "atan(arcsin(x))**4 at 1 (exact +inf: 4 atan(pi/2)^3 / (1 + pi^2/4) * arcsin'(1))",
     # not a bug: a float64 program cannot carry an intermediate derivative beyond 1.8e308 (inf*0 = nan)
     "out-of-range": "not a bug: an intermediate derivative is beyond the float64 range",
 }
@@ -390,6 +393,8 @@ def check_reference(what: str, case: Case, tool: Any, exact: Any, err: Any, digi
             _event("reference: 0 * inf not decided here")
             continue
         if not mpmath.isfinite(x):
+            if t is not None and mpmath.isnan(t):
+                case.tags.add("reference-nan-for-infinite")
             if t is None or not (mpmath.isinf(t) and (t > 0) == (x > 0)):
                 raise Mismatch(f"{what}[{i}]: tool reference {t} where the exact value is {x}")
             continue
@@ -528,7 +533,9 @@ def t_compare(case: Case) -> None:
                 continue
             true_abs = mpmath.sqrt(mpmath.fsum((_mp(g) - x) ** 2 for g, x in zip(np.atleast_1d(got), exact)))
             scale = mpmath.sqrt(mpmath.fsum(x * x for x in exact if mpmath.isfinite(x)))
-            # the tool measures against its 50-digit reference: below 1e-45 of the scale its error is noise
+            # the tool measures against its 50-digit reference: below 1e-45 of the scale its error is noise; the
+            # scale counts the terms' magnitude (grad_err): an exact 0 of ours may be a 2^-640 residue (x**3/x**3)
+            scale += mpmath.fsum(e for e in case.ref.grad_err if mpmath.isfinite(e)) * EPS
             if row["abs_error"] is not None and abs(_mp(row["abs_error"]) - true_abs) > (
                     1e-6 * true_abs + 1e-45 * scale + 1e-300):
                 raise Mismatch(f"compare {b} {case}: abs_error {row['abs_error']} but the error is "
@@ -561,8 +568,12 @@ def t_derivatives(case: Case) -> None:
             else:
                 exact, err = [v for row in ref.hess for v in row], [v for row in ref.hess_err for v in row]
             tool = o["reference_digits"]
-            tool = [v for row in tool for v in row] if tool and isinstance(tool[0], list) else tool
-            check_reference(f"derivatives order {k} reference {case}", case, tool, exact, err)
+            if tool is None and o.get("reference_method") == "—":
+                # no reference (its sympy step timed out under its budget: the table says so; the JSON only "—")
+                _event("derivatives: no reference (said so)")
+            else:
+                tool = [v for row in tool for v in row] if tool and isinstance(tool[0], list) else tool
+                check_reference(f"derivatives order {k} reference {case}", case, tool, exact, err)
             for row in o["results"]:
                 if row["value"] is None or row["backend"] == "finite":
                     continue  # finite differences of order k: checked at order 1 by the compare target
@@ -581,7 +592,8 @@ def t_error_vs_h(case: Case) -> None:
         for line in doc["references"]:
             if line["derivative"] is not None:
                 check_ad(f"error-vs-h {line['backend']} {case}", line["derivative"], exact, case.ref.grad_err)
-        norm = mpmath.sqrt(mpmath.fsum(x * x for x in exact))
+        norm = mpmath.sqrt(mpmath.fsum(x * x for x in exact if mpmath.isfinite(x)))
+        norm += mpmath.fsum(e for e in case.ref.grad_err if mpmath.isfinite(e)) * EPS  # residues of an exact 0
         for s in doc["schemes"]:
             for d, a in zip(s["derivative"], s["abs_error"]):
                 if d is None or a is None:
@@ -639,7 +651,7 @@ class KnownBug(Exception):
 
 
 # bugs of one backend: only the targets that run it skip their inputs
-ONLY_FOR = {"fd-near-singularity": {"finite-central"}}
+ONLY_FOR = {"fd-near-singularity": {"finite-central", "compare"}}  # compare's finite row is central differences
 
 
 def _known(case: Case, target: str) -> list[str]:
@@ -843,10 +855,11 @@ def test_reference_on_known_values(text: str, x: tuple, exact: list[str]) -> Non
 
 
 @pytest.mark.parametrize("text, x", [("sin(arcsin(x))", 1.0), ("sin(arcsin(x))", -1.0), ("cos(arccos(x))", -1.0),
-                                     ("sin(asin(x))*x + 1.5", 1.0)])
+                                     ("sin(asin(x))*x + 1.5", 1.0), ("(tan((arccos(x))))**((1.3)**0.5)", 1.0)])
 def test_reference_leaves_infinity_times_an_exact_zero_undecided(text: str, x: float) -> None:
     """0 * inf after a domain edge is nan (not decided at first order), not the sign of a residue: cos(pi/2) is
-    -1e-97 at 320 bits, and the reference said -inf for sin(arcsin(x)) at 1 (its true derivative is 1)."""
+    -1e-97 at 320 bits, and the reference said -inf for sin(arcsin(x)) at 1 (its true derivative is 1); a power
+    1 < p < 2 at 0 of an infinitely steep argument is 0 * inf too (tan(arccos(x))**1.14 at 1 said 0; it is -inf)."""
     ref = mpref.reference(text, ["x"], [x])
     assert mpmath.isnan(ref.grad[0]), ref.grad
 
@@ -932,6 +945,10 @@ KNOWN_CASES = [
     ("fixed-infinite-adjoint", "reverse", "sqrt(2*x - x*x)", [0.0]),
     ("fixed-infinite-times-zero", "reverse", "sin(arcsin(x))", [1.0]),  # the reference said -inf (AD +inf, true 1)
     ("fixed-infinite-times-zero", "compare", "sin(arcsin(x))", [-1.0]),
+    ("reference-nan-for-infinite", "compare", "(atan((arcsin(x))))**4", [1.0]),
+    ("fixed-reference-residue", "compare", "(x)**3 / (x)**3", [1.504]),  # mpref's 0 is 1.7e-195: within its scale
+    ("fixed-reference-residue", "error-vs-h", "((x / x))**((2)**3)", [-10.0]),
+    ("zero-tangent-at-singularity", "compare", "((arctan(x**2)))**0.5", [0.0]),  # |x|: the tool's nan is right
     ("partial-out-of-range", "hessian", "log(x**2.719)", [7.87e-91]),  # -inf, exact -4.39e180
     ("partial-out-of-range", "hessian", "log(x**2.719)", [1e100]),  # +4.67e-200, exact -2.719e-200
     ("symbolic-sigmoid-tail", "symbolic", "sigmoid(x)", [-400.0]),

@@ -318,8 +318,8 @@ arctan = defprim("arctan", np.arctan, lambda ans, x: _arctan_partial(x), math=_m
                  partial_text=("1/(1 + {a}^2)",), parse=("arctan", "atan"))
 arcsinh = defprim("arcsinh", np.arcsinh, lambda ans, x: _arcsinh_partial(x), math=_math.asinh, sympy="asinh",
                   partial_text=("1/sqrt(1 + {a}^2)",), parse=("arcsinh", "asinh"))
-sqrt = defprim("sqrt", np.sqrt, lambda ans, x: div(0.5, ans), math=_math.sqrt, fast=_fast_sqrt, sympy="sqrt",
-               partial_text=("1/(2 {v})",), parse=("sqrt",))
+sqrt = defprim("sqrt", np.sqrt, lambda ans, x: div(0.5, _plus_zero(ans)), math=_math.sqrt, fast=_fast_sqrt,
+               sympy="sqrt", partial_text=("1/(2 {v})",), parse=("sqrt",))
 abs_ = defprim("abs", np.absolute, lambda ans, x: _abs_partial(ans, x), math=abs, ops=("__abs__",), sympy="Abs",
                text="|{0}|", partial_text=("sign({a})",), parse=("abs",))
 square = defprim("square", np.square, lambda ans, x: mul(2.0, x), math=lambda x: x * x, linear=_linear_square,
@@ -388,6 +388,15 @@ def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
         return where(np.asarray(rx) == 0, 0.0, mul(ans, log(safe)))
     return mul(ans, log(x))
 
+
+
+def _plus_zero(v: Any) -> Any:
+    """v with -0.0 made +0.0 (v + 0.0; only where v has a zero): sqrt(-0.0) is -0.0, and 0.5 / -0.0 = -inf
+    gave sqrt's derivative at x = -0.0 as -inf (the one-sided derivative is +inf, as at +0.0)."""
+    r = raw(v)
+    if (r == 0) if r.__class__ is float else np.any(np.asarray(r) == 0):
+        return add(v, 0.0)
+    return v
 
 
 def _sech_squared(x: Any) -> Any:
