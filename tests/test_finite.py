@@ -1,5 +1,7 @@
 """Finite differences: the lecture's numbers, the cost of each scheme, and how many digits survive."""
 
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -288,6 +290,45 @@ def test_adaptive_answers_where_its_differences_converge_to_a_small_limit(fn, x,
 def test_adaptive_at_a_kink_or_cusp_says_so_not_domain_edge(fn, why):
     with pytest.raises(Unsupported, match=why):
         adaptive(fn, 0.0)
+
+
+def _signed_power(x: float, p: float) -> float:
+    return math.copysign(abs(x) ** p, x)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: math.sin(x) + _signed_power(x, 2.5),       # was 0.999999983114 +- 9.7e-9 (error 1.7e-8)
+    lambda x: x + _signed_power(x, 2.5),
+    lambda x: x + _signed_power(x, 2.2),                  # was +- 1.3e-7, error 2.6e-7
+    lambda x: x + _signed_power(x, 2.9),                  # was +- 5.5e-11, error 8.3e-11
+    lambda x: x + (x * abs(x) * math.log(abs(x)) if x else 0.0),  # D(h) = 1 + h ln h: was +- 5.8e-6, error 1.35e-5
+], ids=["sin+|x|^2.5", "x+|x|^2.5", "x+|x|^2.2", "x+|x|^2.9", "x+x|x|ln|x|"])
+def test_adaptive_at_a_fractional_power_kink_covers_or_refuses(fn):
+    """all_powers' tableau in h, h^2, h^3 assumes whole powers; with D(h) = 1 + h^1.5 it extrapolates to a wrong
+    limit under an estimate that looks fine (the off-grid check shares the bias). f'(0) = 1 in every case."""
+    try:
+        est, err, _ = adaptive(fn, 0.0)
+    except Unsupported:
+        return
+    assert abs(est - 1.0) <= err, (est, err)
+
+
+def test_adaptive_at_whole_power_kinks_still_answers():
+    """x*abs(x) (D(h) = h) and max(x, 0)**2 at 0 pass all_powers' whole-power test: answered to rounding."""
+    for fn in (lambda x: x + x * abs(x), lambda x: x + max(x, 0.0) ** 2):
+        est, err, _ = adaptive(fn, 0.0)
+        assert abs(est - 1.0) <= err <= 1e-14
+
+
+def test_cli_fractional_power_kink_is_refused_not_wrong():
+    from diffcompare.parse import compile_expression
+
+    f = compile_expression("sin(x) + x*abs(x)**1.5").function
+    try:
+        r = FiniteDifferences("adaptive").derivative(f, 0.0)
+    except Unsupported:
+        return
+    assert abs(r.derivative - 1.0) <= r.error_estimate
 
 
 @pytest.mark.parametrize("text, x", [
