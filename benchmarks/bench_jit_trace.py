@@ -17,17 +17,12 @@ from typing import Any
 import numpy as np
 
 import diffcompare as dc
+from benchmarks import bench_ad
+from benchmarks.bench_ad import logistic
 from diffcompare.ad import codegen, jitting
 
 
-def logistic(x: Any) -> Any:
-    for _ in range(1000):
-        x = 4.0 * x * (1.0 - x)
-    return x
-
-
-def sines(x: Any) -> Any:
-    return sum(np.sin(x * i) for i in range(1000))
+sines = bench_ad.sines(np.sin)  # bench_ad's two scalar workloads, the same functions
 
 
 def phases(f: Callable[[Any], Any], repeats: int = 5) -> dict[str, float]:

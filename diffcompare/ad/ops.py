@@ -26,24 +26,13 @@ class Op:
         self.kw = kw
         self.inplace: Var | None = None
         self.accumulate: tuple[Var, Any, Any] | None = None
-        self.vars = _vars_of(args) if vars is None else vars  # the Vars among args (given: args hold no tuple)
+        self.vars = walk(args) if vars is None else vars  # the Vars among args (given: args hold no tuple)
 
     def set(self, prim: Primitive, args: list[Any]) -> None:
         """The op rewritten as ``prim(*args)`` (no keywords)."""
-        self.prim, self.name, self.args, self.kw, self.vars = prim, prim.name, args, {}, _vars_of(args)
+        self.prim, self.name, self.args, self.kw, self.vars = prim, prim.name, args, {}, walk(args)
 
 
-
-
-def _vars_of(args: list[Any]) -> list[Var]:
-    out = []
-    for a in args:
-        c = a.__class__
-        if c is Var:
-            out.append(a)
-        elif c is tuple or c is list:
-            out.extend(walk(a))
-    return out
 
 
 def walk(o: Any) -> list[Var]:
