@@ -274,7 +274,7 @@ def plot(report: CostReport, path: Path) -> None:
         fig = _heatmap(plt, report)
     else:
         fig = _curves(plt, report)
-    fig.text(0.01, 0.005, "machine: " + report.machine.line(), fontsize=6, color="0.4")
+    fig.text(0.01, -0.015, "machine: " + report.machine.line(), fontsize=6, color="0.4")
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
 
